@@ -1,0 +1,105 @@
+//! Reading a model directory (or the embedded model-a) and a prompt file.
+
+use std::path::{Path, PathBuf};
+
+use gradpatch_dataset::{Gpt2Tokenizer, TokenizedPair, parse_prompt_pairs, tokenize_pairs};
+use gradpatch_model::{Gpt2, LoadOptions, Processing};
+
+use crate::ModelArgs;
+
+const EMBEDDED_WEIGHTS: &[u8] = include_bytes!("../../../web/models/model-a/model.safetensors");
+const EMBEDDED_CONFIG: &[u8] = include_bytes!("../../../web/models/model-a/config.json");
+const EMBEDDED_TOKENIZER: &[u8] = include_bytes!("../../../web/models/model-a/tokenizer.json");
+const EMBEDDED_PROMPTS: &[u8] = include_bytes!("../../../web/models/model-a/prompts.json");
+
+pub struct Loaded {
+    pub model: Gpt2,
+    pub tokenizer: Gpt2Tokenizer,
+}
+
+pub fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// The raw files of a model: weights, tokenizer.json, optional config.json.
+pub struct ModelFiles {
+    pub weights: Vec<u8>,
+    pub tokenizer: Vec<u8>,
+    pub config: Option<Vec<u8>>,
+    pub name: String,
+}
+
+pub fn model_files(args: &ModelArgs) -> Result<ModelFiles, String> {
+    let Some(dir) = &args.model else {
+        if args.weights.is_some() {
+            return Err("--weights needs --model DIR".to_string());
+        }
+        return Ok(ModelFiles {
+            weights: EMBEDDED_WEIGHTS.to_vec(),
+            tokenizer: EMBEDDED_TOKENIZER.to_vec(),
+            config: Some(EMBEDDED_CONFIG.to_vec()),
+            name: "embedded model-a".to_string(),
+        });
+    };
+    if !dir.is_dir() {
+        return Err(format!("--model {} is not a directory", dir.display()));
+    }
+    let weights_path = match &args.weights {
+        Some(w) => dir.join(w),
+        None => dir.join("model.safetensors"),
+    };
+    if !weights_path.is_file() {
+        return Err(format!(
+            "{} not found: expected model.safetensors in the model directory, or name the file with --weights",
+            weights_path.display()
+        ));
+    }
+    let config_path = dir.join("config.json");
+    Ok(ModelFiles {
+        weights: read(&weights_path)?,
+        tokenizer: read(&dir.join("tokenizer.json"))?,
+        config: if config_path.is_file() {
+            Some(read(&config_path)?)
+        } else {
+            None
+        },
+        name: dir.display().to_string(),
+    })
+}
+
+pub fn processing(args: &ModelArgs) -> Processing {
+    if args.no_processing {
+        Processing::none()
+    } else {
+        Processing::all()
+    }
+}
+
+pub fn load(args: &ModelArgs) -> Result<Loaded, String> {
+    let files = model_files(args)?;
+    let opts = LoadOptions {
+        config_json: files.config.as_deref(),
+        n_heads: args.heads,
+    };
+    let model = Gpt2::load(
+        &files.weights,
+        &opts,
+        processing(args),
+        &args.backend.device(),
+    )
+    .map_err(|e| format!("{}: {e}", files.name))?;
+    let tokenizer = Gpt2Tokenizer::from_bytes(&files.tokenizer).map_err(|e| e.to_string())?;
+    Ok(Loaded { model, tokenizer })
+}
+
+/// Reads and validates a prompt file (default: model-a's 16 IOI pairs).
+pub fn prompts(path: Option<&Path>, loaded: &Loaded) -> Result<Vec<TokenizedPair>, String> {
+    let bytes = match path {
+        Some(p) => read(p)?,
+        None => EMBEDDED_PROMPTS.to_vec(),
+    };
+    let name = path.map_or_else(|| PathBuf::from("embedded prompts"), Path::to_path_buf);
+    let pairs = parse_prompt_pairs(&bytes).map_err(|e| format!("{}: {e}", name.display()))?;
+    tokenize_pairs(&pairs, &loaded.tokenizer, loaded.model.config.n_ctx)
+        .map_err(|e| format!("{}: {e}", name.display()))
+}

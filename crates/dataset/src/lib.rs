@@ -1,0 +1,34 @@
+//! Prompts to tokens: the GPT-2 tokenizer (loaded from bytes, BOS prepended as TransformerLens
+//! does) and validated clean/corrupted prompt pairs.
+
+pub mod prompts;
+pub mod tokenizer;
+
+pub use prompts::{PromptPair, TokenizedPair, parse_prompt_pairs, tokenize_pairs};
+pub use tokenizer::Gpt2Tokenizer;
+
+use thiserror::Error;
+
+/// Everything that can be wrong with a tokenizer or a prompt file; each message says what was
+/// wrong and what was expected.
+#[derive(Debug, Error, PartialEq)]
+pub enum DatasetError {
+    #[error("tokenizer.json could not be loaded: {0}")]
+    Tokenizer(String),
+    #[error("the tokenizer has no `<|endoftext|>` token, expected GPT-2's BOS/EOS token")]
+    NoBos,
+    #[error("tokenizing {text:?} failed: {reason}")]
+    Encode { text: String, reason: String },
+    #[error(
+        "{text:?} is {n_tokens} tokens, expected exactly one (e.g. \" Mary\" with its leading space)"
+    )]
+    NotOneToken { text: String, n_tokens: usize },
+    #[error("the prompt file is not valid JSON: {0}")]
+    NotJson(String),
+    #[error(
+        "the prompt file must be a JSON list of objects {{\"clean\", \"corrupted\", \"correct\", \"incorrect\"}}, found {0}"
+    )]
+    NotAList(String),
+    #[error("prompt {index}: {reason}")]
+    Prompt { index: usize, reason: String },
+}

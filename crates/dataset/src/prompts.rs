@@ -1,0 +1,158 @@
+//! Clean/corrupted prompt pairs: parsing the JSON prompt file and validating it against a
+//! tokenizer and a context length.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{DatasetError, Gpt2Tokenizer};
+
+/// One IOI-style pair as users write it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PromptPair {
+    pub clean: String,
+    pub corrupted: String,
+    /// The answer the clean prompt should prefer, one token, e.g. `" Mary"`.
+    pub correct: String,
+    /// The competing answer, one token, e.g. `" John"`.
+    pub incorrect: String,
+}
+
+/// A validated pair: BOS-prefixed token ids of equal length and the two answer ids.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenizedPair {
+    pub pair: PromptPair,
+    pub clean_ids: Vec<u32>,
+    pub corrupted_ids: Vec<u32>,
+    pub correct_id: u32,
+    pub incorrect_id: u32,
+}
+
+impl TokenizedPair {
+    /// `[correct, incorrect]`, the reference's `labels`.
+    pub fn labels(&self) -> [u32; 2] {
+        [self.correct_id, self.incorrect_id]
+    }
+
+    /// Length of the common token prefix of the clean and corrupted prompts.
+    pub fn shared_prefix_len(&self) -> usize {
+        self.clean_ids
+            .iter()
+            .zip(&self.corrupted_ids)
+            .take_while(|(a, b)| a == b)
+            .count()
+    }
+}
+
+const FIELDS: [&str; 4] = ["clean", "corrupted", "correct", "incorrect"];
+
+/// Parses a prompt file: a JSON list of `{"clean", "corrupted", "correct", "incorrect"}`.
+pub fn parse_prompt_pairs(bytes: &[u8]) -> Result<Vec<PromptPair>, DatasetError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| DatasetError::NotJson(e.to_string()))?;
+    let serde_json::Value::Array(items) = value else {
+        return Err(DatasetError::NotAList(kind(&value).to_string()));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let prompt_err = |reason: String| DatasetError::Prompt { index, reason };
+            let serde_json::Value::Object(obj) = item else {
+                return Err(prompt_err(format!(
+                    "expected an object, found {}",
+                    kind(item)
+                )));
+            };
+            if let Some(extra) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+                return Err(prompt_err(format!(
+                    "unknown field \"{extra}\", expected only {FIELDS:?}"
+                )));
+            }
+            let field = |name: &str| -> Result<String, DatasetError> {
+                match obj.get(name) {
+                    None => Err(prompt_err(format!("missing field \"{name}\""))),
+                    Some(serde_json::Value::String(s)) => Ok(s.clone()),
+                    Some(other) => Err(prompt_err(format!(
+                        "field \"{name}\" must be a string, found {}",
+                        kind(other)
+                    ))),
+                }
+            };
+            Ok(PromptPair {
+                clean: field("clean")?,
+                corrupted: field("corrupted")?,
+                correct: field("correct")?,
+                incorrect: field("incorrect")?,
+            })
+        })
+        .collect()
+}
+
+fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+impl PromptPair {
+    /// Tokenizes and validates: non-empty prompts, one-token answers, equal clean and
+    /// corrupted lengths, at most `n_ctx` tokens with BOS.
+    pub fn tokenize(&self, tok: &Gpt2Tokenizer, n_ctx: usize) -> Result<TokenizedPair, String> {
+        for (name, text) in [("clean", &self.clean), ("corrupted", &self.corrupted)] {
+            if text.trim().is_empty() {
+                return Err(format!("the {name} prompt is empty"));
+            }
+        }
+        let clean_ids = tok.to_tokens(&self.clean).map_err(|e| e.to_string())?;
+        let corrupted_ids = tok.to_tokens(&self.corrupted).map_err(|e| e.to_string())?;
+        for (name, ids) in [("clean", &clean_ids), ("corrupted", &corrupted_ids)] {
+            if ids.len() > n_ctx {
+                return Err(format!(
+                    "the {name} prompt is {} tokens with BOS, longer than the model's context of {n_ctx}",
+                    ids.len()
+                ));
+            }
+        }
+        if clean_ids.len() != corrupted_ids.len() {
+            return Err(format!(
+                "clean and corrupted prompts must have the same number of tokens, found {} and {}",
+                clean_ids.len(),
+                corrupted_ids.len()
+            ));
+        }
+        let answer = |name: &str, text: &str| {
+            tok.single_token(text)
+                .map_err(|e| format!("answer \"{name}\": {e}"))
+        };
+        Ok(TokenizedPair {
+            correct_id: answer("correct", &self.correct)?,
+            incorrect_id: answer("incorrect", &self.incorrect)?,
+            pair: self.clone(),
+            clean_ids,
+            corrupted_ids,
+        })
+    }
+}
+
+/// Tokenizes every pair, naming the first invalid one.
+pub fn tokenize_pairs(
+    pairs: &[PromptPair],
+    tok: &Gpt2Tokenizer,
+    n_ctx: usize,
+) -> Result<Vec<TokenizedPair>, DatasetError> {
+    if pairs.is_empty() {
+        return Err(DatasetError::NotAList("an empty list".to_string()));
+    }
+    pairs
+        .iter()
+        .enumerate()
+        .map(|(index, p)| {
+            p.tokenize(tok, n_ctx)
+                .map_err(|reason| DatasetError::Prompt { index, reason })
+        })
+        .collect()
+}

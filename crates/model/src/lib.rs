@@ -1,0 +1,21 @@
+//! GPT-2 for gradpatch: weights from safetensors bytes, TransformerLens weight processing, and a
+//! forward pass on any burn device with TransformerLens hook points (cache, patch, start
+//! mid-model, shared-prefix keys/values, gradient leaves, last-token metric readout).
+//!
+//! This crate knows nothing of attribution methods.
+
+pub mod config;
+pub mod error;
+pub mod hooks;
+pub mod model;
+pub mod processing;
+pub mod weights;
+
+pub use config::Gpt2Config;
+pub use error::{LoadError, RunError};
+pub use hooks::{Activation, ActivationCache, HookPoint, Hooks, Patch, Positions};
+pub use model::{Gpt2, PrefixKv, Readout, Run, RunOutput, Source, TokenBatch, gelu_new};
+pub use processing::Processing;
+pub use weights::{
+    HostWeights, KeyLayout, LoadOptions, StoreDtype, load_host_weights, to_safetensors,
+};

@@ -1,0 +1,447 @@
+//! GPT-2 checkpoints in safetensors, read from bytes (the browser has no filesystem) into host
+//! memory as f32, in both Hugging Face key layouts and in F32, F16 or BF16.
+
+use std::collections::BTreeSet;
+
+use safetensors::{Dtype, SafeTensorError, SafeTensors, tensor::TensorView};
+
+use crate::config::Gpt2Config;
+use crate::error::LoadError;
+
+/// Weights of one block, in GPT-2's Conv1D orientation: every matrix is `[in, out]`, so a layer
+/// computes `x @ W + b`. Q, K, V and O keep the head as the slow part of the `d_model` axis
+/// (`head * d_head + k`), exactly as `c_attn` / `c_proj` store them.
+#[derive(Clone, Debug)]
+pub struct LayerWeights {
+    /// `ln_1` weight and bias; `None` once folded into Q/K/V (TransformerLens "LNPre").
+    pub ln1: Option<(Vec<f32>, Vec<f32>)>,
+    pub w_q: Vec<f32>,
+    pub w_k: Vec<f32>,
+    pub w_v: Vec<f32>,
+    pub b_q: Vec<f32>,
+    pub b_k: Vec<f32>,
+    pub b_v: Vec<f32>,
+    pub w_o: Vec<f32>,
+    pub b_o: Vec<f32>,
+    pub ln2: Option<(Vec<f32>, Vec<f32>)>,
+    pub w_in: Vec<f32>,
+    pub b_in: Vec<f32>,
+    pub w_out: Vec<f32>,
+    pub b_out: Vec<f32>,
+}
+
+/// A whole GPT-2 in host memory (row-major f32).
+#[derive(Clone, Debug)]
+pub struct HostWeights {
+    pub config: Gpt2Config,
+    /// `wte`, `[d_vocab, d_model]`.
+    pub w_e: Vec<f32>,
+    /// `wpe`, `[n_ctx, d_model]`.
+    pub w_pos: Vec<f32>,
+    pub layers: Vec<LayerWeights>,
+    pub ln_f: Option<(Vec<f32>, Vec<f32>)>,
+    /// Unembedding stored by vocabulary row, `[d_vocab, d_model]` (= `lm_head.weight`, or `wte`
+    /// when tied): logit(v) = x · unembed[v] + b_u[v].
+    pub unembed: Vec<f32>,
+    /// `[d_vocab]`; zero for GPT-2 until `fold_ln` moves `ln_f.b` into it.
+    pub b_u: Vec<f32>,
+}
+
+/// The two key layouts GPT-2 checkpoints come in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyLayout {
+    /// `save_pretrained`: `transformer.h.0.attn.c_attn.weight`, ...
+    HuggingFace,
+    /// The hub's `openai-community/gpt2` file: `h.0.attn.c_attn.weight`, `wte.weight`, plus
+    /// `h.N.attn.bias` mask buffers (ignored).
+    Hub,
+}
+
+impl KeyLayout {
+    fn prefix(self) -> &'static str {
+        match self {
+            KeyLayout::HuggingFace => "transformer.",
+            KeyLayout::Hub => "",
+        }
+    }
+}
+
+/// Storage dtype of a written checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreDtype {
+    F32,
+    F16,
+    BF16,
+}
+
+fn map_st_error(e: SafeTensorError, file_len: usize, bytes: &[u8]) -> LoadError {
+    use SafeTensorError as E;
+    match e {
+        E::HeaderTooSmall => LoadError::NotSafetensors(format!(
+            "{file_len} bytes, expected at least an 8-byte header length"
+        )),
+        E::HeaderTooLarge | E::InvalidHeaderLength => {
+            let header_len = bytes
+                .get(..8)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes)
+                .unwrap_or(0);
+            LoadError::HeaderBeyondFile {
+                header_len,
+                file_len,
+            }
+        }
+        E::InvalidHeader(err) => {
+            LoadError::NotSafetensors(format!("header is not UTF-8 text ({err})"))
+        }
+        E::InvalidHeaderDeserialization(err) | E::JsonError(err) => {
+            LoadError::HeaderNotJson(err.to_string())
+        }
+        E::InvalidOffset(name) => LoadError::BadOffsets(format!(
+            "tensor `{name}` does not start where the previous one ends, or ends before it starts"
+        )),
+        E::TensorInvalidInfo => LoadError::BadOffsets(
+            "a tensor's byte range does not match its shape and dtype".to_string(),
+        ),
+        E::MetadataIncompleteBuffer => LoadError::BadOffsets(format!(
+            "the tensors do not end exactly at the end of the file ({file_len} bytes): truncated or padded"
+        )),
+        E::ValidationOverflow => LoadError::BadOffsets("a tensor's shape overflows".to_string()),
+        other => LoadError::NotSafetensors(other.to_string()),
+    }
+}
+
+/// Validates a safetensors header with the `safetensors` crate (offsets contiguous, in range,
+/// matching shapes and dtypes) and returns the parsed file.
+pub fn parse_safetensors(bytes: &[u8]) -> Result<SafeTensors<'_>, LoadError> {
+    SafeTensors::deserialize(bytes).map_err(|e| map_st_error(e, bytes.len(), bytes))
+}
+
+fn tensor_to_f32(name: &str, view: &TensorView<'_>) -> Result<Vec<f32>, LoadError> {
+    let data = view.data();
+    Ok(match view.dtype() {
+        Dtype::F32 => data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        Dtype::F16 => data
+            .chunks_exact(2)
+            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        Dtype::BF16 => data
+            .chunks_exact(2)
+            .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        other => {
+            return Err(LoadError::UnsupportedDtype {
+                tensor: name.to_string(),
+                dtype: format!("{other:?}"),
+            });
+        }
+    })
+}
+
+struct Reader<'a> {
+    st: SafeTensors<'a>,
+    prefix: &'static str,
+}
+
+impl Reader<'_> {
+    fn shape(&self, key: &str) -> Result<Vec<usize>, LoadError> {
+        let name = format!("{}{key}", self.prefix);
+        self.st
+            .tensor(&name)
+            .map(|t| t.shape().to_vec())
+            .map_err(|_| LoadError::MissingTensor(name))
+    }
+
+    fn get(&self, key: &str, expected: &[usize]) -> Result<Vec<f32>, LoadError> {
+        self.get_named(&format!("{}{key}", self.prefix), expected)
+    }
+
+    fn get_named(&self, name: &str, expected: &[usize]) -> Result<Vec<f32>, LoadError> {
+        let view = self
+            .st
+            .tensor(name)
+            .map_err(|_| LoadError::MissingTensor(name.to_string()))?;
+        if view.shape() != expected {
+            return Err(LoadError::WrongShape {
+                tensor: name.to_string(),
+                expected: expected.to_vec(),
+                found: view.shape().to_vec(),
+            });
+        }
+        tensor_to_f32(name, &view)
+    }
+}
+
+/// Options for reading a checkpoint.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions<'a> {
+    /// Contents of `config.json`, if any.
+    pub config_json: Option<&'a [u8]>,
+    /// Head count when no config is given (GPT-2 small: 12).
+    pub n_heads: Option<usize>,
+}
+
+/// Detects the key layout of a parsed checkpoint.
+pub fn detect_layout(st: &SafeTensors<'_>) -> Result<KeyLayout, LoadError> {
+    let names: BTreeSet<&str> = st.names().into_iter().collect();
+    if names.contains("transformer.wte.weight") {
+        Ok(KeyLayout::HuggingFace)
+    } else if names.contains("wte.weight") {
+        Ok(KeyLayout::Hub)
+    } else {
+        Err(LoadError::MissingTensor(
+            "wte.weight (or transformer.wte.weight): is this a GPT-2 checkpoint?".to_string(),
+        ))
+    }
+}
+
+fn infer_config(r: &Reader<'_>, opts: &LoadOptions<'_>) -> Result<Gpt2Config, LoadError> {
+    let wte = r.shape("wte.weight")?;
+    let wpe = r.shape("wpe.weight")?;
+    let [d_vocab, d_model] = wte[..] else {
+        return Err(LoadError::WrongShape {
+            tensor: format!("{}wte.weight", r.prefix),
+            expected: vec![0, 0],
+            found: wte,
+        });
+    };
+    let n_ctx = wpe.first().copied().unwrap_or(0);
+    let block_prefix = format!("{}h.", r.prefix);
+    let n_layers =
+        r.st.names()
+            .iter()
+            .filter_map(|n| n.strip_prefix(&block_prefix))
+            .filter_map(|rest| rest.split('.').next()?.parse::<usize>().ok())
+            .max()
+            .map_or(0, |m| m + 1);
+    let d_mlp = if n_layers > 0 {
+        r.shape("h.0.mlp.c_fc.weight")?.get(1).copied().unwrap_or(0)
+    } else {
+        4 * d_model
+    };
+    let from_tensors = Gpt2Config {
+        n_layers,
+        n_heads: opts.n_heads.unwrap_or(0),
+        d_model,
+        d_mlp,
+        n_ctx,
+        d_vocab,
+        layer_norm_eps: 1e-5,
+    };
+    let config = match opts.config_json {
+        Some(json) => {
+            let c = Gpt2Config::from_hf_json(json)?;
+            let checks: [(&'static str, usize, usize); 5] = [
+                ("n_layer", c.n_layers, from_tensors.n_layers),
+                ("n_embd", c.d_model, from_tensors.d_model),
+                ("n_inner", c.d_mlp, from_tensors.d_mlp),
+                ("n_positions", c.n_ctx, from_tensors.n_ctx),
+                ("vocab_size", c.d_vocab, from_tensors.d_vocab),
+            ];
+            for (field, config, tensors) in checks {
+                if config != tensors {
+                    return Err(LoadError::ConfigMismatch {
+                        field,
+                        config,
+                        tensors,
+                    });
+                }
+            }
+            if let Some(h) = opts.n_heads
+                && h != c.n_heads
+            {
+                return Err(LoadError::BadConfig(format!(
+                    "n_head is {} but {h} heads were asked for",
+                    c.n_heads
+                )));
+            }
+            c
+        }
+        None => {
+            let h = opts.n_heads.ok_or(LoadError::HeadsUnknown)?;
+            if h == 0 || d_model % h != 0 {
+                return Err(LoadError::BadConfig(format!(
+                    "d_model {d_model} is not a multiple of {h} heads"
+                )));
+            }
+            from_tensors
+        }
+    };
+    if config.n_layers == 0 {
+        return Err(LoadError::MissingTensor(format!(
+            "{}h.0.ln_1.weight (no transformer blocks found)",
+            r.prefix
+        )));
+    }
+    Ok(config)
+}
+
+/// Reads a GPT-2 checkpoint from safetensors bytes into f32 host weights (unprocessed).
+pub fn load_host_weights(bytes: &[u8], opts: &LoadOptions<'_>) -> Result<HostWeights, LoadError> {
+    let st = parse_safetensors(bytes)?;
+    let prefix = detect_layout(&st)?.prefix();
+    let r = Reader { st, prefix };
+    let config = infer_config(&r, opts)?;
+    let (d, m, v) = (config.d_model, config.d_mlp, config.d_vocab);
+    let w_e = r.get("wte.weight", &[v, d])?;
+    let w_pos = r.get("wpe.weight", &[config.n_ctx, d])?;
+    let mut layers = Vec::with_capacity(config.n_layers);
+    for l in 0..config.n_layers {
+        let p = format!("h.{l}.");
+        let ln = |name: &str| -> Result<(Vec<f32>, Vec<f32>), LoadError> {
+            Ok((
+                r.get(&format!("{p}{name}.weight"), &[d])?,
+                r.get(&format!("{p}{name}.bias"), &[d])?,
+            ))
+        };
+        let c_attn = r.get(&format!("{p}attn.c_attn.weight"), &[d, 3 * d])?;
+        let b_attn = r.get(&format!("{p}attn.c_attn.bias"), &[3 * d])?;
+        let split = |part: usize| -> Vec<f32> {
+            c_attn
+                .chunks_exact(3 * d)
+                .flat_map(|row| row[part * d..(part + 1) * d].iter().copied())
+                .collect()
+        };
+        layers.push(LayerWeights {
+            ln1: Some(ln("ln_1")?),
+            w_q: split(0),
+            w_k: split(1),
+            w_v: split(2),
+            b_q: b_attn[..d].to_vec(),
+            b_k: b_attn[d..2 * d].to_vec(),
+            b_v: b_attn[2 * d..].to_vec(),
+            w_o: r.get(&format!("{p}attn.c_proj.weight"), &[d, d])?,
+            b_o: r.get(&format!("{p}attn.c_proj.bias"), &[d])?,
+            ln2: Some(ln("ln_2")?),
+            w_in: r.get(&format!("{p}mlp.c_fc.weight"), &[d, m])?,
+            b_in: r.get(&format!("{p}mlp.c_fc.bias"), &[m])?,
+            w_out: r.get(&format!("{p}mlp.c_proj.weight"), &[m, d])?,
+            b_out: r.get(&format!("{p}mlp.c_proj.bias"), &[d])?,
+        });
+    }
+    let ln_f = Some((r.get("ln_f.weight", &[d])?, r.get("ln_f.bias", &[d])?));
+    // lm_head is never under the `transformer.` prefix; tied to wte when absent.
+    let unembed = if r.st.names().contains(&"lm_head.weight") {
+        r.get_named("lm_head.weight", &[v, d])?
+    } else {
+        w_e.clone()
+    };
+    Ok(HostWeights {
+        config,
+        w_e,
+        w_pos,
+        layers,
+        ln_f,
+        unembed,
+        b_u: vec![0.0; v],
+    })
+}
+
+fn encode(data: &[f32], dtype: StoreDtype) -> Vec<u8> {
+    match dtype {
+        StoreDtype::F32 => data.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        StoreDtype::F16 => data
+            .iter()
+            .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
+            .collect(),
+        StoreDtype::BF16 => data
+            .iter()
+            .flat_map(|x| half::bf16::from_f32(*x).to_le_bytes())
+            .collect(),
+    }
+}
+
+/// Writes unprocessed host weights as a GPT-2 safetensors checkpoint in the given layout, the
+/// way `save_pretrained` (tied `lm_head` omitted) or the hub file (with mask buffers) has them.
+pub fn to_safetensors(
+    w: &HostWeights,
+    layout: KeyLayout,
+    dtype: StoreDtype,
+) -> Result<Vec<u8>, LoadError> {
+    let c = &w.config;
+    let (d, m, v) = (c.d_model, c.d_mlp, c.d_vocab);
+    let p = layout.prefix();
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>, Dtype)> = Vec::new();
+    let st_dtype = match dtype {
+        StoreDtype::F32 => Dtype::F32,
+        StoreDtype::F16 => Dtype::F16,
+        StoreDtype::BF16 => Dtype::BF16,
+    };
+    let mut put = |name: String, shape: Vec<usize>, data: &[f32]| {
+        tensors.push((name, shape, encode(data, dtype), st_dtype));
+    };
+    let unprocessed = |what: &str| {
+        LoadError::BadConfig(format!(
+            "cannot save processed weights ({what} was folded): save the unprocessed model"
+        ))
+    };
+    put(format!("{p}wte.weight"), vec![v, d], &w.w_e);
+    put(format!("{p}wpe.weight"), vec![c.n_ctx, d], &w.w_pos);
+    for (l, lw) in w.layers.iter().enumerate() {
+        let (ln1w, ln1b) = lw.ln1.as_ref().ok_or_else(|| unprocessed("ln_1"))?;
+        let (ln2w, ln2b) = lw.ln2.as_ref().ok_or_else(|| unprocessed("ln_2"))?;
+        let c_attn: Vec<f32> = (0..d)
+            .flat_map(|i| {
+                let row = i * d..(i + 1) * d;
+                lw.w_q[row.clone()]
+                    .iter()
+                    .chain(&lw.w_k[row.clone()])
+                    .chain(&lw.w_v[row])
+                    .copied()
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let b_attn: Vec<f32> = lw
+            .b_q
+            .iter()
+            .chain(&lw.b_k)
+            .chain(&lw.b_v)
+            .copied()
+            .collect();
+        put(format!("{p}h.{l}.ln_1.weight"), vec![d], ln1w);
+        put(format!("{p}h.{l}.ln_1.bias"), vec![d], ln1b);
+        put(
+            format!("{p}h.{l}.attn.c_attn.weight"),
+            vec![d, 3 * d],
+            &c_attn,
+        );
+        put(format!("{p}h.{l}.attn.c_attn.bias"), vec![3 * d], &b_attn);
+        put(format!("{p}h.{l}.attn.c_proj.weight"), vec![d, d], &lw.w_o);
+        put(format!("{p}h.{l}.attn.c_proj.bias"), vec![d], &lw.b_o);
+        put(format!("{p}h.{l}.ln_2.weight"), vec![d], ln2w);
+        put(format!("{p}h.{l}.ln_2.bias"), vec![d], ln2b);
+        put(format!("{p}h.{l}.mlp.c_fc.weight"), vec![d, m], &lw.w_in);
+        put(format!("{p}h.{l}.mlp.c_fc.bias"), vec![m], &lw.b_in);
+        put(format!("{p}h.{l}.mlp.c_proj.weight"), vec![m, d], &lw.w_out);
+        put(format!("{p}h.{l}.mlp.c_proj.bias"), vec![d], &lw.b_out);
+        if layout == KeyLayout::Hub {
+            let n = c.n_ctx;
+            let mask: Vec<f32> = (0..n * n)
+                .map(|k| if k % n <= k / n { 1.0 } else { 0.0 })
+                .collect();
+            put(format!("{p}h.{l}.attn.bias"), vec![1, 1, n, n], &mask);
+        }
+    }
+    let (lnfw, lnfb) = w.ln_f.as_ref().ok_or_else(|| unprocessed("ln_f"))?;
+    put(format!("{p}ln_f.weight"), vec![d], lnfw);
+    put(format!("{p}ln_f.bias"), vec![d], lnfb);
+    if w.unembed != w.w_e {
+        put("lm_head.weight".to_string(), vec![v, d], &w.unembed);
+    }
+    let views = tensors
+        .iter()
+        .map(|(name, shape, bytes, dt)| {
+            TensorView::new(*dt, shape.clone(), bytes)
+                .map(|view| (name.clone(), view))
+                .map_err(|e| LoadError::BadConfig(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let metadata = Some(std::collections::HashMap::from([(
+        "format".to_string(),
+        "pt".to_string(),
+    )]));
+    safetensors::serialize(views, metadata).map_err(|e| LoadError::BadConfig(e.to_string()))
+}
