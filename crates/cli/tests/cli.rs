@@ -231,11 +231,7 @@ fn make_random_gpt2_writes_a_loadable_gpt2_small() {
         .unwrap()
         .len();
     // 124,439,808 parameters in f16 plus 12 hub mask buffers of 1024x1024 f16.
-    assert_eq!(
-        size > 248_000_000 && size < 300_000_000,
-        true,
-        "size {size}"
-    );
+    assert!(size > 248_000_000 && size < 300_000_000, "size {size}");
     let prompts = reference_prompts(&dir);
     let out = gradpatch(&[
         "logits",

@@ -105,7 +105,7 @@ fn pair(clean: &str, corrupted: &str, correct: &str, incorrect: &str) -> String 
 fn prompt_error(json: &str, n_ctx: usize) -> String {
     let tok = gpt2();
     let result = parse_prompt_pairs(json.as_bytes()).and_then(|p| tokenize_pairs(&p, &tok, n_ctx));
-    result.err().expect("must be refused").to_string()
+    result.expect_err("must be refused").to_string()
 }
 
 #[test]

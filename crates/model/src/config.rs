@@ -56,7 +56,7 @@ impl Gpt2Config {
                 "activation_function is \"{act}\", expected \"gelu_new\" (GPT-2)"
             )));
         }
-        if hf.n_head == 0 || hf.n_embd % hf.n_head != 0 {
+        if hf.n_head == 0 || !hf.n_embd.is_multiple_of(hf.n_head) {
             return Err(LoadError::BadConfig(format!(
                 "n_embd {} is not a multiple of n_head {}",
                 hf.n_embd, hf.n_head

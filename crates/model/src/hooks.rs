@@ -36,7 +36,10 @@ pub enum HookPoint {
     LnFinalNormalized,
 }
 
-const BLOCK_HOOKS: [(&str, fn(usize) -> HookPoint); 17] = [
+/// Name inside `blocks.{l}.` and constructor of every per-block hook, in execution order.
+type BlockHook = (&'static str, fn(usize) -> HookPoint);
+
+const BLOCK_HOOKS: [BlockHook; 17] = [
     ("hook_resid_pre", HookPoint::ResidPre),
     ("ln1.hook_normalized", HookPoint::Ln1Normalized),
     ("attn.hook_q", HookPoint::AttnQ),

@@ -478,7 +478,7 @@ impl Gpt2 {
                 let pos = self
                     .wpe
                     .clone()
-                    .slice([offset..offset + s])
+                    .narrow(0, offset, s)
                     .unsqueeze::<3>()
                     .expand([b, s, c.d_model]);
                 let pos = ctx.at(HookPoint::PosEmbed, pos)?;

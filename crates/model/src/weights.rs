@@ -262,7 +262,7 @@ fn infer_config(r: &Reader<'_>, opts: &LoadOptions<'_>) -> Result<Gpt2Config, Lo
         }
         None => {
             let h = opts.n_heads.ok_or(LoadError::HeadsUnknown)?;
-            if h == 0 || d_model % h != 0 {
+            if h == 0 || !d_model.is_multiple_of(h) {
                 return Err(LoadError::BadConfig(format!(
                     "d_model {d_model} is not a multiple of {h} heads"
                 )));

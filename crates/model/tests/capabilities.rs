@@ -154,7 +154,7 @@ fn shared_prefix_keys_values_equal_the_full_run() {
         .cache
         .r3(HookPoint::MlpPost(1))
         .unwrap()
-        .slice([0..1]);
+        .narrow(0, 0, 1);
     let full_post = full_clean.cache.r3(HookPoint::MlpPost(1)).unwrap();
     let n = p.clean.len();
     let full_post = full_post.slice([0..1, shared..n]);

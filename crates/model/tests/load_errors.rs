@@ -53,7 +53,7 @@ fn header_file(header: &str, data_len: usize) -> Vec<u8> {
 }
 
 fn err_of(bytes: &[u8]) -> LoadError {
-    load(bytes).err().expect("must be refused")
+    load(bytes).expect_err("must be refused")
 }
 
 #[test]
