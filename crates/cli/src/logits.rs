@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use gradpatch_dataset::TokenizedPair;
-use gradpatch_model::{Gpt2, Hooks, Readout, Run, Source};
+use gradpatch_model::{Gpt2, Hooks, Readout, Run, Source, to_host};
 use serde::Serialize;
 
 use crate::ModelArgs;
@@ -39,10 +39,7 @@ pub fn logit_diffs(
         })
         .map_err(|e| e.to_string())?;
     let ld = out.logit_diff.ok_or("no logit difference computed")?;
-    ld.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| format!("reading results: {e:?}"))
+    to_host(ld).map_err(|e| e.to_string())
 }
 
 pub fn run(args: &ModelArgs, prompt_file: Option<&Path>, json: bool) -> Result<(), String> {

@@ -8,6 +8,16 @@ use burn::tensor::{Bool, Tensor, TensorData};
 
 use crate::error::RunError;
 
+/// Reads a tensor back to the host as f32, row-major; device failures (out of memory, lost
+/// device) are errors, not panics.
+pub fn to_host<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, RunError> {
+    t.try_into_data()
+        .map_err(|e| RunError::invalid("reading a result from the device", e.to_string()))?
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| RunError::invalid("reading a result from the device", format!("{e:?}")))
+}
+
 /// A place in the forward pass whose value can be cached, replaced or differentiated.
 /// Layouts (TransformerLens): `[batch, pos, d]` for residual-like hooks, `[batch, pos, head,
 /// d_head]` for q/k/v/z, `[batch, pos, head, d_model]` for result, `[batch, head, query, key]`
@@ -191,13 +201,10 @@ impl Activation {
 
     /// Reads the values back to the host, row-major.
     pub fn to_vec(&self) -> Result<Vec<f32>, RunError> {
-        let data = match self {
-            Activation::R3(t) => t.to_data(),
-            Activation::R4(t) => t.to_data(),
-        };
-        data.convert::<f32>()
-            .try_into_vec::<f32>()
-            .map_err(|e| RunError::invalid("reading activation", format!("{e:?}")))
+        match self {
+            Activation::R3(t) => to_host(t.clone()),
+            Activation::R4(t) => to_host(t.clone()),
+        }
     }
 }
 

@@ -6,14 +6,16 @@
 
 pub mod config;
 pub mod error;
+pub mod forward;
 pub mod hooks;
 pub mod model;
 pub mod processing;
+pub mod vocab;
 pub mod weights;
 
 pub use config::Gpt2Config;
 pub use error::{LoadError, RunError};
-pub use hooks::{Activation, ActivationCache, HookPoint, Hooks, Patch, Positions};
+pub use hooks::{Activation, ActivationCache, HookPoint, Hooks, Patch, Positions, to_host};
 pub use model::{Gpt2, PrefixKv, Readout, Run, RunOutput, Source, TokenBatch, gelu_new};
 pub use processing::Processing;
 pub use weights::{
