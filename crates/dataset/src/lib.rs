@@ -1,9 +1,11 @@
 //! Prompts to tokens: the GPT-2 tokenizer (loaded from bytes, BOS prepended as TransformerLens
 //! does) and validated clean/corrupted prompt pairs.
 
+pub mod ioi;
 pub mod prompts;
 pub mod tokenizer;
 
+pub use ioi::{Corruption, generate as generate_ioi};
 pub use prompts::{PromptPair, TokenizedPair, parse_prompt_pairs, tokenize_pairs};
 pub use tokenizer::Gpt2Tokenizer;
 

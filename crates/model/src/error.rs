@@ -68,7 +68,7 @@ pub enum RunError {
 }
 
 impl RunError {
-    pub(crate) fn invalid(what: impl Into<String>, detail: impl Into<String>) -> Self {
+    pub fn invalid(what: impl Into<String>, detail: impl Into<String>) -> Self {
         RunError::Invalid {
             what: what.into(),
             detail: detail.into(),

@@ -290,6 +290,12 @@ impl Patch {
         };
         // Mask shape: [rows, ..] with size 1 on every axis but rows, positions and components.
         let rows = components.len();
+        // With every position patched the mask needs no position axis (it broadcasts).
+        let (n_pos, pos_ok) = if *positions == Positions::All {
+            (1, vec![true])
+        } else {
+            (n_pos, pos_ok)
+        };
         let mut shape = vec![1usize; dims.len()];
         shape[0] = rows;
         shape[c_axis] = n_comp;

@@ -1,0 +1,156 @@
+//! A seeded IOI prompt generator in the style of Wang et al. 2022: templates in both name orders
+//! (ABBA, BABA) and several lengths, one-token names with a leading space, places and objects.
+//!
+//! Clean: "When Mary and John went to the store, John gave a drink to" (correct " Mary",
+//! incorrect " John"). Corruptions replace the second subject mention (S2): `aba` by the
+//! indirect object's name, `abc` by a third name. Only one-token names are used, so clean and
+//! corrupted prompts have the same token length.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{DatasetError, Gpt2Tokenizer, PromptPair, TokenizedPair};
+
+/// `{A}` first name mentioned, `{B}` second, `{S2}` the subject's second mention.
+pub const TEMPLATES: [&str; 6] = [
+    "When{A} and{B} went to the{PLACE},{S2} gave a{OBJECT} to",
+    "Then,{A} and{B} went to the{PLACE}.{S2} gave a{OBJECT} to",
+    "After{A} and{B} went to the{PLACE},{S2} gave a{OBJECT} to",
+    "When{A} and{B} got a{OBJECT} at the{PLACE},{S2} decided to give it to",
+    "After{A} and{B} spent the whole afternoon at the{PLACE},{S2} handed a{OBJECT} to",
+    "While{A} and{B} were working together at the{PLACE},{S2} decided to give a{OBJECT} to",
+];
+
+pub const NAMES: [&str; 16] = [
+    " Mary", " John", " Tom", " James", " Dan", " Sid", " Martin", " Amy", " Alice", " Bob",
+    " Kate", " Paul", " Anna", " Lisa", " Mark", " Sarah",
+];
+pub const PLACES: [&str; 8] = [
+    " store",
+    " garden",
+    " restaurant",
+    " school",
+    " hospital",
+    " office",
+    " station",
+    " park",
+];
+pub const OBJECTS: [&str; 8] = [
+    " drink",
+    " ring",
+    " kiss",
+    " bone",
+    " basketball",
+    " computer",
+    " necklace",
+    " snack",
+];
+
+/// How the corrupted prompt is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Corruption {
+    /// S2 replaced by the indirect object (the reference's default).
+    Aba,
+    /// S2 replaced by a third name.
+    Abc,
+}
+
+impl std::str::FromStr for Corruption {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "aba" => Ok(Corruption::Aba),
+            "abc" => Ok(Corruption::Abc),
+            other => Err(format!(
+                "unknown corruption \"{other}\", expected aba or abc"
+            )),
+        }
+    }
+}
+
+/// SplitMix64: a tiny, portable, seeded generator (identical natively and in wasm).
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Fills a template. `first` and `second` are the names in order of mention.
+fn fill(template: &str, first: &str, second: &str, s2: &str, place: &str, object: &str) -> String {
+    template
+        .replace("{A}", first)
+        .replace("{B}", second)
+        .replace("{S2}", s2)
+        .replace("{PLACE}", place)
+        .replace("{OBJECT}", object)
+}
+
+/// `n` IOI pairs for `seed`, tokenized and validated with `tok`. Names that are not one token
+/// for this tokenizer are skipped (a small model's vocabulary may lack some).
+pub fn generate(
+    n: usize,
+    seed: u64,
+    corruption: Corruption,
+    tok: &Gpt2Tokenizer,
+    n_ctx: usize,
+) -> Result<Vec<TokenizedPair>, DatasetError> {
+    let names: Vec<&str> = NAMES
+        .iter()
+        .copied()
+        .filter(|name| tok.single_token(name).is_ok())
+        .collect();
+    if names.len() < 3 {
+        return Err(DatasetError::Prompt {
+            index: 0,
+            reason: format!(
+                "the tokenizer has only {} of the IOI names as single tokens, at least 3 are needed",
+                names.len()
+            ),
+        });
+    }
+    let mut rng = SplitMix(seed);
+    (0..n)
+        .map(|index| {
+            let template = TEMPLATES[rng.below(TEMPLATES.len())];
+            let io = names[rng.below(names.len())];
+            let s = loop {
+                let s = names[rng.below(names.len())];
+                if s != io {
+                    break s;
+                }
+            };
+            let third = loop {
+                let c = names[rng.below(names.len())];
+                if c != io && c != s {
+                    break c;
+                }
+            };
+            let place = PLACES[rng.below(PLACES.len())];
+            let object = OBJECTS[rng.below(OBJECTS.len())];
+            // ABBA: the indirect object is mentioned first; BABA: the subject is.
+            let (first, second) = if rng.below(2) == 0 { (io, s) } else { (s, io) };
+            let corrupt_s2 = match corruption {
+                Corruption::Aba => io,
+                Corruption::Abc => third,
+            };
+            let pair = PromptPair {
+                clean: fill(template, first, second, s, place, object),
+                corrupted: fill(template, first, second, corrupt_s2, place, object),
+                correct: io.to_string(),
+                incorrect: s.to_string(),
+            };
+            pair.tokenize(tok, n_ctx)
+                .map_err(|reason| DatasetError::Prompt { index, reason })
+        })
+        .collect()
+}

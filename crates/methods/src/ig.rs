@@ -1,0 +1,247 @@
+//! Layerwise Integrated Gradients with captum `LayerIntegratedGradients` semantics
+//! (`multiply_by_inputs`, attribution to the layer output).
+//!
+//! captum interpolates in the **target layer's output space**. For layer l, heads: out_i =
+//! `hook_result` when `hook_z` is the input activation, out_b = `hook_result` when `hook_z` is
+//! the baseline; for every step k, out_b + α_k (out_i − out_b) is injected at `hook_result` and
+//! the rest of the model runs on the run's tokens; attribution = (out_i − out_b) ⊙ Σ_k w_k
+//! ∂metric/∂out(α_k). Score per head: mean over d_model, then over positions. Neurons: input
+//! `hook_mlp_in`, target `mlp.hook_post`, score = mean over positions (a zero `hook_mlp_in`
+//! baseline means a `hook_post` baseline of gelu of the folded MLP bias, not zero).
+//!
+//! All steps of a layer run as one batch (or batches of `steps_per_batch`) that starts at the
+//! injected hook: nothing before layer l is recomputed.
+
+use burn::tensor::{Tensor, TensorData};
+use gradpatch_model::{Gpt2, Hooks, Readout, Run, RunError, Source, to_host};
+use gradpatch_runs::PromptRuns;
+use serde::{Deserialize, Serialize};
+
+use crate::{Progress, Quadrature, Scores};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Baseline {
+    /// Zero input activation (the reference study's main comparison).
+    Zero,
+    /// The corrupted run's activation (the reference's `aligned_clean_input`).
+    Corrupted,
+}
+
+impl std::str::FromStr for Baseline {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "zero" => Ok(Baseline::Zero),
+            "corrupted" => Ok(Baseline::Corrupted),
+            other => Err(format!(
+                "unknown IG baseline \"{other}\", expected zero or corrupted"
+            )),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct IgOptions {
+    pub steps: usize,
+    pub quadrature: Quadrature,
+    pub baseline: Baseline,
+    /// Interpolation steps per forward/backward (all of them by default).
+    pub steps_per_batch: usize,
+}
+
+impl Default for IgOptions {
+    fn default() -> Self {
+        Self {
+            steps: 50,
+            quadrature: Quadrature::GaussLegendre,
+            baseline: Baseline::Zero,
+            steps_per_batch: 50,
+        }
+    }
+}
+
+/// IG scores of one prompt and captum's convergence delta per layer:
+/// Σ attributions − (metric(input) − metric(baseline)).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IgScores {
+    pub scores: Scores,
+    pub delta_heads: Vec<f32>,
+    pub delta_neurons: Vec<f32>,
+}
+
+/// What one layer-level IG call integrates: where to inject, and the two endpoints.
+struct Target<const D: usize> {
+    out_i: Tensor<D>,
+    out_b: Tensor<D>,
+}
+
+fn ld_readout(runs: &PromptRuns, rows: usize) -> Readout {
+    runs.readout(rows, 0)
+}
+
+/// Runs the injected output of layer `l` (`[rows, S, ...]`) through the rest of the model.
+fn source_at<const D: usize>(runs: &PromptRuns, l: usize, injected: Tensor<D>) -> Source
+where
+    Tensor<D>: Inject,
+{
+    injected.into_source(runs, l)
+}
+
+trait Inject {
+    fn into_source(self, runs: &PromptRuns, l: usize) -> Source;
+}
+
+impl Inject for Tensor<4> {
+    fn into_source(self, runs: &PromptRuns, l: usize) -> Source {
+        let [rows, s, _, _] = self.dims();
+        let resid = runs.clean.resid_pre[l].clone();
+        let d = resid.dims()[2];
+        Source::AttnResult {
+            layer: l,
+            resid_pre: resid.expand([rows, s, d]),
+            result: self,
+        }
+    }
+}
+
+impl Inject for Tensor<3> {
+    fn into_source(self, runs: &PromptRuns, l: usize) -> Source {
+        let [rows, s, _] = self.dims();
+        let resid = runs.clean.resid_mid[l].clone();
+        let d = resid.dims()[2];
+        Source::MlpPost {
+            layer: l,
+            resid_mid: resid.expand([rows, s, d]),
+            post: self,
+        }
+    }
+}
+
+/// Attribution `[1, S, ...]` of one layer's output, and the convergence delta.
+fn integrate<const D: usize>(
+    model: &Gpt2,
+    runs: &PromptRuns,
+    l: usize,
+    target: Target<D>,
+    opts: &IgOptions,
+) -> Result<(Tensor<D>, f32), RunError>
+where
+    Tensor<D>: Inject,
+{
+    let (alphas, weights) = opts
+        .quadrature
+        .nodes(opts.steps)
+        .map_err(|e| RunError::invalid("IG", e))?;
+    let device = model.device();
+    let diff = target.out_i.clone() - target.out_b.clone();
+    let dims = diff.dims();
+    let mut bshape = [1usize; D];
+    let mut g_sum: Option<Tensor<D>> = None;
+    let per = opts.steps_per_batch.max(1);
+    for k0 in (0..alphas.len()).step_by(per) {
+        let k1 = (k0 + per).min(alphas.len());
+        let rows = k1 - k0;
+        bshape[0] = rows;
+        let col = |v: &[f64]| {
+            // captum casts alphas and step sizes to float32.
+            let v: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+            Tensor::<D>::from_data(TensorData::new(v, bshape), device)
+        };
+        let mut full = dims;
+        full[0] = rows;
+        let injected = (target.out_b.clone().expand(full)
+            + col(&alphas[k0..k1]) * diff.clone().expand(full))
+        .autodiff()
+        .require_grad();
+        let out = model.run(Run {
+            source: source_at(runs, l, injected.clone()),
+            prefix: None,
+            hooks: &Hooks::new(),
+            readout: ld_readout(runs, rows),
+        })?;
+        let metric = out
+            .logit_diff
+            .ok_or_else(|| RunError::invalid("IG", "no logit difference"))?;
+        let grads = metric.sum().backward();
+        let g = injected
+            .grad(&grads)
+            .ok_or_else(|| RunError::invalid("IG", "no gradient at the injected activation"))?;
+        let weighted = (g * col(&weights[k0..k1])).sum_dim(0);
+        g_sum = Some(match g_sum {
+            Some(acc) => acc + weighted,
+            None => weighted,
+        });
+    }
+    let g_sum = g_sum.ok_or_else(|| RunError::invalid("IG", "no steps"))?;
+    let attribution = diff * g_sum;
+    // Convergence delta: f(input) is the run's own metric (out_i is its cached activation).
+    let f_b = model.run(Run {
+        source: source_at(runs, l, target.out_b),
+        prefix: None,
+        hooks: &Hooks::new(),
+        readout: ld_readout(runs, 1),
+    })?;
+    let f_b = to_host(
+        f_b.logit_diff
+            .ok_or_else(|| RunError::invalid("IG", "no logit difference"))?,
+    )?[0];
+    let total: f32 = to_host(attribution.clone().sum())?[0];
+    let delta = total - (runs.clean.logit_diff - f_b);
+    Ok((attribution, delta))
+}
+
+/// IG for every head and neuron of one prompt (run on its clean tokens, input = clean
+/// activations). Progress: one unit per layer and kind (heads, neurons).
+pub fn integrated_gradients(
+    model: &Gpt2,
+    runs: &PromptRuns,
+    opts: &IgOptions,
+    progress: &mut dyn Progress,
+) -> Result<(IgScores, bool), RunError> {
+    let c = &model.config;
+    let (h, m, nl) = (c.n_heads, c.d_mlp, c.n_layers);
+    let mut out = IgScores {
+        scores: Scores::nan(nl, h, m),
+        delta_heads: vec![f32::NAN; nl],
+        delta_neurons: vec![f32::NAN; nl],
+    };
+    let total = 2 * nl as u64;
+    for l in 0..nl {
+        let z_in = runs.clean.z[l].clone();
+        let z_b = match opts.baseline {
+            Baseline::Zero => z_in.zeros_like(),
+            Baseline::Corrupted => runs.corrupted.z[l].clone(),
+        };
+        let target = Target {
+            out_i: model.attn_result_from_z(l, z_in)?,
+            out_b: model.attn_result_from_z(l, z_b)?,
+        };
+        let (attr, delta) = integrate(model, runs, l, target, opts)?;
+        // [1, S, H, D] -> mean over D, then over S -> [H]
+        let per_head = to_host(attr.mean_dim(3).mean_dim(1))?;
+        out.scores.heads[l * h..(l + 1) * h].copy_from_slice(&per_head);
+        out.delta_heads[l] = delta;
+        if !progress.update(2 * l as u64 + 1, total) {
+            return Ok((out, false));
+        }
+
+        let in_ = runs.clean.mlp_in[l].clone();
+        let base = match opts.baseline {
+            Baseline::Zero => in_.zeros_like(),
+            Baseline::Corrupted => runs.corrupted.mlp_in[l].clone(),
+        };
+        let target = Target {
+            out_i: model.mlp_post_from_in(l, in_)?,
+            out_b: model.mlp_post_from_in(l, base)?,
+        };
+        let (attr, delta) = integrate(model, runs, l, target, opts)?;
+        let per_neuron = to_host(attr.mean_dim(1))?;
+        out.scores.neurons[l * m..(l + 1) * m].copy_from_slice(&per_neuron);
+        out.delta_neurons[l] = delta;
+        if !progress.update(2 * l as u64 + 2, total) {
+            return Ok((out, false));
+        }
+    }
+    Ok((out, true))
+}

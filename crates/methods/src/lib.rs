@@ -1,0 +1,38 @@
+//! Attribution methods: activation patching (AP) and layerwise Integrated Gradients (IG) for
+//! every attention head (`hook_result`) and MLP neuron (`mlp.hook_post`), with the reference
+//! study's definitions, computed with far fewer forwards than its one-run-per-component loop.
+//!
+//! Knows nothing of the UI: progress and cancellation go through [`Progress`].
+
+pub mod ap;
+pub mod ig;
+pub mod progress;
+pub mod quadrature;
+
+pub use ap::{ApOptions, Component, Direction, activation_patching, activation_patching_naive};
+pub use ig::{Baseline, IgOptions, IgScores, integrated_gradients};
+pub use progress::{NoProgress, Progress};
+pub use quadrature::Quadrature;
+
+/// Scores of one prompt, row-major: heads `[layers, heads]`, neurons `[layers, d_mlp]`.
+/// Components a cancelled run did not reach are NaN.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Scores {
+    pub heads: Vec<f32>,
+    pub neurons: Vec<f32>,
+}
+
+impl Scores {
+    pub fn nan(n_layers: usize, n_heads: usize, d_mlp: usize) -> Self {
+        Self {
+            heads: vec![f32::NAN; n_layers * n_heads],
+            neurons: vec![f32::NAN; n_layers * d_mlp],
+        }
+    }
+}
+
+/// Rows per batched forward so that the largest activation of the batch stays under
+/// `budget_bytes` (GPU bindings are limited; see the model crate's vocab chunking).
+pub(crate) fn rows_per_batch(per_row_elems: usize, budget_bytes: usize) -> usize {
+    (budget_bytes / (4 * per_row_elems.max(1))).max(1)
+}

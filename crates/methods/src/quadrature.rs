@@ -1,0 +1,122 @@
+//! Integration nodes and weights on [0, 1], as captum's `approximation_methods` gives them.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quadrature {
+    /// numpy's `leggauss(n)` mapped to [0, 1] (captum's default, the reference's choice).
+    GaussLegendre,
+    #[serde(rename = "riemann_left")]
+    RiemannLeft,
+    #[serde(rename = "riemann_right")]
+    RiemannRight,
+    #[serde(rename = "riemann_middle")]
+    RiemannMiddle,
+    #[serde(rename = "riemann_trapezoid")]
+    RiemannTrapezoid,
+}
+
+impl std::str::FromStr for Quadrature {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "gausslegendre" => Quadrature::GaussLegendre,
+            "riemann_left" => Quadrature::RiemannLeft,
+            "riemann_right" => Quadrature::RiemannRight,
+            "riemann_middle" => Quadrature::RiemannMiddle,
+            "riemann_trapezoid" => Quadrature::RiemannTrapezoid,
+            other => {
+                return Err(format!(
+                    "unknown IG method \"{other}\", expected gausslegendre, riemann_left, riemann_right, riemann_middle or riemann_trapezoid"
+                ));
+            }
+        })
+    }
+}
+
+impl Quadrature {
+    pub fn name(self) -> &'static str {
+        match self {
+            Quadrature::GaussLegendre => "gausslegendre",
+            Quadrature::RiemannLeft => "riemann_left",
+            Quadrature::RiemannRight => "riemann_right",
+            Quadrature::RiemannMiddle => "riemann_middle",
+            Quadrature::RiemannTrapezoid => "riemann_trapezoid",
+        }
+    }
+
+    /// `(alphas, step_sizes)` for `n` steps (`n >= 1`; trapezoid needs `n >= 2`).
+    pub fn nodes(self, n: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
+        if n == 0 || (self == Quadrature::RiemannTrapezoid && n < 2) {
+            return Err(format!(
+                "{} needs at least {} steps, got {n}",
+                self.name(),
+                if self == Quadrature::RiemannTrapezoid {
+                    2
+                } else {
+                    1
+                }
+            ));
+        }
+        let nf = n as f64;
+        let linspace = |a: f64, b: f64| -> Vec<f64> {
+            if n == 1 {
+                vec![a]
+            } else {
+                (0..n)
+                    .map(|i| a + (b - a) * i as f64 / (nf - 1.0))
+                    .collect()
+            }
+        };
+        Ok(match self {
+            Quadrature::GaussLegendre => {
+                let (x, w) = leggauss(n);
+                (
+                    x.iter().map(|x| 0.5 * (1.0 + x)).collect(),
+                    w.iter().map(|w| 0.5 * w).collect(),
+                )
+            }
+            Quadrature::RiemannLeft => (linspace(0.0, 1.0 - 1.0 / nf), vec![1.0 / nf; n]),
+            Quadrature::RiemannRight => (linspace(1.0 / nf, 1.0), vec![1.0 / nf; n]),
+            Quadrature::RiemannMiddle => (linspace(0.5 / nf, 1.0 - 0.5 / nf), vec![1.0 / nf; n]),
+            Quadrature::RiemannTrapezoid => {
+                let mut w = vec![1.0 / (nf - 1.0); n];
+                w[0] = 0.5 / (nf - 1.0);
+                w[n - 1] = 0.5 / (nf - 1.0);
+                (linspace(0.0, 1.0), w)
+            }
+        })
+    }
+}
+
+/// Gauss–Legendre nodes (ascending, like numpy) and weights on [-1, 1], by Newton's method on
+/// the Legendre recurrence in f64.
+pub fn leggauss(n: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut x = vec![0.0; n];
+    let mut w = vec![0.0; n];
+    for i in 0..n {
+        let mut r = (std::f64::consts::PI * (i as f64 + 0.75) / (n as f64 + 0.5)).cos();
+        let mut dp = 1.0;
+        for _ in 0..100 {
+            let (mut p0, mut p1) = (1.0, r);
+            for k in 2..=n {
+                let kf = k as f64;
+                let p2 = ((2.0 * kf - 1.0) * r * p1 - (kf - 1.0) * p0) / kf;
+                p0 = p1;
+                p1 = p2;
+            }
+            let pn = if n == 1 { r } else { p1 };
+            let pm = if n == 1 { 1.0 } else { p0 };
+            dp = n as f64 * (r * pn - pm) / (r * r - 1.0);
+            let dx = pn / dp;
+            r -= dx;
+            if dx.abs() < 1e-16 {
+                break;
+            }
+        }
+        x[n - 1 - i] = r;
+        w[n - 1 - i] = 2.0 / ((1.0 - r * r) * dp * dp);
+    }
+    (x, w)
+}

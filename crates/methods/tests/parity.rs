@@ -1,0 +1,248 @@
+//! AP and IG scores of every head and neuron of model-a equal the reference goldens
+//! (TransformerLens + captum), processed and unprocessed, both AP directions, zero and corrupted
+//! IG baselines; the fast AP sweep equals the naive one-forward-per-component loop.
+//!
+//! Tolerances. AP: a logit error e (5e-5, see the model parity tests) becomes up to 2e/|clean −
+//! corrupted| in a score (smallest |denominator| here 0.194). IG: scores are means of
+//! attributions; float32 summation-order differences between torch and burn give relative errors
+//! around 1e-5 of the largest attribution, so heads are compared at 2e-6 absolute (max |score|
+//! 0.003) and neurons at 2e-5 (max |score| 0.057). Convergence deltas are float32 noise (the
+//! reference sees |delta| ≤ 4.6e-6): we require |delta| ≤ 1e-4.
+#![allow(clippy::unwrap_used, clippy::expect_used, deprecated)]
+
+use burn::tensor::Device;
+use gradpatch_dataset::{Gpt2Tokenizer, PromptPair, TokenizedPair};
+use gradpatch_methods::{
+    ApOptions, Baseline, Component, Direction, IgOptions, NoProgress, activation_patching,
+    activation_patching_naive, integrated_gradients,
+};
+use gradpatch_model::{Gpt2, LoadOptions, Processing};
+use gradpatch_runs::PromptRuns;
+use gradpatch_testdata::{array, assert_close, at, goldens, model_a_dir, prompts, read};
+
+const N: usize = 16;
+
+fn model(processing: Processing) -> Gpt2 {
+    let dir = model_a_dir();
+    let config = read(dir.join("config.json"));
+    let opts = LoadOptions {
+        config_json: Some(&config),
+        n_heads: None,
+    };
+    Gpt2::load(
+        &read(dir.join("model.safetensors")),
+        &opts,
+        processing,
+        &Device::ndarray(),
+    )
+    .unwrap()
+}
+
+fn pairs() -> Vec<TokenizedPair> {
+    let tok = Gpt2Tokenizer::from_bytes(&read(model_a_dir().join("tokenizer.json"))).unwrap();
+    (0..N)
+        .map(|i| {
+            let p = at(prompts(), &format!("prompts/{i}"));
+            let s = |k: &str| p[k].as_str().unwrap().to_string();
+            PromptPair {
+                clean: s("clean"),
+                corrupted: s("corrupted"),
+                correct: s("io_name"),
+                incorrect: s("s_name"),
+            }
+            .tokenize(&tok, 64)
+            .unwrap()
+        })
+        .collect()
+}
+
+fn variant(p: Processing) -> &'static str {
+    if p == Processing::all() {
+        "tl_processed"
+    } else {
+        "tl_unprocessed"
+    }
+}
+
+/// Golden `[P, L, C]` as per-prompt rows.
+fn golden_rows(path: &str) -> Vec<Vec<f64>> {
+    let (shape, data) = array(at(goldens(), path));
+    data.chunks(shape[1..].iter().product())
+        .map(<[f64]>::to_vec)
+        .collect()
+}
+
+fn check_ap(processing: Processing, direction: Direction) {
+    let model = model(processing);
+    let key = match direction {
+        Direction::Noising => "ap",
+        Direction::Denoising => "ap_reverse",
+    };
+    let heads = golden_rows(&format!("results/{}/{key}_heads", variant(processing)));
+    let neurons = golden_rows(&format!("results/{}/{key}_neurons", variant(processing)));
+    for (i, pair) in pairs().iter().enumerate() {
+        let runs = PromptRuns::new(&model, pair).unwrap();
+        let tol = 2.0 * 5e-5 / f64::from(runs.denominator().abs());
+        let opts = ApOptions {
+            direction,
+            ..ApOptions::default()
+        };
+        let (scores, complete) =
+            activation_patching(&model, &runs, &opts, &mut NoProgress).unwrap();
+        assert!(complete);
+        assert_close(
+            &format!("{key} heads prompt {i}"),
+            &scores.heads,
+            &heads[i],
+            tol,
+        );
+        assert_close(
+            &format!("{key} neurons prompt {i}"),
+            &scores.neurons,
+            &neurons[i],
+            tol,
+        );
+    }
+}
+
+#[test]
+fn ap_noising_processed() {
+    check_ap(Processing::all(), Direction::Noising);
+}
+
+#[test]
+fn ap_noising_unprocessed() {
+    check_ap(Processing::none(), Direction::Noising);
+}
+
+#[test]
+fn ap_denoising_processed() {
+    check_ap(Processing::all(), Direction::Denoising);
+}
+
+#[test]
+fn ap_denoising_unprocessed() {
+    check_ap(Processing::none(), Direction::Denoising);
+}
+
+fn check_ig(processing: Processing, baseline: Baseline) {
+    let model = model(processing);
+    let name = match baseline {
+        Baseline::Zero => "zero",
+        Baseline::Corrupted => "aligned_clean_input",
+    };
+    let base = format!("results/{}/ig/{name}", variant(processing));
+    let heads = golden_rows(&format!("{base}/heads"));
+    let neurons = golden_rows(&format!("{base}/neurons"));
+    for (i, pair) in pairs().iter().enumerate() {
+        let runs = PromptRuns::new(&model, pair).unwrap();
+        let opts = IgOptions {
+            baseline,
+            ..IgOptions::default()
+        };
+        let (ig, complete) = integrated_gradients(&model, &runs, &opts, &mut NoProgress).unwrap();
+        assert!(complete);
+        assert_close(
+            &format!("ig {name} heads prompt {i}"),
+            &ig.scores.heads,
+            &heads[i],
+            2e-6,
+        );
+        assert_close(
+            &format!("ig {name} neurons prompt {i}"),
+            &ig.scores.neurons,
+            &neurons[i],
+            2e-5,
+        );
+        for d in ig.delta_heads.iter().chain(&ig.delta_neurons) {
+            assert!(d.abs() <= 1e-4, "convergence delta {d} of prompt {i}");
+        }
+    }
+}
+
+#[test]
+fn ig_zero_baseline_processed() {
+    check_ig(Processing::all(), Baseline::Zero);
+}
+
+/// Zero-baseline head IG is where processing matters (the reference sees up to 0.00375).
+#[test]
+fn ig_zero_baseline_unprocessed() {
+    check_ig(Processing::none(), Baseline::Zero);
+}
+
+#[test]
+fn ig_corrupted_baseline_processed() {
+    check_ig(Processing::all(), Baseline::Corrupted);
+}
+
+#[test]
+fn ig_corrupted_baseline_unprocessed() {
+    check_ig(Processing::none(), Baseline::Corrupted);
+}
+
+#[test]
+fn fast_ap_equals_naive_loop() {
+    let model = model(Processing::all());
+    let pair = &pairs()[3];
+    let runs = PromptRuns::new(&model, pair).unwrap();
+    for direction in [Direction::Noising, Direction::Denoising] {
+        let opts = ApOptions {
+            direction,
+            batch_bytes: 1 << 16,
+        }; // small batches: several per layer
+        let (fast, _) = activation_patching(&model, &runs, &opts, &mut NoProgress).unwrap();
+        let (h, m) = (model.config.n_heads, model.config.d_mlp);
+        let comps: Vec<Component> = (0..2)
+            .flat_map(|layer| {
+                (0..h)
+                    .map(move |head| Component::Head { layer, head })
+                    .chain(
+                        (0..m)
+                            .step_by(37)
+                            .map(move |neuron| Component::Neuron { layer, neuron }),
+                    )
+            })
+            .collect();
+        let naive =
+            activation_patching_naive(&model, &runs, direction, &comps, &mut NoProgress).unwrap();
+        let expected: Vec<f64> = comps
+            .iter()
+            .map(|c| {
+                f64::from(match *c {
+                    Component::Head { layer, head } => fast.heads[layer * h + head],
+                    Component::Neuron { layer, neuron } => fast.neurons[layer * m + neuron],
+                })
+            })
+            .collect();
+        assert_close(
+            "naive vs fast",
+            &naive,
+            &expected,
+            1e-4 * expected.iter().fold(1.0f64, |a, b| a.max(b.abs())),
+        );
+    }
+}
+
+#[test]
+fn cancelling_keeps_what_was_finished() {
+    let model = model(Processing::all());
+    let runs = PromptRuns::new(&model, &pairs()[0]).unwrap();
+    let mut seen = Vec::new();
+    let mut stop_after_first_layer = |done: u64, total: u64| {
+        seen.push((done, total));
+        done < 4 // heads of layer 0 only
+    };
+    let (scores, complete) = activation_patching(
+        &model,
+        &runs,
+        &ApOptions::default(),
+        &mut stop_after_first_layer,
+    )
+    .unwrap();
+    assert!(!complete);
+    assert!(scores.heads[..4].iter().all(|x| x.is_finite()));
+    assert!(scores.heads[4..].iter().all(|x| x.is_nan()));
+    assert!(scores.neurons.iter().all(|x| x.is_nan()));
+    assert_eq!(seen, vec![(4, 2 * (4 + 256))]);
+}
