@@ -91,10 +91,17 @@ pub fn quantile(values: &[f32], q: f64) -> f64 {
         return f64::NAN;
     }
     v.sort_by(f32::total_cmp);
-    let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    let frac = (pos - lo as f64) as f32;
-    f64::from(v[lo] + (v[hi] - v[lo]) * frac)
+    // torch.quantile: rank and weight in the input dtype, then torch.lerp.
+    let rank = (q.clamp(0.0, 1.0) as f32) * (v.len() - 1) as f32;
+    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+    let w = rank - lo as f32;
+    let (a, b) = (v[lo], v[hi.min(v.len() - 1)]);
+    let x = if w < 0.5 {
+        a + w * (b - a)
+    } else {
+        b - (b - a) * (1.0 - w)
+    };
+    f64::from(x)
 }
 
 /// |A ∩ B| / |A ∪ B|, 1 for an empty union.
