@@ -4,6 +4,7 @@ mod bench;
 mod files;
 mod logits;
 mod random;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +29,17 @@ pub enum Backend {
     Ndarray,
     /// burn-wgpu (Vulkan/Metal/DX12 natively; lavapipe on machines without a GPU).
     Wgpu,
+}
+
+impl ModelArgs {
+    /// How results.json names the model.
+    pub fn describe(&self) -> String {
+        match (&self.model, &self.weights) {
+            (None, _) => "embedded model-a".to_string(),
+            (Some(dir), None) => dir.display().to_string(),
+            (Some(dir), Some(w)) => dir.join(w).display().to_string(),
+        }
+    }
 }
 
 impl Backend {
@@ -85,6 +97,8 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// The IG-vs-AP comparison on every head and neuron, written as results.json.
+    Run(run::RunArgs),
     /// Time loading and forward passes (1 and 10 IOI prompts) and report peak memory.
     Bench {
         #[command(flatten)]
@@ -110,6 +124,7 @@ fn main() -> ExitCode {
             seed,
         } => random::run(&out, layout, dtype, seed),
         Command::Bench { model, repeats } => bench::run(&model, repeats),
+        Command::Run(args) => run::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -195,7 +195,7 @@ pub fn activation_patching_naive(
             )?,
         };
         let res = model.run(Run {
-            source: Source::Tokens(model.tokens(&[run.tokens.clone()])?),
+            source: Source::Tokens(model.tokens(std::slice::from_ref(&run.tokens))?),
             prefix: None,
             hooks: &Hooks::new().patch(patch),
             readout: runs.readout(1, 0),

@@ -26,7 +26,7 @@ fn run_prompt0(model: &Gpt2, hooks: &[HookPoint]) -> RunOutput {
     let ids = prompt_ids(0, "clean_token_ids");
     model
         .run(Run {
-            source: Source::Tokens(model.tokens(&[ids.clone()]).unwrap()),
+            source: Source::Tokens(model.tokens(std::slice::from_ref(&ids)).unwrap()),
             prefix: None,
             hooks: &Hooks::new().cache(hooks.iter().copied()),
             readout: Readout::LogitsAt {

@@ -20,8 +20,10 @@ pub struct Comparison {
     pub pearson_std: f64,
     pub threshold_ig: f64,
     pub threshold_ap: f64,
-    /// `[prompts][layers × components]`.
+    /// `[prompts][layers × components]`; not serialised (|score| ≥ threshold gives them back).
+    #[serde(skip)]
     pub highlighted_ig: Vec<Vec<bool>>,
+    #[serde(skip)]
     pub highlighted_ap: Vec<Vec<bool>>,
     pub jaccard_per_prompt: Vec<f64>,
     pub jaccard_mean: f64,

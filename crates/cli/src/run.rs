@@ -1,0 +1,208 @@
+//! `gradpatch run`: the full IG-vs-AP comparison, written as results.json (and CSV tables).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use gradpatch_dataset::{Corruption, generate_ioi};
+use gradpatch_methods::{Baseline, Direction, Quadrature};
+use gradpatch_study::{Stage, StudyConfig, StudyProgress, csv, run_study};
+
+use crate::ModelArgs;
+use crate::files::{load, processing, prompts};
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// JSON list of {"clean", "corrupted", "correct", "incorrect"}.
+    #[arg(long, conflicts_with = "ioi")]
+    prompts: Option<PathBuf>,
+    /// Generate N IOI prompt pairs instead of reading --prompts.
+    #[arg(long)]
+    ioi: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value = "aba")]
+    corrupt: Corruption,
+    /// Comma-separated: ig, ap.
+    #[arg(long, default_value = "ig,ap", value_delimiter = ',')]
+    methods: Vec<String>,
+    #[arg(long, default_value_t = 50)]
+    ig_steps: usize,
+    #[arg(long, default_value = "gausslegendre")]
+    ig_method: Quadrature,
+    #[arg(long, default_value = "zero")]
+    ig_baseline: Baseline,
+    #[arg(long, default_value = "noising")]
+    ap_direction: Direction,
+    /// Quantile of |score| above which a component is highlighted.
+    #[arg(long, default_value_t = 0.9)]
+    percentile: f64,
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write scores.csv, prompts.csv and stats.csv (long format) into this directory.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+}
+
+fn eta(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+pub fn run(args: &RunArgs) -> Result<(), String> {
+    let mut run_ig = false;
+    let mut run_ap = false;
+    for m in &args.methods {
+        match m.trim() {
+            "ig" => run_ig = true,
+            "ap" => run_ap = true,
+            other => {
+                return Err(format!(
+                    "unknown method \"{other}\" in --methods, expected ig, ap or ig,ap"
+                ));
+            }
+        }
+    }
+    if !(args.percentile > 0.0 && args.percentile <= 1.0) {
+        return Err(format!(
+            "--percentile {} must be in (0, 1]",
+            args.percentile
+        ));
+    }
+    if args.ig_steps == 0 {
+        return Err("--ig-steps must be at least 1".to_string());
+    }
+    args.ig_method.nodes(args.ig_steps)?;
+    let started = Instant::now();
+    let loaded = load(&args.model)?;
+    let n_ctx = loaded.model.config.n_ctx;
+    let (pairs, source) = match (args.ioi, &args.prompts) {
+        (Some(n), _) => {
+            if n == 0 {
+                return Err("--ioi must be at least 1".to_string());
+            }
+            let pairs = generate_ioi(n, args.seed, args.corrupt, &loaded.tokenizer, n_ctx)
+                .map_err(|e| e.to_string())?;
+            (
+                pairs,
+                serde_json::json!({"ioi": {"n": n, "seed": args.seed, "corrupt": args.corrupt}}),
+            )
+        }
+        (None, path) => (
+            prompts(path.as_deref(), &loaded)?,
+            serde_json::json!({"file": path.as_ref().map_or("embedded model-a prompts".to_string(), |p| p.display().to_string())}),
+        ),
+    };
+    let config = StudyConfig {
+        model: args.model.describe(),
+        processing: processing(&args.model),
+        run_ig,
+        run_ap,
+        ig_steps: args.ig_steps,
+        ig_method: args.ig_method,
+        ig_baseline: args.ig_baseline,
+        ap_direction: args.ap_direction,
+        percentile: args.percentile,
+        prompts_source: source,
+        backend: format!("{:?}", args.model.backend).to_lowercase(),
+    };
+    let load_s = started.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    let mut last_draw = 0.0f64;
+    let mut stage_times: Vec<(Stage, f64)> = Vec::new();
+    let mut stderr = std::io::stderr();
+    let mut progress = |p: StudyProgress| {
+        let now = t0.elapsed().as_secs_f64();
+        if stage_times.last().map(|s| s.0) != Some(p.stage) {
+            stage_times.push((p.stage, now));
+        }
+        if now - last_draw > 0.25 || p.fraction >= 1.0 {
+            last_draw = now;
+            let width = 30;
+            let filled = ((p.fraction * width as f64) as usize).min(width);
+            let rest = if p.fraction > 0.0 {
+                now / p.fraction - now
+            } else {
+                f64::NAN
+            };
+            let stage = match p.stage {
+                Stage::Runs => "runs",
+                Stage::Ig => "IG",
+                Stage::Ap => "AP",
+            };
+            let _ = write!(
+                stderr,
+                "\r[{}{}] {:5.1}%  prompt {}/{}  {stage:<4}  elapsed {}  ETA {}   ",
+                "#".repeat(filled),
+                ".".repeat(width - filled),
+                100.0 * p.fraction,
+                p.prompt + 1,
+                p.n_prompts,
+                eta(now),
+                if rest.is_finite() {
+                    eta(rest)
+                } else {
+                    "?".to_string()
+                },
+            );
+        }
+        true
+    };
+    let mut results =
+        run_study(&loaded.model, &pairs, &config, &mut progress).map_err(|e| e.to_string())?;
+    eprintln!();
+    let total = t0.elapsed().as_secs_f64();
+    results.seconds.insert("load".into(), load_s.into());
+    results.seconds.insert("comparison".into(), total.into());
+    write_outputs(&results, &args.out, args.csv.as_deref())?;
+    eprintln!(
+        "wrote {} ({} prompts, {:.1} s)",
+        args.out.display(),
+        results.prompts.len(),
+        total
+    );
+    if let Some(stats) = &results.stats {
+        for (kind, c) in [("heads", &stats.heads), ("neurons", &stats.neurons)] {
+            eprintln!(
+                "{kind:>8}: pearson {:+.3} ± {:.3}, jaccard (top {:.0}%) {:.3}, mean difference {:+.4} (sd {:.4})",
+                c.pearson_mean,
+                c.pearson_std,
+                100.0 * (1.0 - args.percentile),
+                c.jaccard_mean,
+                c.mean_difference,
+                c.sd_difference
+            );
+        }
+    }
+    Ok(())
+}
+
+fn write_outputs(
+    results: &gradpatch_study::Results,
+    out: &Path,
+    csv_dir: Option<&Path>,
+) -> Result<(), String> {
+    let json = serde_json::to_vec(results).map_err(|e| e.to_string())?;
+    std::fs::write(out, json).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    if let Some(dir) = csv_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        for (name, text) in [
+            ("scores.csv", csv::scores_csv(results)),
+            ("prompts.csv", csv::prompts_csv(results)),
+            ("stats.csv", csv::stats_csv(results)),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! `gradpatch run` on model-a equals the goldens: every IG and AP score (both baselines, both
+//! directions, processed and unprocessed) and the statistics; CSV tables; argument errors.
+//!
+//! Score tolerances are those of the methods' parity tests (crates/methods/tests/parity.rs).
+//! Statistics computed from our scores rather than the reference's differ by what the scores
+//! differ: correlations and scaled differences by < 1e-4; a highlighted component sitting on the
+//! threshold may flip, so Jaccard means are compared at 0.02 (the statistics crate checks the
+//! exact formulas on the reference's own scores).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use gradpatch_testdata::{array, at, goldens};
+use serde_json::Value;
+
+fn gradpatch(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gradpatch"))
+        .args(args)
+        .output()
+        .expect("gradpatch runs")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("gradpatch-run-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn flat(v: &Value) -> Vec<f64> {
+    let mut out = Vec::new();
+    fn go(v: &Value, out: &mut Vec<f64>) {
+        match v {
+            Value::Array(a) => a.iter().for_each(|x| go(x, out)),
+            Value::Number(n) => out.push(n.as_f64().unwrap()),
+            Value::Null => out.push(f64::NAN),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    go(v, &mut out);
+    out
+}
+
+fn assert_rows_close(what: &str, got: &[f64], expected: &[f64], tol_per_prompt: &[f64]) {
+    let per = got.len() / tol_per_prompt.len();
+    for (i, (g, e)) in got.iter().zip(expected).enumerate() {
+        let tol = tol_per_prompt[i / per];
+        assert!(
+            (g - e).abs() <= tol,
+            "{what}[{i}]: {g} vs {e} (tol {tol:.1e})"
+        );
+    }
+}
+
+fn run_and_check(extra: &[&str], variant: &str, ig_key: &str, ap_key: &str) -> Value {
+    let dir = tmp(&format!("{variant}{ig_key}{ap_key}"));
+    let out_path = dir.join("results.json");
+    let csv = dir.join("csv");
+    let mut args = vec![
+        "run",
+        "--out",
+        out_path.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = gradpatch(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
+    let g = at(goldens(), &format!("results/{variant}"));
+    assert_eq!(r["complete"], Value::Bool(true));
+    let (clean, corrupted) = (
+        flat(&r["clean_logit_diff"]),
+        flat(&r["corrupted_logit_diff"]),
+    );
+    let ap_tol: Vec<f64> = clean
+        .iter()
+        .zip(&corrupted)
+        .map(|(a, b)| 2.0 * 5e-5 / (a - b).abs())
+        .collect();
+    let n = clean.len();
+    assert_eq!(n, 16);
+    for kind in ["heads", "neurons"] {
+        let (_, ig_g) = array(&g["ig"][ig_key][kind]);
+        let tol = if kind == "heads" { 2e-6 } else { 2e-5 };
+        assert_rows_close(
+            &format!("ig {kind}"),
+            &flat(&r["ig"][kind]),
+            &ig_g,
+            &vec![tol; n],
+        );
+        let (_, ap_g) = array(&g[&format!("{ap_key}_{kind}")]);
+        assert_rows_close(&format!("ap {kind}"), &flat(&r["ap"][kind]), &ap_g, &ap_tol);
+        for d in flat(&r["ig"][&format!("convergence_delta_{kind}")]) {
+            assert!(d.abs() <= 1e-4, "delta {d}");
+        }
+    }
+    let lines = std::fs::read_to_string(csv.join("scores.csv"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(lines, 1 + 2 * 16 * (2 * 4 + 2 * 256));
+    r
+}
+
+#[test]
+fn run_on_model_a_equals_the_goldens() {
+    let r = run_and_check(&[], "tl_processed", "zero", "ap");
+    let summary = at(goldens(), "results/tl_processed/summary_zero_ig_vs_ap");
+    for kind in ["heads", "neurons"] {
+        let (s, g) = (&r["stats"][kind], &summary[kind]);
+        let num = |v: &Value, k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k}"));
+        for (mine, theirs, tol) in [
+            ("pearson_mean", "pearson_mean", 1e-4),
+            ("pearson_std", "pearson_std_population", 1e-4),
+            ("jaccard_mean", "jaccard_mean", 0.02),
+        ] {
+            assert!(
+                (num(s, mine) - num(g, theirs)).abs() <= tol,
+                "{kind} {mine}: {} vs {}",
+                num(s, mine),
+                num(g, theirs)
+            );
+        }
+        for (mine, theirs) in [
+            ("threshold_ig", "highlight_threshold_ig"),
+            ("threshold_ap", "highlight_threshold_ap"),
+        ] {
+            let (a, b) = (num(s, mine), num(g, theirs));
+            assert!((a - b).abs() <= 1e-3 * b.abs(), "{kind} {mine}: {a} vs {b}");
+        }
+        for key in ["mean_difference", "sd_difference", "upper_loa", "lower_loa"] {
+            let (a, b) = (num(s, key), num(&g["mean_diff_plot"], key));
+            assert!((a - b).abs() <= 1e-4, "{kind} {key}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn run_corrupted_baseline_denoising_unprocessed() {
+    run_and_check(
+        &[
+            "--ig-baseline",
+            "corrupted",
+            "--ap-direction",
+            "denoising",
+            "--no-processing",
+        ],
+        "tl_unprocessed",
+        "aligned_clean_input",
+        "ap_reverse",
+    );
+}
+
+#[test]
+fn run_with_generated_ioi_prompts_and_one_method() {
+    let dir = tmp("ioi");
+    let out_path = dir.join("r.json");
+    let out = gradpatch(&[
+        "run",
+        "--ioi",
+        "3",
+        "--seed",
+        "5",
+        "--corrupt",
+        "abc",
+        "--methods",
+        "ap",
+        "--out",
+        out_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
+    assert_eq!(r["prompts"].as_array().unwrap().len(), 3);
+    assert!(r["ig"].is_null() && r["stats"].is_null());
+    assert_eq!(r["config"]["prompts_source"]["ioi"]["corrupt"], "abc");
+}
+
+#[test]
+fn run_argument_errors() {
+    let dir = tmp("errors");
+    let out_path = dir.join("r.json");
+    let o = out_path.to_str().unwrap();
+    for (args, expected) in [
+        (
+            vec!["run", "--methods", "ig,foo", "--out", o],
+            "unknown method \"foo\"",
+        ),
+        (
+            vec!["run", "--percentile", "1.5", "--out", o],
+            "must be in (0, 1]",
+        ),
+        (
+            vec!["run", "--ig-method", "simpson", "--out", o],
+            "unknown IG method",
+        ),
+        (vec!["run", "--ig-steps", "0", "--out", o], "at least 1"),
+        (
+            vec!["run", "--ioi", "2", "--corrupt", "xyz", "--out", o],
+            "unknown corruption",
+        ),
+    ] {
+        let out = gradpatch(&args);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    assert!(!out_path.exists(), "nothing written on error");
+}

@@ -1,0 +1,225 @@
+//! One comparison of IG and AP on a set of prompt pairs, end to end: the runs of each prompt,
+//! both methods, the statistics, and the `results.json` / CSV outputs that the CLI writes and the
+//! page exports.
+
+pub mod csv;
+
+use gradpatch_dataset::TokenizedPair;
+use gradpatch_methods::{
+    ApOptions, IgOptions, Progress, activation_patching, integrated_gradients,
+};
+use gradpatch_model::{Gpt2, Processing, RunError};
+use gradpatch_runs::PromptRuns;
+use gradpatch_stats::{Comparison, compare};
+use serde::{Deserialize, Serialize};
+
+/// Everything that defines a comparison (recorded in `results.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StudyConfig {
+    pub model: String,
+    pub processing: Processing,
+    pub run_ig: bool,
+    pub run_ap: bool,
+    pub ig_steps: usize,
+    pub ig_method: gradpatch_methods::Quadrature,
+    pub ig_baseline: gradpatch_methods::Baseline,
+    pub ap_direction: gradpatch_methods::Direction,
+    pub percentile: f64,
+    /// Where the prompts came from, e.g. `{"ioi": {"n": 4, "seed": 0, "corrupt": "aba"}}`.
+    pub prompts_source: serde_json::Value,
+    pub backend: String,
+}
+
+impl StudyConfig {
+    fn ig_options(&self) -> IgOptions {
+        IgOptions {
+            steps: self.ig_steps,
+            quadrature: self.ig_method,
+            baseline: self.ig_baseline,
+            steps_per_batch: self.ig_steps,
+        }
+    }
+
+    fn ap_options(&self) -> ApOptions {
+        ApOptions {
+            direction: self.ap_direction,
+            ..ApOptions::default()
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PromptRecord {
+    pub clean: String,
+    pub corrupted: String,
+    pub correct: String,
+    pub incorrect: String,
+    pub clean_token_ids: Vec<u32>,
+    pub corrupted_token_ids: Vec<u32>,
+    pub labels: [u32; 2],
+}
+
+/// `[P][L][C]` scores of one method.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MethodScores {
+    pub heads: Vec<Vec<Vec<f32>>>,
+    pub neurons: Vec<Vec<Vec<f32>>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IgResults {
+    pub heads: Vec<Vec<Vec<f32>>>,
+    pub neurons: Vec<Vec<Vec<f32>>>,
+    pub convergence_delta_heads: Vec<Vec<f32>>,
+    pub convergence_delta_neurons: Vec<Vec<f32>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub heads: Comparison,
+    pub neurons: Comparison,
+}
+
+/// The `results.json` schema (see README). Non-finite numbers are written as `null`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    pub config: StudyConfig,
+    pub prompts: Vec<PromptRecord>,
+    pub clean_logit_diff: Vec<f32>,
+    pub corrupted_logit_diff: Vec<f32>,
+    pub ig: Option<IgResults>,
+    pub ap: Option<MethodScores>,
+    /// Present when both methods ran.
+    pub stats: Option<Stats>,
+    /// False when the run was cancelled: missing scores are `null`.
+    pub complete: bool,
+    /// Wall-clock seconds per stage, as measured by the caller's clock.
+    pub seconds: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Where a running study is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StudyProgress {
+    pub prompt: usize,
+    pub n_prompts: usize,
+    pub stage: Stage,
+    /// Fraction of the whole study done, 0..=1.
+    pub fraction: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Runs,
+    Ig,
+    Ap,
+}
+
+fn rows(flat: &[f32], width: usize) -> Vec<Vec<f32>> {
+    flat.chunks(width).map(<[f32]>::to_vec).collect()
+}
+
+/// Runs the comparison. `progress` is told where the study is and may cancel it (then the
+/// results hold what was finished and `complete` is false).
+pub fn run_study(
+    model: &Gpt2,
+    pairs: &[TokenizedPair],
+    config: &StudyConfig,
+    progress: &mut dyn FnMut(StudyProgress) -> bool,
+) -> Result<Results, RunError> {
+    let c = &model.config;
+    let (h, m) = (c.n_heads, c.d_mlp);
+    let n = pairs.len();
+    // Relative cost of the stages (measured on GPT-2 small: the AP sweep dominates).
+    let (w_ig, w_ap) = match (config.run_ig, config.run_ap) {
+        (true, true) => (0.2, 0.8),
+        (true, false) => (1.0, 0.0),
+        _ => (0.0, 1.0),
+    };
+    let mut results = Results {
+        config: config.clone(),
+        prompts: Vec::with_capacity(n),
+        clean_logit_diff: Vec::with_capacity(n),
+        corrupted_logit_diff: Vec::with_capacity(n),
+        ig: config.run_ig.then(IgResults::default),
+        ap: config.run_ap.then(MethodScores::default),
+        stats: None,
+        complete: true,
+        seconds: serde_json::Map::new(),
+    };
+    'prompts: for (i, pair) in pairs.iter().enumerate() {
+        let runs = PromptRuns::new(model, pair)?;
+        results.prompts.push(PromptRecord {
+            clean: pair.pair.clean.clone(),
+            corrupted: pair.pair.corrupted.clone(),
+            correct: pair.pair.correct.clone(),
+            incorrect: pair.pair.incorrect.clone(),
+            clean_token_ids: pair.clean_ids.clone(),
+            corrupted_token_ids: pair.corrupted_ids.clone(),
+            labels: pair.labels(),
+        });
+        results.clean_logit_diff.push(runs.clean.logit_diff);
+        results.corrupted_logit_diff.push(runs.corrupted.logit_diff);
+        let mut report = |stage: Stage, offset: f64, weight: f64, done: u64, total: u64| {
+            let within = if total == 0 {
+                1.0
+            } else {
+                done as f64 / total as f64
+            };
+            progress(StudyProgress {
+                prompt: i,
+                n_prompts: n,
+                stage,
+                fraction: (i as f64 + offset + weight * within) / n as f64,
+            })
+        };
+        if !report(Stage::Runs, 0.0, 0.0, 0, 0) {
+            results.complete = false;
+            break;
+        }
+        if let Some(ig) = results.ig.as_mut() {
+            let mut p = |d: u64, t: u64| report(Stage::Ig, 0.0, w_ig, d, t);
+            let (scores, complete) = integrated_gradients(
+                model,
+                &runs,
+                &config.ig_options(),
+                &mut p as &mut dyn Progress,
+            )?;
+            ig.heads.push(rows(&scores.scores.heads, h));
+            ig.neurons.push(rows(&scores.scores.neurons, m));
+            ig.convergence_delta_heads.push(scores.delta_heads);
+            ig.convergence_delta_neurons.push(scores.delta_neurons);
+            if !complete {
+                results.complete = false;
+                break 'prompts;
+            }
+        }
+        if let Some(ap) = results.ap.as_mut() {
+            let mut p = |d: u64, t: u64| report(Stage::Ap, w_ig, w_ap, d, t);
+            let (scores, complete) = activation_patching(
+                model,
+                &runs,
+                &config.ap_options(),
+                &mut p as &mut dyn Progress,
+            )?;
+            ap.heads.push(rows(&scores.heads, h));
+            ap.neurons.push(rows(&scores.neurons, m));
+            if !complete {
+                results.complete = false;
+                break 'prompts;
+            }
+        }
+    }
+    results.stats = statistics(&results, config.percentile);
+    Ok(results)
+}
+
+/// IG-vs-AP statistics of whatever both methods produced.
+pub fn statistics(results: &Results, percentile: f64) -> Option<Stats> {
+    let (ig, ap) = (results.ig.as_ref()?, results.ap.as_ref()?);
+    let flat = |s: &[Vec<Vec<f32>>]| -> Vec<Vec<f32>> { s.iter().map(|p| p.concat()).collect() };
+    let n = ig.heads.len().min(ap.heads.len());
+    Some(Stats {
+        heads: compare(&flat(&ig.heads[..n]), &flat(&ap.heads[..n]), percentile),
+        neurons: compare(&flat(&ig.neurons[..n]), &flat(&ap.neurons[..n]), percentile),
+    })
+}
