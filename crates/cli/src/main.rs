@@ -1,6 +1,7 @@
 //! `gradpatch`: the native command line of the gradpatch engine.
 
 mod bench;
+mod bench_methods;
 mod files;
 mod logits;
 mod random;
@@ -97,6 +98,8 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Time the full AP sweep and IG against the naive one-forward-per-component loop.
+    BenchMethods(bench_methods::BenchMethodsArgs),
     /// The IG-vs-AP comparison on every head and neuron, written as results.json.
     Run(run::RunArgs),
     /// Time loading and forward passes (1 and 10 IOI prompts) and report peak memory.
@@ -125,6 +128,7 @@ fn main() -> ExitCode {
         } => random::run(&out, layout, dtype, seed),
         Command::Bench { model, repeats } => bench::run(&model, repeats),
         Command::Run(args) => run::run(&args),
+        Command::BenchMethods(args) => bench_methods::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

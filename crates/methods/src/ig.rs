@@ -13,7 +13,9 @@
 //! injected hook: nothing before layer l is recomputed.
 
 use burn::tensor::{Tensor, TensorData};
-use gradpatch_model::{Gpt2, Hooks, Readout, Run, RunError, Source, to_host};
+use gradpatch_model::{
+    Activation, Gpt2, HookPoint, Hooks, Patch, Readout, Run, RunError, Source, to_host,
+};
 use gradpatch_runs::PromptRuns;
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +50,9 @@ pub struct IgOptions {
     pub baseline: Baseline,
     /// Interpolation steps per forward/backward (all of them by default).
     pub steps_per_batch: usize,
+    /// Start each run at the injected hook (fast). `false` runs the whole model from the tokens
+    /// and patches the hook, as the reference does: the benchmark's naive IG.
+    pub start_at_layer: bool,
 }
 
 impl Default for IgOptions {
@@ -57,6 +62,7 @@ impl Default for IgOptions {
             quadrature: Quadrature::GaussLegendre,
             baseline: Baseline::Zero,
             steps_per_batch: 50,
+            start_at_layer: true,
         }
     }
 }
@@ -80,16 +86,43 @@ fn ld_readout(runs: &PromptRuns, rows: usize) -> Readout {
     runs.readout(rows, 0)
 }
 
-/// Runs the injected output of layer `l` (`[rows, S, ...]`) through the rest of the model.
-fn source_at<const D: usize>(runs: &PromptRuns, l: usize, injected: Tensor<D>) -> Source
+/// Runs the injected output of layer `l` (`[rows, S, ...]`) through the rest of the model and
+/// returns the metric per row.
+fn metric_with<const D: usize>(
+    model: &Gpt2,
+    runs: &PromptRuns,
+    l: usize,
+    injected: Tensor<D>,
+    start_at_layer: bool,
+) -> Result<Tensor<1>, RunError>
 where
     Tensor<D>: Inject,
 {
-    injected.into_source(runs, l)
+    let rows = injected.dims()[0];
+    let (source, hooks) = if start_at_layer {
+        (injected.into_source(runs, l), Hooks::new())
+    } else {
+        let tokens = vec![runs.clean.tokens.clone(); rows];
+        let patch = Patch::whole(Tensor::<D>::hook(l), injected.wrap());
+        (
+            Source::Tokens(model.tokens(&tokens)?),
+            Hooks::new().patch(patch),
+        )
+    };
+    let out = model.run(Run {
+        source,
+        prefix: None,
+        hooks: &hooks,
+        readout: ld_readout(runs, rows),
+    })?;
+    out.logit_diff
+        .ok_or_else(|| RunError::invalid("IG", "no logit difference"))
 }
 
 trait Inject {
     fn into_source(self, runs: &PromptRuns, l: usize) -> Source;
+    fn hook(l: usize) -> HookPoint;
+    fn wrap(self) -> Activation;
 }
 
 impl Inject for Tensor<4> {
@@ -103,6 +136,12 @@ impl Inject for Tensor<4> {
             result: self,
         }
     }
+    fn hook(l: usize) -> HookPoint {
+        HookPoint::AttnResult(l)
+    }
+    fn wrap(self) -> Activation {
+        Activation::R4(self)
+    }
 }
 
 impl Inject for Tensor<3> {
@@ -115,6 +154,12 @@ impl Inject for Tensor<3> {
             resid_mid: resid.expand([rows, s, d]),
             post: self,
         }
+    }
+    fn hook(l: usize) -> HookPoint {
+        HookPoint::MlpPost(l)
+    }
+    fn wrap(self) -> Activation {
+        Activation::R3(self)
     }
 }
 
@@ -154,15 +199,7 @@ where
             + col(&alphas[k0..k1]) * diff.clone().expand(full))
         .autodiff()
         .require_grad();
-        let out = model.run(Run {
-            source: source_at(runs, l, injected.clone()),
-            prefix: None,
-            hooks: &Hooks::new(),
-            readout: ld_readout(runs, rows),
-        })?;
-        let metric = out
-            .logit_diff
-            .ok_or_else(|| RunError::invalid("IG", "no logit difference"))?;
+        let metric = metric_with(model, runs, l, injected.clone(), opts.start_at_layer)?;
         let grads = metric.sum().backward();
         let g = injected
             .grad(&grads)
@@ -176,16 +213,13 @@ where
     let g_sum = g_sum.ok_or_else(|| RunError::invalid("IG", "no steps"))?;
     let attribution = diff * g_sum;
     // Convergence delta: f(input) is the run's own metric (out_i is its cached activation).
-    let f_b = model.run(Run {
-        source: source_at(runs, l, target.out_b),
-        prefix: None,
-        hooks: &Hooks::new(),
-        readout: ld_readout(runs, 1),
-    })?;
-    let f_b = to_host(
-        f_b.logit_diff
-            .ok_or_else(|| RunError::invalid("IG", "no logit difference"))?,
-    )?[0];
+    let f_b = to_host(metric_with(
+        model,
+        runs,
+        l,
+        target.out_b,
+        opts.start_at_layer,
+    )?)?[0];
     let total: f32 = to_host(attribution.clone().sum())?[0];
     let delta = total - (runs.clean.logit_diff - f_b);
     Ok((attribution, delta))

@@ -246,3 +246,21 @@ fn cancelling_keeps_what_was_finished() {
     assert!(scores.neurons.iter().all(|x| x.is_nan()));
     assert_eq!(seen, vec![(4, 2 * (4 + 256))]);
 }
+
+/// Starting IG runs at the injected layer gives the same scores as running the whole model
+/// from the tokens with the hook patched (the reference's way, the benchmark's naive IG).
+#[test]
+fn ig_starting_at_the_layer_equals_running_from_the_tokens() {
+    let model = model(Processing::all());
+    let runs = PromptRuns::new(&model, &pairs()[5]).unwrap();
+    let fast = IgOptions::default();
+    let slow = IgOptions {
+        start_at_layer: false,
+        ..fast
+    };
+    let (a, _) = integrated_gradients(&model, &runs, &fast, &mut NoProgress).unwrap();
+    let (b, _) = integrated_gradients(&model, &runs, &slow, &mut NoProgress).unwrap();
+    let to64 = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
+    assert_close("heads", &a.scores.heads, &to64(&b.scores.heads), 1e-7);
+    assert_close("neurons", &a.scores.neurons, &to64(&b.scores.neurons), 1e-6);
+}

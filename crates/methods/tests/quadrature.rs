@@ -73,6 +73,7 @@ fn completeness_improves_with_more_steps() {
             quadrature: Quadrature::RiemannTrapezoid,
             baseline: Baseline::Zero,
             steps_per_batch: 64,
+            start_at_layer: true,
         };
         let (ig, _) = integrated_gradients(&model, &runs, &opts, &mut NoProgress).unwrap();
         ig.delta_neurons

@@ -37,6 +37,7 @@ impl StudyConfig {
             quadrature: self.ig_method,
             baseline: self.ig_baseline,
             steps_per_batch: self.ig_steps,
+            start_at_layer: true,
         }
     }
 
