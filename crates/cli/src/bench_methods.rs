@@ -34,6 +34,9 @@ pub struct BenchMethodsArgs {
     /// Skip the naive IG (a full-model run per layer and kind).
     #[arg(long)]
     skip_naive_ig: bool,
+    /// Skip IG altogether.
+    #[arg(long)]
+    skip_ig: bool,
 }
 
 fn say(line: String) {
@@ -151,6 +154,9 @@ pub fn run(args: &BenchMethodsArgs) -> Result<(), String> {
             naive_s / ap_s
         ));
 
+        if args.skip_ig {
+            continue;
+        }
         let ig_opts = IgOptions {
             steps: args.ig_steps,
             steps_per_batch: args.ig_steps,

@@ -107,6 +107,12 @@ impl HookCtx<'_> {
     }
 }
 
+/// What attention hands to `hook_attn_out`: every head's `hook_result`, or only their sum.
+enum HeadsOut {
+    PerHead(Tensor<4>),
+    Summed(Tensor<3>),
+}
+
 /// How a block is entered.
 enum Entry {
     ResidPre(Tensor<3>),
@@ -309,7 +315,7 @@ impl Gpt2 {
             }
             Entry::AttnResult(resid_pre, result) => {
                 let result = ctx.at(HookPoint::AttnResult(l), result)?;
-                (self.attn_out(l, ctx, resid_pre, result)?, None)
+                (self.attn_out(l, ctx, resid_pre, HeadsOut::PerHead(result))?, None)
             }
         };
         let (resid_mid, post) = match post {
@@ -337,23 +343,28 @@ impl Gpt2 {
         l: usize,
         ctx: &mut HookCtx<'_>,
         resid_pre: Tensor<3>,
-        result: Tensor<4>,
+        heads: HeadsOut,
     ) -> Result<Tensor<3>, RunError> {
-        let [b, s, _, d] = result.dims();
-        let out =
-            result.sum_dim(2).reshape([b, s, d]) + self.blocks[l].b_o.clone().unsqueeze::<3>();
+        let summed = match heads {
+            HeadsOut::PerHead(result) => {
+                let [b, s, _, d] = result.dims();
+                result.sum_dim(2).reshape([b, s, d])
+            }
+            HeadsOut::Summed(summed) => summed,
+        };
+        let out = summed + self.blocks[l].b_o.clone().unsqueeze::<3>();
         let out = ctx.at(HookPoint::AttnOut(l), out)?;
         Ok(resid_pre + out)
     }
 
-    /// Attention of block `l` up to `hook_result`.
+    /// Attention of block `l` up to `hook_result` (per head only when a hook wants it).
     fn attention(
         &self,
         l: usize,
         ctx: &mut HookCtx<'_>,
         x: Tensor<3>,
         prefix: Option<&PrefixKv>,
-    ) -> Result<Tensor<4>, RunError> {
+    ) -> Result<HeadsOut, RunError> {
         let block = &self.blocks[l];
         let c = &self.config;
         let (h, dh, d) = (c.n_heads, c.d_head(), c.d_model);
@@ -389,7 +400,16 @@ impl Gpt2 {
         let pattern = ctx.at(HookPoint::AttnPattern(l), softmax(scores, 3))?;
         let z = pattern.matmul(v.swap_dims(1, 2)).swap_dims(1, 2);
         let z = ctx.at(HookPoint::AttnZ(l), z)?;
-        let result = self.attn_result_from_z(l, z)?;
-        ctx.at(HookPoint::AttnResult(l), result)
+        if ctx.hooks.touches(HookPoint::AttnResult(l)) {
+            let result = self.attn_result_from_z(l, z)?;
+            return Ok(HeadsOut::PerHead(ctx.at(HookPoint::AttnResult(l), result)?));
+        }
+        // Nobody looks at the heads one by one: one matmul over (head, d_head) gives their sum
+        // (the same sum in another float order), without the [batch, pos, head, d_model] tensor.
+        let [b, s, h, dh] = z.dims();
+        let w_o = self.blocks[l].w_o.clone().reshape([h * dh, c.d_model]);
+        Ok(HeadsOut::Summed(
+            z.reshape([b * s, h * dh]).matmul(w_o).reshape([b, s, c.d_model]),
+        ))
     }
 }
