@@ -8,6 +8,10 @@ mod random;
 mod run;
 
 use std::path::PathBuf;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use burn::tensor::{Device, DeviceKind};
