@@ -7,8 +7,9 @@
 //! * positions before the first differing token are identical in both runs, so a patch changes
 //!   nothing there: runs cover only the remaining positions, attending to the shared prefix's
 //!   cached keys/values;
-//! * a run starts at the patched hook (`hook_result` / `mlp.hook_post` of layer l) from the
-//!   cached activations, skipping everything before it;
+//! * a run starts at the patched hook (`hook_result` of layer l) from the cached activations,
+//!   skipping everything before it; a neuron patch is a rank-one change of layer l's output, so
+//!   its run starts at layer l + 1;
 //! * one batched forward patches a different component in each row;
 //! * only the last position's final LayerNorm and two unembedding rows are computed.
 
@@ -136,26 +137,32 @@ pub fn activation_patching(
         if !progress.update(done, total) {
             return Ok((scores, false));
         }
-        // Neurons: batches of rows, row r patches neuron n0 + r.
-        let resid_mid = suffix3(&run.resid_mid[l]);
-        let post = suffix3(&run.post[l]);
-        let value = Activation::R3(suffix3(&src.post[l]));
+        // Neurons: batches of rows, row r patches neuron n0 + r. Replacing hook_post[:, :, n]
+        // changes hook_mlp_out by Δpost[:, n] ⊗ W_out[n]: the run starts at the next layer's
+        // residual stream, the cached one plus that rank-one change.
+        let resid_post = suffix3(&run.resid_post[l]);
+        let delta = suffix3(&src.post[l]) - suffix3(&run.post[l]); // [1, s, M]
         let rows = rows_per_batch(s * m, opts.batch_bytes).min(m);
         for n0 in (0..m).step_by(rows) {
             let n1 = (n0 + rows).min(m);
             let r = n1 - n0;
-            let patch = Patch::per_row(
-                HookPoint::MlpPost(l),
-                value.clone(),
-                &(n0..n1).collect::<Vec<_>>(),
-                &Positions::All,
+            let coeff = delta.clone().narrow(2, n0, r).permute([2, 1, 0]); // [r, s, 1]
+            let w_rows = model.mlp_out_rows(l, n0, r)?.unsqueeze_dim::<3>(1); // [r, 1, d]
+            let resid = resid_post.clone().expand([r, s, d]) + coeff * w_rows;
+            let out = model.run(Run {
+                source: Source::ResidPre {
+                    layer: l + 1,
+                    resid,
+                },
+                prefix: Some(&runs.prefix_kv),
+                hooks: &Hooks::new(),
+                readout: runs.readout(r, p0),
+            })?;
+            let lds = to_host(
+                out.logit_diff
+                    .ok_or_else(|| RunError::invalid("AP", "no logit difference"))?,
             )?;
-            let source = Source::MlpPost {
-                layer: l,
-                resid_mid: resid_mid.clone().expand([r, s, d]),
-                post: post.clone().expand([r, s, m]),
-            };
-            for (i, ld) in patched_lds(source, patch, r)?.into_iter().enumerate() {
+            for (i, ld) in lds.into_iter().enumerate() {
                 scores.neurons[l * m + n0 + i] = opts.direction.score(runs, ld);
             }
             done += r as u64;

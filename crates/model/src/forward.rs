@@ -152,7 +152,10 @@ impl Gpt2 {
                 (0, Entry::ResidPre(embed + pos))
             }
             Source::ResidPre { layer, resid } => {
-                self.block(layer)?;
+                // layer == n_layers: the final residual stream, straight to the readout.
+                if layer != c.n_layers {
+                    self.block(layer)?;
+                }
                 self.check_last(&resid.dims(), c.d_model, "resid_pre")?;
                 (layer, Entry::ResidPre(resid))
             }
@@ -187,10 +190,63 @@ impl Gpt2 {
                 (layer, Entry::MlpPost(resid_mid, post))
             }
         };
+        // "Compute only what the metric needs": when every row is read at the same position
+        // and no hook looks inside the last block past its keys and values, that block runs
+        // its queries, MLP and residual stream at that position only.
+        let shared_position = match &run.readout {
+            Readout::LogitsAt { positions } | Readout::LogitDiff { positions, .. } => positions
+                .first()
+                .copied()
+                .filter(|p0| positions.iter().all(|p| p == p0)),
+            _ => None,
+        };
+        let last = c.n_layers - 1;
+        let last_block_hooked = HookPoint::all(c.n_layers).into_iter().any(|point| {
+            let inside = point.layer() == Some(last)
+                && !matches!(
+                    point,
+                    HookPoint::ResidPre(_)
+                        | HookPoint::Ln1Normalized(_)
+                        | HookPoint::AttnK(_)
+                        | HookPoint::AttnV(_)
+                );
+            (inside || point == HookPoint::LnFinalNormalized) && ctx.hooks.touches(point)
+        });
+        let narrowed = shared_position.filter(|_| !last_block_hooked && start <= last);
+        if let Some(pos) = narrowed {
+            let len = match &entry {
+                Entry::ResidPre(t) | Entry::AttnResult(t, _) | Entry::MlpPost(t, _) => t.dims()[1],
+            };
+            if pos >= len {
+                return Err(RunError::invalid(
+                    "readout positions",
+                    format!("position {pos} for rows of {len} positions"),
+                ));
+            }
+        }
         for l in start..c.n_layers {
-            let resid = self.block_forward(l, &mut ctx, entry, run.prefix)?;
+            let query = if l == last { narrowed } else { None };
+            let resid = self.block_forward(l, &mut ctx, entry, run.prefix, query)?;
             entry = Entry::ResidPre(resid);
         }
+        let readout = match (narrowed, run.readout) {
+            (Some(_), Readout::LogitsAt { positions }) => Readout::LogitsAt {
+                positions: vec![0; positions.len()],
+            },
+            (
+                Some(_),
+                Readout::LogitDiff {
+                    positions,
+                    correct,
+                    incorrect,
+                },
+            ) => Readout::LogitDiff {
+                positions: vec![0; positions.len()],
+                correct,
+                incorrect,
+            },
+            (_, readout) => readout,
+        };
         let Entry::ResidPre(resid) = entry else {
             return Err(RunError::invalid("run", "ended inside a block"));
         };
@@ -205,7 +261,7 @@ impl Gpt2 {
             }
         };
         let [b, s, d] = resid.dims();
-        match run.readout {
+        match readout {
             Readout::Nothing => {
                 if ctx.hooks.touches(HookPoint::LnFinalNormalized) {
                     final_norm(&mut ctx, resid, true)?;
@@ -238,7 +294,7 @@ impl Gpt2 {
                     final_norm(&mut ctx, resid.gather(1, idx), false)?
                 };
                 let x = x.reshape([b, d]);
-                match run.readout {
+                match readout {
                     Readout::LogitDiff {
                         correct, incorrect, ..
                     } => {
@@ -300,22 +356,36 @@ impl Gpt2 {
         ctx: &mut HookCtx<'_>,
         entry: Entry,
         prefix: Option<&PrefixKv>,
+        query: Option<usize>,
     ) -> Result<Tensor<3>, RunError> {
         let block = &self.blocks[l];
         let c = &self.config;
         let eps = c.layer_norm_eps;
+        // With `query`, everything after the keys and values is computed at that position only.
+        let at3 = |t: Tensor<3>| match query {
+            Some(pos) => t.narrow(1, pos, 1),
+            None => t,
+        };
         let (resid_mid, post) = match entry {
-            Entry::MlpPost(resid_mid, post) => (resid_mid, Some(post)),
+            Entry::MlpPost(resid_mid, post) => (at3(resid_mid), Some(at3(post))),
             Entry::ResidPre(resid_pre) => {
                 let resid_pre = ctx.at(HookPoint::ResidPre(l), resid_pre)?;
                 let x = layer_norm(resid_pre.clone(), eps, block.ln_1.as_ref());
                 let x = ctx.at(HookPoint::Ln1Normalized(l), x)?;
-                let result = self.attention(l, ctx, x, prefix)?;
-                (self.attn_out(l, ctx, resid_pre, result)?, None)
+                let result = self.attention(l, ctx, x, prefix, query)?;
+                (self.attn_out(l, ctx, at3(resid_pre), result)?, None)
             }
             Entry::AttnResult(resid_pre, result) => {
+                let result = match query {
+                    Some(pos) => result.narrow(1, pos, 1),
+                    None => result,
+                };
+                let resid_pre = at3(resid_pre);
                 let result = ctx.at(HookPoint::AttnResult(l), result)?;
-                (self.attn_out(l, ctx, resid_pre, HeadsOut::PerHead(result))?, None)
+                (
+                    self.attn_out(l, ctx, resid_pre, HeadsOut::PerHead(result))?,
+                    None,
+                )
             }
         };
         let (resid_mid, post) = match post {
@@ -364,6 +434,7 @@ impl Gpt2 {
         ctx: &mut HookCtx<'_>,
         x: Tensor<3>,
         prefix: Option<&PrefixKv>,
+        query: Option<usize>,
     ) -> Result<HeadsOut, RunError> {
         let block = &self.blocks[l];
         let c = &self.config;
@@ -387,9 +458,16 @@ impl Gpt2 {
             None => (k, v, 0),
         };
         let keys = p + s;
+        // Only one query position when the caller needs just that one (see `run`).
+        let (q, first_query, s) = match query {
+            Some(pos) => (q.narrow(1, pos, 1), pos, 1),
+            None => (q, 0, s),
+        };
         let scores = q.swap_dims(1, 2).matmul(k.permute([0, 2, 3, 1])) / (dh as f64).sqrt();
-        // Causal mask: query i (absolute position p + i) sees keys 0..=p + i.
-        let mask: Vec<bool> = (0..s * keys).map(|i| i % keys > p + i / keys).collect();
+        // Causal mask: query i (absolute position p + first_query + i) sees keys up to there.
+        let mask: Vec<bool> = (0..s * keys)
+            .map(|i| i % keys > p + first_query + i / keys)
+            .collect();
         let mask =
             Tensor::<4, Bool>::from_data(TensorData::new(mask, [1, 1, s, keys]), &self.device)
                 .expand([b, h, s, keys]);
@@ -409,7 +487,9 @@ impl Gpt2 {
         let [b, s, h, dh] = z.dims();
         let w_o = self.blocks[l].w_o.clone().reshape([h * dh, c.d_model]);
         Ok(HeadsOut::Summed(
-            z.reshape([b * s, h * dh]).matmul(w_o).reshape([b, s, c.d_model]),
+            z.reshape([b * s, h * dh])
+                .matmul(w_o)
+                .reshape([b, s, c.d_model]),
         ))
     }
 }

@@ -64,7 +64,8 @@ impl TokenBatch {
 pub enum Source {
     /// From token ids: the full model.
     Tokens(TokenBatch),
-    /// At `blocks.{layer}.hook_resid_pre`, skipping the layers before.
+    /// At `blocks.{layer}.hook_resid_pre`, skipping the layers before (`layer == n_layers`:
+    /// the final residual stream, only the readout runs).
     ResidPre { layer: usize, resid: Tensor<3> },
     /// At `blocks.{layer}.attn.hook_result` (attention of that layer not computed);
     /// `resid_pre` is that layer's residual input.
@@ -329,6 +330,28 @@ impl Gpt2 {
         self.check_last(&mlp_in.dims(), self.config.d_model, "hook_mlp_in")?;
         let x = layer_norm(mlp_in, self.config.layer_norm_eps, block.ln_2.as_ref());
         Ok(gelu_new(linear(x, &block.c_fc_w, &block.c_fc_b)))
+    }
+
+    /// Rows `start..start + len` of `W_out` (`mlp.c_proj`), `[len, d_model]`: what neurons
+    /// `start..` of `layer` write to the residual stream per unit of `hook_post`.
+    pub fn mlp_out_rows(
+        &self,
+        layer: usize,
+        start: usize,
+        len: usize,
+    ) -> Result<Tensor<2>, RunError> {
+        let block = self.block(layer)?;
+        if start + len > self.config.d_mlp {
+            return Err(RunError::invalid(
+                "neurons",
+                format!(
+                    "{start}..{} outside d_mlp {}",
+                    start + len,
+                    self.config.d_mlp
+                ),
+            ));
+        }
+        Ok(block.mlp_proj_w.clone().narrow(0, start, len))
     }
 
     pub(crate) fn block(&self, layer: usize) -> Result<&Block, RunError> {

@@ -22,6 +22,8 @@ pub struct RunCache {
     pub mlp_in: Vec<Tensor<3>>,
     /// `blocks.l.mlp.hook_post`, `[1, S, d_mlp]`.
     pub post: Vec<Tensor<3>>,
+    /// `blocks.l.hook_resid_post`, `[1, S, d_model]`.
+    pub resid_post: Vec<Tensor<3>>,
 }
 
 /// Which of the two runs.
@@ -95,6 +97,7 @@ fn cache_run(model: &Gpt2, tokens: &[u32], pair: &TokenizedPair) -> Result<RunCa
             HookPoint::ResidMid(l),
             HookPoint::MlpIn(l),
             HookPoint::MlpPost(l),
+            HookPoint::ResidPost(l),
         ]
     }));
     let out = model.run(Run {
@@ -124,5 +127,6 @@ fn cache_run(model: &Gpt2, tokens: &[u32], pair: &TokenizedPair) -> Result<RunCa
         resid_mid: per_layer3(HookPoint::ResidMid)?,
         mlp_in: per_layer3(HookPoint::MlpIn)?,
         post: per_layer3(HookPoint::MlpPost)?,
+        resid_post: per_layer3(HookPoint::ResidPost)?,
     })
 }
