@@ -17,9 +17,17 @@ cargo fmt --all -- --check
 echo "== cargo clippy (native, all targets)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== wasm32 build check of the engine crates (wgpu backend)"
-cargo check -p gradpatch-model -p gradpatch-dataset --features gradpatch-model/wgpu --target wasm32-unknown-unknown
+echo "== wasm32 build check of the engine crates, model to study (wgpu backend)"
+cargo check -p gradpatch-model -p gradpatch-dataset -p gradpatch-runs -p gradpatch-methods -p gradpatch-stats -p gradpatch-study \
+  --features gradpatch-model/wgpu --target wasm32-unknown-unknown
 
 echo "== cargo test (ndarray and wgpu/Vulkan backends)"
 # Always at workspace level: a per-package run unifies burn's features differently and rebuilds it.
-cargo test --workspace
+# (No doc tests: the crates have no examples in their docs.)
+log="$(mktemp)"
+cargo test --workspace --all-targets 2>&1 | tee "$log"
+passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
+failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')
+rm -f "$log"
+echo
+echo "tests: ${passed} passed, ${failed} failed"

@@ -264,3 +264,54 @@ fn ig_starting_at_the_layer_equals_running_from_the_tokens() {
     assert_close("heads", &a.scores.heads, &to64(&b.scores.heads), 1e-7);
     assert_close("neurons", &a.scores.neurons, &to64(&b.scores.neurons), 1e-6);
 }
+
+/// The same scores on burn-wgpu natively (Vulkan; lavapipe on machines without a GPU), autodiff
+/// included, for two prompts.
+#[test]
+fn ap_and_ig_on_wgpu() {
+    let dir = model_a_dir();
+    let config = read(dir.join("config.json"));
+    let opts = LoadOptions {
+        config_json: Some(&config),
+        n_heads: None,
+    };
+    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
+    let model = Gpt2::load(
+        &read(dir.join("model.safetensors")),
+        &opts,
+        Processing::all(),
+        &device,
+    )
+    .unwrap();
+    let ap_heads = golden_rows("results/tl_processed/ap_heads");
+    let ap_neurons = golden_rows("results/tl_processed/ap_neurons");
+    let ig_heads = golden_rows("results/tl_processed/ig/zero/heads");
+    let ig_neurons = golden_rows("results/tl_processed/ig/zero/neurons");
+    for i in [0usize, 9] {
+        let runs = PromptRuns::new(&model, &pairs()[i]).unwrap();
+        let tol = 2.0 * 5e-5 / f64::from(runs.denominator().abs());
+        let (ap, _) =
+            activation_patching(&model, &runs, &ApOptions::default(), &mut NoProgress).unwrap();
+        assert_close(&format!("wgpu ap heads {i}"), &ap.heads, &ap_heads[i], tol);
+        assert_close(
+            &format!("wgpu ap neurons {i}"),
+            &ap.neurons,
+            &ap_neurons[i],
+            tol,
+        );
+        let (ig, _) =
+            integrated_gradients(&model, &runs, &IgOptions::default(), &mut NoProgress).unwrap();
+        assert_close(
+            &format!("wgpu ig heads {i}"),
+            &ig.scores.heads,
+            &ig_heads[i],
+            2e-6,
+        );
+        assert_close(
+            &format!("wgpu ig neurons {i}"),
+            &ig.scores.neurons,
+            &ig_neurons[i],
+            2e-5,
+        );
+    }
+}

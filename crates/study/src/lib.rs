@@ -174,6 +174,10 @@ pub fn run_study(
             })
         };
         if !report(Stage::Runs, 0.0, 0.0, 0, 0) {
+            // Cancelled before this prompt's methods: keep only the prompts that have scores.
+            results.prompts.pop();
+            results.clean_logit_diff.pop();
+            results.corrupted_logit_diff.pop();
             results.complete = false;
             break;
         }

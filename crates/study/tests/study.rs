@@ -1,0 +1,112 @@
+//! A study over prompts of different lengths gives each prompt the scores it gets alone, and
+//! reports progress that reaches 1 and can cancel.
+#![allow(clippy::unwrap_used, clippy::expect_used, deprecated)]
+
+use burn::tensor::Device;
+use gradpatch_dataset::{Corruption, Gpt2Tokenizer, generate_ioi};
+use gradpatch_methods::{Baseline, Direction, Quadrature};
+use gradpatch_model::{Gpt2, LoadOptions, Processing};
+use gradpatch_study::{Stage, StudyConfig, run_study};
+use gradpatch_testdata::{model_a_dir, read};
+
+fn setup() -> (Gpt2, Vec<gradpatch_dataset::TokenizedPair>) {
+    let dir = model_a_dir();
+    let config = read(dir.join("config.json"));
+    let opts = LoadOptions {
+        config_json: Some(&config),
+        n_heads: None,
+    };
+    let model = Gpt2::load(
+        &read(dir.join("model.safetensors")),
+        &opts,
+        Processing::all(),
+        &Device::ndarray(),
+    )
+    .unwrap();
+    let tok = Gpt2Tokenizer::from_bytes(&read(dir.join("tokenizer.json"))).unwrap();
+    let pairs = generate_ioi(40, 11, Corruption::Aba, &tok, 64).unwrap();
+    (model, pairs)
+}
+
+fn config() -> StudyConfig {
+    StudyConfig {
+        model: "model-a".into(),
+        processing: Processing::all(),
+        run_ig: true,
+        run_ap: true,
+        ig_steps: 20,
+        ig_method: Quadrature::GaussLegendre,
+        ig_baseline: Baseline::Zero,
+        ap_direction: Direction::Noising,
+        percentile: 0.9,
+        prompts_source: serde_json::Value::Null,
+        backend: "ndarray".into(),
+    }
+}
+
+#[test]
+fn prompts_of_different_lengths_get_their_single_prompt_scores() {
+    let (model, pool) = setup();
+    let mut lengths = std::collections::BTreeSet::new();
+    let pairs: Vec<_> = pool
+        .into_iter()
+        .filter(|p| lengths.insert(p.clean_ids.len()))
+        .take(3)
+        .collect();
+    assert_eq!(pairs.len(), 3, "three different lengths");
+    let all = run_study(&model, &pairs, &config(), &mut |_| true).unwrap();
+    for (i, pair) in pairs.iter().enumerate() {
+        let alone =
+            run_study(&model, std::slice::from_ref(pair), &config(), &mut |_| true).unwrap();
+        assert_eq!(
+            all.ap.as_ref().unwrap().heads[i],
+            alone.ap.as_ref().unwrap().heads[0]
+        );
+        assert_eq!(
+            all.ig.as_ref().unwrap().neurons[i],
+            alone.ig.as_ref().unwrap().neurons[0]
+        );
+        assert_eq!(all.clean_logit_diff[i], alone.clean_logit_diff[0]);
+    }
+    assert!(all.complete);
+    assert_eq!(
+        all.stats.as_ref().unwrap().heads.pearson_per_prompt.len(),
+        3
+    );
+}
+
+#[test]
+fn progress_reaches_the_end_and_cancelling_keeps_finished_prompts() {
+    let (model, pool) = setup();
+    let pairs = &pool[..2];
+    let mut fractions = Vec::new();
+    run_study(&model, pairs, &config(), &mut |p| {
+        fractions.push(p.fraction);
+        true
+    })
+    .unwrap();
+    assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "monotone");
+    assert!((fractions.last().unwrap() - 1.0).abs() < 1e-12);
+    // Cancel halfway through the first prompt's AP sweep (it spans fractions 0.1 to 0.5).
+    let cancelled = run_study(&model, pairs, &config(), &mut |p| {
+        !(p.stage == Stage::Ap && p.fraction > 0.3)
+    })
+    .unwrap();
+    assert!(!cancelled.complete);
+    assert_eq!(cancelled.prompts.len(), 1);
+    let ap = cancelled.ap.as_ref().unwrap();
+    assert_eq!(ap.heads.len(), 1);
+    let neurons: Vec<f32> = ap.neurons[0].concat();
+    assert!(neurons.iter().any(|x| x.is_finite()) && neurons.iter().any(|x| x.is_nan()));
+    assert!(
+        cancelled.ig.as_ref().unwrap().heads[0]
+            .iter()
+            .flatten()
+            .all(|x| x.is_finite())
+    );
+    let json = serde_json::to_string(&cancelled).unwrap();
+    assert!(
+        json.contains("null"),
+        "unfinished scores are null in results.json"
+    );
+}
