@@ -2,25 +2,14 @@
 //! non-zero with a message on stderr, make-random-gpt2 writes a loadable GPT-2-small shape.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+use std::process::Output;
+
+use common::{gradpatch, tmp};
 use gradpatch_testdata::{array, assert_close, at, goldens, model_a_dir, prompt_ids};
 use serde_json::Value;
-
-fn gradpatch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gradpatch"))
-        .args(args)
-        .output()
-        .expect("gradpatch runs")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("gradpatch-cli-test-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);

@@ -8,25 +8,11 @@
 //! exact formulas on the reference's own scores).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
+use common::{gradpatch, tmp};
 use gradpatch_testdata::{array, at, goldens};
 use serde_json::Value;
-
-fn gradpatch(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_gradpatch"))
-        .args(args)
-        .output()
-        .expect("gradpatch runs")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("gradpatch-run-test-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn flat(v: &Value) -> Vec<f64> {
     let mut out = Vec::new();
