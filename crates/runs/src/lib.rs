@@ -47,7 +47,12 @@ pub struct PromptRuns {
 
 impl PromptRuns {
     pub fn new(model: &Gpt2, pair: &TokenizedPair) -> Result<Self, RunError> {
-        let shared_prefix = pair.shared_prefix_len().clamp(1, pair.clean_ids.len());
+        // At least BOS is shared, and at least the last position is run (identical prompts
+        // share everything: their AP denominators are zero and their scores come out null).
+        let shared_prefix = pair
+            .shared_prefix_len()
+            .min(pair.clean_ids.len().saturating_sub(1))
+            .max(1);
         Ok(Self {
             clean: cache_run(model, &pair.clean_ids, pair)?,
             corrupted: cache_run(model, &pair.corrupted_ids, pair)?,

@@ -110,3 +110,21 @@ fn progress_reaches_the_end_and_cancelling_keeps_finished_prompts() {
         "unfinished scores are null in results.json"
     );
 }
+
+#[test]
+fn identical_clean_and_corrupted_prompts_do_not_crash() {
+    let (model, pool) = setup();
+    let mut pair = pool[0].clone();
+    pair.corrupted_ids = pair.clean_ids.clone();
+    pair.pair.corrupted = pair.pair.clean.clone();
+    let r = run_study(&model, &[pair], &config(), &mut |_| true).unwrap();
+    assert_eq!(r.clean_logit_diff, r.corrupted_logit_diff);
+    // 0 / 0: no score, written as null.
+    assert!(
+        r.ap.as_ref().unwrap().heads[0]
+            .iter()
+            .flatten()
+            .all(|x| !x.is_finite())
+    );
+    assert!(serde_json::to_string(&r).unwrap().contains("null"));
+}
