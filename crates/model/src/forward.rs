@@ -201,7 +201,7 @@ impl Gpt2 {
             _ => None,
         };
         let last = c.n_layers - 1;
-        let last_block_hooked = HookPoint::all(c.n_layers).into_iter().any(|point| {
+        let last_block_hooked = ctx.hooks.points().any(|point| {
             let inside = point.layer() == Some(last)
                 && !matches!(
                     point,
@@ -210,7 +210,7 @@ impl Gpt2 {
                         | HookPoint::AttnK(_)
                         | HookPoint::AttnV(_)
                 );
-            (inside || point == HookPoint::LnFinalNormalized) && ctx.hooks.touches(point)
+            inside || point == HookPoint::LnFinalNormalized
         });
         let narrowed = shared_position.filter(|_| !last_block_hooked && start <= last);
         if let Some(pos) = narrowed {

@@ -360,6 +360,15 @@ impl Hooks {
         self
     }
 
+    /// Every hook this run caches, patches or differentiates (with repeats).
+    pub(crate) fn points(&self) -> impl Iterator<Item = HookPoint> + '_ {
+        self.cache
+            .iter()
+            .chain(&self.grads)
+            .copied()
+            .chain(self.patches.iter().map(|p| p.hook))
+    }
+
     pub(crate) fn touches(&self, point: HookPoint) -> bool {
         self.cache.contains(&point)
             || self.grads.contains(&point)

@@ -182,22 +182,7 @@ impl Gpt2 {
             .layers
             .iter()
             .map(|lw| {
-                let c_attn: Vec<f32> = (0..d)
-                    .flat_map(|i| {
-                        let row = i * d..(i + 1) * d;
-                        let mut r = lw.w_q[row.clone()].to_vec();
-                        r.extend_from_slice(&lw.w_k[row.clone()]);
-                        r.extend_from_slice(&lw.w_v[row]);
-                        r
-                    })
-                    .collect();
-                let b_attn: Vec<f32> = lw
-                    .b_q
-                    .iter()
-                    .chain(&lw.b_k)
-                    .chain(&lw.b_v)
-                    .copied()
-                    .collect();
+                let (c_attn, b_attn) = lw.c_attn();
                 Block {
                     ln_1: affine(&lw.ln1),
                     c_attn_w: t2(&c_attn, [d, 3 * d], device),

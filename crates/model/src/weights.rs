@@ -30,6 +30,32 @@ pub struct LayerWeights {
     pub b_out: Vec<f32>,
 }
 
+impl LayerWeights {
+    /// Q, K and V fused back into GPT-2's `c_attn`: weight `[d_model, 3 d_model]` (each row
+    /// Q | K | V) and bias `[3 d_model]`.
+    pub fn c_attn(&self) -> (Vec<f32>, Vec<f32>) {
+        let d = self.b_q.len();
+        let weight = (0..d)
+            .flat_map(|i| {
+                let row = i * d..(i + 1) * d;
+                self.w_q[row.clone()]
+                    .iter()
+                    .chain(&self.w_k[row.clone()])
+                    .chain(&self.w_v[row])
+                    .copied()
+            })
+            .collect();
+        let bias = self
+            .b_q
+            .iter()
+            .chain(&self.b_k)
+            .chain(&self.b_v)
+            .copied()
+            .collect();
+        (weight, bias)
+    }
+}
+
 /// A whole GPT-2 in host memory (row-major f32).
 #[derive(Clone, Debug)]
 pub struct HostWeights {
@@ -383,24 +409,7 @@ pub fn to_safetensors(
     for (l, lw) in w.layers.iter().enumerate() {
         let (ln1w, ln1b) = lw.ln1.as_ref().ok_or_else(|| unprocessed("ln_1"))?;
         let (ln2w, ln2b) = lw.ln2.as_ref().ok_or_else(|| unprocessed("ln_2"))?;
-        let c_attn: Vec<f32> = (0..d)
-            .flat_map(|i| {
-                let row = i * d..(i + 1) * d;
-                lw.w_q[row.clone()]
-                    .iter()
-                    .chain(&lw.w_k[row.clone()])
-                    .chain(&lw.w_v[row])
-                    .copied()
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        let b_attn: Vec<f32> = lw
-            .b_q
-            .iter()
-            .chain(&lw.b_k)
-            .chain(&lw.b_v)
-            .copied()
-            .collect();
+        let (c_attn, b_attn) = lw.c_attn();
         put(format!("{p}h.{l}.ln_1.weight"), vec![d], ln1w);
         put(format!("{p}h.{l}.ln_1.bias"), vec![d], ln1b);
         put(
