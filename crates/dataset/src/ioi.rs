@@ -69,10 +69,15 @@ impl std::str::FromStr for Corruption {
 }
 
 /// SplitMix64: a tiny, portable, seeded generator (identical natively and in wasm).
-struct SplitMix(u64);
+#[derive(Clone, Debug)]
+pub struct SplitMix(u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -80,19 +85,91 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+    /// A number in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// One of `items` (which must not be empty).
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
     }
 }
 
 /// Fills a template. `first` and `second` are the names in order of mention.
-fn fill(template: &str, first: &str, second: &str, s2: &str, place: &str, object: &str) -> String {
+pub fn fill(
+    template: &str,
+    first: &str,
+    second: &str,
+    s2: &str,
+    place: &str,
+    object: &str,
+) -> String {
     template
         .replace("{A}", first)
         .replace("{B}", second)
         .replace("{S2}", s2)
         .replace("{PLACE}", place)
         .replace("{OBJECT}", object)
+}
+
+/// The word pools one IOI prompt is drawn from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IoiPools {
+    pub templates: Vec<&'static str>,
+    pub names: Vec<&'static str>,
+    pub places: Vec<&'static str>,
+    pub objects: Vec<&'static str>,
+}
+
+impl IoiPools {
+    /// [`TEMPLATES`], [`NAMES`], [`PLACES`], [`OBJECTS`]: what [`generate`] draws from.
+    pub fn standard() -> Self {
+        Self {
+            templates: TEMPLATES.to_vec(),
+            names: NAMES.to_vec(),
+            places: PLACES.to_vec(),
+            objects: OBJECTS.to_vec(),
+        }
+    }
+}
+
+/// Draws one pair (strings only) from `pools`; `names` has at least 3 entries. The order of the
+/// draws is fixed: template, IO, S, third name, place, object, name order.
+pub fn draw_pair(
+    rng: &mut SplitMix,
+    pools: &IoiPools,
+    names: &[&str],
+    corruption: Corruption,
+) -> PromptPair {
+    let template = rng.pick(&pools.templates);
+    let io = rng.pick(names);
+    let s = loop {
+        let s = rng.pick(names);
+        if s != io {
+            break s;
+        }
+    };
+    let third = loop {
+        let c = rng.pick(names);
+        if c != io && c != s {
+            break c;
+        }
+    };
+    let place = rng.pick(&pools.places);
+    let object = rng.pick(&pools.objects);
+    // ABBA: the indirect object is mentioned first; BABA: the subject is.
+    let (first, second) = if rng.below(2) == 0 { (io, s) } else { (s, io) };
+    let corrupt_s2 = match corruption {
+        Corruption::Aba => io,
+        Corruption::Abc => third,
+    };
+    PromptPair {
+        clean: fill(template, first, second, s, place, object),
+        corrupted: fill(template, first, second, corrupt_s2, place, object),
+        correct: io.to_string(),
+        incorrect: s.to_string(),
+    }
 }
 
 /// `n` IOI pairs for `seed`, tokenized and validated with `tok`. Names that are not one token
@@ -104,11 +181,30 @@ pub fn generate(
     tok: &Gpt2Tokenizer,
     n_ctx: usize,
 ) -> Result<Vec<TokenizedPair>, DatasetError> {
-    let names: Vec<&str> = NAMES
+    generate_from(&IoiPools::standard(), n, seed, corruption, tok, n_ctx)
+}
+
+/// [`generate`] from other pools (e.g. [`crate::ioi_split::Split::pools`]).
+pub fn generate_from(
+    pools: &IoiPools,
+    n: usize,
+    seed: u64,
+    corruption: Corruption,
+    tok: &Gpt2Tokenizer,
+    n_ctx: usize,
+) -> Result<Vec<TokenizedPair>, DatasetError> {
+    let names: Vec<&str> = pools
+        .names
         .iter()
         .copied()
         .filter(|name| tok.single_token(name).is_ok())
         .collect();
+    if pools.templates.is_empty() || pools.places.is_empty() || pools.objects.is_empty() {
+        return Err(DatasetError::Prompt {
+            index: 0,
+            reason: "the IOI pools need at least one template, place and object".to_string(),
+        });
+    }
     if names.len() < 3 {
         return Err(DatasetError::Prompt {
             index: 0,
@@ -118,38 +214,11 @@ pub fn generate(
             ),
         });
     }
-    let mut rng = SplitMix(seed);
+    let mut rng = SplitMix::new(seed);
     (0..n)
         .map(|index| {
-            let template = TEMPLATES[rng.below(TEMPLATES.len())];
-            let io = names[rng.below(names.len())];
-            let s = loop {
-                let s = names[rng.below(names.len())];
-                if s != io {
-                    break s;
-                }
-            };
-            let third = loop {
-                let c = names[rng.below(names.len())];
-                if c != io && c != s {
-                    break c;
-                }
-            };
-            let place = PLACES[rng.below(PLACES.len())];
-            let object = OBJECTS[rng.below(OBJECTS.len())];
-            // ABBA: the indirect object is mentioned first; BABA: the subject is.
-            let (first, second) = if rng.below(2) == 0 { (io, s) } else { (s, io) };
-            let corrupt_s2 = match corruption {
-                Corruption::Aba => io,
-                Corruption::Abc => third,
-            };
-            let pair = PromptPair {
-                clean: fill(template, first, second, s, place, object),
-                corrupted: fill(template, first, second, corrupt_s2, place, object),
-                correct: io.to_string(),
-                incorrect: s.to_string(),
-            };
-            pair.tokenize(tok, n_ctx)
+            draw_pair(&mut rng, pools, &names, corruption)
+                .tokenize(tok, n_ctx)
                 .map_err(|reason| DatasetError::Prompt { index, reason })
         })
         .collect()

@@ -2,10 +2,12 @@
 //! does) and validated clean/corrupted prompt pairs.
 
 pub mod ioi;
+pub mod ioi_split;
 pub mod prompts;
 pub mod tokenizer;
 
-pub use ioi::{Corruption, generate as generate_ioi};
+pub use ioi::{Corruption, IoiPools, generate as generate_ioi, generate_from as generate_ioi_from};
+pub use ioi_split::Split;
 pub use prompts::{PromptPair, TokenizedPair, parse_prompt_pairs, tokenize_pairs};
 pub use tokenizer::Gpt2Tokenizer;
 

@@ -90,3 +90,53 @@ fn small_vocabularies_use_their_one_token_names() {
         "{e}"
     );
 }
+
+#[test]
+fn standard_pools_give_the_standard_generator() {
+    use gradpatch_dataset::{Split, generate_ioi_from};
+    let tok = gpt2();
+    assert_eq!(
+        generate_ioi_from(
+            &Split::Standard.pools(),
+            50,
+            11,
+            Corruption::Abc,
+            &tok,
+            1024
+        )
+        .unwrap(),
+        generate_ioi(50, 11, Corruption::Abc, &tok, 1024).unwrap()
+    );
+}
+
+#[test]
+fn held_out_split_shares_no_name_or_template_with_training() {
+    use gradpatch_dataset::Split;
+    use std::collections::BTreeSet;
+    let train = Split::Train.pools();
+    let held = Split::HeldOut.pools();
+    let standard = Split::Standard.pools();
+    let set = |v: &[&'static str]| v.iter().copied().collect::<BTreeSet<_>>();
+    for pools in [&train, &held] {
+        assert_eq!(set(&pools.names).len(), pools.names.len(), "unique names");
+        assert_eq!(set(&pools.templates).len(), pools.templates.len());
+        for name in &pools.names {
+            assert!(
+                name.starts_with(' ') && !name[1..].contains(' '),
+                "{name:?}"
+            );
+        }
+    }
+    assert!(set(&train.names).is_disjoint(&set(&held.names)));
+    assert!(set(&train.templates).is_disjoint(&set(&held.templates)));
+    assert!(set(&standard.names).is_subset(&set(&train.names)));
+    assert!(set(&standard.templates).is_subset(&set(&train.templates)));
+    // Held-out prompts are valid IOI pairs (GPT-2 has most of these names as one token).
+    let tok = gpt2();
+    let pairs =
+        gradpatch_dataset::generate_ioi_from(&held, 40, 2, Corruption::Aba, &tok, 1024).unwrap();
+    for p in &pairs {
+        assert!(held.names.contains(&p.pair.correct.as_str()));
+        assert_eq!(p.clean_ids.len(), p.corrupted_ids.len());
+    }
+}
