@@ -15,7 +15,8 @@
 
 use burn::tensor::Tensor;
 use gradpatch_model::{
-    Activation, Gpt2, HookPoint, Hooks, Patch, Positions, Run, RunError, Source, to_host,
+    Activation, Gpt2, HookPoint, Hooks, Patch, Positions, Run, RunError, Source, block_on, to_host,
+    to_host_async,
 };
 use gradpatch_runs::{PromptRuns, Which};
 use serde::{Deserialize, Serialize};
@@ -91,6 +92,16 @@ pub fn activation_patching(
     opts: &ApOptions,
     progress: &mut dyn Progress,
 ) -> Result<(Scores, bool), RunError> {
+    block_on(activation_patching_async(model, runs, opts, progress))
+}
+
+/// [`activation_patching`] for platforms that cannot block (WebGPU in the browser).
+pub async fn activation_patching_async(
+    model: &Gpt2,
+    runs: &PromptRuns,
+    opts: &ApOptions,
+    progress: &mut dyn Progress,
+) -> Result<(Scores, bool), RunError> {
     let c = &model.config;
     let (h, m, nl) = (c.n_heads, c.d_mlp, c.n_layers);
     let mut scores = Scores::nan(nl, h, m);
@@ -102,17 +113,15 @@ pub fn activation_patching(
     let s = runs.len() - p0;
     let suffix3 = |t: &Tensor<3>| t.clone().narrow(1, p0, s);
     let suffix4 = |t: &Tensor<4>| t.clone().narrow(1, p0, s);
-    let patched_lds = |source: Source, patch: Patch, rows: usize| -> Result<Vec<f32>, RunError> {
+    let patched_lds = |source: Source, patch: Patch, rows: usize| -> Result<Tensor<1>, RunError> {
         let out = model.run(Run {
             source,
             prefix: Some(&runs.prefix_kv),
             hooks: &Hooks::new().patch(patch),
             readout: runs.readout(rows, p0),
         })?;
-        to_host(
-            out.logit_diff
-                .ok_or_else(|| RunError::invalid("AP", "no logit difference"))?,
-        )
+        out.logit_diff
+            .ok_or_else(|| RunError::invalid("AP", "no logit difference"))
     };
     for l in 0..nl {
         // Heads: one forward, row r patches head r.
@@ -130,13 +139,15 @@ pub fn activation_patching(
             resid_pre: resid.expand([h, s, d]),
             result: result.expand([h, s, h, d]),
         };
-        for (head, ld) in patched_lds(source, patch, h)?.into_iter().enumerate() {
+        let lds = to_host_async(patched_lds(source, patch, h)?).await?;
+        for (head, ld) in lds.into_iter().enumerate() {
             scores.heads[l * h + head] = opts.direction.score(runs, ld);
         }
         done += h as u64;
         if !progress.update(done, total) {
             return Ok((scores, false));
         }
+        progress.pause().await;
         // Neurons: batches of rows, row r patches neuron n0 + r. Replacing hook_post[:, :, n]
         // changes hook_mlp_out by Δpost[:, n] ⊗ W_out[n]: the run starts at the next layer's
         // residual stream, the cached one plus that rank-one change.
@@ -158,10 +169,11 @@ pub fn activation_patching(
                 hooks: &Hooks::new(),
                 readout: runs.readout(r, p0),
             })?;
-            let lds = to_host(
+            let lds = to_host_async(
                 out.logit_diff
                     .ok_or_else(|| RunError::invalid("AP", "no logit difference"))?,
-            )?;
+            )
+            .await?;
             for (i, ld) in lds.into_iter().enumerate() {
                 scores.neurons[l * m + n0 + i] = opts.direction.score(runs, ld);
             }
@@ -169,6 +181,7 @@ pub fn activation_patching(
             if !progress.update(done, total) {
                 return Ok((scores, false));
             }
+            progress.pause().await;
         }
     }
     Ok((scores, true))

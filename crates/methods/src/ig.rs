@@ -14,7 +14,8 @@
 
 use burn::tensor::{Tensor, TensorData};
 use gradpatch_model::{
-    Activation, Gpt2, HookPoint, Hooks, Patch, Readout, Run, RunError, Source, to_host,
+    Activation, Gpt2, HookPoint, Hooks, Patch, Readout, Run, RunError, Source, block_on,
+    to_host_async,
 };
 use gradpatch_runs::PromptRuns;
 use serde::{Deserialize, Serialize};
@@ -164,7 +165,7 @@ impl Inject for Tensor<3> {
 }
 
 /// Attribution `[1, S, ...]` of one layer's output, and the convergence delta.
-fn integrate<const D: usize>(
+async fn integrate<const D: usize>(
     model: &Gpt2,
     runs: &PromptRuns,
     l: usize,
@@ -213,14 +214,15 @@ where
     let g_sum = g_sum.ok_or_else(|| RunError::invalid("IG", "no steps"))?;
     let attribution = diff * g_sum;
     // Convergence delta: f(input) is the run's own metric (out_i is its cached activation).
-    let f_b = to_host(metric_with(
+    let f_b = to_host_async(metric_with(
         model,
         runs,
         l,
         target.out_b,
         opts.start_at_layer,
-    )?)?[0];
-    let total: f32 = to_host(attribution.clone().sum())?[0];
+    )?)
+    .await?[0];
+    let total: f32 = to_host_async(attribution.clone().sum()).await?[0];
     let delta = total - (runs.clean.logit_diff - f_b);
     Ok((attribution, delta))
 }
@@ -228,6 +230,16 @@ where
 /// IG for every head and neuron of one prompt (run on its clean tokens, input = clean
 /// activations). Progress: one unit per layer and kind (heads, neurons).
 pub fn integrated_gradients(
+    model: &Gpt2,
+    runs: &PromptRuns,
+    opts: &IgOptions,
+    progress: &mut dyn Progress,
+) -> Result<(IgScores, bool), RunError> {
+    block_on(integrated_gradients_async(model, runs, opts, progress))
+}
+
+/// [`integrated_gradients`] for platforms that cannot block (WebGPU in the browser).
+pub async fn integrated_gradients_async(
     model: &Gpt2,
     runs: &PromptRuns,
     opts: &IgOptions,
@@ -251,14 +263,15 @@ pub fn integrated_gradients(
             out_i: model.attn_result_from_z(l, z_in)?,
             out_b: model.attn_result_from_z(l, z_b)?,
         };
-        let (attr, delta) = integrate(model, runs, l, target, opts)?;
+        let (attr, delta) = integrate(model, runs, l, target, opts).await?;
         // [1, S, H, D] -> mean over D, then over S -> [H]
-        let per_head = to_host(attr.mean_dim(3).mean_dim(1))?;
+        let per_head = to_host_async(attr.mean_dim(3).mean_dim(1)).await?;
         out.scores.heads[l * h..(l + 1) * h].copy_from_slice(&per_head);
         out.delta_heads[l] = delta;
         if !progress.update(2 * l as u64 + 1, total) {
             return Ok((out, false));
         }
+        progress.pause().await;
 
         let in_ = runs.clean.mlp_in[l].clone();
         let base = match opts.baseline {
@@ -269,13 +282,14 @@ pub fn integrated_gradients(
             out_i: model.mlp_post_from_in(l, in_)?,
             out_b: model.mlp_post_from_in(l, base)?,
         };
-        let (attr, delta) = integrate(model, runs, l, target, opts)?;
-        let per_neuron = to_host(attr.mean_dim(1))?;
+        let (attr, delta) = integrate(model, runs, l, target, opts).await?;
+        let per_neuron = to_host_async(attr.mean_dim(1)).await?;
         out.scores.neurons[l * m..(l + 1) * m].copy_from_slice(&per_neuron);
         out.delta_neurons[l] = delta;
         if !progress.update(2 * l as u64 + 2, total) {
             return Ok((out, false));
         }
+        progress.pause().await;
     }
     Ok((out, true))
 }

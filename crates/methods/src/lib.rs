@@ -9,9 +9,12 @@ pub mod ig;
 pub mod progress;
 pub mod quadrature;
 
-pub use ap::{ApOptions, Component, Direction, activation_patching, activation_patching_naive};
-pub use ig::{Baseline, IgOptions, IgScores, integrated_gradients};
-pub use progress::{NoProgress, Progress};
+pub use ap::{
+    ApOptions, Component, Direction, activation_patching, activation_patching_async,
+    activation_patching_naive,
+};
+pub use ig::{Baseline, IgOptions, IgScores, integrated_gradients, integrated_gradients_async};
+pub use progress::{NoProgress, Pause, Progress};
 pub use quadrature::Quadrature;
 
 /// Scores of one prompt, row-major: heads `[layers, heads]`, neurons `[layers, d_mlp]`.

@@ -3,7 +3,9 @@
 
 use burn::tensor::Tensor;
 use gradpatch_dataset::TokenizedPair;
-use gradpatch_model::{Gpt2, HookPoint, Hooks, PrefixKv, Readout, Run, RunError, Source, to_host};
+use gradpatch_model::{
+    Gpt2, HookPoint, Hooks, PrefixKv, Readout, Run, RunError, Source, block_on, to_host_async,
+};
 
 /// Activations of one run (batch of one), per layer, every position.
 #[derive(Clone, Debug)]
@@ -46,7 +48,13 @@ pub struct PromptRuns {
 }
 
 impl PromptRuns {
+    /// Runs and caches both prompts (natively, or on a CPU backend in wasm).
     pub fn new(model: &Gpt2, pair: &TokenizedPair) -> Result<Self, RunError> {
+        block_on(Self::new_async(model, pair))
+    }
+
+    /// [`PromptRuns::new`] for platforms that cannot block (WebGPU in the browser).
+    pub async fn new_async(model: &Gpt2, pair: &TokenizedPair) -> Result<Self, RunError> {
         // At least BOS is shared, and at least the last position is run (identical prompts
         // share everything: their AP denominators are zero and their scores come out null).
         let shared_prefix = pair
@@ -54,8 +62,8 @@ impl PromptRuns {
             .min(pair.clean_ids.len().saturating_sub(1))
             .max(1);
         Ok(Self {
-            clean: cache_run(model, &pair.clean_ids, pair)?,
-            corrupted: cache_run(model, &pair.corrupted_ids, pair)?,
+            clean: cache_run(model, &pair.clean_ids, pair).await?,
+            corrupted: cache_run(model, &pair.corrupted_ids, pair).await?,
             prefix_kv: model.prefix_kv(&pair.clean_ids[..shared_prefix])?,
             shared_prefix,
             pair: pair.clone(),
@@ -92,7 +100,11 @@ impl PromptRuns {
     }
 }
 
-fn cache_run(model: &Gpt2, tokens: &[u32], pair: &TokenizedPair) -> Result<RunCache, RunError> {
+async fn cache_run(
+    model: &Gpt2,
+    tokens: &[u32],
+    pair: &TokenizedPair,
+) -> Result<RunCache, RunError> {
     let n = model.config.n_layers;
     let hooks = Hooks::new().cache((0..n).flat_map(|l| {
         [
@@ -125,7 +137,7 @@ fn cache_run(model: &Gpt2, tokens: &[u32], pair: &TokenizedPair) -> Result<RunCa
         |f: fn(usize) -> HookPoint| (0..n).map(|l| c.r4(f(l))).collect::<Result<Vec<_>, _>>();
     Ok(RunCache {
         tokens: tokens.to_vec(),
-        logit_diff: to_host(ld)?[0],
+        logit_diff: to_host_async(ld).await?[0],
         resid_pre: per_layer3(HookPoint::ResidPre)?,
         z: per_layer4(HookPoint::AttnZ)?,
         result: per_layer4(HookPoint::AttnResult)?,

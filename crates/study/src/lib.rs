@@ -6,9 +6,9 @@ pub mod csv;
 
 use gradpatch_dataset::TokenizedPair;
 use gradpatch_methods::{
-    ApOptions, IgOptions, Progress, activation_patching, integrated_gradients,
+    ApOptions, IgOptions, Pause, Progress, activation_patching_async, integrated_gradients_async,
 };
-use gradpatch_model::{Gpt2, Processing, RunError};
+use gradpatch_model::{Gpt2, Processing, RunError, block_on};
 use gradpatch_runs::PromptRuns;
 use gradpatch_stats::{Comparison, compare};
 use serde::{Deserialize, Serialize};
@@ -119,6 +119,76 @@ fn rows(flat: &[f32], width: usize) -> Vec<Vec<f32>> {
     flat.chunks(width).map(<[f32]>::to_vec).collect()
 }
 
+/// Told where a running study is; answers whether to go on. [`StudyObserver::pause`] is awaited
+/// after each report, so a browser worker can let its event loop run there (and see a cancel).
+pub trait StudyObserver {
+    fn report(&mut self, progress: StudyProgress) -> bool;
+
+    fn pause(&mut self) -> Pause<'_> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl<F: FnMut(StudyProgress) -> bool> StudyObserver for F {
+    fn report(&mut self, progress: StudyProgress) -> bool {
+        self(progress)
+    }
+}
+
+/// A method's progress, seen as a share of the whole study.
+struct StageProgress<'a> {
+    observer: &'a mut dyn StudyObserver,
+    prompt: usize,
+    n_prompts: usize,
+    stage: Stage,
+    offset: f64,
+    weight: f64,
+}
+
+impl<'a> StageProgress<'a> {
+    fn new(
+        observer: &'a mut dyn StudyObserver,
+        (prompt, n_prompts): (usize, usize),
+        stage: Stage,
+        offset: f64,
+        weight: f64,
+    ) -> Self {
+        Self {
+            observer,
+            prompt,
+            n_prompts,
+            stage,
+            offset,
+            weight,
+        }
+    }
+
+    fn fraction(&self, done: u64, total: u64) -> f64 {
+        let within = if total == 0 {
+            1.0
+        } else {
+            done as f64 / total as f64
+        };
+        (self.prompt as f64 + self.offset + self.weight * within) / self.n_prompts as f64
+    }
+}
+
+impl Progress for StageProgress<'_> {
+    fn update(&mut self, done: u64, total: u64) -> bool {
+        let fraction = self.fraction(done, total);
+        self.observer.report(StudyProgress {
+            prompt: self.prompt,
+            n_prompts: self.n_prompts,
+            stage: self.stage,
+            fraction,
+        })
+    }
+
+    fn pause(&mut self) -> Pause<'_> {
+        self.observer.pause()
+    }
+}
+
 /// Runs the comparison. `progress` is told where the study is and may cancel it (then the
 /// results hold what was finished and `complete` is false).
 pub fn run_study(
@@ -126,6 +196,17 @@ pub fn run_study(
     pairs: &[TokenizedPair],
     config: &StudyConfig,
     progress: &mut dyn FnMut(StudyProgress) -> bool,
+) -> Result<Results, RunError> {
+    let mut observer = progress;
+    block_on(run_study_async(model, pairs, config, &mut observer))
+}
+
+/// [`run_study`] for platforms that cannot block (WebGPU in the browser).
+pub async fn run_study_async(
+    model: &Gpt2,
+    pairs: &[TokenizedPair],
+    config: &StudyConfig,
+    observer: &mut dyn StudyObserver,
 ) -> Result<Results, RunError> {
     let c = &model.config;
     let (h, m) = (c.n_heads, c.d_mlp);
@@ -148,7 +229,7 @@ pub fn run_study(
         seconds: serde_json::Map::new(),
     };
     'prompts: for (i, pair) in pairs.iter().enumerate() {
-        let runs = PromptRuns::new(model, pair)?;
+        let runs = PromptRuns::new_async(model, pair).await?;
         results.prompts.push(PromptRecord {
             clean: pair.pair.clean.clone(),
             corrupted: pair.pair.corrupted.clone(),
@@ -160,20 +241,11 @@ pub fn run_study(
         });
         results.clean_logit_diff.push(runs.clean.logit_diff);
         results.corrupted_logit_diff.push(runs.corrupted.logit_diff);
-        let mut report = |stage: Stage, offset: f64, weight: f64, done: u64, total: u64| {
-            let within = if total == 0 {
-                1.0
-            } else {
-                done as f64 / total as f64
-            };
-            progress(StudyProgress {
-                prompt: i,
-                n_prompts: n,
-                stage,
-                fraction: (i as f64 + offset + weight * within) / n as f64,
-            })
-        };
-        if !report(Stage::Runs, 0.0, 0.0, 0, 0) {
+        let at = (i, n);
+        let mut runs_done = StageProgress::new(observer, at, Stage::Runs, 0.0, 0.0);
+        let go_on = runs_done.update(0, 0);
+        runs_done.pause().await;
+        if !go_on {
             // Cancelled before this prompt's methods: keep only the prompts that have scores.
             results.prompts.pop();
             results.clean_logit_diff.pop();
@@ -182,13 +254,13 @@ pub fn run_study(
             break;
         }
         if let Some(ig) = results.ig.as_mut() {
-            let mut p = |d: u64, t: u64| report(Stage::Ig, 0.0, w_ig, d, t);
-            let (scores, complete) = integrated_gradients(
+            let (scores, complete) = integrated_gradients_async(
                 model,
                 &runs,
                 &config.ig_options(),
-                &mut p as &mut dyn Progress,
-            )?;
+                &mut StageProgress::new(observer, at, Stage::Ig, 0.0, w_ig),
+            )
+            .await?;
             ig.heads.push(rows(&scores.scores.heads, h));
             ig.neurons.push(rows(&scores.scores.neurons, m));
             ig.convergence_delta_heads.push(scores.delta_heads);
@@ -199,13 +271,13 @@ pub fn run_study(
             }
         }
         if let Some(ap) = results.ap.as_mut() {
-            let mut p = |d: u64, t: u64| report(Stage::Ap, w_ig, w_ap, d, t);
-            let (scores, complete) = activation_patching(
+            let (scores, complete) = activation_patching_async(
                 model,
                 &runs,
                 &config.ap_options(),
-                &mut p as &mut dyn Progress,
-            )?;
+                &mut StageProgress::new(observer, at, Stage::Ap, w_ig, w_ap),
+            )
+            .await?;
             ap.heads.push(rows(&scores.heads, h));
             ap.neurons.push(rows(&scores.neurons, m));
             if !complete {
