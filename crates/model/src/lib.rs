@@ -15,9 +15,13 @@ pub mod weights;
 
 pub use config::Gpt2Config;
 pub use error::{LoadError, RunError};
-pub use hooks::{Activation, ActivationCache, HookPoint, Hooks, Patch, Positions, to_host};
+pub use hooks::{
+    Activation, ActivationCache, HookPoint, Hooks, Patch, Positions, block_on, to_host,
+    to_host_async,
+};
 pub use model::{Gpt2, PrefixKv, Readout, Run, RunOutput, Source, TokenBatch, gelu_new};
 pub use processing::Processing;
 pub use weights::{
-    HostWeights, KeyLayout, LoadOptions, StoreDtype, load_host_weights, to_safetensors,
+    HostWeights, KeyLayout, LoadOptions, MAX_HEADER_BYTES, StoreDtype, check_header_prefix,
+    load_host_weights, to_safetensors,
 };

@@ -454,3 +454,50 @@ pub fn to_safetensors(
     )]));
     safetensors::serialize(views, metadata).map_err(|e| LoadError::BadConfig(e.to_string()))
 }
+
+/// Largest safetensors header accepted by [`check_header_prefix`] (GPT-2 small's is ~15 KB).
+pub const MAX_HEADER_BYTES: u64 = 16 << 20;
+
+/// Checks the start of a checkpoint while it downloads, so that a wrong file is refused after a
+/// few kilobytes: `Ok(None)` while more bytes are needed, `Ok(Some(n_tensors))` once the header
+/// is complete, parses as a safetensors header and names a GPT-2 `wte`. `file_len` is the
+/// announced size, when known.
+pub fn check_header_prefix(
+    prefix: &[u8],
+    file_len: Option<u64>,
+) -> Result<Option<usize>, LoadError> {
+    let Some(len_bytes) = prefix.get(..8) else {
+        return Ok(None);
+    };
+    let mut le = [0u8; 8];
+    le.copy_from_slice(len_bytes);
+    let header_len = u64::from_le_bytes(le);
+    if header_len > MAX_HEADER_BYTES {
+        return Err(LoadError::NotSafetensors(format!(
+            "the first 8 bytes announce a {header_len}-byte header (at most {MAX_HEADER_BYTES} expected)"
+        )));
+    }
+    if let Some(total) = file_len
+        && header_len + 8 > total
+    {
+        return Err(LoadError::HeaderBeyondFile {
+            header_len,
+            file_len: usize::try_from(total).unwrap_or(usize::MAX),
+        });
+    }
+    let end = 8 + header_len as usize;
+    let Some(header) = prefix.get(8..end) else {
+        return Ok(None);
+    };
+    let json: serde_json::Value =
+        serde_json::from_slice(header).map_err(|e| LoadError::HeaderNotJson(e.to_string()))?;
+    let obj = json
+        .as_object()
+        .ok_or_else(|| LoadError::HeaderNotJson("the header is not a JSON object".into()))?;
+    if !obj.contains_key("wte.weight") && !obj.contains_key("transformer.wte.weight") {
+        return Err(LoadError::MissingTensor(
+            "wte.weight (or transformer.wte.weight): is this a GPT-2 checkpoint?".to_string(),
+        ));
+    }
+    Ok(Some(obj.keys().filter(|k| *k != "__metadata__").count()))
+}
