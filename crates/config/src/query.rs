@@ -1,0 +1,296 @@
+//! `key=value&…` reading and writing, percent-encoded (UTF-8).
+
+use crate::{
+    BASELINES, Backend, Corrupt, DIRECTIONS, MAX_PROMPTS, MAX_STEPS, ModelChoice, PageState,
+    PairText, QUADRATURES, Selection, Tab, Task, Warning,
+};
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` and `+` (as a space); `None` when the result is not UTF-8 or an escape is
+/// broken.
+pub fn decode_component(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn flag(v: &str) -> Option<bool> {
+    match v {
+        "1" | "true" | "on" => Some(true),
+        "0" | "false" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Custom pairs travel as lines of `clean|corrupted|correct|incorrect`.
+fn parse_pairs(v: &str) -> Result<Vec<PairText>, String> {
+    let mut pairs = Vec::new();
+    for (i, line) in v.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let parts: Vec<&str> = line.split('|').collect();
+        let [clean, corrupted, correct, incorrect] = parts[..] else {
+            return Err(format!(
+                "line {} has {} fields; expected clean|corrupted|correct|incorrect",
+                i + 1,
+                parts.len()
+            ));
+        };
+        pairs.push(PairText {
+            clean: clean.to_string(),
+            corrupted: corrupted.to_string(),
+            correct: correct.to_string(),
+            incorrect: incorrect.to_string(),
+        });
+    }
+    if pairs.is_empty() {
+        return Err("no prompt pairs".into());
+    }
+    Ok(pairs)
+}
+
+pub fn pairs_text(pairs: &[PairText]) -> String {
+    pairs
+        .iter()
+        .map(|p| format!("{}|{}|{}|{}", p.clean, p.corrupted, p.correct, p.incorrect))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn one_of(v: &str, allowed: &[&str]) -> Result<String, String> {
+    if allowed.contains(&v) {
+        Ok(v.to_string())
+    } else {
+        Err(format!("expected one of {}", allowed.join(", ")))
+    }
+}
+
+fn number<T>(v: &str, lo: T, hi: T, what: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match v.parse::<T>() {
+        Ok(x) if x >= lo && x <= hi => Ok(x),
+        _ => Err(format!("expected {what} from {lo} to {hi}")),
+    }
+}
+
+pub fn parse(query: &str) -> (PageState, Vec<Warning>) {
+    let mut s = PageState::default();
+    let mut warnings = Vec::new();
+    let (mut n, mut seed, mut corrupt) = (8usize, 0u64, Corrupt::Aba);
+    let mut custom: Option<Vec<PairText>> = None;
+    let mut task_custom = false;
+    for part in query.trim_start_matches('?').split('&') {
+        if part.is_empty() {
+            continue;
+        }
+        let (raw_key, raw_value) = part.split_once('=').unwrap_or((part, ""));
+        let key = decode_component(raw_key).unwrap_or_else(|| raw_key.to_string());
+        let Some(v) = decode_component(raw_value) else {
+            warnings.push(Warning {
+                key,
+                message: "the value is not valid percent-encoded UTF-8".into(),
+            });
+            continue;
+        };
+        let result: Result<(), String> = match key.as_str() {
+            "model" => match v.as_str() {
+                "gpt2" => {
+                    s.model = ModelChoice::Gpt2;
+                    Ok(())
+                }
+                "bundled" => {
+                    s.model = ModelChoice::Bundled;
+                    Ok(())
+                }
+                u if u.starts_with("https://") || u.starts_with("http://") => {
+                    s.model = ModelChoice::Url(u.to_string());
+                    Ok(())
+                }
+                _ => Err("expected gpt2, bundled or an http(s) URL".into()),
+            },
+            "processing" => flag(&v)
+                .map(|b| s.processing = b)
+                .ok_or_else(|| "expected 1 or 0".to_string()),
+            "backend" => match v.as_str() {
+                "auto" => {
+                    s.backend = Backend::Auto;
+                    Ok(())
+                }
+                "cpu" => {
+                    s.backend = Backend::Cpu;
+                    Ok(())
+                }
+                _ => Err("expected auto or cpu".into()),
+            },
+            "task" => match v.as_str() {
+                "ioi" => {
+                    task_custom = false;
+                    Ok(())
+                }
+                "custom" => {
+                    task_custom = true;
+                    Ok(())
+                }
+                _ => Err("expected ioi or custom".into()),
+            },
+            "n" => number(&v, 1, MAX_PROMPTS, "a prompt count").map(|x| n = x),
+            "seed" => number(&v, 0, u64::MAX, "a seed").map(|x| seed = x),
+            "corrupt" => match v.as_str() {
+                "aba" => {
+                    corrupt = Corrupt::Aba;
+                    Ok(())
+                }
+                "abc" => {
+                    corrupt = Corrupt::Abc;
+                    Ok(())
+                }
+                _ => Err("expected aba or abc".into()),
+            },
+            "pairs" => parse_pairs(&v).map(|p| custom = Some(p)),
+            "ig" => flag(&v)
+                .map(|b| s.run_ig = b)
+                .ok_or_else(|| "expected 1 or 0".to_string()),
+            "ap" => flag(&v)
+                .map(|b| s.run_ap = b)
+                .ok_or_else(|| "expected 1 or 0".to_string()),
+            "steps" => number(&v, 1, MAX_STEPS, "a step count").map(|x| s.ig_steps = x),
+            "quad" => one_of(&v, &QUADRATURES).map(|x| s.ig_method = x),
+            "baseline" => one_of(&v, &BASELINES).map(|x| s.ig_baseline = x),
+            "dir" => one_of(&v, &DIRECTIONS).map(|x| s.ap_direction = x),
+            "pct" => match v.parse::<f64>() {
+                Ok(p) if p > 0.0 && p < 1.0 => {
+                    s.percentile = p;
+                    Ok(())
+                }
+                _ => Err("expected a quantile between 0 and 1, e.g. 0.9".into()),
+            },
+            "tab" => Tab::ALL
+                .iter()
+                .find(|t| t.key() == v)
+                .map(|t| s.view.tab = *t)
+                .ok_or_else(|| {
+                    let keys: Vec<&str> = Tab::ALL.iter().map(|t| t.key()).collect();
+                    format!("expected one of {}", keys.join(", "))
+                }),
+            "prompt" => match v.as_str() {
+                "mean" => {
+                    s.view.prompt = None;
+                    Ok(())
+                }
+                _ => number(&v, 0, MAX_PROMPTS - 1, "a prompt index")
+                    .map(|i| s.view.prompt = Some(i)),
+            },
+            "sel" => Selection::parse(&v)
+                .map(|x| s.view.selection = Some(x))
+                .ok_or_else(|| "expected a head like L9H6 or a neuron like L0N42".to_string()),
+            _ => Err("unknown parameter".into()),
+        };
+        if let Err(message) = result {
+            warnings.push(Warning { key, message });
+        }
+    }
+    s.task = match (task_custom, custom) {
+        (true, Some(pairs)) => Task::Custom(pairs),
+        (true, None) => {
+            warnings.push(Warning {
+                key: "task".into(),
+                message: "custom needs `pairs`; using IOI prompts".into(),
+            });
+            Task::Ioi { n, seed, corrupt }
+        }
+        (false, _) => Task::Ioi { n, seed, corrupt },
+    };
+    (s, warnings)
+}
+
+pub fn write(s: &PageState) -> String {
+    let d = PageState::default();
+    let mut kv: Vec<(&str, String)> = Vec::new();
+    match &s.model {
+        ModelChoice::Gpt2 => {}
+        ModelChoice::Bundled => kv.push(("model", "bundled".into())),
+        ModelChoice::Url(u) => kv.push(("model", u.clone())),
+    }
+    if s.processing != d.processing {
+        kv.push(("processing", "0".into()));
+    }
+    if s.backend == Backend::Cpu {
+        kv.push(("backend", "cpu".into()));
+    }
+    match &s.task {
+        Task::Ioi { n, seed, corrupt } => {
+            kv.push(("n", n.to_string()));
+            kv.push(("seed", seed.to_string()));
+            if *corrupt == Corrupt::Abc {
+                kv.push(("corrupt", "abc".into()));
+            }
+        }
+        Task::Custom(pairs) => {
+            kv.push(("task", "custom".into()));
+            kv.push(("pairs", pairs_text(pairs)));
+        }
+    }
+    let bool01 = |b: bool| if b { "1" } else { "0" }.to_string();
+    if s.run_ig != d.run_ig {
+        kv.push(("ig", bool01(s.run_ig)));
+    }
+    if s.run_ap != d.run_ap {
+        kv.push(("ap", bool01(s.run_ap)));
+    }
+    if s.ig_steps != d.ig_steps {
+        kv.push(("steps", s.ig_steps.to_string()));
+    }
+    if s.ig_method != d.ig_method {
+        kv.push(("quad", s.ig_method.clone()));
+    }
+    if s.ig_baseline != d.ig_baseline {
+        kv.push(("baseline", s.ig_baseline.clone()));
+    }
+    if s.ap_direction != d.ap_direction {
+        kv.push(("dir", s.ap_direction.clone()));
+    }
+    if s.percentile != d.percentile {
+        kv.push(("pct", s.percentile.to_string()));
+    }
+    kv.push(("tab", s.view.tab.key().into()));
+    if let Some(p) = s.view.prompt {
+        kv.push(("prompt", p.to_string()));
+    }
+    if let Some(sel) = s.view.selection {
+        kv.push(("sel", sel.to_string()));
+    }
+    kv.iter()
+        .map(|(k, v)| format!("{k}={}", encode_component(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
