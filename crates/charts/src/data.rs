@@ -1,0 +1,192 @@
+//! What each chart shows, taken from a study's [`Results`]: grids of one prompt or the mean over
+//! prompts, IG/AP point pairs, highlighted sets. No drawing here.
+
+use gradpatch_study::Results;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Ig,
+    Ap,
+}
+
+impl Method {
+    pub fn label(self) -> &'static str {
+        match self {
+            Method::Ig => "IG",
+            Method::Ap => "AP",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Heads,
+    Neurons,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Heads => "heads",
+            Kind::Neurons => "neurons",
+        }
+    }
+}
+
+/// A `[rows × cols]` grid, row-major (rows = layers).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grid {
+    pub rows: usize,
+    pub cols: usize,
+    pub values: Vec<f32>,
+}
+
+impl Grid {
+    pub fn get(&self, row: usize, col: usize) -> f32 {
+        self.values
+            .get(row * self.cols + col)
+            .copied()
+            .unwrap_or(f32::NAN)
+    }
+
+    /// Largest finite |value| (0 when there is none): the colour scale's half-range.
+    pub fn max_abs(&self) -> f32 {
+        self.values
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold(0.0, |m, v| m.max(v.abs()))
+    }
+}
+
+/// `[P][L][C]` scores of one method and kind, when that method ran.
+pub fn scores(results: &Results, method: Method, kind: Kind) -> Option<&Vec<Vec<Vec<f32>>>> {
+    match (method, kind) {
+        (Method::Ig, Kind::Heads) => results.ig.as_ref().map(|s| &s.heads),
+        (Method::Ig, Kind::Neurons) => results.ig.as_ref().map(|s| &s.neurons),
+        (Method::Ap, Kind::Heads) => results.ap.as_ref().map(|s| &s.heads),
+        (Method::Ap, Kind::Neurons) => results.ap.as_ref().map(|s| &s.neurons),
+    }
+}
+
+/// One prompt's grid, or (prompt `None`) the mean over prompts of each cell's finite values.
+pub fn grid(results: &Results, method: Method, kind: Kind, prompt: Option<usize>) -> Option<Grid> {
+    let s = scores(results, method, kind)?;
+    let first = s.first()?;
+    let (rows, cols) = (first.len(), first.first().map_or(0, Vec::len));
+    let values = match prompt {
+        Some(p) => s.get(p)?.concat(),
+        None => (0..rows * cols)
+            .map(|i| {
+                let (sum, n) = s
+                    .iter()
+                    .map(|p| p[i / cols][i % cols])
+                    .filter(|v| v.is_finite())
+                    .fold((0.0f64, 0usize), |(s, n), v| (s + f64::from(v), n + 1));
+                if n == 0 {
+                    f32::NAN
+                } else {
+                    (sum / n as f64) as f32
+                }
+            })
+            .collect(),
+    };
+    Some(Grid { rows, cols, values })
+}
+
+/// IG and AP scores of every component, for one prompt or all prompts pooled; each point is
+/// `(ig, ap, prompt, flat index)`. Pairs with a non-finite score are left out.
+pub fn pairs(
+    results: &Results,
+    kind: Kind,
+    prompt: Option<usize>,
+) -> Vec<(f32, f32, usize, usize)> {
+    let (Some(ig), Some(ap)) = (
+        scores(results, Method::Ig, kind),
+        scores(results, Method::Ap, kind),
+    ) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (p, (gi, ga)) in ig.iter().zip(ap).enumerate() {
+        if prompt.is_some_and(|q| q != p) {
+            continue;
+        }
+        for (i, (a, b)) in gi.iter().flatten().zip(ga.iter().flatten()).enumerate() {
+            if a.is_finite() && b.is_finite() {
+                out.push((*a, *b, p, i));
+            }
+        }
+    }
+    out
+}
+
+/// Pearson r and the least-squares line `ap = slope · ig + intercept` of a point set.
+pub fn fit(points: &[(f32, f32, usize, usize)]) -> (f64, f64, f64) {
+    let xs: Vec<f32> = points.iter().map(|p| p.0).collect();
+    let ys: Vec<f32> = points.iter().map(|p| p.1).collect();
+    let r = gradpatch_stats::pearson(&xs, &ys);
+    let n = xs.len() as f64;
+    let mx = xs.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
+    let my = ys.iter().map(|&y| f64::from(y)).sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (&x, &y) in xs.iter().zip(&ys) {
+        sxy += (f64::from(x) - mx) * (f64::from(y) - my);
+        sxx += (f64::from(x) - mx).powi(2);
+    }
+    let slope = sxy / sxx;
+    (r, slope, my - slope * mx)
+}
+
+/// Which components each method highlights (|score| ≥ its threshold), for one prompt or, with
+/// `None`, in any prompt: `(ig, ap)` masks over `[layers × components]`.
+pub fn highlighted(results: &Results, kind: Kind, prompt: Option<usize>) -> Option<(Grid, Grid)> {
+    let stats = results.stats.as_ref()?;
+    let c = match kind {
+        Kind::Heads => &stats.heads,
+        Kind::Neurons => &stats.neurons,
+    };
+    let mask = |method: Method, t: f64| -> Option<Grid> {
+        let s = scores(results, method, kind)?;
+        let first = s.first()?;
+        let (rows, cols) = (first.len(), first.first().map_or(0, Vec::len));
+        let values = (0..rows * cols)
+            .map(|i| {
+                let hit = s.iter().enumerate().any(|(p, grid)| {
+                    prompt.is_none_or(|q| q == p) && f64::from(grid[i / cols][i % cols].abs()) >= t
+                });
+                if hit { 1.0 } else { 0.0 }
+            })
+            .collect();
+        Some(Grid { rows, cols, values })
+    };
+    Some((
+        mask(Method::Ig, c.threshold_ig)?,
+        mask(Method::Ap, c.threshold_ap)?,
+    ))
+}
+
+/// Mean-difference points `(mean of the two scaled scores, AP − IG)` as the statistics define
+/// them (each method divided by its max |score| over all prompts).
+pub fn mean_difference(results: &Results, kind: Kind) -> Vec<(f64, f64)> {
+    let Some(stats) = results.stats.as_ref() else {
+        return Vec::new();
+    };
+    let c = match kind {
+        Kind::Heads => &stats.heads,
+        Kind::Neurons => &stats.neurons,
+    };
+    let scale = |x: f32, m: f64| {
+        if m > 0.0 {
+            f64::from(x) / m
+        } else {
+            f64::from(x)
+        }
+    };
+    pairs(results, kind, None)
+        .into_iter()
+        .map(|(i, a, _, _)| {
+            let (si, sa) = (scale(i, c.ig_max_abs), scale(a, c.ap_max_abs));
+            ((si + sa) / 2.0, sa - si)
+        })
+        .collect()
+}

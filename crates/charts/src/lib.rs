@@ -1,0 +1,9 @@
+//! The comparison charts of the page, independent of the browser: what each chart shows
+//! ([`data`], from a study's results) and how it is drawn ([`draw`], on any plotters backend —
+//! a canvas in the page, SVG in the tests).
+
+pub mod data;
+pub mod draw;
+
+pub use data::{Grid, Kind, Method};
+pub use draw::{PlotArea, diverging};

@@ -1,0 +1,132 @@
+//! Chart data from a small synthetic study, and drawing on plotters' SVG backend.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use gradpatch_charts::data::{self, Kind, Method};
+use gradpatch_charts::draw;
+use gradpatch_study::{IgResults, MethodScores, Results, StudyConfig, statistics};
+use plotters::prelude::*;
+
+fn results() -> Results {
+    // 2 prompts, 2 layers, 3 heads, 4 neurons.
+    let ig_heads = vec![
+        vec![vec![1.0, -2.0, 0.5], vec![0.0, 3.0, f32::NAN]],
+        vec![vec![3.0, -4.0, 0.5], vec![1.0, 1.0, 2.0]],
+    ];
+    let ap_heads = vec![
+        vec![vec![0.5, -1.0, 0.0], vec![0.1, 2.0, 0.3]],
+        vec![vec![2.0, -2.0, 0.2], vec![0.4, 0.5, 1.0]],
+    ];
+    let neurons = |k: f32| vec![vec![vec![k, -k, 0.0, 1.0], vec![2.0 * k, 0.0, 0.5, -1.0]]; 2];
+    let config: StudyConfig = serde_json::from_value(serde_json::json!({
+        "model": "test", "processing": {"fold_ln": true, "center_writing_weights": true,
+        "center_unembed": true, "fold_value_biases": true}, "run_ig": true, "run_ap": true,
+        "ig_steps": 50, "ig_method": "gausslegendre", "ig_baseline": "zero",
+        "ap_direction": "noising", "percentile": 0.9, "prompts_source": null, "backend": "ndarray"
+    }))
+    .unwrap();
+    let mut r = Results {
+        config,
+        prompts: vec![],
+        clean_logit_diff: vec![2.0, 3.0],
+        corrupted_logit_diff: vec![-1.0, 0.0],
+        ig: Some(IgResults {
+            heads: ig_heads,
+            neurons: neurons(1.0),
+            convergence_delta_heads: vec![vec![0.0; 2]; 2],
+            convergence_delta_neurons: vec![vec![0.0; 2]; 2],
+        }),
+        ap: Some(MethodScores {
+            heads: ap_heads,
+            neurons: neurons(0.5),
+        }),
+        stats: None,
+        complete: true,
+        seconds: Default::default(),
+    };
+    r.stats = statistics(&r, 0.9);
+    r
+}
+
+#[test]
+fn mean_grid_skips_missing_values() {
+    let r = results();
+    let g = data::grid(&r, Method::Ig, Kind::Heads, None).unwrap();
+    assert_eq!((g.rows, g.cols), (2, 3));
+    assert_eq!(g.values[0], 2.0);
+    // Only prompt 1 has a value at layer 1 head 2.
+    assert_eq!(g.get(1, 2), 2.0);
+    assert_eq!(g.max_abs(), 3.0);
+    let one = data::grid(&r, Method::Ap, Kind::Heads, Some(1)).unwrap();
+    assert_eq!(one.get(0, 1), -2.0);
+    assert!(data::grid(&r, Method::Ap, Kind::Heads, Some(2)).is_none());
+}
+
+#[test]
+fn pairs_fit_and_highlights_follow_the_statistics() {
+    let r = results();
+    let pooled = data::pairs(&r, Kind::Heads, None);
+    assert_eq!(pooled.len(), 11, "the NaN pair is left out");
+    let (rho, slope, intercept) = data::fit(&data::pairs(&r, Kind::Heads, Some(1)));
+    assert!((rho - r.stats.as_ref().unwrap().heads.pearson_per_prompt[1]).abs() < 1e-9);
+    assert!(slope > 0.0 && intercept.is_finite());
+    let (ig, ap) = data::highlighted(&r, Kind::Heads, Some(1)).unwrap();
+    // The 0.9 quantile of |IG| pooled is 3.0 (lerp): prompt 1's 3.0 and −4.0 are highlighted.
+    assert_eq!(ig.values, [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
+    assert_eq!(ap.values.iter().sum::<f32>(), 2.0);
+    let md = data::mean_difference(&r, Kind::Heads);
+    assert_eq!(md.len(), 11);
+    let s = &r.stats.as_ref().unwrap().heads;
+    let mean = md.iter().map(|p| p.1).sum::<f64>() / md.len() as f64;
+    assert!((mean - s.mean_difference).abs() < 1e-6);
+}
+
+#[test]
+fn diverging_scale_is_centred_on_zero() {
+    assert_eq!(draw::diverging(0.0, 1.0), RGBColor(247, 247, 247));
+    assert_eq!(draw::diverging(1.0, 1.0), RGBColor(178, 24, 43));
+    assert_eq!(draw::diverging(-5.0, 1.0), RGBColor(33, 102, 172));
+    assert_eq!(draw::diverging(f64::NAN, 1.0), RGBColor(200, 200, 200));
+}
+
+#[test]
+fn heatmap_draws_and_maps_pixels_back_to_cells() {
+    let r = results();
+    let g = data::grid(&r, Method::Ig, Kind::Heads, None).unwrap();
+    let mut svg = String::new();
+    let area = {
+        let root = SVGBackend::with_string(&mut svg, (420, 300)).into_drawing_area();
+        let area = draw::heatmap(&root, "IG heads", "head", &g, 3.0, Some((1, 2))).unwrap();
+        root.present().unwrap();
+        area
+    };
+    assert!(svg.contains("IG heads") && svg.contains("layer"));
+    // Red for the largest positive mean (layer 1, head 1: 2.0) appears as a fill.
+    assert!(svg.matches("<rect").count() >= 6);
+    let (x0, x1) = (f64::from(area.x_px.0), f64::from(area.x_px.1));
+    let (y0, y1) = (f64::from(area.y_px.0), f64::from(area.y_px.1));
+    // The top-left cell is the last layer, head 0; the bottom-right one is layer 0, last head.
+    assert_eq!(area.cell(x0 + 1.0, y0 + 1.0, 2, 3), Some((1, 0)));
+    assert_eq!(area.cell(x1 - 1.0, y1 - 1.0, 2, 3), Some((0, 2)));
+    assert_eq!(area.cell(x0 - 5.0, y0, 2, 3), None);
+}
+
+#[test]
+fn scatter_overlap_and_mean_difference_draw() {
+    let r = results();
+    let pts: Vec<(f64, f64)> = data::pairs(&r, Kind::Neurons, None)
+        .iter()
+        .map(|p| (f64::from(p.0), f64::from(p.1)))
+        .collect();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 300)).into_drawing_area();
+        let parts = root.split_evenly((1, 3));
+        draw::scatter(&parts[0], "neurons", &pts, (0.5, 0.0), &pts[..1]).unwrap();
+        let (ig, ap) = data::highlighted(&r, Kind::Neurons, None).unwrap();
+        draw::highlight_map(&parts[1], "IG top", "neuron", &ig, &ap, RED, None).unwrap();
+        let md = data::mean_difference(&r, Kind::Neurons);
+        draw::mean_difference(&parts[2], "md", &md, 0.0, (-1.0, 1.0), &[]).unwrap();
+        root.present().unwrap();
+    }
+    assert!(svg.contains("IG score") && svg.contains("+1.96 SD"));
+}
