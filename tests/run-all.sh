@@ -17,9 +17,8 @@ cargo fmt --all -- --check
 echo "== cargo clippy (native, all targets)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== wasm32 build check of the engine crates, model to study (wgpu backend)"
-cargo check -p gradpatch-model -p gradpatch-dataset -p gradpatch-runs -p gradpatch-methods -p gradpatch-stats -p gradpatch-study \
-  --features gradpatch-model/wgpu --target wasm32-unknown-unknown
+echo "== cargo clippy (wasm32: the page, the worker and every engine crate they use)"
+cargo clippy -p gradpatch-web --target wasm32-unknown-unknown -- -D warnings
 
 echo "== cargo test (ndarray and wgpu/Vulkan backends)"
 # Always at workspace level: a per-package run unifies burn's features differently and rebuilds it.
@@ -29,5 +28,21 @@ cargo test --workspace --all-targets 2>&1 | tee "$log"
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')
 rm -f "$log"
+
+echo "== the page: trunk build (dev profile), then browser tests in headless Chromium"
+trunk build --config Trunk.toml
+e2e_log="$(mktemp)"
+e2e_rc=0
+node tests/e2e/run.mjs dist 2>&1 | tee "$e2e_log" || e2e_rc=$?
+e2e_passed=$(grep -Eo '^e2e: [0-9]+ passed' "$e2e_log" | awk '{print $2}')
+e2e_failed=$(grep -Eo '[0-9]+ failed$' "$e2e_log" | tail -1 | awk '{print $1}')
+rm -f "$e2e_log"
+passed=$((passed + ${e2e_passed:-0}))
+failed=$((failed + ${e2e_failed:-0}))
 echo
 echo "tests: ${passed} passed, ${failed} failed"
+if [ "$e2e_rc" -ne 0 ] && [ "${e2e_failed:-0}" -eq 0 ]; then
+  echo "error: the browser tests did not run to the end" >&2
+  exit 1
+fi
+[ "$failed" -eq 0 ]

@@ -1,0 +1,121 @@
+//! The page's side of the worker: start it, send messages, turn its answers into signals.
+//! When WebGPU dies in the worker (a panic or a lost device), the worker is restarted on the
+//! CPU with a visible notice and the model is loaded again.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use web_sys::{ErrorEvent, File, MessageEvent, Worker};
+
+use crate::protocol::{FromWorker, ToWorker};
+
+/// Trunk writes the worker's loader next to the page (Trunk.toml: no file hashes).
+const WORKER_URL: &str = "./worker_loader.js";
+
+type Handler = Closure<dyn FnMut(JsValue)>;
+
+pub struct Bridge {
+    worker: RefCell<Option<Worker>>,
+    on_message: Rc<dyn Fn(FromWorker)>,
+    /// Kept alive as long as the worker.
+    closures: RefCell<Vec<Handler>>,
+}
+
+fn js_text(e: &JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            e.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+impl Bridge {
+    pub fn new(on_message: Rc<dyn Fn(FromWorker)>) -> Rc<Self> {
+        let b = Rc::new(Self {
+            worker: RefCell::new(None),
+            on_message,
+            closures: RefCell::new(Vec::new()),
+        });
+        b.spawn();
+        b
+    }
+
+    /// (Re)starts the worker.
+    pub fn spawn(self: &Rc<Self>) {
+        if let Some(old) = self.worker.borrow_mut().take() {
+            old.terminate();
+        }
+        self.closures.borrow_mut().clear();
+        let worker = match Worker::new(WORKER_URL) {
+            Ok(w) => w,
+            Err(e) => {
+                (self.on_message)(FromWorker::Error {
+                    during: "start".into(),
+                    message: format!("the compute worker could not start: {}", js_text(&e)),
+                });
+                return;
+            }
+        };
+        let handler = Rc::clone(&self.on_message);
+        let on_msg = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+            let Ok(e) = e.dyn_into::<MessageEvent>() else {
+                return;
+            };
+            match serde_wasm_bindgen::from_value::<FromWorker>(e.data()) {
+                Ok(msg) => handler(msg),
+                Err(err) => handler(FromWorker::Error {
+                    during: "message".into(),
+                    message: format!("unreadable message from the worker: {err}"),
+                }),
+            }
+        });
+        let handler = Rc::clone(&self.on_message);
+        let on_err = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+            let message = e
+                .dyn_ref::<ErrorEvent>()
+                .map(|e| e.message())
+                .unwrap_or_else(|| "the worker stopped".into());
+            handler(FromWorker::GpuLost { message });
+        });
+        worker.set_onmessage(Some(on_msg.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_err.as_ref().unchecked_ref()));
+        self.closures.borrow_mut().extend([on_msg, on_err]);
+        *self.worker.borrow_mut() = Some(worker);
+    }
+
+    pub fn send(&self, msg: &ToWorker) {
+        self.send_with_files(msg, &[]);
+    }
+
+    pub fn send_with_files(&self, msg: &ToWorker, files: &[File]) {
+        let Some(worker) = self.worker.borrow().clone() else {
+            return;
+        };
+        let envelope = Object::new();
+        let value = match serde_wasm_bindgen::to_value(msg) {
+            Ok(v) => v,
+            Err(e) => {
+                (self.on_message)(FromWorker::Error {
+                    during: "message".into(),
+                    message: format!("could not send to the worker: {e}"),
+                });
+                return;
+            }
+        };
+        let list = Array::new();
+        for f in files {
+            list.push(f);
+        }
+        let _ = Reflect::set(&envelope, &"msg".into(), &value);
+        let _ = Reflect::set(&envelope, &"files".into(), &list);
+        if let Err(e) = worker.post_message(&envelope) {
+            (self.on_message)(FromWorker::Error {
+                during: "message".into(),
+                message: format!("could not send to the worker: {}", js_text(&e)),
+            });
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! The page: model loading, configuration, progress and the comparison charts. All state that
+//! a link can carry lives in one `PageState` signal mirrored into the URL.
+
+mod bridge;
+mod canvas;
+mod panels;
+mod results;
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use gradpatch_config::{Backend, ModelChoice, PageState, Task};
+use gradpatch_study::Results;
+use leptos::prelude::*;
+use web_sys::File;
+
+use crate::protocol::{
+    CachedFile, FromWorker, ModelInfo, ModelSource, Pair, Prompts, RunRequest, ToWorker,
+};
+use bridge::Bridge;
+
+/// The offline model served with the page (trained by `gradpatch train-demo`).
+pub const BUNDLED_BASE: &str = "models/ioi-demo/";
+pub const BUNDLED_LABEL: &str = "bundled IOI demo model (not GPT-2 small)";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Download {
+    pub file: String,
+    pub loaded: u64,
+    pub total: Option<u64>,
+    pub speed: f64,
+    pub from_cache: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunProgress {
+    pub fraction: f64,
+    pub stage: String,
+    pub prompt: usize,
+    pub n_prompts: usize,
+    pub elapsed: f64,
+}
+
+/// Everything the components share.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    pub state: RwSignal<PageState>,
+    pub warnings: RwSignal<Vec<String>>,
+    pub notices: RwSignal<Vec<String>>,
+    pub error: RwSignal<Option<String>>,
+    pub status: RwSignal<String>,
+    pub model: RwSignal<Option<ModelInfo>>,
+    pub loading: RwSignal<bool>,
+    pub download: RwSignal<Option<Download>>,
+    pub running: RwSignal<bool>,
+    pub progress: RwSignal<Option<RunProgress>>,
+    pub results: RwSignal<Option<Arc<Results>>>,
+    pub validation: RwSignal<Vec<Option<String>>>,
+    pub cache: RwSignal<Vec<CachedFile>>,
+    /// A link names a model URL that is not a preset: ask before downloading it.
+    pub confirm_url: RwSignal<Option<String>>,
+    /// WebGPU failed: the worker runs on the CPU from now on.
+    pub cpu_forced: RwSignal<bool>,
+    /// Run as soon as the model is loaded (a shared link restores its results).
+    pub run_after_load: RwSignal<bool>,
+    pub local_files: StoredValue<Vec<File>, LocalStorage>,
+    pub bridge: StoredValue<Option<Rc<Bridge>>, LocalStorage>,
+}
+
+impl Ctx {
+    fn send(&self, msg: &ToWorker) {
+        if let Some(b) = self.bridge.get_value() {
+            b.send(msg);
+        }
+    }
+
+    fn cpu_only(&self) -> bool {
+        self.cpu_forced.get_untracked() || self.state.get_untracked().backend == Backend::Cpu
+    }
+
+    /// Loads the model the state names (or the local files when `local`).
+    pub fn load(&self, local: bool) {
+        let s = self.state.get_untracked();
+        let source = if local {
+            let names = self
+                .local_files
+                .with_value(|f| f.iter().map(File::name).collect());
+            ModelSource::Files { names }
+        } else {
+            match &s.model {
+                ModelChoice::Gpt2 => ModelSource::Base {
+                    base: gradpatch_config::HF_GPT2_BASE.into(),
+                    label: "GPT-2 small (Hugging Face)".into(),
+                },
+                ModelChoice::Bundled => ModelSource::Base {
+                    base: BUNDLED_BASE.into(),
+                    label: BUNDLED_LABEL.into(),
+                },
+                ModelChoice::Url(u) => ModelSource::Base {
+                    base: u.clone(),
+                    label: u.clone(),
+                },
+            }
+        };
+        self.error.set(None);
+        self.loading.set(true);
+        self.model.set(None);
+        self.download.set(None);
+        self.status.set("Loading the model…".into());
+        let msg = ToWorker::Load {
+            source,
+            processing: s.processing,
+            cpu_only: self.cpu_only(),
+        };
+        if let Some(b) = self.bridge.get_value() {
+            let files = if local {
+                self.local_files.get_value()
+            } else {
+                Vec::new()
+            };
+            b.send_with_files(&msg, &files);
+        }
+    }
+
+    pub fn run(&self) {
+        let s = self.state.get_untracked();
+        let prompts = match &s.task {
+            Task::Ioi { n, seed, corrupt } => Prompts::Ioi {
+                n: *n,
+                seed: *seed,
+                abc: *corrupt == gradpatch_config::Corrupt::Abc,
+            },
+            Task::Custom(pairs) => Prompts::Custom(
+                pairs
+                    .iter()
+                    .map(|p| Pair {
+                        clean: p.clean.clone(),
+                        corrupted: p.corrupted.clone(),
+                        correct: p.correct.clone(),
+                        incorrect: p.incorrect.clone(),
+                    })
+                    .collect(),
+            ),
+        };
+        self.error.set(None);
+        self.running.set(true);
+        self.progress.set(None);
+        self.send(&ToWorker::Run {
+            request: RunRequest {
+                prompts,
+                run_ig: s.run_ig,
+                run_ap: s.run_ap,
+                ig_steps: s.ig_steps,
+                ig_method: s.ig_method.clone(),
+                ig_baseline: s.ig_baseline.clone(),
+                ap_direction: s.ap_direction.clone(),
+                percentile: s.percentile,
+            },
+        });
+    }
+
+    pub fn cancel(&self) {
+        self.send(&ToWorker::Cancel);
+    }
+
+    pub fn validate(&self, pairs: Vec<Pair>) {
+        if self.model.get_untracked().is_some() {
+            self.send(&ToWorker::Validate { pairs });
+        }
+    }
+
+    pub fn refresh_cache(&self) {
+        self.send(&ToWorker::CacheInfo);
+    }
+
+    pub fn clear_cache(&self) {
+        self.send(&ToWorker::ClearCache);
+    }
+
+    fn on_message(&self, msg: FromWorker) {
+        match msg {
+            FromWorker::Ready => {
+                self.refresh_cache();
+                // A fresh worker (first start or after a GPU failure) loads what the page shows.
+                if self.loading.get_untracked() || self.run_after_load.get_untracked() {
+                    self.load(false);
+                }
+            }
+            FromWorker::Download {
+                file,
+                loaded,
+                total,
+                speed,
+                from_cache,
+            } => self.download.set(Some(Download {
+                file,
+                loaded,
+                total,
+                speed,
+                from_cache,
+            })),
+            FromWorker::Status { text } => self.status.set(text),
+            FromWorker::Notice { text } => self.notices.update(|n| n.push(text)),
+            FromWorker::Loaded { info } => {
+                self.loading.set(false);
+                self.status.set(format!(
+                    "Loaded {} in {:.1} s on {}.",
+                    info.label, info.load_seconds, info.backend
+                ));
+                self.model.set(Some(info));
+                self.refresh_cache();
+                if self.run_after_load.get_untracked() {
+                    self.run_after_load.set(false);
+                    self.run();
+                }
+            }
+            FromWorker::Validated { errors } => self.validation.set(errors),
+            FromWorker::Progress {
+                fraction,
+                stage,
+                prompt,
+                n_prompts,
+                elapsed,
+            } => self.progress.set(Some(RunProgress {
+                fraction,
+                stage,
+                prompt,
+                n_prompts,
+                elapsed,
+            })),
+            FromWorker::Results { results } => {
+                self.running.set(false);
+                let n = results.prompts.len();
+                self.status.set(if results.complete {
+                    format!("Comparison done: {n} prompts.")
+                } else {
+                    format!("Cancelled: the results hold the {n} prompts that finished.")
+                });
+                // Keep the view's prompt in range.
+                self.state.update(|s| {
+                    if s.view.prompt.is_some_and(|p| p >= n) {
+                        s.view.prompt = None;
+                    }
+                });
+                self.results.set(Some(Arc::new(*results)));
+            }
+            FromWorker::Cache { files } => self.cache.set(files),
+            FromWorker::Error { during, message } => {
+                if during == "load" {
+                    self.loading.set(false);
+                    self.run_after_load.set(false);
+                }
+                if during == "run" {
+                    self.running.set(false);
+                }
+                self.status.set(String::new());
+                self.error.set(Some(format!("{during}: {message}")));
+            }
+            FromWorker::GpuLost { message } => {
+                if self.cpu_forced.get_untracked() {
+                    self.loading.set(false);
+                    self.running.set(false);
+                    self.error
+                        .set(Some(format!("The compute worker failed: {message}")));
+                    return;
+                }
+                self.notices.update(|n| {
+                    n.push(format!(
+                        "The GPU failed ({message}). Restarted on the CPU: slower, same results."
+                    ))
+                });
+                self.cpu_forced.set(true);
+                let was_running = self.running.get_untracked();
+                self.running.set(false);
+                if self.model.get_untracked().is_some() || self.loading.get_untracked() {
+                    self.loading.set(true);
+                    self.run_after_load.set(was_running);
+                }
+                self.model.set(None);
+                if let Some(b) = self.bridge.get_value() {
+                    b.spawn();
+                }
+            }
+        }
+    }
+}
+
+fn location_query() -> String {
+    window().location().search().unwrap_or_default()
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let query = location_query();
+    let (state, warnings) = PageState::from_query(&query);
+    let shared_link = !query.trim_start_matches('?').is_empty();
+    let ctx = Ctx {
+        state: RwSignal::new(state.clone()),
+        warnings: RwSignal::new(warnings.iter().map(ToString::to_string).collect()),
+        notices: RwSignal::new(Vec::new()),
+        error: RwSignal::new(None),
+        status: RwSignal::new(String::new()),
+        model: RwSignal::new(None),
+        loading: RwSignal::new(false),
+        download: RwSignal::new(None),
+        running: RwSignal::new(false),
+        progress: RwSignal::new(None),
+        results: RwSignal::new(None),
+        validation: RwSignal::new(Vec::new()),
+        cache: RwSignal::new(Vec::new()),
+        confirm_url: RwSignal::new(None),
+        cpu_forced: RwSignal::new(false),
+        run_after_load: RwSignal::new(shared_link),
+        local_files: StoredValue::new_local(Vec::new()),
+        bridge: StoredValue::new_local(None),
+    };
+    provide_context(ctx);
+    // Non-preset model URLs from a link are only fetched after the user agrees.
+    if let ModelChoice::Url(u) = &state.model {
+        ctx.confirm_url.set(Some(u.clone()));
+        ctx.run_after_load.set(false);
+    } else {
+        ctx.loading.set(true);
+    }
+    let handler: Rc<dyn Fn(FromWorker)> = Rc::new(move |msg| ctx.on_message(msg));
+    ctx.bridge.set_value(Some(Bridge::new(handler)));
+    // The URL follows the state.
+    Effect::new(move |_| {
+        let q = ctx.state.with(PageState::to_query);
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(
+                &wasm_bindgen::JsValue::NULL,
+                "",
+                Some(&format!("?{q}")),
+            );
+        }
+    });
+    view! {
+        <header>
+            <h1>"gradpatch"</h1>
+            <p class="tagline">
+                "Integrated Gradients vs activation patching on GPT-2, for every attention head and MLP neuron, in your browser."
+            </p>
+        </header>
+        <panels::Banners />
+        <main>
+            <section class="controls">
+                <panels::ModelPanel />
+                <panels::ConfigPanel />
+            </section>
+            <section class="results">
+                <results::ResultsView />
+            </section>
+        </main>
+    }
+}

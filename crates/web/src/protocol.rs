@@ -1,0 +1,131 @@
+//! Messages between the page and the compute worker (serialised with serde-wasm-bindgen).
+//! Local files travel beside a `Load` message as `File` objects, not in it.
+
+use serde::{Deserialize, Serialize};
+
+/// Where the worker gets the model files.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ModelSource {
+    /// `model.safetensors`, `tokenizer.json` and optional `config.json` under a base URL.
+    Base { base: String, label: String },
+    /// Local files picked or dropped in the page: sent as `File`s with the message.
+    Files { names: Vec<String> },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ToWorker {
+    Load {
+        source: ModelSource,
+        processing: bool,
+        /// Use the CPU even when WebGPU is there.
+        cpu_only: bool,
+    },
+    /// Checks user-written prompt pairs against the loaded tokenizer.
+    Validate {
+        pairs: Vec<Pair>,
+    },
+    Run {
+        request: RunRequest,
+    },
+    /// Stops a download or a run; a run keeps what it finished.
+    Cancel,
+    /// What the Cache API holds.
+    CacheInfo,
+    ClearCache,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pair {
+    pub clean: String,
+    pub corrupted: String,
+    pub correct: String,
+    pub incorrect: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Prompts {
+    Ioi { n: usize, seed: u64, abc: bool },
+    Custom(Vec<Pair>),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRequest {
+    pub prompts: Prompts,
+    pub run_ig: bool,
+    pub run_ap: bool,
+    pub ig_steps: usize,
+    pub ig_method: String,
+    pub ig_baseline: String,
+    pub ap_direction: String,
+    pub percentile: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub label: String,
+    pub n_layers: usize,
+    pub n_heads: usize,
+    pub d_mlp: usize,
+    pub d_vocab: usize,
+    pub n_ctx: usize,
+    /// "WebGPU (…adapter…)" or "CPU (ndarray)".
+    pub backend: String,
+    pub load_seconds: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CachedFile {
+    pub url: String,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum FromWorker {
+    /// The worker is up (its wasm is loaded).
+    Ready,
+    /// A file is downloading: bytes so far, total when known, bytes per second.
+    Download {
+        file: String,
+        loaded: u64,
+        total: Option<u64>,
+        speed: f64,
+        from_cache: bool,
+    },
+    Status {
+        text: String,
+    },
+    /// Something the user should know that is not an error (e.g. the CPU fallback).
+    Notice {
+        text: String,
+    },
+    Loaded {
+        info: ModelInfo,
+    },
+    /// One message per pair; empty when all are valid.
+    Validated {
+        errors: Vec<Option<String>>,
+    },
+    Progress {
+        fraction: f64,
+        stage: String,
+        prompt: usize,
+        n_prompts: usize,
+        elapsed: f64,
+    },
+    /// The finished (or cancelled) study; the page writes `results.json` from it.
+    Results {
+        results: Box<gradpatch_study::Results>,
+    },
+    Cache {
+        files: Vec<CachedFile>,
+    },
+    /// A failure of `during` ("load", "run", "validate", "cache"); the page keeps its state.
+    Error {
+        during: String,
+        message: String,
+    },
+    /// WebGPU failed in a way the worker cannot recover from: the page restarts it on the CPU.
+    GpuLost {
+        message: String,
+    },
+}

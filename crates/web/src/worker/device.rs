@@ -1,0 +1,114 @@
+//! Picking the compute device in the worker: WebGPU when the browser has it and a self-test
+//! passes, else burn's ndarray backend on the CPU (with a notice saying why).
+
+use burn::tensor::{Device, Tensor, TensorData};
+use js_sys::Reflect;
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::fetch::js_err;
+
+/// wgpu does not map the browser's `subgroups` feature, but cubecl's WGSL for the browser
+/// writes `enable subgroups;` into kernels that use subgroup builtins: the device must be
+/// created with that feature or those pipelines are invalid. So `requestDevice` is wrapped
+/// to ask for it whenever the adapter offers it. Must run before the first device request.
+fn request_subgroups() -> Result<(), String> {
+    let patch = js_sys::Function::new_no_args(
+        r#"
+        if (typeof GPUAdapter === 'undefined' || GPUAdapter.prototype.__gradpatch) return;
+        const original = GPUAdapter.prototype.requestDevice;
+        GPUAdapter.prototype.requestDevice = function (desc) {
+            desc = Object.assign({}, desc || {});
+            const wanted = Array.from(desc.requiredFeatures || []);
+            if (this.features.has('subgroups') && !wanted.includes('subgroups')) wanted.push('subgroups');
+            desc.requiredFeatures = wanted;
+            return original.call(this, desc);
+        };
+        GPUAdapter.prototype.__gradpatch = true;
+        "#,
+    );
+    patch.call0(&JsValue::NULL).map(|_| ()).map_err(js_err)
+}
+
+/// Whether the browser exposes WebGPU and gives an adapter (a Chromium without
+/// `--enable-unsafe-webgpu` on Linux has `navigator.gpu` but no adapter).
+async fn has_webgpu() -> bool {
+    let nav = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap_or(JsValue::UNDEFINED);
+    let Ok(gpu) = Reflect::get(&nav, &"gpu".into()) else {
+        return false;
+    };
+    if gpu.is_undefined() || gpu.is_null() {
+        return false;
+    }
+    let Ok(request) =
+        Reflect::get(&gpu, &"requestAdapter".into()).and_then(|f| f.dyn_into::<js_sys::Function>())
+    else {
+        return false;
+    };
+    let Ok(promise) = request.call0(&gpu) else {
+        return false;
+    };
+    match wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&promise)).await {
+        Ok(adapter) => !adapter.is_null() && !adapter.is_undefined(),
+        Err(_) => false,
+    }
+}
+
+#[allow(deprecated)] // burn 0.22 prefers `flex`; the issue names ndarray.
+pub fn cpu() -> Device {
+    Device::ndarray()
+}
+
+/// A matmul and a reduction whose result is known: catches a device that comes up but
+/// computes nothing (invalid pipelines, lost device).
+async fn self_test(device: &Device) -> Result<(), String> {
+    let a = Tensor::<2>::from_data(
+        TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3]),
+        device,
+    );
+    let b = Tensor::<2>::from_data(
+        TensorData::new(vec![1.0f32, 0.0, 0.0, 1.0, 1.0, 1.0], [3, 2]),
+        device,
+    );
+    let got = gradpatch_model::to_host_async(a.matmul(b).sum_dim(1))
+        .await
+        .map_err(|e| e.to_string())?;
+    // [[1+3, 2+3], [4+6, 5+6]] summed per row: 9 and 21.
+    if got == [9.0, 21.0] {
+        Ok(())
+    } else {
+        Err(format!(
+            "the GPU computed {got:?} for a test product, expected [9, 21]"
+        ))
+    }
+}
+
+/// The device to compute on, its description, and a notice when it is not what was asked.
+pub async fn pick(cpu_only: bool) -> (Device, String, Option<String>) {
+    if cpu_only {
+        return (cpu(), "CPU (ndarray)".into(), None);
+    }
+    if !has_webgpu().await {
+        return (
+            cpu(),
+            "CPU (ndarray)".into(),
+            Some("This browser has no WebGPU (or no WebGPU adapter): computing on the CPU instead, which is much slower.".into()),
+        );
+    }
+    let gpu = async {
+        request_subgroups()?;
+        let device = Device::wgpu_options()
+            .init_async()
+            .await
+            .map_err(|e| format!("WebGPU could not start: {e}"))?;
+        self_test(&device).await?;
+        Ok::<_, String>(device)
+    };
+    match gpu.await {
+        Ok(device) => (device, "WebGPU".into(), None),
+        Err(why) => (
+            cpu(),
+            "CPU (ndarray)".into(),
+            Some(format!("{why}. Computing on the CPU instead.")),
+        ),
+    }
+}

@@ -1,0 +1,209 @@
+// End-to-end tests of the built page (dist/, from `trunk build`) in headless Chromium:
+// WebGPU on SwiftShader, and the CPU fallback in a Chromium without WebGPU.
+// Usage: node tests/e2e/run.mjs [dist-dir]   (CHROMIUM=/usr/bin/chromium by default)
+import { chromium } from 'playwright-core';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.resolve(process.argv[2] || path.join(here, '..', '..', 'dist'));
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+const RUN_TIMEOUT = Number(process.env.E2E_RUN_TIMEOUT_MS || 600_000);
+
+if (!fs.existsSync(path.join(dist, 'index.html'))) {
+  console.error(`error: ${dist}/index.html not found: build the page first (trunk build)`);
+  process.exit(1);
+}
+
+const types = {
+  '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css',
+  '.json': 'application/json', '.safetensors': 'application/octet-stream',
+};
+// A static server; /fail/* answers 404 and /slow/* is never answered (download tests).
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  if (url.pathname.startsWith('/fail/')) { res.writeHead(404); res.end('not found'); return; }
+  if (url.pathname.startsWith('/html/')) {
+    // A real tokenizer, no config, and an HTML page where the weights should be.
+    if (url.pathname.endsWith('tokenizer.json')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      fs.createReadStream(path.join(dist, 'models', 'ioi-demo', 'tokenizer.json')).pipe(res);
+      return;
+    }
+    if (url.pathname.endsWith('config.json')) { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<!DOCTYPE html><html><body>' + 'x'.repeat(100000) + '</body></html>');
+    return;
+  }
+  const file = path.join(dist, decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname));
+  if (!file.startsWith(dist) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+    res.writeHead(404); res.end('not found'); return;
+  }
+  res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' });
+  fs.createReadStream(file).pipe(res);
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const base = `http://127.0.0.1:${server.address().port}/`;
+
+const common = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync'];
+const gpuArgs = [...common, '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-webgpu-adapter=swiftshader'];
+
+let passed = 0, failed = 0;
+async function test(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e && e.stack || e}`);
+  }
+}
+function assert(cond, msg) { if (!cond) throw new Error(msg); }
+
+async function open(browser, query, logs) {
+  const page = await browser.newPage({ viewport: { width: 1500, height: 1000 }, acceptDownloads: true });
+  page.on('console', (m) => logs && logs.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => logs && logs.push(`[pageerror] ${e.message}`));
+  await page.goto(base + query);
+  return page;
+}
+
+async function waitResults(page) {
+  await page.waitForSelector('[data-chart="ig-heads"] canvas, [data-testid="error"]', { timeout: RUN_TIMEOUT });
+  const err = await page.$('[data-testid="error"]');
+  if (err) throw new Error('page error: ' + (await err.innerText()));
+}
+
+const demo = 'model=bundled&n=2&seed=3&steps=4';
+
+const gpu = await chromium.launch({ executablePath, headless: true, args: gpuArgs });
+const logs = [];
+
+await test('WebGPU: the bundled model loads and the comparison runs on the GPU', async () => {
+  const page = await open(gpu, `?${demo}&tab=heads`, logs);
+  await waitResults(page);
+  const info = await page.innerText('[data-testid="model-info"]');
+  assert(info.includes('WebGPU'), `expected to compute on WebGPU, got: ${info}; notices: ${await page.locator('[data-testid="notice"]').allInnerTexts()}`);
+  const summaryTab = page.locator('[data-testid="tab-summary"]');
+  await summaryTab.click();
+  const summary = await page.innerText('[data-testid="summary"]');
+  assert(summary.includes('Pearson r IG vs AP, heads'), summary);
+  assert(/prompts\s+2/.test(summary), summary);
+  await page.close();
+});
+
+await test('charts: hover shows both scores, click selects in every chart and in the URL', async () => {
+  const page = await open(gpu, `?${demo}&tab=heads&prompt=1`, logs);
+  await waitResults(page);
+  const canvas = page.locator('[data-chart="ig-heads"] canvas');
+  const box = await canvas.boundingBox();
+  // Inside the plot area (left margin ~50 px, top ~30 px).
+  await page.mouse.move(box.x + 80, box.y + 60);
+  const tip = await page.waitForSelector('[data-testid="tooltip"]', { timeout: 5000 });
+  const text = await tip.innerText();
+  assert(/^L\d+H\d+: IG -?[\d.]+, AP -?[\d.]+/.test(text), `tooltip: ${text}`);
+  await page.mouse.click(box.x + 80, box.y + 60);
+  const sel = text.split(':')[0];
+  await page.waitForFunction((s) => location.search.includes(`sel=${s}`), sel, { timeout: 5000 });
+  const shown = await page.innerText('[data-testid="selected"]');
+  assert(shown.startsWith(sel), `selected: ${shown}`);
+  // The permalink restores tab, prompt and selection.
+  await page.click('[data-testid="tab-scatter"]');
+  const url = page.url();
+  assert(url.includes('tab=scatter') && url.includes('prompt=1'), url);
+  const again = await open(gpu, url.slice(base.length), logs);
+  await again.waitForSelector('[data-chart="scatter-heads"] canvas', { timeout: RUN_TIMEOUT });
+  assert((await again.innerText('[data-testid="selected"]')).startsWith(sel), 'selection restored');
+  assert(await again.$eval('[data-testid="prompt-select"]', (e) => e.value) === '1', 'prompt restored');
+  await again.close();
+  await page.close();
+});
+
+await test('exports: results.json has the CLI schema, charts save as PNG', async () => {
+  const page = await open(gpu, `?${demo}`, logs);
+  await waitResults(page);
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+  const json = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
+  for (const k of ['config', 'prompts', 'clean_logit_diff', 'ig', 'ap', 'stats', 'complete']) assert(k in json, `results.json lacks ${k}`);
+  assert(json.prompts.length === 2 && json.ig.heads.length === 2, 'two prompts');
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-chart="ap-heads"] .png')]);
+  assert(png.suggestedFilename() === 'ap-heads.png', png.suggestedFilename());
+  const bytes = fs.readFileSync(await png.path());
+  assert(bytes.subarray(1, 4).toString() === 'PNG' && bytes.length > 2000, 'a PNG image');
+  await page.close();
+});
+
+await test('links: bad parameters warn, text from the URL stays text, unknown model URLs ask first', async () => {
+  const evil = encodeURIComponent('<img src=x onerror="window.__owned=1">|b|c|d');
+  const page = await open(gpu, `?model=bundled&n=0&zzz=1&task=custom&pairs=${evil}&tab=prompts`, logs);
+  await page.waitForSelector('[data-testid="warning"]');
+  const warnings = await page.locator('[data-testid="warning"]').allInnerTexts();
+  assert(warnings.some((w) => w.includes('`n`')) && warnings.some((w) => w.includes('`zzz`')), warnings.join('\n'));
+  assert(await page.$('img') === null, 'no element from the URL');
+  assert(await page.evaluate(() => window.__owned) === undefined, 'no script from the URL');
+  await page.close();
+  let requested = false;
+  const p2 = await open(gpu, `?model=${encodeURIComponent(base + 'elsewhere/')}`, logs);
+  p2.on('request', (r) => { if (r.url().includes('/elsewhere/')) requested = true; });
+  await p2.waitForSelector('[data-testid="confirm-url"]');
+  await p2.waitForTimeout(1000);
+  assert(!requested, 'nothing downloaded before the user agrees');
+  await p2.close();
+});
+
+await test('downloads: a wrong file is refused early, a failed download offers the bundled model', async () => {
+  const page = await open(gpu, `?model=${encodeURIComponent(base + 'html/')}`, logs);
+  await page.click('[data-testid="confirm-url"] button');
+  const err = await page.waitForSelector('[data-testid="error"]', { timeout: 60000 });
+  const text = await err.innerText();
+  assert(/not a safetensors file|not valid JSON|refused/.test(text), text);
+  await page.close();
+  const p2 = await open(gpu, `?model=${encodeURIComponent(base + 'fail/')}`, logs);
+  await p2.click('[data-testid="confirm-url"] button');
+  const e2 = await p2.waitForSelector('[data-testid="error"]', { timeout: 60000 });
+  assert((await e2.innerText()).includes('404'), await e2.innerText());
+  await p2.click('[data-testid="error"] button');
+  await p2.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
+  await p2.close();
+});
+
+await test('cancel keeps the prompts that finished', async () => {
+  const page = await open(gpu, '?model=bundled&n=40&steps=4', logs);
+  await page.waitForSelector('[data-testid="run-progress"]', { timeout: RUN_TIMEOUT });
+  await page.waitForFunction(() => /prompt [2-9]/.test(document.querySelector('[data-testid="run-progress"]')?.innerText || ''), null, { timeout: RUN_TIMEOUT });
+  await page.click('[data-testid="cancel"]');
+  await page.waitForFunction(() => /Cancelled/.test(document.querySelector('[data-testid="status"]')?.innerText || ''), null, { timeout: 120000 });
+  await page.click('[data-testid="tab-summary"]');
+  const summary = await page.innerText('[data-testid="summary"]');
+  assert(summary.includes('cancelled'), summary);
+  await page.close();
+});
+
+await gpu.close();
+
+await test('no WebGPU: the CPU fallback says so and gives results', async () => {
+  const cpu = await chromium.launch({ executablePath, headless: true, args: common });
+  try {
+    const page = await open(cpu, `?${demo}`, logs);
+    await waitResults(page);
+    const notices = await page.locator('[data-testid="notice"]').allInnerTexts();
+    assert(notices.some((n) => n.includes('no WebGPU')), notices.join('\n'));
+    assert((await page.innerText('[data-testid="model-info"]')).includes('CPU'), 'computing on the CPU');
+    await page.close();
+  } finally {
+    await cpu.close();
+  }
+});
+
+server.close();
+if (failed) {
+  console.log('--- browser console (last 60 lines)');
+  console.log(logs.slice(-60).join('\n'));
+}
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
