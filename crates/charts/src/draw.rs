@@ -2,6 +2,8 @@
 //! its plot area in pixels so the page can map the pointer back to a component.
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::SegmentedCoord;
+use plotters::coord::types::RangedCoordusize;
 use plotters::prelude::*;
 
 use crate::data::Grid;
@@ -85,6 +87,59 @@ fn area_of<X: Ranged<ValueType = f64>, Y: Ranged<ValueType = f64>, DB: DrawingBa
     }
 }
 
+type GridChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<SegmentedCoord<RangedCoordusize>, SegmentedCoord<RangedCoordusize>>,
+>;
+
+/// Axes for a layers × components grid: one segment per cell, labels at cell centres.
+fn grid_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x_label: &str,
+    (rows, cols): (usize, usize),
+) -> DrawResult<GridChart<'a, DB>, DB> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 16))
+        .margin(6)
+        .x_label_area_size(34)
+        .y_label_area_size(40)
+        .build_cartesian_2d((0..cols).into_segmented(), (0..rows).into_segmented())?;
+    let centre = |v: &SegmentValue<usize>| match v {
+        SegmentValue::CenterOf(c) => c.to_string(),
+        _ => String::new(),
+    };
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(x_label)
+        .y_desc("layer")
+        .x_labels(cols.min(13))
+        .y_labels(rows.min(13))
+        .x_label_formatter(&centre)
+        .y_label_formatter(&centre)
+        .draw()?;
+    Ok(chart)
+}
+
+fn cell(r: usize, c: usize) -> [(SegmentValue<usize>, SegmentValue<usize>); 2] {
+    [
+        (SegmentValue::Exact(c), SegmentValue::Exact(r)),
+        (SegmentValue::Exact(c + 1), SegmentValue::Exact(r + 1)),
+    ]
+}
+
+fn grid_area<DB: DrawingBackend>(chart: &GridChart<'_, DB>, rows: usize, cols: usize) -> PlotArea {
+    let (xp, yp) = chart.plotting_area().get_pixel_range();
+    PlotArea {
+        x_px: (xp.start, xp.end),
+        y_px: (yp.start, yp.end),
+        x_range: (0.0, cols as f64),
+        y_range: (0.0, rows as f64),
+    }
+}
+
 /// A layer × component heatmap (layer 0 at the bottom) with a colour bar to its right.
 /// `scale` is the colour scale's half-range (shared by charts that are compared);
 /// `selected` = `(row, col)` is outlined.
@@ -99,41 +154,21 @@ pub fn heatmap<DB: DrawingBackend>(
     root.fill(&WHITE)?;
     let (w, _) = root.dim_in_pixel();
     let (main, bar) = root.split_horizontally(w.saturating_sub(70));
-    let (cols, rows) = (grid.cols as f64, grid.rows as f64);
-    let mut chart = ChartBuilder::on(&main)
-        .caption(title, ("sans-serif", 16))
-        .margin(6)
-        .x_label_area_size(34)
-        .y_label_area_size(40)
-        .build_cartesian_2d(0.0..cols, 0.0..rows)?;
-    let x_labels = grid.cols.clamp(1, 13);
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_desc(x_label)
-        .y_desc("layer")
-        .x_labels(x_labels)
-        .y_labels(grid.rows.clamp(1, 13))
-        .x_label_formatter(&|x| format!("{}", x.floor() as i64))
-        .y_label_formatter(&|y| format!("{}", y.floor() as i64))
-        .draw()?;
+    let mut chart = grid_chart(&main, title, x_label, (grid.rows, grid.cols))?;
     chart.draw_series((0..grid.rows).flat_map(|r| {
         (0..grid.cols).map(move |c| {
             let color = diverging(f64::from(grid.get(r, c)), scale);
-            Rectangle::new(
-                [(c as f64, r as f64), (c as f64 + 1.0, r as f64 + 1.0)],
-                color.filled(),
-            )
+            Rectangle::new(cell(r, c), color.filled())
         })
     }))?;
     if let Some((r, c)) = selected.filter(|&(r, c)| r < grid.rows && c < grid.cols) {
         chart.draw_series(std::iter::once(Rectangle::new(
-            [(c as f64, r as f64), (c as f64 + 1.0, r as f64 + 1.0)],
+            cell(r, c),
             BLACK.stroke_width(2),
         )))?;
     }
     colour_bar(&bar, scale)?;
-    Ok(area_of(&chart, (0.0, cols), (0.0, rows)))
+    Ok(grid_area(&chart, grid.rows, grid.cols))
 }
 
 /// A vertical colour bar from −scale (bottom) to +scale (top).
@@ -287,29 +322,13 @@ pub fn highlight_map<DB: DrawingBackend>(
     selected: Option<(usize, usize)>,
 ) -> DrawResult<PlotArea, DB> {
     root.fill(&WHITE)?;
-    let (cols, rows) = (mine.cols as f64, mine.rows as f64);
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 16))
-        .margin(6)
-        .x_label_area_size(34)
-        .y_label_area_size(40)
-        .build_cartesian_2d(0.0..cols, 0.0..rows)?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_desc(x_label)
-        .y_desc("layer")
-        .x_labels(mine.cols.clamp(1, 13))
-        .y_labels(mine.rows.clamp(1, 13))
-        .x_label_formatter(&|x| format!("{}", x.floor() as i64))
-        .y_label_formatter(&|y| format!("{}", y.floor() as i64))
-        .draw()?;
+    let mut chart = grid_chart(root, title, x_label, (mine.rows, mine.cols))?;
     let light = colour.mix(0.45);
     chart.draw_series((0..mine.rows).flat_map(|r| {
         (0..mine.cols).filter_map(move |c| {
             let on = mine.get(r, c) > 0.5;
             let both = on && other.get(r, c) > 0.5;
-            let rect = [(c as f64, r as f64), (c as f64 + 1.0, r as f64 + 1.0)];
+            let rect = cell(r, c);
             on.then(|| {
                 if both {
                     Rectangle::new(rect, colour.filled())
@@ -321,9 +340,9 @@ pub fn highlight_map<DB: DrawingBackend>(
     }))?;
     if let Some((r, c)) = selected.filter(|&(r, c)| r < mine.rows && c < mine.cols) {
         chart.draw_series(std::iter::once(Rectangle::new(
-            [(c as f64, r as f64), (c as f64 + 1.0, r as f64 + 1.0)],
+            cell(r, c),
             BLACK.stroke_width(2),
         )))?;
     }
-    Ok(area_of(&chart, (0.0, cols), (0.0, rows)))
+    Ok(grid_area(&chart, mine.rows, mine.cols))
 }

@@ -113,8 +113,10 @@ pub enum FromWorker {
         elapsed: f64,
     },
     /// The finished (or cancelled) study; the page writes `results.json` from it.
+    /// `tokens[p]` are prompt p's clean tokens as text (for the prompt view).
     Results {
         results: Box<gradpatch_study::Results>,
+        tokens: Vec<Vec<String>>,
     },
     Cache {
         files: Vec<CachedFile>,

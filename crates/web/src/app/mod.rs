@@ -55,6 +55,8 @@ pub struct Ctx {
     pub running: RwSignal<bool>,
     pub progress: RwSignal<Option<RunProgress>>,
     pub results: RwSignal<Option<Arc<Results>>>,
+    /// Each prompt's clean tokens as text.
+    pub tokens: RwSignal<Vec<Vec<String>>>,
     pub validation: RwSignal<Vec<Option<String>>>,
     pub cache: RwSignal<Vec<CachedFile>>,
     /// A link names a model URL that is not a preset: ask before downloading it.
@@ -228,7 +230,8 @@ impl Ctx {
                 n_prompts,
                 elapsed,
             })),
-            FromWorker::Results { results } => {
+            FromWorker::Results { results, tokens } => {
+                self.tokens.set(tokens);
                 self.running.set(false);
                 let n = results.prompts.len();
                 self.status.set(if results.complete {
@@ -306,6 +309,7 @@ pub fn App() -> impl IntoView {
         running: RwSignal::new(false),
         progress: RwSignal::new(None),
         results: RwSignal::new(None),
+        tokens: RwSignal::new(Vec::new()),
         validation: RwSignal::new(Vec::new()),
         cache: RwSignal::new(Vec::new()),
         confirm_url: RwSignal::new(None),

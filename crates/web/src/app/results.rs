@@ -166,7 +166,7 @@ fn Toolbar() -> impl IntoView {
 fn heatmaps(ctx: Ctx, kind: Kind) -> impl IntoView {
     let (w, h, x_label) = match kind {
         Kind::Heads => (470, 340, "head"),
-        Kind::Neurons => (1100, 300, "neuron"),
+        Kind::Neurons => (1000, 300, "neuron"),
     };
     let one = move |method: Method| {
         let name = format!("{}-{}", method.label().to_lowercase(), kind.label());
@@ -322,7 +322,7 @@ fn scatter(ctx: Ctx, kind: Kind) -> impl IntoView {
 fn overlap(ctx: Ctx, kind: Kind) -> impl IntoView {
     let (w, h, x_label) = match kind {
         Kind::Heads => (470, 340, "head"),
-        Kind::Neurons => (1100, 260, "neuron"),
+        Kind::Neurons => (1000, 260, "neuron"),
     };
     let one = move |method: Method| {
         chart(
@@ -570,6 +570,7 @@ fn PromptsTable() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     move || {
         let r = ctx.results.get()?;
+        let tokens = ctx.tokens.get();
         Some(view! {
             <table class="prompts" data-testid="prompts">
                 <tr><th>"#"</th><th>"clean"</th><th>"corrupted"</th><th>"correct"</th><th>"incorrect"</th><th>"tokens"</th><th>"clean LD"</th><th>"corrupted LD"</th></tr>
@@ -579,7 +580,9 @@ fn PromptsTable() -> impl IntoView {
                         <tr class="clickable" on:click=move |_| ctx.state.update(|s| s.view.prompt = Some(i))>
                             <td>{i}</td><td>{p.clean.clone()}</td><td>{p.corrupted.clone()}</td>
                             <td>{format!("{:?}", p.correct)}</td><td>{format!("{:?}", p.incorrect)}</td>
-                            <td class="ids">{format!("{:?}", p.clean_token_ids)}</td>
+                            <td class="tokens">{tokens.get(i).cloned().unwrap_or_default().into_iter().zip(p.clean_token_ids.clone()).map(|(t, id)| view! {
+                                <span class="tok" title=format!("id {id}")>{t}</span>
+                            }).collect_view()}</td>
                             <td>{ld(&r.clean_logit_diff)}</td><td>{ld(&r.corrupted_logit_diff)}</td>
                         </tr>
                     }

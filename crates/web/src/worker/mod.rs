@@ -25,6 +25,7 @@ struct Loaded {
     tokenizer: Gpt2Tokenizer,
     label: String,
     backend: String,
+    load_seconds: f64,
 }
 
 #[derive(Default)]
@@ -271,12 +272,14 @@ async fn load(
         backend: backend.clone(),
         load_seconds: now_s() - t0,
     };
+    let load_seconds = info.load_seconds;
     STATE.with(|s| {
         s.borrow_mut().loaded = Some(Rc::new(Loaded {
             model,
             tokenizer,
             label,
             backend,
+            load_seconds,
         }))
     });
     post(&FromWorker::Loaded { info });
@@ -400,11 +403,27 @@ async fn run(req: RunRequest) -> Result<(), String> {
     let mut results = run_study_async(&l.model, &pairs, &config, &mut observer)
         .await
         .map_err(|e| e.to_string())?;
+    results.seconds.insert("load".into(), l.load_seconds.into());
     results
         .seconds
         .insert("comparison".into(), (now_s() - t0).into());
+    let tokens = results
+        .prompts
+        .iter()
+        .map(|p| {
+            p.clean_token_ids
+                .iter()
+                .map(|&id| {
+                    l.tokenizer
+                        .decode(&[id])
+                        .unwrap_or_else(|_| format!("<{id}>"))
+                })
+                .collect()
+        })
+        .collect();
     post(&FromWorker::Results {
         results: Box::new(results),
+        tokens,
     });
     Ok(())
 }
