@@ -6,6 +6,7 @@ mod files;
 mod logits;
 mod random;
 mod run;
+mod train_demo;
 
 use std::path::PathBuf;
 
@@ -106,6 +107,10 @@ enum Command {
     BenchMethods(bench_methods::BenchMethodsArgs),
     /// The IG-vs-AP comparison on every head and neuron, written as results.json.
     Run(run::RunArgs),
+    /// Train the project's small IOI GPT-2 (tokenizer and model) and write it to --out.
+    TrainDemo(train_demo::TrainDemoArgs),
+    /// IOI figures on held-out prompts: clean and aba-corrupted logit differences.
+    EvalIoi(train_demo::EvalIoiArgs),
     /// Time loading and forward passes (1 and 10 IOI prompts) and report peak memory.
     Bench {
         #[command(flatten)]
@@ -133,6 +138,8 @@ fn main() -> ExitCode {
         Command::Bench { model, repeats } => bench::run(&model, repeats),
         Command::Run(args) => run::run(&args),
         Command::BenchMethods(args) => bench_methods::run(&args),
+        Command::TrainDemo(args) => train_demo::run(&args),
+        Command::EvalIoi(args) => train_demo::eval(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

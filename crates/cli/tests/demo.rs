@@ -1,0 +1,76 @@
+//! `train-demo` and `eval-ioi` end to end: the committed demo model passes the IOI thresholds;
+//! a short training run writes files the other commands load; failures exit non-zero.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{gradpatch, tmp};
+use serde_json::Value;
+
+fn demo_dir() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../web/models/ioi-demo")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn eval_ioi_on_the_demo_model_passes() {
+    let out = gradpatch(&["eval-ioi", "--model", &demo_dir(), "--n", "100", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["passes"], true);
+    assert_eq!(json["n"], 100);
+    assert!(json["mean_clean"].as_f64().unwrap() >= 2.0, "{json}");
+    assert!(json["mean_corrupted"].as_f64().unwrap() < 0.0, "{json}");
+
+    let table = gradpatch(&["eval-ioi", "--model", &demo_dir(), "--split", "standard"]);
+    assert!(table.status.success());
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("mean clean logit difference"), "{text}");
+}
+
+#[test]
+fn a_short_training_run_writes_a_model_the_engine_loads() {
+    let dir = tmp("train-demo");
+    let out_dir = dir.join("demo").display().to_string();
+    let out = gradpatch(&[
+        "train-demo",
+        "--out",
+        &out_dir,
+        "--steps",
+        "2",
+        "--seed",
+        "4",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Two steps do not make an IOI model: the files are written, then the check fails.
+    assert!(!out.status.success());
+    assert!(stderr.contains("step     2/2  loss"), "{stderr}");
+    assert!(stderr.contains("does not do IOI"), "{stderr}");
+    for name in ["model.safetensors", "tokenizer.json", "config.json"] {
+        assert!(dir.join("demo").join(name).is_file(), "{name}");
+    }
+    let logits = gradpatch(&["logits", "--model", &out_dir, "--json"]);
+    assert!(
+        logits.status.success(),
+        "{}",
+        String::from_utf8_lossy(&logits.stderr)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn eval_ioi_explains_a_vocabulary_without_the_names() {
+    // model-a's vocabulary lacks the held-out names.
+    let out = gradpatch(&["eval-ioi", "--n", "10"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("single tokens, at least 3 are needed"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,123 @@
+//! The training text: IOI sentences from the training split (prompt followed by its answer)
+//! and short filler sentences about one or two people.
+//!
+//! Filler sentences draw from every name, held-out ones included, and never have IOI's
+//! structure (two people, one mentioned again, the other the answer): they teach the tokenizer
+//! and the embeddings what a name is, so that a name held out of every training IOI prompt is
+//! still a known token. They also contain the words the held-out templates are made of.
+
+use gradpatch_dataset::ioi::{Corruption, IoiPools, SplitMix, draw_pair};
+use gradpatch_dataset::ioi_split::all_names;
+use gradpatch_dataset::{Gpt2Tokenizer, Split};
+
+/// `{X}` and `{Y}` are two different names.
+pub const FILLER_TEMPLATES: [&str; 16] = [
+    "{X} went to the{PLACE}.",
+    "{X} was sitting in the{PLACE} with a{OBJECT}.",
+    "While{X} was at the{PLACE},{X} found a{OBJECT}.",
+    "Then{X} walked to the{PLACE}, where{X} met{Y}.",
+    "{X} and{Y} met at the{PLACE}.",
+    "{X} decided to give the{OBJECT} away.",
+    "After{X} arrived at the{PLACE}, the{OBJECT} was gone.",
+    "{X} passed a{OBJECT} around the{PLACE}.",
+    "The{OBJECT} belongs to{X}.",
+    "{X} handed the{OBJECT} back, and{X} went home.",
+    "{X} and{Y} were working at the{PLACE}.",
+    "At the{PLACE},{X} gave it to{Y}.",
+    "{X} and{Y} went to the{PLACE}, and later{X} and{Y} went home.",
+    "{X} was happy, so{X} bought a{OBJECT}.",
+    "Then{X} said that{X} had a{OBJECT}.",
+    "{X} met{Y} at the{PLACE}, and{X} talked to{Y}.",
+];
+
+/// One training sentence.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Example {
+    /// An IOI prompt and its one-token answer (the indirect object).
+    Ioi { prompt: String, answer: String },
+    /// A filler sentence.
+    Filler(String),
+}
+
+impl Example {
+    /// The whole sentence (for the tokenizer's corpus).
+    pub fn text(&self) -> String {
+        match self {
+            Example::Ioi { prompt, answer } => format!("{prompt}{answer}"),
+            Example::Filler(text) => text.clone(),
+        }
+    }
+
+    /// BOS-prefixed token ids, and whether the last token is an IOI answer.
+    pub fn tokens(&self, tok: &Gpt2Tokenizer) -> Result<(Vec<u32>, bool), String> {
+        match self {
+            Example::Ioi { prompt, answer } => {
+                let mut ids = tok.to_tokens(prompt).map_err(|e| e.to_string())?;
+                ids.push(tok.single_token(answer).map_err(|e| e.to_string())?);
+                Ok((ids, true))
+            }
+            Example::Filler(text) => Ok((tok.to_tokens(text).map_err(|e| e.to_string())?, false)),
+        }
+    }
+}
+
+/// An endless, seeded stream of training sentences.
+pub struct Sampler {
+    rng: SplitMix,
+    pools: IoiPools,
+    all_names: Vec<&'static str>,
+    held_out_names: Vec<&'static str>,
+    /// Out of 16 sentences, how many are IOI.
+    ioi_per_16: usize,
+}
+
+impl Sampler {
+    pub fn new(seed: u64, ioi_per_16: usize) -> Self {
+        Self {
+            rng: SplitMix::new(seed),
+            pools: Split::Train.pools(),
+            all_names: all_names(),
+            held_out_names: Split::HeldOut.pools().names,
+            ioi_per_16: ioi_per_16.min(16),
+        }
+    }
+
+    pub fn next_example(&mut self) -> Example {
+        if self.rng.below(16) < self.ioi_per_16 {
+            let pair = draw_pair(
+                &mut self.rng,
+                &self.pools,
+                &self.pools.names,
+                Corruption::Aba,
+            );
+            Example::Ioi {
+                prompt: pair.clean,
+                answer: pair.correct,
+            }
+        } else {
+            let template = self.rng.pick(&FILLER_TEMPLATES);
+            // Half of the first names are held-out ones: they occur in no IOI sentence, so
+            // their embeddings learn from these sentences only.
+            let x = if self.rng.below(2) == 0 {
+                self.rng.pick(&self.held_out_names)
+            } else {
+                self.rng.pick(&self.all_names)
+            };
+            let y = loop {
+                let y = self.rng.pick(&self.all_names);
+                if y != x {
+                    break y;
+                }
+            };
+            let place = self.rng.pick(&self.pools.places);
+            let object = self.rng.pick(&self.pools.objects);
+            Example::Filler(
+                template
+                    .replace("{X}", x)
+                    .replace("{Y}", y)
+                    .replace("{PLACE}", place)
+                    .replace("{OBJECT}", object),
+            )
+        }
+    }
+}

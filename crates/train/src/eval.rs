@@ -1,0 +1,126 @@
+//! IOI behaviour of a model as the engine computes it: clean and `aba`-corrupted logit
+//! differences (logit(IO) − logit(S) at the last token) through the model's `LogitDiff`
+//! readout, the numbers `gradpatch run` and the page show.
+
+use gradpatch_dataset::{Corruption, Gpt2Tokenizer, Split, TokenizedPair, generate_ioi_from};
+use gradpatch_model::{Gpt2, Hooks, Readout, Run, Source, to_host};
+use serde::Serialize;
+
+/// Thresholds a model must meet to count as doing IOI.
+pub const MIN_MEAN_CLEAN: f32 = 2.0;
+pub const MIN_FRACTION_POSITIVE: f32 = 0.9;
+/// The corrupted mean must be at most this fraction of the clean mean (≤ 0: flipped).
+pub const MAX_CORRUPTED_RATIO: f32 = 0.2;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IoiEval {
+    pub n: usize,
+    pub mean_clean: f32,
+    pub fraction_positive: f32,
+    pub mean_corrupted: f32,
+    pub fraction_corrupted_negative: f32,
+    pub clean: Vec<f32>,
+    pub corrupted: Vec<f32>,
+}
+
+impl IoiEval {
+    /// What is wrong with the figures, empty when every threshold is met.
+    pub fn failures(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.mean_clean < MIN_MEAN_CLEAN || self.mean_clean.is_nan() {
+            out.push(format!(
+                "mean clean logit difference {:.3}, expected at least {MIN_MEAN_CLEAN}",
+                self.mean_clean
+            ));
+        }
+        if self.fraction_positive < MIN_FRACTION_POSITIVE {
+            out.push(format!(
+                "{:.1}% of prompts prefer the indirect object, expected at least {:.0}%",
+                100.0 * self.fraction_positive,
+                100.0 * MIN_FRACTION_POSITIVE
+            ));
+        }
+        if self.mean_corrupted > MAX_CORRUPTED_RATIO * self.mean_clean.max(0.0) {
+            out.push(format!(
+                "mean corrupted logit difference {:.3}, expected at most {MAX_CORRUPTED_RATIO} × \
+                 the clean mean (the aba corruption should remove or flip the preference)",
+                self.mean_corrupted
+            ));
+        }
+        out
+    }
+}
+
+/// Logit differences of `pairs` (clean or corrupted rows) in batches of 64.
+fn logit_diffs(model: &Gpt2, pairs: &[TokenizedPair], corrupted: bool) -> Result<Vec<f32>, String> {
+    let mut out = Vec::with_capacity(pairs.len());
+    for chunk in pairs.chunks(64) {
+        let rows: Vec<Vec<u32>> = chunk
+            .iter()
+            .map(|p| {
+                if corrupted {
+                    &p.corrupted_ids
+                } else {
+                    &p.clean_ids
+                }
+                .clone()
+            })
+            .collect();
+        let batch = model.tokens(&rows).map_err(|e| e.to_string())?;
+        let readout = Readout::LogitDiff {
+            positions: batch.last_positions(),
+            correct: chunk.iter().map(|p| p.correct_id).collect(),
+            incorrect: chunk.iter().map(|p| p.incorrect_id).collect(),
+        };
+        let run = model
+            .run(Run {
+                source: Source::Tokens(batch),
+                prefix: None,
+                hooks: &Hooks::new(),
+                readout,
+            })
+            .map_err(|e| e.to_string())?;
+        let ld = run
+            .logit_diff
+            .ok_or("the run computed no logit difference")?;
+        out.extend(to_host(ld).map_err(|e| e.to_string())?);
+    }
+    Ok(out)
+}
+
+fn mean(x: &[f32]) -> f32 {
+    x.iter().sum::<f32>() / x.len().max(1) as f32
+}
+
+/// `n` IOI prompts of `split` for `seed`, corrupted with `aba`, scored by the engine.
+pub fn eval_ioi(
+    model: &Gpt2,
+    tok: &Gpt2Tokenizer,
+    split: Split,
+    n: usize,
+    seed: u64,
+) -> Result<IoiEval, String> {
+    let pairs = generate_ioi_from(
+        &split.pools(),
+        n,
+        seed,
+        Corruption::Aba,
+        tok,
+        model.config.n_ctx,
+    )
+    .map_err(|e| e.to_string())?;
+    let clean = logit_diffs(model, &pairs, false)?;
+    let corrupted = logit_diffs(model, &pairs, true)?;
+    let frac = |x: &[f32], f: fn(f32) -> bool| {
+        x.iter().filter(|&&v| f(v)).count() as f32 / x.len().max(1) as f32
+    };
+    Ok(IoiEval {
+        n: pairs.len(),
+        mean_clean: mean(&clean),
+        fraction_positive: frac(&clean, |v| v > 0.0),
+        mean_corrupted: mean(&corrupted),
+        fraction_corrupted_negative: frac(&corrupted, |v| v < 0.0),
+        clean,
+        corrupted,
+    })
+}

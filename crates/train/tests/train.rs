@@ -1,0 +1,125 @@
+//! Training is deterministic for a seed and its files load in the engine; the committed demo
+//! model does IOI on held-out prompts; the held-out templates use only words training text has.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use burn::tensor::Device;
+use gradpatch_dataset::ioi_split::{HELDOUT_TEMPLATES, all_names};
+use gradpatch_dataset::{Gpt2Tokenizer, Split};
+use gradpatch_model::{Gpt2, LoadOptions, Processing};
+use gradpatch_train::{Sampler, TrainConfig, eval_ioi, train};
+
+#[allow(deprecated)]
+fn cpu() -> Device {
+    Device::ndarray()
+}
+
+fn load(weights: &[u8], config: &[u8], tokenizer: &[u8]) -> (Gpt2, Gpt2Tokenizer) {
+    let opts = LoadOptions {
+        config_json: Some(config),
+        n_heads: None,
+    };
+    let model = Gpt2::load(weights, &opts, Processing::all(), &cpu()).unwrap();
+    (model, Gpt2Tokenizer::from_bytes(tokenizer).unwrap())
+}
+
+#[test]
+fn tiny_training_is_deterministic_and_loads_in_the_engine() {
+    let run = |seed| {
+        let mut losses = Vec::new();
+        let trained = train(&TrainConfig::tiny(seed), &cpu(), &mut |p| {
+            losses.push(p.loss)
+        })
+        .unwrap();
+        (trained.files().unwrap(), losses)
+    };
+    let (a, losses) = run(5);
+    assert_eq!(losses.len(), TrainConfig::tiny(5).steps);
+    assert!(
+        losses.iter().all(|l| l.is_finite() && *l > 0.0),
+        "{losses:?}"
+    );
+    let (b, _) = run(5);
+    let names: Vec<&str> = a.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        names,
+        ["model.safetensors", "tokenizer.json", "config.json"]
+    );
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs between two runs with the same seed");
+    }
+    let (c, _) = run(6);
+    assert!(a[0].1 != c[0].1, "another seed gives other weights");
+
+    let (model, tok) = load(&a[0].1, &a[2].1, &a[1].1);
+    let cfg = TrainConfig::tiny(5);
+    assert_eq!(model.config.n_layers, cfg.n_layers);
+    assert_eq!(model.config.n_heads, cfg.n_heads);
+    assert_eq!(model.config.d_vocab, tok.vocab_size());
+    assert_eq!(tok.bos_id() as usize, tok.vocab_size() - 1);
+    for name in all_names() {
+        tok.single_token(name).unwrap();
+    }
+    // The engine runs it: finite logit differences on held-out prompts.
+    let e = eval_ioi(&model, &tok, Split::HeldOut, 8, 0).unwrap();
+    assert_eq!(e.n, 8);
+    assert!(e.clean.iter().chain(&e.corrupted).all(|x| x.is_finite()));
+}
+
+fn demo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web/models/ioi-demo")
+}
+
+#[test]
+fn committed_demo_model_does_ioi_on_held_out_prompts() {
+    let dir = demo_dir();
+    let read = |name: &str| {
+        std::fs::read(dir.join(name))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()))
+    };
+    let (model, tok) = load(
+        &read("model.safetensors"),
+        &read("config.json"),
+        &read("tokenizer.json"),
+    );
+    for split in [Split::HeldOut, Split::Standard] {
+        let e = eval_ioi(&model, &tok, split, 200, 1).unwrap();
+        assert_eq!(e.n, 200);
+        assert!(
+            e.failures().is_empty(),
+            "{split:?}: {:?} (clean {:.3}, positive {:.3}, corrupted {:.3})",
+            e.failures(),
+            e.mean_clean,
+            e.fraction_positive,
+            e.mean_corrupted
+        );
+    }
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn held_out_templates_use_only_words_of_the_training_text() {
+    let mut sampler = Sampler::new(0, TrainConfig::demo(0).ioi_per_16);
+    let seen: BTreeSet<String> = (0..20_000)
+        .flat_map(|_| words(&sampler.next_example().text()))
+        .collect();
+    for template in HELDOUT_TEMPLATES {
+        let bare = ["{A}", "{B}", "{S2}", "{PLACE}", "{OBJECT}"]
+            .iter()
+            .fold(template.to_string(), |t, p| t.replace(p, " "));
+        for w in words(&bare) {
+            assert!(
+                seen.contains(&w),
+                "{w:?} of {template:?} is in no training sentence"
+            );
+        }
+    }
+}
