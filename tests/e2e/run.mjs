@@ -1,9 +1,11 @@
 // End-to-end tests of the built page (dist/, from `trunk build`) in headless Chromium:
 // WebGPU on SwiftShader, and the CPU fallback in a Chromium without WebGPU.
-// Usage: node tests/e2e/run.mjs [dist-dir]   (CHROMIUM=/usr/bin/chromium by default)
+// Usage: node tests/e2e/run.mjs [dist-dir]   (CHROMIUM=/usr/bin/chromium by default;
+// E2E_GPT2_DIR=a GPT-2-small-shaped model from `gradpatch make-random-gpt2`, served at /gpt2/)
 import { chromium } from 'playwright-core';
 import http from 'node:http';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,6 +13,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(process.argv[2] || path.join(here, '..', '..', 'dist'));
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 const RUN_TIMEOUT = Number(process.env.E2E_RUN_TIMEOUT_MS || 600_000);
+const gpt2Dir = process.env.E2E_GPT2_DIR;
 
 if (!fs.existsSync(path.join(dist, 'index.html'))) {
   console.error(`error: ${dist}/index.html not found: build the page first (trunk build)`);
@@ -37,8 +40,10 @@ const server = http.createServer((req, res) => {
     res.end('<!DOCTYPE html><html><body>' + 'x'.repeat(100000) + '</body></html>');
     return;
   }
-  const file = path.join(dist, decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname));
-  if (!file.startsWith(dist) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+  let root = dist, rel = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
+  if (gpt2Dir && rel.startsWith('/gpt2/')) { root = path.resolve(gpt2Dir); rel = rel.slice('/gpt2'.length); }
+  const file = path.join(root, rel);
+  if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
     res.writeHead(404); res.end('not found'); return;
   }
   res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' });
@@ -53,6 +58,8 @@ const gpuArgs = [...common, '--enable-unsafe-webgpu', '--enable-unsafe-swiftshad
 
 let passed = 0, failed = 0;
 async function test(name, fn) {
+  // E2E_ONLY=substring runs only the matching tests (for working on one).
+  if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return;
   const t0 = Date.now();
   try {
     await fn();
@@ -77,6 +84,16 @@ async function waitResults(page) {
   await page.waitForSelector('[data-chart="ig-heads"] canvas, [data-testid="error"]', { timeout: RUN_TIMEOUT });
   const err = await page.$('[data-testid="error"]');
   if (err) throw new Error('page error: ' + (await err.innerText()));
+}
+
+// Waits until the error banner says what `re` expects (the banner re-renders as state changes).
+async function waitError(page, re) {
+  try {
+    await page.waitForFunction((src) => new RegExp(src).test(document.querySelector('[data-testid="error"]')?.innerText || ''), re.source, { timeout: 60000 });
+  } catch (e) {
+    const banner = await page.$('[data-testid="error"]');
+    throw new Error(`expected an error matching ${re}, got: ${banner ? await banner.innerText() : 'no error'}`);
+  }
 }
 
 const demo = 'model=bundled&n=2&seed=3&steps=4';
@@ -159,14 +176,11 @@ await test('links: bad parameters warn, text from the URL stays text, unknown mo
 await test('downloads: a wrong file is refused early, a failed download offers the bundled model', async () => {
   const page = await open(gpu, `?model=${encodeURIComponent(base + 'html/')}`, logs);
   await page.click('[data-testid="confirm-url"] button');
-  const err = await page.waitForSelector('[data-testid="error"]', { timeout: 60000 });
-  const text = await err.innerText();
-  assert(/not a safetensors file|not valid JSON|refused/.test(text), text);
+  await waitError(page, /refused after \d+ bytes: not a safetensors file/);
   await page.close();
   const p2 = await open(gpu, `?model=${encodeURIComponent(base + 'fail/')}`, logs);
   await p2.click('[data-testid="confirm-url"] button');
-  const e2 = await p2.waitForSelector('[data-testid="error"]', { timeout: 60000 });
-  assert((await e2.innerText()).includes('404'), await e2.innerText());
+  await waitError(p2, /HTTP 404/);
   await p2.click('[data-testid="error"] button');
   await p2.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
   await p2.close();
@@ -182,6 +196,43 @@ await test('cancel keeps the prompts that finished', async () => {
   const summary = await page.innerText('[data-testid="summary"]');
   assert(summary.includes('cancelled'), summary);
   await page.close();
+});
+
+await test('GPT-2 small shape: 548 MB of weights load on WebGPU (147 MiB wte), worker memory < 4 GiB', async () => {
+  if (!gpt2Dir) throw new Error('E2E_GPT2_DIR is not set (tests/run-all.sh makes the model with `gradpatch make-random-gpt2`)');
+  // A persistent profile, as a real browser has: incognito contexts get a tiny storage quota.
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-e2e-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: gpuArgs, viewport: { width: 1500, height: 1000 } });
+  try {
+  // No method selected: the link loads the model without running the comparison.
+  const page = await context.newPage();
+  page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
+  await page.goto(base + `?model=${encodeURIComponent(base + 'gpt2/')}&n=1&ig=0&ap=0`);
+  await page.click('[data-testid="confirm-url"] button');
+  await page.waitForSelector('[data-testid="model-info"], [data-testid="error"]', { timeout: RUN_TIMEOUT });
+  const err = await page.$('[data-testid="error"]');
+  if (err) throw new Error(await err.innerText());
+  const info = await page.innerText('[data-testid="model-info"]');
+  assert(info.includes('12 layers × 12 heads, 3072 neurons per layer, vocabulary 50257, context 1024'), info);
+  assert(info.includes('WebGPU'), info);
+  const heap = Number(/Worker memory ([\d.]+) MB/.exec(info)[1]);
+  assert(heap > 500 && heap < 4096, `worker memory ${heap} MB`);
+  console.log(`     (${info.split('. ').slice(-2).join('. ')})`);
+  // Reloading comes from the Cache API.
+  try {
+    await page.waitForFunction(() => /3 files/.test(document.querySelector('.cache summary')?.innerText || ''), null, { timeout: 60000 });
+  } catch (e) {
+    const notices = await page.locator('[data-testid="notice"]').allInnerTexts();
+    throw new Error(`cache: ${await page.innerText('.cache summary')}; notices: ${notices.join(' | ')}`);
+  }
+  await page.click('[data-testid="load"]');
+  await page.waitForFunction(() => /from the cache/.test(document.querySelector('[data-testid="download"]')?.innerText || ''), null, { timeout: 120000 });
+  await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
+  await page.close();
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
 });
 
 await gpu.close();

@@ -71,6 +71,8 @@ pub struct ModelInfo {
     /// "WebGPU (…adapter…)" or "CPU (ndarray)".
     pub backend: String,
     pub load_seconds: f64,
+    /// Size of the worker's wasm memory after loading (must stay well under 4 GiB).
+    pub wasm_heap_bytes: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -211,10 +211,11 @@ impl Ctx {
                 ));
                 self.model.set(Some(info));
                 self.refresh_cache();
-                if self.run_after_load.get_untracked() {
-                    self.run_after_load.set(false);
+                let any_method = self.state.with_untracked(|s| s.run_ig || s.run_ap);
+                if self.run_after_load.get_untracked() && any_method {
                     self.run();
                 }
+                self.run_after_load.set(false);
             }
             FromWorker::Validated { errors } => self.validation.set(errors),
             FromWorker::Progress {

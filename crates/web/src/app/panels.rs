@@ -191,8 +191,8 @@ pub fn ModelPanel() -> impl IntoView {
             <p class="status" data-testid="status">{move || ctx.status.get()}</p>
             {move || ctx.model.get().map(|m| view! {
                 <p class="model-info" data-testid="model-info">
-                    {format!("{}: {} layers × {} heads, {} neurons per layer, vocabulary {}, context {}. Computing on {}.",
-                        m.label, m.n_layers, m.n_heads, m.d_mlp, m.d_vocab, m.n_ctx, m.backend)}
+                    {format!("{}: {} layers × {} heads, {} neurons per layer, vocabulary {}, context {}. Computing on {}. Worker memory {}.",
+                        m.label, m.n_layers, m.n_heads, m.d_mlp, m.d_vocab, m.n_ctx, m.backend, mb(m.wasm_heap_bytes))}
                 </p>
             })}
             <details class="cache">

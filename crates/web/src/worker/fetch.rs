@@ -60,6 +60,12 @@ pub async fn get(
             .await
             .map_err(js_err)?;
         let bytes = Uint8Array::new(&buf).to_vec();
+        if let Some(check) = check
+            && let Err(e) = check(&bytes, Some(bytes.len() as u64))
+        {
+            let _ = JsFuture::from(cache.delete_with_str(url)).await;
+            return Err(format!("{name} (from the cache, now removed): {e}"));
+        }
         post(&FromWorker::Download {
             file: name.into(),
             loaded: bytes.len() as u64,
@@ -69,7 +75,11 @@ pub async fn get(
         });
         return Ok(Some(bytes));
     }
-    let resp: Response = JsFuture::from(scope().fetch_with_str(url))
+    // Aborting the request also stops the copy that streams into the cache.
+    let abort = web_sys::AbortController::new().map_err(js_err)?;
+    let init = web_sys::RequestInit::new();
+    init.set_signal(Some(&abort.signal()));
+    let resp: Response = JsFuture::from(scope().fetch_with_str_and_init(url, &init))
         .await
         .map_err(|e| format!("could not download {url}: {} (offline, or the server refuses cross-origin requests?)", js_err(e)))?
         .dyn_into()
@@ -93,13 +103,51 @@ pub async fn get(
     if let Some(t) = total
         && t > max_bytes
     {
+        abort.abort();
         return Err(format!(
             "{name} is {t} bytes, more than the {max_bytes}-byte limit"
         ));
     }
+    // The cache gets its own copy of the stream (a 500 MB body built in memory is more than
+    // some browsers' cache will take in one piece).
+    let stored = match (&cache, resp.clone()) {
+        (Some(cache), Ok(copy)) => Some(JsFuture::from(cache.put_with_str(url, &copy))),
+        _ => None,
+    };
+    let read = read_body(&resp, name, max_bytes, total, check, cancel).await;
+    let bytes = match read {
+        Ok(b) => b,
+        Err(e) => {
+            abort.abort();
+            if let Some(put) = stored {
+                let _ = put.await;
+            }
+            if let Some(cache) = &cache {
+                let _ = JsFuture::from(cache.delete_with_str(url)).await;
+            }
+            return Err(e);
+        }
+    };
+    if let Some(put) = stored
+        && let Err(e) = put.await
+    {
+        cache_failed(url, e);
+    }
+    Ok(Some(bytes))
+}
+
+/// Reads a response body with progress, checks and the size cap.
+async fn read_body(
+    resp: &Response,
+    name: &str,
+    max_bytes: u64,
+    total: Option<u64>,
+    check: Option<&Check>,
+    cancel: &Rc<Cell<bool>>,
+) -> Result<Vec<u8>, String> {
     let body = resp
         .body()
-        .ok_or_else(|| format!("{url}: the response has no body"))?;
+        .ok_or_else(|| format!("{name}: the response has no body"))?;
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut bytes: Vec<u8> = Vec::with_capacity(total.unwrap_or(0).min(max_bytes) as usize);
     let (t0, mut last) = (now_s(), 0.0);
@@ -157,38 +205,26 @@ pub async fn get(
         speed: bytes.len() as f64 / (now_s() - t0).max(1e-3),
         from_cache: false,
     });
-    if let Some(cache) = &cache {
-        store(cache, url, &bytes).await;
-    }
-    Ok(Some(bytes))
+    Ok(bytes)
 }
 
-async fn store(cache: &Cache, url: &str, bytes: &[u8]) {
-    let body = Uint8Array::from(bytes);
-    let stored = match Response::new_with_opt_buffer_source(Some(&body)) {
-        Ok(resp) => JsFuture::from(cache.put_with_str(url, &resp))
-            .await
-            .map(|_| ()),
-        Err(e) => Err(e),
-    };
-    if let Err(e) = stored {
-        let quota = Reflect::get(&e, &"name".into())
-            .ok()
-            .and_then(|n| n.as_string())
-            .is_some_and(|n| n == "QuotaExceededError");
-        post(&FromWorker::Notice {
-            text: if quota {
-                format!(
-                    "The browser's storage quota is full: {url} is kept in memory only and will download again next time."
-                )
-            } else {
-                format!(
-                    "Could not cache {url} ({}): it is kept in memory only.",
-                    js_err(e)
-                )
-            },
-        });
-    }
+fn cache_failed(url: &str, e: JsValue) {
+    let quota = Reflect::get(&e, &"name".into())
+        .ok()
+        .and_then(|n| n.as_string())
+        .is_some_and(|n| n == "QuotaExceededError");
+    post(&FromWorker::Notice {
+        text: if quota {
+            format!(
+                "The browser's storage quota is full: {url} is kept in memory only and will download again next time."
+            )
+        } else {
+            format!(
+                "Could not cache {url} ({}): it is kept in memory only.",
+                js_err(e)
+            )
+        },
+    });
 }
 
 pub async fn cached_files() -> Result<Vec<CachedFile>, String> {
@@ -202,18 +238,29 @@ pub async fn cached_files() -> Result<Vec<CachedFile>, String> {
     let mut out = Vec::new();
     for req in keys.iter() {
         let req: Request = req.unchecked_into();
-        let bytes = match JsFuture::from(cache.match_with_request(&req)).await {
-            Ok(resp) => match resp.dyn_into::<Response>() {
-                Ok(resp) => match resp.array_buffer() {
+        let resp = JsFuture::from(cache.match_with_request(&req))
+            .await
+            .ok()
+            .and_then(|r| r.dyn_into::<Response>().ok());
+        let bytes = match resp {
+            Some(resp) => match resp
+                .headers()
+                .get("content-length")
+                .ok()
+                .flatten()
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                Some(n) => n,
+                // No length stored: read the body to measure it.
+                None => match resp.array_buffer() {
                     Ok(p) => JsFuture::from(p)
                         .await
-                        .map(|b| Uint8Array::new(&b).length() as u64)
+                        .map(|b| u64::from(Uint8Array::new(&b).length()))
                         .unwrap_or(0),
                     Err(_) => 0,
                 },
-                Err(_) => 0,
             },
-            Err(_) => 0,
+            None => 0,
         };
         out.push(CachedFile {
             url: req.url(),

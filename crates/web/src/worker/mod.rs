@@ -10,7 +10,10 @@ use std::rc::Rc;
 use burn::tensor::Device;
 use gradpatch_dataset::{Corruption, Gpt2Tokenizer, PromptPair, generate_ioi, tokenize_pairs};
 use gradpatch_methods::{Baseline, Direction, Pause, Quadrature};
-use gradpatch_model::{Gpt2, LoadOptions, Processing, check_header_prefix};
+use gradpatch_model::{
+    Gpt2, Hooks, LoadOptions, Processing, Readout, Run, Source, check_header_prefix,
+    load_host_weights, to_host_async,
+};
 use gradpatch_study::{Stage, StudyConfig, StudyObserver, StudyProgress, run_study_async};
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
@@ -250,17 +253,24 @@ async fn load(
     } else {
         Processing::none()
     };
-    let model = Gpt2::load(
+    // Step by step rather than `Gpt2::load`, so each copy is freed before the next is made:
+    // the wasm heap never shrinks, its peak is what stays.
+    let mut host = load_host_weights(
         &weights,
         &LoadOptions {
             config_json: config.as_deref(),
             n_heads: None,
         },
-        processing,
-        &device,
     )
     .map_err(|e| format!("model.safetensors: {e}"))?;
     drop(weights);
+    processing.apply(&mut host);
+    let model = Gpt2::from_host(&host, processing, &device);
+    drop(host);
+    post(&FromWorker::Status {
+        text: "Checking the model with one forward pass…".into(),
+    });
+    warm_up(&model, tokenizer.bos_id()).await?;
     let c = &model.config;
     let info = ModelInfo {
         label: label.clone(),
@@ -271,6 +281,7 @@ async fn load(
         n_ctx: c.n_ctx,
         backend: backend.clone(),
         load_seconds: now_s() - t0,
+        wasm_heap_bytes: wasm_heap_bytes(),
     };
     let load_seconds = info.load_seconds;
     STATE.with(|s| {
@@ -284,6 +295,43 @@ async fn load(
     });
     post(&FromWorker::Loaded { info });
     Ok(())
+}
+
+/// One forward pass of BOS: compiles the kernels before the first run and catches a model (or
+/// a device) that computes nothing usable.
+async fn warm_up(model: &Gpt2, bos: u32) -> Result<(), String> {
+    let out = model
+        .run(Run {
+            source: Source::Tokens(model.tokens(&[vec![bos]]).map_err(|e| e.to_string())?),
+            prefix: None,
+            hooks: &Hooks::new(),
+            readout: Readout::LogitDiff {
+                positions: vec![0],
+                correct: vec![0],
+                incorrect: vec![1],
+            },
+        })
+        .map_err(|e| e.to_string())?;
+    let ld = out
+        .logit_diff
+        .ok_or("the test forward pass gave no result")?;
+    let v = to_host_async(ld).await.map_err(|e| e.to_string())?;
+    if v.iter().all(|x| x.is_finite()) {
+        Ok(())
+    } else {
+        Err("the model computes non-finite logits (broken weights, or a failing GPU)".into())
+    }
+}
+
+fn wasm_heap_bytes() -> u64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map(|m| {
+            m.buffer()
+                .dyn_into::<js_sys::ArrayBuffer>()
+                .map_or(0, |b| u64::from(b.byte_length()))
+        })
+        .unwrap_or(0)
 }
 
 fn loaded() -> Result<Rc<Loaded>, String> {
