@@ -3,7 +3,7 @@
 
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentedCoord;
-use plotters::coord::types::RangedCoordusize;
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::prelude::*;
 
 use crate::data::Grid;
@@ -105,7 +105,11 @@ fn grid_chart<'a, DB: DrawingBackend>(
         .margin(6)
         .x_label_area_size(34)
         .y_label_area_size(40)
-        .build_cartesian_2d((0..cols).into_segmented(), (0..rows).into_segmented())?;
+        .build_cartesian_2d(
+            // `0..n` holds the n + 1 values 0..=n: `0..n - 1` gives one segment per cell.
+            (0..cols.max(1) - 1).into_segmented(),
+            (0..rows.max(1) - 1).into_segmented(),
+        )?;
     let centre = |v: &SegmentValue<usize>| match v {
         SegmentValue::CenterOf(c) => c.to_string(),
         _ => String::new(),
@@ -210,17 +214,17 @@ fn padded(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// IG (x) against AP (y) with the least-squares line; `selected` points are drawn large.
-pub fn scatter<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
+type XyChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Axes with labels and light grid lines over the given ranges, and the points drawn.
+fn points_chart<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
     title: &str,
+    (x_desc, y_desc): (&str, &str),
+    (xr, yr): ((f64, f64), (f64, f64)),
     points: &[(f64, f64)],
-    line: (f64, f64),
-    selected: &[(f64, f64)],
-) -> DrawResult<PlotArea, DB> {
+) -> DrawResult<XyChart<'a, DB>, DB> {
     root.fill(&WHITE)?;
-    let xr = padded(points.iter().map(|p| p.0));
-    let yr = padded(points.iter().map(|p| p.1));
     let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 16))
         .margin(8)
@@ -229,12 +233,26 @@ pub fn scatter<DB: DrawingBackend>(
         .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
     chart
         .configure_mesh()
-        .x_desc("IG score")
-        .y_desc("AP score")
+        .x_desc(x_desc)
+        .y_desc(y_desc)
         .light_line_style(RGBColor(238, 238, 238))
         .draw()?;
     let colour = RGBColor(33, 102, 172).mix(0.55);
     chart.draw_series(points.iter().map(|&p| Circle::new(p, 2, colour.filled())))?;
+    Ok(chart)
+}
+
+/// IG (x) against AP (y) with the least-squares line; `selected` points are drawn large.
+pub fn scatter<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    points: &[(f64, f64)],
+    line: (f64, f64),
+    selected: &[(f64, f64)],
+) -> DrawResult<PlotArea, DB> {
+    let xr = padded(points.iter().map(|p| p.0));
+    let yr = padded(points.iter().map(|p| p.1));
+    let mut chart = points_chart(root, title, ("IG score", "AP score"), (xr, yr), points)?;
     let (slope, intercept) = line;
     if slope.is_finite() && intercept.is_finite() {
         let ends = [xr.0, xr.1].map(|x| (x, slope * x + intercept));
@@ -260,23 +278,10 @@ pub fn mean_difference<DB: DrawingBackend>(
     (lower, upper): (f64, f64),
     selected: &[(f64, f64)],
 ) -> DrawResult<PlotArea, DB> {
-    root.fill(&WHITE)?;
     let xr = padded(points.iter().map(|p| p.0));
     let yr = padded(points.iter().map(|p| p.1).chain([lower, upper]));
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 16))
-        .margin(8)
-        .x_label_area_size(36)
-        .y_label_area_size(56)
-        .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
-    chart
-        .configure_mesh()
-        .x_desc("mean of scaled IG and AP")
-        .y_desc("AP − IG (scaled)")
-        .light_line_style(RGBColor(238, 238, 238))
-        .draw()?;
-    let colour = RGBColor(33, 102, 172).mix(0.55);
-    chart.draw_series(points.iter().map(|&p| Circle::new(p, 2, colour.filled())))?;
+    let descs = ("mean of scaled IG and AP", "AP − IG (scaled)");
+    let mut chart = points_chart(root, title, descs, (xr, yr), points)?;
     for (y, style, label) in [
         (mean, BLACK.stroke_width(2), format!("mean {mean:.3}")),
         (

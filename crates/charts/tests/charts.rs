@@ -130,3 +130,59 @@ fn scatter_overlap_and_mean_difference_draw() {
     }
     assert!(svg.contains("IG score") && svg.contains("+1.96 SD"));
 }
+
+#[test]
+fn heatmap_cells_are_drawn_where_the_pointer_mapping_finds_them() {
+    // Distinct values per cell; each cell's centre pixel (from the returned plot area) must have
+    // that cell's colour.
+    let grid = gradpatch_charts::Grid {
+        rows: 3,
+        cols: 4,
+        values: (0..12).map(|i| i as f32 - 5.5).collect(),
+    };
+    let mut svg = String::new();
+    let area = {
+        let root = SVGBackend::with_string(&mut svg, (420, 300)).into_drawing_area();
+        let a = draw::heatmap(&root, "t", "head", &grid, 6.0, None).unwrap();
+        root.present().unwrap();
+        a
+    };
+    // Filled rectangles of the SVG: (x, y, width, height, fill).
+    let attr = |tag: &str, name: &str| -> String {
+        let key = format!(" {name}=\"");
+        let start = tag.find(&key).map(|i| i + key.len()).unwrap_or(0);
+        tag[start..].split('"').next().unwrap_or("").to_string()
+    };
+    let rects: Vec<(f64, f64, f64, f64, String)> = svg
+        .split("<rect")
+        .skip(1)
+        .map(|t| {
+            let n = |k| attr(t, k).parse::<f64>().unwrap_or(f64::NAN);
+            (
+                n("x"),
+                n("y"),
+                n("width"),
+                n("height"),
+                attr(t, "fill").to_uppercase(),
+            )
+        })
+        .collect();
+    let (x0, x1) = (f64::from(area.x_px.0), f64::from(area.x_px.1));
+    let (y0, y1) = (f64::from(area.y_px.0), f64::from(area.y_px.1));
+    for r in 0..3 {
+        for c in 0..4 {
+            let px = x0 + (c as f64 + 0.5) / 4.0 * (x1 - x0);
+            let py = y1 - (r as f64 + 0.5) / 3.0 * (y1 - y0);
+            assert_eq!(area.cell(px, py, 3, 4), Some((r, c)));
+            let want = draw::diverging(f64::from(grid.get(r, c)), 6.0);
+            let fill = format!("#{:02X}{:02X}{:02X}", want.0, want.1, want.2);
+            let hit = rects.iter().any(|(x, y, w, h, f)| {
+                *f == fill && px >= *x && px <= x + w && py >= *y && py <= y + h
+            });
+            assert!(
+                hit,
+                "cell ({r}, {c}): no {fill} rectangle under its centre ({px}, {py})"
+            );
+        }
+    }
+}

@@ -42,6 +42,17 @@ pub struct Pair {
     pub incorrect: String,
 }
 
+impl From<&gradpatch_config::PairText> for Pair {
+    fn from(p: &gradpatch_config::PairText) -> Self {
+        Self {
+            clean: p.clean.clone(),
+            corrupted: p.corrupted.clone(),
+            correct: p.correct.clone(),
+            incorrect: p.incorrect.clone(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Prompts {
     Ioi { n: usize, seed: u64, abc: bool },

@@ -132,17 +132,7 @@ impl Ctx {
                 seed: *seed,
                 abc: *corrupt == gradpatch_config::Corrupt::Abc,
             },
-            Task::Custom(pairs) => Prompts::Custom(
-                pairs
-                    .iter()
-                    .map(|p| Pair {
-                        clean: p.clean.clone(),
-                        corrupted: p.corrupted.clone(),
-                        correct: p.correct.clone(),
-                        incorrect: p.incorrect.clone(),
-                    })
-                    .collect(),
-            ),
+            Task::Custom(pairs) => Prompts::Custom(pairs.iter().map(Pair::from).collect()),
         };
         self.error.set(None);
         self.running.set(true);
@@ -211,6 +201,10 @@ impl Ctx {
                 ));
                 self.model.set(Some(info));
                 self.refresh_cache();
+                // Custom pairs typed before the model loaded are checked against its tokenizer now.
+                if let Task::Custom(pairs) = self.state.get_untracked().task {
+                    self.validate(pairs.iter().map(Pair::from).collect());
+                }
                 let any_method = self.state.with_untracked(|s| s.run_ig || s.run_ap);
                 if self.run_after_load.get_untracked() && any_method {
                     self.run();

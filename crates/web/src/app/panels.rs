@@ -209,14 +209,7 @@ pub fn ModelPanel() -> impl IntoView {
 }
 
 fn to_pairs(p: &[PairText]) -> Vec<Pair> {
-    p.iter()
-        .map(|p| Pair {
-            clean: p.clean.clone(),
-            corrupted: p.corrupted.clone(),
-            correct: p.correct.clone(),
-            incorrect: p.incorrect.clone(),
-        })
-        .collect()
+    p.iter().map(Pair::from).collect()
 }
 
 #[component]
