@@ -171,7 +171,7 @@ async fn integrate<const D: usize>(
     l: usize,
     target: Target<D>,
     opts: &IgOptions,
-) -> Result<(Tensor<D>, f32), RunError>
+) -> Result<(Tensor<D>, f32, Tensor<D>), RunError>
 where
     Tensor<D>: Inject,
 {
@@ -212,7 +212,7 @@ where
         });
     }
     let g_sum = g_sum.ok_or_else(|| RunError::invalid("IG", "no steps"))?;
-    let attribution = diff * g_sum;
+    let attribution = diff * g_sum.clone();
     // Convergence delta: f(input) is the run's own metric (out_i is its cached activation).
     let f_b = to_host_async(metric_with(
         model,
@@ -224,7 +224,7 @@ where
     .await?[0];
     let total: f32 = to_host_async(attribution.clone().sum()).await?[0];
     let delta = total - (runs.clean.logit_diff - f_b);
-    Ok((attribution, delta))
+    Ok((attribution, delta, g_sum))
 }
 
 /// IG for every head and neuron of one prompt (run on its clean tokens, input = clean
@@ -259,11 +259,26 @@ pub async fn integrated_gradients_async(
             Baseline::Zero => z_in.zeros_like(),
             Baseline::Corrupted => runs.corrupted.z[l].clone(),
         };
-        let target = Target {
-            out_i: model.attn_result_from_z(l, z_in)?,
-            out_b: model.attn_result_from_z(l, z_b)?,
+        let (out_i, out_b) = (
+            model.attn_result_from_z(l, z_in)?,
+            model.attn_result_from_z(l, z_b)?,
+        );
+        let (attr, delta) = if opts.start_at_layer {
+            // The heads' results only reach the rest of the model through their sum, so the
+            // gradient w.r.t. each head's result is the gradient w.r.t. the sum: integrate the
+            // summed path ([rows, S, 1, d], H times smaller) and spread its gradient over the
+            // heads. Exact; the convergence delta is unchanged (Σ_h diff_h ⊙ g = diff_sum ⊙ g).
+            let diff = out_i.clone() - out_b.clone();
+            let summed = Target {
+                out_i: out_i.sum_dim(2),
+                out_b: out_b.sum_dim(2),
+            };
+            let (_, delta, g) = integrate(model, runs, l, summed, opts).await?;
+            (diff * g, delta)
+        } else {
+            let (attr, delta, _) = integrate(model, runs, l, Target { out_i, out_b }, opts).await?;
+            (attr, delta)
         };
-        let (attr, delta) = integrate(model, runs, l, target, opts).await?;
         // [1, S, H, D] -> mean over D, then over S -> [H]
         let per_head = to_host_async(attr.mean_dim(3).mean_dim(1)).await?;
         out.scores.heads[l * h..(l + 1) * h].copy_from_slice(&per_head);
@@ -282,7 +297,7 @@ pub async fn integrated_gradients_async(
             out_i: model.mlp_post_from_in(l, in_)?,
             out_b: model.mlp_post_from_in(l, base)?,
         };
-        let (attr, delta) = integrate(model, runs, l, target, opts).await?;
+        let (attr, delta, _) = integrate(model, runs, l, target, opts).await?;
         let per_neuron = to_host_async(attr.mean_dim(1)).await?;
         out.scores.neurons[l * m..(l + 1) * m].copy_from_slice(&per_neuron);
         out.delta_neurons[l] = delta;

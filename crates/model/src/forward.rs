@@ -168,11 +168,12 @@ impl Gpt2 {
                 self.check_last(&resid_pre.dims(), c.d_model, "resid_pre")?;
                 let rd = result.dims();
                 let rp = resid_pre.dims();
-                if rd != [rp[0], rp[1], c.n_heads, c.d_model] {
+                let heads_ok = rd[2] == c.n_heads || rd[2] == 1;
+                if rd[..2] != rp[..2] || !heads_ok || rd[3] != c.d_model {
                     return Err(RunError::invalid(
                         "hook_result",
                         format!(
-                            "shape {rd:?}, expected [{}, {}, {}, {}]",
+                            "shape {rd:?}, expected [{}, {}, {} (or 1: the heads' sum), {}]",
                             rp[0], rp[1], c.n_heads, c.d_model
                         ),
                     ));

@@ -68,7 +68,8 @@ pub enum Source {
     /// the final residual stream, only the readout runs).
     ResidPre { layer: usize, resid: Tensor<3> },
     /// At `blocks.{layer}.attn.hook_result` (attention of that layer not computed);
-    /// `resid_pre` is that layer's residual input.
+    /// `resid_pre` is that layer's residual input. `result` is `[batch, pos, n_heads, d_model]`,
+    /// or `[batch, pos, 1, d_model]` holding the heads' sum (all the rest of the model sees).
     AttnResult {
         layer: usize,
         resid_pre: Tensor<3>,

@@ -198,6 +198,12 @@ fn starting_mid_model_equals_the_full_run() {
             resid_pre: c.r3(HookPoint::ResidPre(1)).unwrap(),
             result: c.r4(HookPoint::AttnResult(1)).unwrap(),
         },
+        // The heads' sum only (what IG injects): the rest of the model sees the same.
+        Source::AttnResult {
+            layer: 1,
+            resid_pre: c.r3(HookPoint::ResidPre(1)).unwrap(),
+            result: c.r4(HookPoint::AttnResult(1)).unwrap().sum_dim(2),
+        },
         Source::MlpPost {
             layer: 1,
             resid_mid: c.r3(HookPoint::ResidMid(1)).unwrap(),
