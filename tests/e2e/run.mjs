@@ -129,6 +129,11 @@ await test('charts: hover shows both scores, click selects in every chart and in
   await page.waitForFunction((s) => location.search.includes(`sel=${s}`), sel, { timeout: 5000 });
   const shown = await page.innerText('[data-testid="selected"]');
   assert(shown.startsWith(sel), `selected: ${shown}`);
+  // The neuron tab: both maps and the top-neuron tables (15 rows, both scores each).
+  await page.click('[data-testid="tab-neurons"]');
+  await page.waitForSelector('[data-chart="ap-neurons"] canvas');
+  const rows = await page.locator('table.top tr.clickable').allInnerTexts();
+  assert(rows.length === 30 && rows.every((r) => /^L\d+N\d+\s+-?[\d.]+\s+-?[\d.]+$/.test(r.trim())), rows.slice(0, 3).join(' | '));
   // The permalink restores tab, prompt and selection.
   await page.click('[data-testid="tab-scatter"]');
   const url = page.url();

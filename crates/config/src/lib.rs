@@ -6,7 +6,7 @@
 
 mod query;
 
-pub use query::{decode_component, encode_component, pairs_text};
+pub use query::{decode_component, encode_component, pairs_text, parse_pairs};
 
 use std::fmt;
 
@@ -37,7 +37,7 @@ pub enum Corrupt {
 }
 
 /// One user-written prompt pair, as typed (validated later against the tokenizer).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PairText {
     pub clean: String,
     pub corrupted: String,

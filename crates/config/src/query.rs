@@ -53,7 +53,7 @@ fn flag(v: &str) -> Option<bool> {
 }
 
 /// Custom pairs travel as lines of `clean|corrupted|correct|incorrect`.
-fn parse_pairs(v: &str) -> Result<Vec<PairText>, String> {
+pub fn parse_pairs(v: &str) -> Result<Vec<PairText>, String> {
     let mut pairs = Vec::new();
     for (i, line) in v.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let parts: Vec<&str> = line.split('|').collect();

@@ -34,24 +34,8 @@ pub enum ToWorker {
     ClearCache,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Pair {
-    pub clean: String,
-    pub corrupted: String,
-    pub correct: String,
-    pub incorrect: String,
-}
-
-impl From<&gradpatch_config::PairText> for Pair {
-    fn from(p: &gradpatch_config::PairText) -> Self {
-        Self {
-            clean: p.clean.clone(),
-            corrupted: p.corrupted.clone(),
-            correct: p.correct.clone(),
-            incorrect: p.incorrect.clone(),
-        }
-    }
-}
+/// A user-written prompt pair (as the permalink carries it).
+pub use gradpatch_config::PairText as Pair;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Prompts {

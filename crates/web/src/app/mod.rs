@@ -132,7 +132,7 @@ impl Ctx {
                 seed: *seed,
                 abc: *corrupt == gradpatch_config::Corrupt::Abc,
             },
-            Task::Custom(pairs) => Prompts::Custom(pairs.iter().map(Pair::from).collect()),
+            Task::Custom(pairs) => Prompts::Custom(pairs.clone()),
         };
         self.error.set(None);
         self.running.set(true);
@@ -203,7 +203,7 @@ impl Ctx {
                 self.refresh_cache();
                 // Custom pairs typed before the model loaded are checked against its tokenizer now.
                 if let Task::Custom(pairs) = self.state.get_untracked().task {
-                    self.validate(pairs.iter().map(Pair::from).collect());
+                    self.validate(pairs);
                 }
                 let any_method = self.state.with_untracked(|s| s.run_ig || s.run_ap);
                 if self.run_after_load.get_untracked() && any_method {

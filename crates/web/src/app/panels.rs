@@ -1,15 +1,14 @@
 //! The left column: messages, model choice and download, task and method settings, progress.
 
 use gradpatch_config::{
-    BASELINES, Backend, Corrupt, DIRECTIONS, MAX_PROMPTS, MAX_STEPS, ModelChoice, PairText,
-    QUADRATURES, Task, pairs_text,
+    BASELINES, Backend, Corrupt, DIRECTIONS, MAX_PROMPTS, MAX_STEPS, ModelChoice, QUADRATURES,
+    Task, pairs_text,
 };
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DragEvent, File, HtmlInputElement};
 
 use super::Ctx;
-use crate::protocol::Pair;
 
 fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
@@ -208,10 +207,6 @@ pub fn ModelPanel() -> impl IntoView {
     }
 }
 
-fn to_pairs(p: &[PairText]) -> Vec<Pair> {
-    p.iter().map(Pair::from).collect()
-}
-
 #[component]
 pub fn ConfigPanel() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
@@ -229,19 +224,13 @@ pub fn ConfigPanel() -> impl IntoView {
         ctx.state
             .update(|s| s.task = Task::Ioi { n, seed, corrupt });
     };
-    let apply_custom = move |text: String| {
-        let (parsed, warnings) = gradpatch_config::PageState::from_query(&format!(
-            "task=custom&pairs={}",
-            gradpatch_config::encode_component(&text)
-        ));
-        match (&parsed.task, warnings.first()) {
-            (Task::Custom(p), None) => {
-                syntax_error.set(None);
-                ctx.validate(to_pairs(p));
-                ctx.state.update(|s| s.task = parsed.task.clone());
-            }
-            (_, w) => syntax_error.set(Some(w.map(|w| w.message.clone()).unwrap_or_default())),
+    let apply_custom = move |text: String| match gradpatch_config::parse_pairs(&text) {
+        Ok(pairs) => {
+            syntax_error.set(None);
+            ctx.validate(pairs.clone());
+            ctx.state.update(|s| s.task = Task::Custom(pairs));
         }
+        Err(e) => syntax_error.set(Some(e)),
     };
     let num = |ev: &leptos::ev::Event| event_target_value(ev).trim().parse::<u64>().ok();
     let eta = move || {

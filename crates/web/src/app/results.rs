@@ -210,18 +210,32 @@ fn heatmaps(ctx: Ctx, kind: Kind) -> impl IntoView {
 #[component]
 fn TopNeurons() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    let top = move |method: Method| {
+    // Rows `(selection, ig, ap)` of the 15 neurons with the largest |score| of `by`.
+    let top = move |by: Method| {
         let r = ctx.results.get()?;
         let prompt = ctx.state.with(|s| s.view.prompt);
-        let g = data::grid(&r, method, Kind::Neurons, prompt)?;
+        let ig = data::grid(&r, Method::Ig, Kind::Neurons, prompt);
+        let ap = data::grid(&r, Method::Ap, Kind::Neurons, prompt);
+        let g = match by {
+            Method::Ig => ig.as_ref(),
+            Method::Ap => ap.as_ref(),
+        }?;
         let mut idx: Vec<usize> = (0..g.values.len())
             .filter(|&i| g.values[i].is_finite())
             .collect();
         idx.sort_by(|&a, &b| g.values[b].abs().total_cmp(&g.values[a].abs()));
         idx.truncate(15);
+        let at =
+            |grid: &Option<data::Grid>, i: usize| grid.as_ref().map_or(f32::NAN, |g| g.values[i]);
         Some(
             idx.into_iter()
-                .map(|i| (i / g.cols, i % g.cols))
+                .map(|i| {
+                    let sel = Selection::Neuron {
+                        layer: i / g.cols,
+                        neuron: i % g.cols,
+                    };
+                    (sel, at(&ig, i), at(&ap, i))
+                })
                 .collect::<Vec<_>>(),
         )
     };
@@ -230,16 +244,10 @@ fn TopNeurons() -> impl IntoView {
             <table class="top">
                 <caption>{format!("Top neurons by |{}|", method.label())}</caption>
                 <tr><th>"neuron"</th><th>"IG"</th><th>"AP"</th></tr>
-                {move || top(method).unwrap_or_default().into_iter().map(|(l, n)| {
-                    let r = ctx.results.get();
-                    let prompt = ctx.state.with(|s| s.view.prompt);
-                    let v = |m| r.as_ref().and_then(|r| data::grid(r, m, Kind::Neurons, prompt)).map_or(f32::NAN, |g| g.get(l, n));
-                    let sel = Selection::Neuron { layer: l, neuron: n };
-                    view! {
-                        <tr class="clickable" on:click=move |_| ctx.state.update(|s| s.view.selection = Some(sel))>
-                            <td>{sel.to_string()}</td><td>{fmt(f64::from(v(Method::Ig)))}</td><td>{fmt(f64::from(v(Method::Ap)))}</td>
-                        </tr>
-                    }
+                {move || top(method).unwrap_or_default().into_iter().map(|(sel, ig, ap)| view! {
+                    <tr class="clickable" on:click=move |_| ctx.state.update(|s| s.view.selection = Some(sel))>
+                        <td>{sel.to_string()}</td><td>{fmt(f64::from(ig))}</td><td>{fmt(f64::from(ap))}</td>
+                    </tr>
                 }).collect_view()}
             </table>
         }
