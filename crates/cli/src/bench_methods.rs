@@ -13,8 +13,8 @@ use gradpatch_methods::{
 };
 use gradpatch_runs::PromptRuns;
 
-use crate::ModelArgs;
 use crate::files::load;
+use crate::{Backend, ModelArgs};
 
 #[derive(Args)]
 pub struct BenchMethodsArgs {
@@ -160,6 +160,10 @@ pub fn run(args: &BenchMethodsArgs) -> Result<(), String> {
         let ig_opts = IgOptions {
             steps: args.ig_steps,
             steps_per_batch: args.ig_steps,
+            threads: match args.model.backend {
+                Backend::Ndarray => gradpatch_methods::cpu_threads(),
+                Backend::Wgpu => 1,
+            },
             ..IgOptions::default()
         };
         let t = Instant::now();

@@ -54,6 +54,17 @@ pub struct IgOptions {
     /// Start each run at the injected hook (fast). `false` runs the whole model from the tokens
     /// and patches the hook, as the reference does: the benchmark's naive IG.
     pub start_at_layer: bool,
+    /// Threads sharing the layers (natively; the browser always uses one). More than one pays
+    /// on the CPU backends: see [`cpu_threads`].
+    pub threads: usize,
+}
+
+/// The threads IG should use on a CPU backend here: the machine's cores natively, 1 in wasm.
+pub fn cpu_threads() -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    return std::thread::available_parallelism().map_or(1, |n| n.get());
+    #[cfg(target_arch = "wasm32")]
+    return 1;
 }
 
 impl Default for IgOptions {
@@ -64,6 +75,7 @@ impl Default for IgOptions {
             baseline: Baseline::Zero,
             steps_per_batch: 50,
             start_at_layer: true,
+            threads: 1,
         }
     }
 }
@@ -238,6 +250,16 @@ pub fn integrated_gradients(
     block_on(integrated_gradients_async(model, runs, opts, progress))
 }
 
+/// One unit of IG work: the heads or the neurons of one layer.
+#[derive(Clone, Copy, Debug)]
+enum Part {
+    Heads(usize),
+    Neurons(usize),
+}
+
+/// Scores of one part (`[n_heads]` or `[d_mlp]`) and its convergence delta.
+type PartScores = (Vec<f32>, f32);
+
 /// [`integrated_gradients`] for platforms that cannot block (WebGPU in the browser).
 pub async fn integrated_gradients_async(
     model: &Gpt2,
@@ -247,64 +269,183 @@ pub async fn integrated_gradients_async(
 ) -> Result<(IgScores, bool), RunError> {
     let c = &model.config;
     let (h, m, nl) = (c.n_heads, c.d_mlp, c.n_layers);
+    // Most expensive first (an early layer's run goes through more blocks): the order of the
+    // sequential loop and the queue of the threads.
+    let parts: Vec<Part> = (0..nl)
+        .flat_map(|l| [Part::Heads(l), Part::Neurons(l)])
+        .collect();
+    #[cfg(not(target_arch = "wasm32"))]
+    let (done, complete) = if opts.threads > 1 {
+        parallel::run_parts(model, runs, opts, &parts, progress)?
+    } else {
+        sequential(model, runs, opts, &parts, progress).await?
+    };
+    #[cfg(target_arch = "wasm32")]
+    let (done, complete) = sequential(model, runs, opts, &parts, progress).await?;
     let mut out = IgScores {
         scores: Scores::nan(nl, h, m),
         delta_heads: vec![f32::NAN; nl],
         delta_neurons: vec![f32::NAN; nl],
     };
-    let total = 2 * nl as u64;
-    for l in 0..nl {
-        let z_in = runs.clean.z[l].clone();
-        let z_b = match opts.baseline {
-            Baseline::Zero => z_in.zeros_like(),
-            Baseline::Corrupted => runs.corrupted.z[l].clone(),
+    for (part, scores) in parts.iter().zip(done) {
+        let Some((values, delta)) = scores else {
+            continue;
         };
-        let (out_i, out_b) = (
-            model.attn_result_from_z(l, z_in)?,
-            model.attn_result_from_z(l, z_b)?,
-        );
-        let (attr, delta) = if opts.start_at_layer {
-            // The heads' results only reach the rest of the model through their sum, so the
-            // gradient w.r.t. each head's result is the gradient w.r.t. the sum: integrate the
-            // summed path ([rows, S, 1, d], H times smaller) and spread its gradient over the
-            // heads. Exact; the convergence delta is unchanged (Σ_h diff_h ⊙ g = diff_sum ⊙ g).
-            let diff = out_i.clone() - out_b.clone();
-            let summed = Target {
-                out_i: out_i.sum_dim(2),
-                out_b: out_b.sum_dim(2),
-            };
-            let (_, delta, g) = integrate(model, runs, l, summed, opts).await?;
-            (diff * g, delta)
-        } else {
-            let (attr, delta, _) = integrate(model, runs, l, Target { out_i, out_b }, opts).await?;
-            (attr, delta)
-        };
-        // [1, S, H, D] -> mean over D, then over S -> [H]
-        let per_head = to_host_async(attr.mean_dim(3).mean_dim(1)).await?;
-        out.scores.heads[l * h..(l + 1) * h].copy_from_slice(&per_head);
-        out.delta_heads[l] = delta;
-        if !progress.update(2 * l as u64 + 1, total) {
-            return Ok((out, false));
+        match *part {
+            Part::Heads(l) => {
+                out.scores.heads[l * h..(l + 1) * h].copy_from_slice(&values);
+                out.delta_heads[l] = delta;
+            }
+            Part::Neurons(l) => {
+                out.scores.neurons[l * m..(l + 1) * m].copy_from_slice(&values);
+                out.delta_neurons[l] = delta;
+            }
         }
-        progress.pause().await;
+    }
+    Ok((out, complete))
+}
 
-        let in_ = runs.clean.mlp_in[l].clone();
-        let base = match opts.baseline {
-            Baseline::Zero => in_.zeros_like(),
-            Baseline::Corrupted => runs.corrupted.mlp_in[l].clone(),
-        };
-        let target = Target {
-            out_i: model.mlp_post_from_in(l, in_)?,
-            out_b: model.mlp_post_from_in(l, base)?,
-        };
-        let (attr, delta, _) = integrate(model, runs, l, target, opts).await?;
-        let per_neuron = to_host_async(attr.mean_dim(1)).await?;
-        out.scores.neurons[l * m..(l + 1) * m].copy_from_slice(&per_neuron);
-        out.delta_neurons[l] = delta;
-        if !progress.update(2 * l as u64 + 2, total) {
-            return Ok((out, false));
+/// The parts one after the other; stops at a cancel (the rest stays `None`).
+async fn sequential(
+    model: &Gpt2,
+    runs: &PromptRuns,
+    opts: &IgOptions,
+    parts: &[Part],
+    progress: &mut dyn Progress,
+) -> Result<(Vec<Option<PartScores>>, bool), RunError> {
+    let mut done = Vec::with_capacity(parts.len());
+    for &part in parts {
+        done.push(Some(ig_part(model, runs, opts, part).await?));
+        if !progress.update(done.len() as u64, parts.len() as u64) {
+            done.resize(parts.len(), None);
+            return Ok((done, false));
         }
         progress.pause().await;
     }
-    Ok((out, true))
+    Ok((done, true))
+}
+
+/// IG of one part.
+async fn ig_part(
+    model: &Gpt2,
+    runs: &PromptRuns,
+    opts: &IgOptions,
+    part: Part,
+) -> Result<PartScores, RunError> {
+    match part {
+        Part::Heads(l) => {
+            let z_in = runs.clean.z[l].clone();
+            let z_b = match opts.baseline {
+                Baseline::Zero => z_in.zeros_like(),
+                Baseline::Corrupted => runs.corrupted.z[l].clone(),
+            };
+            let (out_i, out_b) = (
+                model.attn_result_from_z(l, z_in)?,
+                model.attn_result_from_z(l, z_b)?,
+            );
+            let (attr, delta) = if opts.start_at_layer {
+                // The heads' results only reach the rest of the model through their sum, so the
+                // gradient w.r.t. each head's result is the gradient w.r.t. the sum: integrate
+                // the summed path ([rows, S, 1, d], H times smaller) and spread its gradient
+                // over the heads. Exact; the convergence delta is unchanged
+                // (Σ_h diff_h ⊙ g = diff_sum ⊙ g).
+                let diff = out_i.clone() - out_b.clone();
+                let summed = Target {
+                    out_i: out_i.sum_dim(2),
+                    out_b: out_b.sum_dim(2),
+                };
+                let (_, delta, g) = integrate(model, runs, l, summed, opts).await?;
+                (diff * g, delta)
+            } else {
+                let (attr, delta, _) =
+                    integrate(model, runs, l, Target { out_i, out_b }, opts).await?;
+                (attr, delta)
+            };
+            // [1, S, H, D] -> mean over D, then over S -> [H]
+            Ok((to_host_async(attr.mean_dim(3).mean_dim(1)).await?, delta))
+        }
+        Part::Neurons(l) => {
+            let in_ = runs.clean.mlp_in[l].clone();
+            let base = match opts.baseline {
+                Baseline::Zero => in_.zeros_like(),
+                Baseline::Corrupted => runs.corrupted.mlp_in[l].clone(),
+            };
+            let target = Target {
+                out_i: model.mlp_post_from_in(l, in_)?,
+                out_b: model.mlp_post_from_in(l, base)?,
+            };
+            let (attr, delta, _) = integrate(model, runs, l, target, opts).await?;
+            Ok((to_host_async(attr.mean_dim(1)).await?, delta))
+        }
+    }
+}
+
+/// Natively, the parts shared among threads: the CPU backends run element-wise work on one
+/// thread, so one IG computation leaves a core mostly idle.
+#[cfg(not(target_arch = "wasm32"))]
+mod parallel {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc::{self, SyncSender};
+
+    use super::*;
+
+    pub(super) fn run_parts(
+        model: &Gpt2,
+        runs: &PromptRuns,
+        opts: &IgOptions,
+        parts: &[Part],
+        progress: &mut dyn Progress,
+    ) -> Result<(Vec<Option<PartScores>>, bool), RunError> {
+        let next = AtomicUsize::new(0);
+        // A worker reports each part and waits for the answer before taking another, so that
+        // after a cancel no part starts (the ones under way finish and are kept).
+        let (tx, rx) = mpsc::channel::<(usize, Result<PartScores, RunError>, SyncSender<bool>)>();
+        let mut done: Vec<Option<PartScores>> = vec![None; parts.len()];
+        let mut complete = true;
+        let mut error = None;
+        std::thread::scope(|s| {
+            for _ in 0..opts.threads.min(parts.len()) {
+                let tx = tx.clone();
+                let next = &next;
+                s.spawn(move || {
+                    let (answer_tx, answer_rx) = mpsc::sync_channel(1);
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&part) = parts.get(i) else { break };
+                        let result = block_on(ig_part(model, runs, opts, part));
+                        if tx.send((i, result, answer_tx.clone())).is_err()
+                            || answer_rx.recv() != Ok(true)
+                        {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            let mut finished = 0;
+            for (i, result, answer) in rx {
+                match result {
+                    Ok(scores) => {
+                        done[i] = Some(scores);
+                        finished += 1;
+                        if complete && !progress.update(finished, parts.len() as u64) {
+                            complete = false;
+                        }
+                    }
+                    Err(e) => {
+                        error.get_or_insert(e);
+                    }
+                }
+                // A worker that is told to stop has already been answered: ignore its error.
+                let _ = answer.send(complete && error.is_none());
+            }
+        });
+        match error {
+            Some(e) => Err(e),
+            None => {
+                let complete = complete && done.iter().all(Option::is_some);
+                Ok((done, complete))
+            }
+        }
+    }
 }

@@ -247,6 +247,51 @@ fn cancelling_keeps_what_was_finished() {
     assert_eq!(seen, vec![(4, 2 * (4 + 256))]);
 }
 
+/// Layers shared among threads give exactly the sequential scores; a cancel stops the threads
+/// and keeps every part that finished (a head or neuron layer is all scores or all NaN).
+#[test]
+fn ig_on_threads_equals_sequential_and_cancels() {
+    let model = model(Processing::all());
+    let runs = PromptRuns::new(&model, &pairs()[3]).unwrap();
+    let one = IgOptions::default();
+    let two = IgOptions { threads: 2, ..one };
+    let (a, _) = integrated_gradients(&model, &runs, &one, &mut NoProgress).unwrap();
+    let (b, complete) = integrated_gradients(&model, &runs, &two, &mut NoProgress).unwrap();
+    assert!(complete);
+    assert_eq!(a, b);
+
+    let mut seen = Vec::new();
+    let mut stop_at_first = |done: u64, total: u64| {
+        seen.push((done, total));
+        false
+    };
+    let (c, complete) = integrated_gradients(&model, &runs, &two, &mut stop_at_first).unwrap();
+    assert!(!complete);
+    assert_eq!(seen, vec![(1, 4)]);
+    let (h, m) = (model.config.n_heads, model.config.d_mlp);
+    let mut finished = 0;
+    for l in 0..model.config.n_layers {
+        for (layer, expected) in [
+            (
+                &c.scores.heads[l * h..(l + 1) * h],
+                &a.scores.heads[l * h..(l + 1) * h],
+            ),
+            (
+                &c.scores.neurons[l * m..(l + 1) * m],
+                &a.scores.neurons[l * m..(l + 1) * m],
+            ),
+        ] {
+            if layer.iter().all(|x| x.is_nan()) {
+                continue;
+            }
+            assert_eq!(layer, expected, "a finished part of layer {l}");
+            finished += 1;
+        }
+    }
+    // The part that was reported and the one under way on the other thread; none after.
+    assert_eq!(finished, 2);
+}
+
 /// Starting IG runs at the injected layer gives the same scores as running the whole model
 /// from the tokens with the hook patched (the reference's way, the benchmark's naive IG).
 #[test]

@@ -74,6 +74,7 @@ fn completeness_improves_with_more_steps() {
             baseline: Baseline::Zero,
             steps_per_batch: 64,
             start_at_layer: true,
+            threads: 1,
         };
         let (ig, _) = integrated_gradients(&model, &runs, &opts, &mut NoProgress).unwrap();
         ig.delta_neurons

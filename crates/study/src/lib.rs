@@ -38,6 +38,13 @@ impl StudyConfig {
             baseline: self.ig_baseline,
             steps_per_batch: self.ig_steps,
             start_at_layer: true,
+            // On the CPU backend, layers run side by side (its element-wise work is
+            // single-threaded); a GPU gains nothing from it.
+            threads: if self.backend == "ndarray" {
+                gradpatch_methods::cpu_threads()
+            } else {
+                1
+            },
         }
     }
 
