@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test of the project: formatting, lints, native tests (ndarray and wgpu backends), and the
-# wasm32 build of the engine crates. Prerequisites: see .ci/run (it installs them).
+# Every test of the project: formatting, lints, native tests (ndarray and wgpu backends; the CLI
+# also with OpenBLAS), the wasm32 build of the engine crates, and the page in headless Chromium.
+# Prerequisites: see .ci/run (it installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,14 @@ log="$(mktemp)"
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')
+rm -f "$log"
+
+echo "== the CLI's tests again with its openblas feature (ndarray's matrix products through OpenBLAS)"
+log="$(mktemp)"
+# (The feature only switches a dependency's feature: no code of ours to lint again.)
+cargo test -p gradpatch-cli --all-targets --features openblas 2>&1 | tee "$log"
+passed=$((passed + $(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')))
+failed=$((failed + $(grep -Eo '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')))
 rm -f "$log"
 
 echo "== the page: trunk build (dev profile), then browser tests in headless Chromium"
