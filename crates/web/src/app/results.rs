@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use gradpatch_charts::data::{self, Kind, Method};
+use gradpatch_charts::data::{self, Grid, Kind, Method};
 use gradpatch_charts::draw;
 use gradpatch_config::{Selection, Tab};
 use gradpatch_study::Results;
@@ -48,14 +48,81 @@ fn selection_of(kind: Kind, row: usize, col: usize) -> Selection {
     }
 }
 
-fn cell_text(r: &Results, kind: Kind, prompt: Option<usize>, row: usize, col: usize) -> String {
-    let sel = selection_of(kind, row, col);
-    let value = |m| data::grid(r, m, kind, prompt).map_or(f32::NAN, |g| g.get(row, col));
-    format!(
-        "{sel}: IG {}, AP {}",
-        fmt(f64::from(value(Method::Ig))),
-        fmt(f64::from(value(Method::Ap)))
-    )
+/// A point of the IG-vs-AP charts: `(ig, ap, prompt, flat index)` (see `data::pairs`).
+type Point = (f32, f32, usize, usize);
+
+/// The mean-difference plot's points `(mean, AP − IG)` and the pairs they come from.
+type MeanDifference = (Vec<(f64, f64)>, Vec<Point>);
+
+/// The chart data of one kind (heads or neurons), computed when the results or the prompt
+/// change and shared by drawing and hit-testing: a pointer move only reads it (pooled neuron
+/// data of GPT-2 small is 36,864 values per prompt; the top-10% maps sort all of them).
+#[derive(Clone, Copy)]
+struct KindData {
+    kind: Kind,
+    ig: Memo<Option<Grid>>,
+    ap: Memo<Option<Grid>>,
+    highlighted: Memo<Option<(Grid, Grid)>>,
+    /// The scatter's points: the chosen prompt, or all prompts pooled.
+    pairs: Memo<Vec<Point>>,
+    /// Always over all prompts.
+    mean_difference: Memo<MeanDifference>,
+}
+
+impl KindData {
+    fn new(ctx: Ctx, kind: Kind) -> Self {
+        // Only the prompt matters here: selecting a component must not recompute anything.
+        let prompt = Memo::new(move |_| ctx.state.with(|s| s.view.prompt));
+        let grid = move |method| {
+            Memo::new(move |_| data::grid(&*ctx.results.get()?, method, kind, prompt.get()))
+        };
+        Self {
+            kind,
+            ig: grid(Method::Ig),
+            ap: grid(Method::Ap),
+            highlighted: Memo::new(move |_| {
+                data::highlighted(&*ctx.results.get()?, kind, prompt.get())
+            }),
+            pairs: Memo::new(move |_| {
+                ctx.results
+                    .get()
+                    .map(|r| data::pairs(&r, kind, prompt.get()))
+                    .unwrap_or_default()
+            }),
+            mean_difference: Memo::new(move |_| {
+                ctx.results
+                    .get()
+                    .map(|r| (data::mean_difference(&r, kind), data::pairs(&r, kind, None)))
+                    .unwrap_or_default()
+            }),
+        }
+    }
+
+    fn grid(&self, method: Method) -> Memo<Option<Grid>> {
+        match method {
+            Method::Ig => self.ig,
+            Method::Ap => self.ap,
+        }
+    }
+
+    /// Columns of the kind's grids (heads or neurons per layer).
+    fn cols(&self) -> usize {
+        self.ig.with_untracked(|g| g.as_ref().map_or(1, |g| g.cols))
+    }
+
+    /// Tooltip text of one cell: both methods' scores (for the current prompt or the mean).
+    fn cell_text(&self, row: usize, col: usize) -> String {
+        let sel = selection_of(self.kind, row, col);
+        let value = |m: Method| {
+            self.grid(m)
+                .with_untracked(|g| g.as_ref().map_or(f32::NAN, |g| g.get(row, col)))
+        };
+        format!(
+            "{sel}: IG {}, AP {}",
+            fmt(f64::from(value(Method::Ig))),
+            fmt(f64::from(value(Method::Ap)))
+        )
+    }
 }
 
 /// Download of text as a file.
@@ -75,7 +142,13 @@ fn save_text(text: &str, name: &str, mime: &str) {
 pub fn ResultsView() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let results = results_signal(ctx);
-    let tab = move || ctx.state.with(|s| s.view.tab);
+    // A memo, so that selecting or hovering does not rebuild the tab's charts.
+    let tab = Memo::new(move |_| ctx.state.with(|s| s.view.tab));
+    let tab = move || tab.get();
+    let (heads, neurons) = (
+        KindData::new(ctx, Kind::Heads),
+        KindData::new(ctx, Kind::Neurons),
+    );
     view! {
         <Show when=move || results().is_some()
             fallback=|| view! { <p class="placeholder">"Load a model and run the comparison to see the charts."</p> }>
@@ -85,13 +158,13 @@ pub fn ResultsView() -> impl IntoView {
                         on:click=move |_| ctx.state.update(|s| s.view.tab = t)>{t.label()}</button>
                 }).collect_view()}
             </nav>
-            <Toolbar />
+            {toolbar(ctx, heads, neurons)}
             {move || match tab() {
-                Tab::Heads => heatmaps(ctx, Kind::Heads).into_any(),
-                Tab::Neurons => view! { {heatmaps(ctx, Kind::Neurons)} <TopNeurons /> }.into_any(),
-                Tab::Scatter => view! { <div class="pair">{scatter(ctx, Kind::Heads)}{scatter(ctx, Kind::Neurons)}</div> }.into_any(),
-                Tab::Overlap => view! { {overlap(ctx, Kind::Heads)}{overlap(ctx, Kind::Neurons)} }.into_any(),
-                Tab::MeanDiff => view! { <div class="pair">{mean_diff(ctx, Kind::Heads)}{mean_diff(ctx, Kind::Neurons)}</div> }.into_any(),
+                Tab::Heads => heatmaps(ctx, heads).into_any(),
+                Tab::Neurons => view! { {heatmaps(ctx, neurons)} {top_neurons(ctx, neurons)} }.into_any(),
+                Tab::Scatter => view! { <div class="pair">{scatter(ctx, heads)}{scatter(ctx, neurons)}</div> }.into_any(),
+                Tab::Overlap => view! { {overlap(ctx, heads)}{overlap(ctx, neurons)} }.into_any(),
+                Tab::MeanDiff => view! { <div class="pair">{mean_diff(ctx, heads)}{mean_diff(ctx, neurons)}</div> }.into_any(),
                 Tab::Summary => view! { <Summary /> }.into_any(),
                 Tab::Prompts => view! { <PromptsTable /> }.into_any(),
             }}
@@ -99,9 +172,7 @@ pub fn ResultsView() -> impl IntoView {
     }
 }
 
-#[component]
-fn Toolbar() -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
+fn toolbar(ctx: Ctx, heads: KindData, neurons: KindData) -> impl IntoView {
     let results = results_signal(ctx);
     let prompts = move || results().map(|r| r.prompts.clone()).unwrap_or_default();
     let export_json = move |_| {
@@ -131,14 +202,14 @@ fn Toolbar() -> impl IntoView {
         }
     };
     let selected = move || {
-        let (sel, prompt) = ctx.state.with(|s| (s.view.selection, s.view.prompt));
-        let r = results()?;
-        let sel = sel?;
-        let (kind, row, col) = match sel {
-            Selection::Head { layer, head } => (Kind::Heads, layer, head),
-            Selection::Neuron { layer, neuron } => (Kind::Neurons, layer, neuron),
+        let (d, row, col) = match ctx.state.with(|s| s.view.selection)? {
+            Selection::Head { layer, head } => (heads, layer, head),
+            Selection::Neuron { layer, neuron } => (neurons, layer, neuron),
         };
-        Some(cell_text(&r, kind, prompt, row, col))
+        // Tracked: the text follows the prompt (the grids change with it).
+        d.ig.track();
+        d.ap.track();
+        Some(d.cell_text(row, col))
     };
     view! {
         <div class="toolbar">
@@ -163,7 +234,8 @@ fn Toolbar() -> impl IntoView {
     }
 }
 
-fn heatmaps(ctx: Ctx, kind: Kind) -> impl IntoView {
+fn heatmaps(ctx: Ctx, d: KindData) -> impl IntoView {
+    let kind = d.kind;
     let (w, h, x_label) = match kind {
         Kind::Heads => (470, 340, "head"),
         Kind::Neurons => (1000, 300, "neuron"),
@@ -175,31 +247,29 @@ fn heatmaps(ctx: Ctx, kind: Kind) -> impl IntoView {
             w,
             h,
             move |area| {
-                let r = ctx.results.get()?;
                 let (prompt, sel) = ctx.state.with(|s| (s.view.prompt, s.view.selection));
-                let grid = data::grid(&r, method, kind, prompt)?;
                 let scope =
                     prompt.map_or("mean over prompts".to_string(), |p| format!("prompt {p}"));
                 let title = format!("{} {} ({scope})", method.label(), kind.label());
-                draw::heatmap(
-                    area,
-                    &title,
-                    x_label,
-                    &grid,
-                    f64::from(grid.max_abs()),
-                    selected_cell(sel, kind),
-                )
-                .ok()
+                d.grid(method).with(|grid| {
+                    let grid = grid.as_ref()?;
+                    draw::heatmap(
+                        area,
+                        &title,
+                        x_label,
+                        grid,
+                        f64::from(grid.max_abs()),
+                        selected_cell(sel, kind),
+                    )
+                    .ok()
+                })
             },
             move |a, x, y| -> Hit {
-                let r = ctx.results.get_untracked()?;
-                let prompt = ctx.state.with_untracked(|s| s.view.prompt);
-                let grid = data::grid(&r, method, kind, prompt)?;
-                let (row, col) = a.cell(x, y, grid.rows, grid.cols)?;
-                Some((
-                    cell_text(&r, kind, prompt, row, col),
-                    Some(selection_of(kind, row, col)),
-                ))
+                let (rows, cols) = d
+                    .grid(method)
+                    .with_untracked(|g| g.as_ref().map(|g| (g.rows, g.cols)))?;
+                let (row, col) = a.cell(x, y, rows, cols)?;
+                Some((d.cell_text(row, col), Some(selection_of(kind, row, col))))
             },
         )
     };
@@ -207,15 +277,10 @@ fn heatmaps(ctx: Ctx, kind: Kind) -> impl IntoView {
     view! { <div class=class>{one(Method::Ig)}{one(Method::Ap)}</div> }
 }
 
-#[component]
-fn TopNeurons() -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
+fn top_neurons(ctx: Ctx, d: KindData) -> impl IntoView {
     // Rows `(selection, ig, ap)` of the 15 neurons with the largest |score| of `by`.
     let top = move |by: Method| {
-        let r = ctx.results.get()?;
-        let prompt = ctx.state.with(|s| s.view.prompt);
-        let ig = data::grid(&r, Method::Ig, Kind::Neurons, prompt);
-        let ap = data::grid(&r, Method::Ap, Kind::Neurons, prompt);
+        let (ig, ap) = (d.ig.get(), d.ap.get());
         let g = match by {
             Method::Ig => ig.as_ref(),
             Method::Ap => ap.as_ref(),
@@ -256,12 +321,16 @@ fn TopNeurons() -> impl IntoView {
 }
 
 /// The point nearest to `(x, y)` in the area's data space, within a few pixels.
-fn nearest(a: &gradpatch_charts::PlotArea, pts: &[(f64, f64)], x: f64, y: f64) -> Option<usize> {
+fn nearest(
+    a: &gradpatch_charts::PlotArea,
+    pts: impl Iterator<Item = (f64, f64)>,
+    x: f64,
+    y: f64,
+) -> Option<usize> {
     let (dx, dy) = a.to_data(x, y)?;
     let sx = (a.x_range.1 - a.x_range.0) / f64::from((a.x_px.1 - a.x_px.0).max(1));
     let sy = (a.y_range.1 - a.y_range.0) / f64::from((a.y_px.1 - a.y_px.0).max(1));
-    pts.iter()
-        .enumerate()
+    pts.enumerate()
         .map(|(i, p)| (i, ((p.0 - dx) / sx).powi(2) + ((p.1 - dy) / sy).powi(2)))
         .filter(|(_, d2)| *d2 < 36.0)
         .min_by(|a, b| a.1.total_cmp(&b.1))
@@ -272,25 +341,22 @@ fn flat_selection(kind: Kind, cols: usize, flat: usize) -> Selection {
     selection_of(kind, flat / cols.max(1), flat % cols.max(1))
 }
 
-fn cols_of(r: &Results, kind: Kind) -> usize {
-    data::grid(r, Method::Ig, kind, Some(0)).map_or(1, |g| g.cols)
-}
-
-fn scatter(ctx: Ctx, kind: Kind) -> impl IntoView {
+fn scatter(ctx: Ctx, d: KindData) -> impl IntoView {
+    let kind = d.kind;
     chart(
         format!("scatter-{}", kind.label()),
         540,
         420,
         move |area| {
-            let r = ctx.results.get()?;
+            ctx.results.get()?;
             let (prompt, sel) = ctx.state.with(|s| (s.view.prompt, s.view.selection));
-            let pairs = data::pairs(&r, kind, prompt);
+            let pairs = d.pairs.read();
             let (rho, slope, intercept) = data::fit(&pairs);
             let pts: Vec<(f64, f64)> = pairs
                 .iter()
                 .map(|p| (f64::from(p.0), f64::from(p.1)))
                 .collect();
-            let cols = cols_of(&r, kind);
+            let cols = d.cols();
             let chosen: Vec<(f64, f64)> = match selected_cell(sel, kind) {
                 Some((row, col)) => pairs
                     .iter()
@@ -304,16 +370,16 @@ fn scatter(ctx: Ctx, kind: Kind) -> impl IntoView {
             draw::scatter(area, &title, &pts, (slope, intercept), &chosen).ok()
         },
         move |a, x, y| -> Hit {
-            let r = ctx.results.get_untracked()?;
-            let prompt = ctx.state.with_untracked(|s| s.view.prompt);
-            let pairs = data::pairs(&r, kind, prompt);
-            let pts: Vec<(f64, f64)> = pairs
-                .iter()
-                .map(|p| (f64::from(p.0), f64::from(p.1)))
-                .collect();
-            let i = nearest(a, &pts, x, y)?;
-            let p = pairs[i];
-            let sel = flat_selection(kind, cols_of(&r, kind), p.3);
+            let p = d.pairs.with_untracked(|pairs| {
+                let i = nearest(
+                    a,
+                    pairs.iter().map(|p| (f64::from(p.0), f64::from(p.1))),
+                    x,
+                    y,
+                )?;
+                pairs.get(i).copied()
+            })?;
+            let sel = flat_selection(kind, d.cols(), p.3);
             Some((
                 format!(
                     "{sel} (prompt {}): IG {}, AP {}",
@@ -327,7 +393,8 @@ fn scatter(ctx: Ctx, kind: Kind) -> impl IntoView {
     )
 }
 
-fn overlap(ctx: Ctx, kind: Kind) -> impl IntoView {
+fn overlap(ctx: Ctx, d: KindData) -> impl IntoView {
+    let kind = d.kind;
     let (w, h, x_label) = match kind {
         Kind::Heads => (470, 340, "head"),
         Kind::Neurons => (1000, 260, "neuron"),
@@ -338,9 +405,8 @@ fn overlap(ctx: Ctx, kind: Kind) -> impl IntoView {
             w,
             h,
             move |area| {
-                let r = ctx.results.get()?;
                 let (prompt, sel) = ctx.state.with(|s| (s.view.prompt, s.view.selection));
-                let (ig, ap) = data::highlighted(&r, kind, prompt)?;
+                let (ig, ap) = d.highlighted.get()?;
                 let (mine, other, colour) = match method {
                     Method::Ig => (ig, ap, RGBColor(178, 24, 43)),
                     Method::Ap => (ap, ig, RGBColor(33, 102, 172)),
@@ -363,14 +429,11 @@ fn overlap(ctx: Ctx, kind: Kind) -> impl IntoView {
                 .ok()
             },
             move |a, x, y| -> Hit {
-                let r = ctx.results.get_untracked()?;
-                let prompt = ctx.state.with_untracked(|s| s.view.prompt);
-                let (ig, _) = data::highlighted(&r, kind, prompt)?;
-                let (row, col) = a.cell(x, y, ig.rows, ig.cols)?;
-                Some((
-                    cell_text(&r, kind, prompt, row, col),
-                    Some(selection_of(kind, row, col)),
-                ))
+                let (rows, cols) = d
+                    .highlighted
+                    .with_untracked(|h| h.as_ref().map(|(ig, _)| (ig.rows, ig.cols)))?;
+                let (row, col) = a.cell(x, y, rows, cols)?;
+                Some((d.cell_text(row, col), Some(selection_of(kind, row, col))))
             },
         )
     };
@@ -406,7 +469,8 @@ fn overlap(ctx: Ctx, kind: Kind) -> impl IntoView {
     }
 }
 
-fn mean_diff(ctx: Ctx, kind: Kind) -> impl IntoView {
+fn mean_diff(ctx: Ctx, d: KindData) -> impl IntoView {
+    let kind = d.kind;
     chart(
         format!("meandiff-{}", kind.label()),
         540,
@@ -418,14 +482,14 @@ fn mean_diff(ctx: Ctx, kind: Kind) -> impl IntoView {
                 Kind::Heads => &stats.heads,
                 Kind::Neurons => &stats.neurons,
             };
-            let pts = data::mean_difference(&r, kind);
+            let md = d.mean_difference.read();
+            let (pts, pairs) = (&md.0, &md.1);
             let sel = ctx.state.with(|s| s.view.selection);
-            let pairs = data::pairs(&r, kind, None);
-            let cols = cols_of(&r, kind);
+            let cols = d.cols();
             let chosen: Vec<(f64, f64)> = match selected_cell(sel, kind) {
                 Some((row, col)) => pairs
                     .iter()
-                    .zip(&pts)
+                    .zip(pts)
                     .filter(|(p, _)| p.3 == row * cols + col)
                     .map(|(_, q)| *q)
                     .collect(),
@@ -440,7 +504,7 @@ fn mean_diff(ctx: Ctx, kind: Kind) -> impl IntoView {
             draw::mean_difference(
                 area,
                 &title,
-                &pts,
+                pts,
                 c.mean_difference,
                 (c.lower_loa, c.upper_loa),
                 &chosen,
@@ -448,17 +512,17 @@ fn mean_diff(ctx: Ctx, kind: Kind) -> impl IntoView {
             .ok()
         },
         move |a, x, y| -> Hit {
-            let r = ctx.results.get_untracked()?;
-            let pts = data::mean_difference(&r, kind);
-            let pairs = data::pairs(&r, kind, None);
-            let i = nearest(a, &pts, x, y)?;
-            let sel = flat_selection(kind, cols_of(&r, kind), pairs[i].3);
+            let (pt, pair) = d.mean_difference.with_untracked(|(pts, pairs)| {
+                let i = nearest(a, pts.iter().copied(), x, y)?;
+                Some((*pts.get(i)?, *pairs.get(i)?))
+            })?;
+            let sel = flat_selection(kind, d.cols(), pair.3);
             Some((
                 format!(
                     "{sel} (prompt {}): mean {}, AP − IG {}",
-                    pairs[i].2,
-                    fmt(pts[i].0),
-                    fmt(pts[i].1)
+                    pair.2,
+                    fmt(pt.0),
+                    fmt(pt.1)
                 ),
                 Some(sel),
             ))
