@@ -242,6 +242,30 @@ fn points_chart<'a, DB: DrawingBackend>(
     Ok(chart)
 }
 
+/// A straight line through `ends` on a points chart.
+fn segment<DB: DrawingBackend>(
+    chart: &mut XyChart<'_, DB>,
+    ends: [(f64, f64); 2],
+    style: ShapeStyle,
+) -> DrawResult<(), DB> {
+    chart.draw_series(std::iter::once(PathElement::new(ends.to_vec(), style)))?;
+    Ok(())
+}
+
+/// Rings around the `selected` points, last so they stay on top; the chart's pixel mapping.
+fn finish_points<DB: DrawingBackend>(
+    mut chart: XyChart<'_, DB>,
+    selected: &[(f64, f64)],
+    (xr, yr): ((f64, f64), (f64, f64)),
+) -> DrawResult<PlotArea, DB> {
+    chart.draw_series(
+        selected
+            .iter()
+            .map(|&p| Circle::new(p, 6, BLACK.stroke_width(2))),
+    )?;
+    Ok(area_of(&chart, xr, yr))
+}
+
 /// IG (x) against AP (y) with the least-squares line; `selected` points are drawn large.
 pub fn scatter<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -256,17 +280,9 @@ pub fn scatter<DB: DrawingBackend>(
     let (slope, intercept) = line;
     if slope.is_finite() && intercept.is_finite() {
         let ends = [xr.0, xr.1].map(|x| (x, slope * x + intercept));
-        chart.draw_series(std::iter::once(PathElement::new(
-            ends.to_vec(),
-            RGBColor(178, 24, 43).stroke_width(2),
-        )))?;
+        segment(&mut chart, ends, RGBColor(178, 24, 43).stroke_width(2))?;
     }
-    chart.draw_series(
-        selected
-            .iter()
-            .map(|&p| Circle::new(p, 6, BLACK.stroke_width(2))),
-    )?;
-    Ok(area_of(&chart, xr, yr))
+    finish_points(chart, selected, (xr, yr))
 }
 
 /// Mean-difference (Bland–Altman) plot with the mean and mean ± 1.96 SD lines.
@@ -296,10 +312,7 @@ pub fn mean_difference<DB: DrawingBackend>(
         ),
     ] {
         if y.is_finite() {
-            chart.draw_series(std::iter::once(PathElement::new(
-                vec![(xr.0, y), (xr.1, y)],
-                style,
-            )))?;
+            segment(&mut chart, [(xr.0, y), (xr.1, y)], style)?;
             chart.draw_series(std::iter::once(Text::new(
                 label,
                 (xr.0 + 0.02 * (xr.1 - xr.0), y),
@@ -307,12 +320,7 @@ pub fn mean_difference<DB: DrawingBackend>(
             )))?;
         }
     }
-    chart.draw_series(
-        selected
-            .iter()
-            .map(|&p| Circle::new(p, 6, BLACK.stroke_width(2))),
-    )?;
-    Ok(area_of(&chart, xr, yr))
+    finish_points(chart, selected, (xr, yr))
 }
 
 /// Highlighted components of one method: 1 = highlighted by this method; cells that both
