@@ -6,7 +6,7 @@ use std::path::Path;
 use clap::ValueEnum;
 use gradpatch_model::weights::LayerWeights;
 use gradpatch_model::{Gpt2Config, HostWeights, KeyLayout, StoreDtype, to_safetensors};
-use rand::{Rng, SeedableRng, rngs::StdRng};
+use gradpatch_train::net::Normal;
 
 const GPT2_TOKENIZER: &[u8] = include_bytes!("../assets/gpt2-tokenizer.json");
 
@@ -24,30 +24,11 @@ pub enum Dtype {
     F16,
 }
 
-/// Normal samples by Box–Muller (deterministic for a seed, no extra dependency).
-struct Normal(StdRng);
-
-impl Normal {
-    fn vec(&mut self, n: usize, mean: f32, std: f32) -> Vec<f32> {
-        let mut out = Vec::with_capacity(n + 1);
-        while out.len() < n {
-            let u1: f64 = self.0.random::<f64>().max(f64::MIN_POSITIVE);
-            let u2: f64 = self.0.random();
-            let r = (-2.0 * u1.ln()).sqrt();
-            let t = std::f64::consts::TAU * u2;
-            out.push(mean + std * (r * t.cos()) as f32);
-            out.push(mean + std * (r * t.sin()) as f32);
-        }
-        out.truncate(n);
-        out
-    }
-}
-
 /// Random weights of the given shape: GPT-2's initialisation scale (0.02, residual projections
 /// scaled by 1/sqrt(2 n_layers)), with non-trivial biases and LayerNorm parameters so that every
 /// weight-processing step has something to fold.
 pub fn random_weights(c: &Gpt2Config, seed: u64) -> HostWeights {
-    let mut n = Normal(StdRng::seed_from_u64(seed));
+    let mut n = Normal::new(seed);
     let (d, m, v) = (c.d_model, c.d_mlp, c.d_vocab);
     let proj = 0.02 / (2.0 * c.n_layers as f32).sqrt();
     let layers = (0..c.n_layers)

@@ -40,19 +40,25 @@ pub struct Net {
     lnf_b: Param<Tensor<1>>,
 }
 
-/// Normal samples by Box–Muller from a seeded generator (identical on every platform).
-struct Normal(StdRng);
+/// Normal samples by Box–Muller from a seeded generator (identical on every platform, no extra
+/// dependency); also what `gradpatch make-random-gpt2` draws its weights from.
+pub struct Normal(StdRng);
 
 impl Normal {
-    fn vec(&mut self, n: usize, std: f32) -> Vec<f32> {
+    pub fn new(seed: u64) -> Self {
+        Self(StdRng::seed_from_u64(seed))
+    }
+
+    /// `n` samples of N(mean, std²).
+    pub fn vec(&mut self, n: usize, mean: f32, std: f32) -> Vec<f32> {
         let mut out = Vec::with_capacity(n + 1);
         while out.len() < n {
             let u1: f64 = self.0.random::<f64>().max(f64::MIN_POSITIVE);
             let u2: f64 = self.0.random();
             let r = (-2.0 * u1.ln()).sqrt();
             let t = std::f64::consts::TAU * u2;
-            out.push(std * (r * t.cos()) as f32);
-            out.push(std * (r * t.sin()) as f32);
+            out.push(mean + std * (r * t.cos()) as f32);
+            out.push(mean + std * (r * t.sin()) as f32);
         }
         out.truncate(n);
         out
@@ -86,7 +92,7 @@ impl Net {
     /// GPT-2's initialisation: weights N(0, 0.02), residual projections scaled by
     /// 1/sqrt(2 n_layers), positional embeddings N(0, 0.01), zero biases, unit LayerNorms.
     pub fn init(c: &Gpt2Config, seed: u64, device: &Device) -> Self {
-        let mut n = Normal(StdRng::seed_from_u64(seed));
+        let mut n = Normal::new(seed);
         let (d, m, v) = (c.d_model, c.d_mlp, c.d_vocab);
         let proj = 0.02 / (2.0 * c.n_layers as f32).sqrt();
         let ones = |k: usize| param1(vec![1.0; k], device);
@@ -95,25 +101,25 @@ impl Net {
             .map(|_| Block {
                 ln1_w: ones(d),
                 ln1_b: zeros(d),
-                w_q: param2(n.vec(d * d, 0.02), [d, d], device),
-                w_k: param2(n.vec(d * d, 0.02), [d, d], device),
-                w_v: param2(n.vec(d * d, 0.02), [d, d], device),
+                w_q: param2(n.vec(d * d, 0.0, 0.02), [d, d], device),
+                w_k: param2(n.vec(d * d, 0.0, 0.02), [d, d], device),
+                w_v: param2(n.vec(d * d, 0.0, 0.02), [d, d], device),
                 b_q: zeros(d),
                 b_k: zeros(d),
                 b_v: zeros(d),
-                w_o: param2(n.vec(d * d, proj), [d, d], device),
+                w_o: param2(n.vec(d * d, 0.0, proj), [d, d], device),
                 b_o: zeros(d),
                 ln2_w: ones(d),
                 ln2_b: zeros(d),
-                w_in: param2(n.vec(d * m, 0.02), [d, m], device),
+                w_in: param2(n.vec(d * m, 0.0, 0.02), [d, m], device),
                 b_in: zeros(m),
-                w_out: param2(n.vec(m * d, proj), [m, d], device),
+                w_out: param2(n.vec(m * d, 0.0, proj), [m, d], device),
                 b_out: zeros(d),
             })
             .collect();
         Self {
-            wte: param2(n.vec(v * d, 0.02), [v, d], device),
-            wpe: param2(n.vec(c.n_ctx * d, 0.01), [c.n_ctx, d], device),
+            wte: param2(n.vec(v * d, 0.0, 0.02), [v, d], device),
+            wpe: param2(n.vec(c.n_ctx * d, 0.0, 0.01), [c.n_ctx, d], device),
             blocks,
             lnf_w: ones(d),
             lnf_b: zeros(d),
