@@ -8,7 +8,7 @@ use gradpatch_dataset::TokenizedPair;
 
 use crate::ModelArgs;
 use crate::files::{load, prompts};
-use crate::logits::logit_diffs;
+use gradpatch_runs::logit_diffs;
 
 /// Peak resident memory of this process (Linux), in MiB.
 fn peak_rss_mib() -> Option<f64> {
@@ -30,7 +30,7 @@ pub fn run(args: &ModelArgs, repeats: usize) -> Result<(), String> {
     // One tiny forward forces the weights onto the device (lazy backends).
     let pairs = prompts(None, &loaded)?;
     let first: Vec<TokenizedPair> = pairs.iter().take(1).cloned().collect();
-    logit_diffs(&loaded.model, &[first[0].clean_ids.clone()], &first)?;
+    logit_diffs(&loaded.model, &first, false).map_err(|e| e.to_string())?;
     let load_s = t0.elapsed().as_secs_f64();
     let c = &loaded.model.config;
     println!(
@@ -46,15 +46,15 @@ pub fn run(args: &ModelArgs, repeats: usize) -> Result<(), String> {
     println!("load (read, process, to device, first forward): {load_s:.2} s");
     for n in [1usize, 10] {
         let batch: Vec<TokenizedPair> = pairs.iter().cycle().take(n).cloned().collect();
-        let rows: Vec<Vec<u32>> = batch.iter().map(|p| p.clean_ids.clone()).collect();
-        logit_diffs(&loaded.model, &rows, &batch)?; // warm-up
+        logit_diffs(&loaded.model, &batch, false).map_err(|e| e.to_string())?; // warm-up
         let times: Vec<f64> = (0..repeats)
             .map(|_| {
                 let t = Instant::now();
-                logit_diffs(&loaded.model, &rows, &batch).map(|_| t.elapsed().as_secs_f64())
+                logit_diffs(&loaded.model, &batch, false).map(|_| t.elapsed().as_secs_f64())
             })
-            .collect::<Result<_, _>>()?;
-        let tokens: usize = rows.iter().map(Vec::len).sum();
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        let tokens: usize = batch.iter().map(|p| p.clean_ids.len()).sum();
         let med = median(times);
         println!(
             "forward, {n:>2} IOI prompts ({tokens} tokens): median {:.1} ms over {repeats} runs ({:.1} ms per prompt)",

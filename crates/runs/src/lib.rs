@@ -4,8 +4,46 @@
 use burn::tensor::Tensor;
 use gradpatch_dataset::TokenizedPair;
 use gradpatch_model::{
-    Gpt2, HookPoint, Hooks, PrefixKv, Readout, Run, RunError, Source, block_on, to_host_async,
+    Gpt2, HookPoint, Hooks, PrefixKv, Readout, Run, RunError, Source, block_on, to_host,
+    to_host_async,
 };
+
+/// The logit difference of every pair's clean (or corrupted) prompt, each read at its own last
+/// token: batches of up to 64 prompts of any lengths, no cache (what `gradpatch logits`,
+/// `bench` and `eval-ioi` report).
+pub fn logit_diffs(
+    model: &Gpt2,
+    pairs: &[TokenizedPair],
+    corrupted: bool,
+) -> Result<Vec<f32>, RunError> {
+    let mut out = Vec::with_capacity(pairs.len());
+    for chunk in pairs.chunks(64) {
+        let rows: Vec<Vec<u32>> = chunk
+            .iter()
+            .map(|p| match corrupted {
+                true => p.corrupted_ids.clone(),
+                false => p.clean_ids.clone(),
+            })
+            .collect();
+        let batch = model.tokens(&rows)?;
+        let readout = Readout::LogitDiff {
+            positions: batch.last_positions(),
+            correct: chunk.iter().map(|p| p.correct_id).collect(),
+            incorrect: chunk.iter().map(|p| p.incorrect_id).collect(),
+        };
+        let run = model.run(Run {
+            source: Source::Tokens(batch),
+            prefix: None,
+            hooks: &Hooks::new(),
+            readout,
+        })?;
+        let ld = run
+            .logit_diff
+            .ok_or_else(|| RunError::invalid("logit difference", "the run computed none"))?;
+        out.extend(to_host(ld)?);
+    }
+    Ok(out)
+}
 
 /// Activations of one run (batch of one), per layer, every position.
 #[derive(Clone, Debug)]

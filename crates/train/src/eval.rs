@@ -2,8 +2,9 @@
 //! differences (logit(IO) − logit(S) at the last token) through the model's `LogitDiff`
 //! readout, the numbers `gradpatch run` and the page show.
 
-use gradpatch_dataset::{Corruption, Gpt2Tokenizer, Split, TokenizedPair, generate_ioi_from};
-use gradpatch_model::{Gpt2, Hooks, Readout, Run, Source, to_host};
+use gradpatch_dataset::{Corruption, Gpt2Tokenizer, Split, generate_ioi_from};
+use gradpatch_model::Gpt2;
+use gradpatch_runs::logit_diffs;
 use serde::Serialize;
 
 /// Thresholds a model must meet to count as doing IOI.
@@ -52,42 +53,6 @@ impl IoiEval {
 }
 
 /// Logit differences of `pairs` (clean or corrupted rows) in batches of 64.
-fn logit_diffs(model: &Gpt2, pairs: &[TokenizedPair], corrupted: bool) -> Result<Vec<f32>, String> {
-    let mut out = Vec::with_capacity(pairs.len());
-    for chunk in pairs.chunks(64) {
-        let rows: Vec<Vec<u32>> = chunk
-            .iter()
-            .map(|p| {
-                if corrupted {
-                    &p.corrupted_ids
-                } else {
-                    &p.clean_ids
-                }
-                .clone()
-            })
-            .collect();
-        let batch = model.tokens(&rows).map_err(|e| e.to_string())?;
-        let readout = Readout::LogitDiff {
-            positions: batch.last_positions(),
-            correct: chunk.iter().map(|p| p.correct_id).collect(),
-            incorrect: chunk.iter().map(|p| p.incorrect_id).collect(),
-        };
-        let run = model
-            .run(Run {
-                source: Source::Tokens(batch),
-                prefix: None,
-                hooks: &Hooks::new(),
-                readout,
-            })
-            .map_err(|e| e.to_string())?;
-        let ld = run
-            .logit_diff
-            .ok_or("the run computed no logit difference")?;
-        out.extend(to_host(ld).map_err(|e| e.to_string())?);
-    }
-    Ok(out)
-}
-
 fn mean(x: &[f32]) -> f32 {
     x.iter().sum::<f32>() / x.len().max(1) as f32
 }
@@ -109,8 +74,8 @@ pub fn eval_ioi(
         model.config.n_ctx,
     )
     .map_err(|e| e.to_string())?;
-    let clean = logit_diffs(model, &pairs, false)?;
-    let corrupted = logit_diffs(model, &pairs, true)?;
+    let clean = logit_diffs(model, &pairs, false).map_err(|e| e.to_string())?;
+    let corrupted = logit_diffs(model, &pairs, true).map_err(|e| e.to_string())?;
     let frac = |x: &[f32], f: fn(f32) -> bool| {
         x.iter().filter(|&&v| f(v)).count() as f32 / x.len().max(1) as f32
     };
