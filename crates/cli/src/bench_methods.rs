@@ -73,10 +73,19 @@ pub fn run(args: &BenchMethodsArgs) -> Result<(), String> {
             args.tokens
         ));
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Parts of a sweep share the CPU's threads on ndarray (both the fast and the naive method);
+    // on wgpu one after the other.
+    let threads = match args.model.backend {
+        Backend::Ndarray => gradpatch_methods::cpu_threads(),
+        Backend::Wgpu => 1,
+    };
+    let ap_opts = ApOptions {
+        threads,
+        ..ApOptions::default()
+    };
     let components = c.n_layers * (c.n_heads + c.d_mlp);
     say(format!(
-        "model: {} layers x {} heads, d_mlp {} ({} components per prompt); backend {:?}; {threads} CPU threads",
+        "model: {} layers x {} heads, d_mlp {} ({} components per prompt); backend {:?}; {threads} threads for the parts of a sweep",
         c.n_layers, c.n_heads, c.d_mlp, components, args.model.backend
     ));
     say(format!(
@@ -102,7 +111,7 @@ pub fn run(args: &BenchMethodsArgs) -> Result<(), String> {
         let mut fast = Vec::new();
         for r in &runs {
             fast.push(
-                activation_patching(model, r, &ApOptions::default(), &mut NoProgress)
+                activation_patching(model, r, &ap_opts, &mut NoProgress)
                     .map_err(|e| e.to_string())?
                     .0,
             );
@@ -129,6 +138,7 @@ pub fn run(args: &BenchMethodsArgs) -> Result<(), String> {
             &runs[0],
             Direction::Noising,
             &sample,
+            threads,
             &mut NoProgress,
         )
         .map_err(|e| e.to_string())?;
@@ -160,10 +170,7 @@ pub fn run(args: &BenchMethodsArgs) -> Result<(), String> {
         let ig_opts = IgOptions {
             steps: args.ig_steps,
             steps_per_batch: args.ig_steps,
-            threads: match args.model.backend {
-                Backend::Ndarray => gradpatch_methods::cpu_threads(),
-                Backend::Wgpu => 1,
-            },
+            threads,
             ..IgOptions::default()
         };
         let t = Instant::now();

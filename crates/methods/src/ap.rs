@@ -15,13 +15,13 @@
 
 use burn::tensor::Tensor;
 use gradpatch_model::{
-    Activation, Gpt2, HookPoint, Hooks, Patch, Positions, Run, RunError, Source, block_on, to_host,
+    Activation, Gpt2, HookPoint, Hooks, Patch, Positions, Run, RunError, Source, block_on,
     to_host_async,
 };
 use gradpatch_runs::{PromptRuns, Which};
 use serde::{Deserialize, Serialize};
 
-use crate::{Progress, Scores, rows_per_batch};
+use crate::{Progress, Scores, parts, rows_per_batch};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -65,6 +65,9 @@ pub struct ApOptions {
     pub direction: Direction,
     /// Largest activation of one batched forward, in bytes (bounds memory and GPU bindings).
     pub batch_bytes: usize,
+    /// Threads sharing the batched forwards (natively; the browser always uses one). More than
+    /// one pays on the CPU backends: see [`crate::cpu_threads`].
+    pub threads: usize,
 }
 
 impl Default for ApOptions {
@@ -72,6 +75,7 @@ impl Default for ApOptions {
         Self {
             direction: Direction::Noising,
             batch_bytes: 64 << 20,
+            threads: 1,
         }
     }
 }
@@ -95,6 +99,18 @@ pub fn activation_patching(
     block_on(activation_patching_async(model, runs, opts, progress))
 }
 
+/// One batched forward of the sweep: a layer's heads (row r patches head r), or `count`
+/// neurons of a layer from `first` on.
+#[derive(Clone, Copy, Debug)]
+enum Part {
+    Heads(usize),
+    Neurons {
+        layer: usize,
+        first: usize,
+        count: usize,
+    },
+}
+
 /// [`activation_patching`] for platforms that cannot block (WebGPU in the browser).
 pub async fn activation_patching_async(
     model: &Gpt2,
@@ -104,130 +120,164 @@ pub async fn activation_patching_async(
 ) -> Result<(Scores, bool), RunError> {
     let c = &model.config;
     let (h, m, nl) = (c.n_heads, c.d_mlp, c.n_layers);
+    let s = runs.len() - runs.shared_prefix;
+    let rows = rows_per_batch(s * m, opts.batch_bytes).min(m);
+    let parts: Vec<Part> = (0..nl)
+        .flat_map(|layer| {
+            let neurons = (0..m).step_by(rows).map(move |first| Part::Neurons {
+                layer,
+                first,
+                count: (first + rows).min(m) - first,
+            });
+            std::iter::once(Part::Heads(layer)).chain(neurons)
+        })
+        .collect();
+    let weight = |part: &Part| match *part {
+        Part::Heads(_) => h as u64,
+        Part::Neurons { count, .. } => count as u64,
+    };
+    let (done, complete) = parts::run(
+        &parts,
+        opts.threads,
+        |&part| ap_part(model, runs, opts, part),
+        weight,
+        progress,
+    )
+    .await?;
     let mut scores = Scores::nan(nl, h, m);
-    let total = (nl * (h + m)) as u64;
-    let mut done = 0u64;
+    for (part, values) in parts.iter().zip(done) {
+        let Some(values) = values else { continue };
+        let slot = match *part {
+            Part::Heads(l) => &mut scores.heads[l * h..(l + 1) * h],
+            Part::Neurons {
+                layer,
+                first,
+                count,
+            } => &mut scores.neurons[layer * m + first..layer * m + first + count],
+        };
+        slot.copy_from_slice(&values);
+    }
+    Ok((scores, complete))
+}
+
+/// The scores of one part's components.
+async fn ap_part(
+    model: &Gpt2,
+    runs: &PromptRuns,
+    opts: &ApOptions,
+    part: Part,
+) -> Result<Vec<f32>, RunError> {
     let (run_which, src_which) = opts.direction.roles();
     let (run, src) = (runs.run(run_which), runs.run(src_which));
     let p0 = runs.shared_prefix;
     let s = runs.len() - p0;
     let suffix3 = |t: &Tensor<3>| t.clone().narrow(1, p0, s);
     let suffix4 = |t: &Tensor<4>| t.clone().narrow(1, p0, s);
-    let patched_lds = |source: Source, patch: Patch, rows: usize| -> Result<Tensor<1>, RunError> {
-        let out = model.run(Run {
-            source,
-            prefix: Some(&runs.prefix_kv),
-            hooks: &Hooks::new().patch(patch),
-            readout: runs.readout(rows, p0),
-        })?;
-        out.logit_diff
-            .ok_or_else(|| RunError::invalid("AP", "no logit difference"))
-    };
-    for l in 0..nl {
-        // Heads: one forward, row r patches head r.
-        let resid = suffix3(&run.resid_pre[l]);
-        let result = suffix4(&run.result[l]);
-        let [_, _, _, d] = result.dims();
-        let patch = Patch::per_row(
-            HookPoint::AttnResult(l),
-            Activation::R4(suffix4(&src.result[l])),
-            &(0..h).collect::<Vec<_>>(),
-            &Positions::All,
-        )?;
-        let source = Source::AttnResult {
+    let (source, hooks, rows) = match part {
+        Part::Heads(l) => {
+            let h = model.config.n_heads;
+            let resid = suffix3(&run.resid_pre[l]);
+            let result = suffix4(&run.result[l]);
+            let [_, _, _, d] = result.dims();
+            let patch = Patch::per_row(
+                HookPoint::AttnResult(l),
+                Activation::R4(suffix4(&src.result[l])),
+                &(0..h).collect::<Vec<_>>(),
+                &Positions::All,
+            )?;
+            let source = Source::AttnResult {
+                layer: l,
+                resid_pre: resid.expand([h, s, d]),
+                result: result.expand([h, s, h, d]),
+            };
+            (source, Hooks::new().patch(patch), h)
+        }
+        Part::Neurons {
             layer: l,
-            resid_pre: resid.expand([h, s, d]),
-            result: result.expand([h, s, h, d]),
-        };
-        let lds = to_host_async(patched_lds(source, patch, h)?).await?;
-        for (head, ld) in lds.into_iter().enumerate() {
-            scores.heads[l * h + head] = opts.direction.score(runs, ld);
+            first,
+            count,
+        } => {
+            // Replacing hook_post[:, :, n] changes hook_mlp_out by Δpost[:, n] ⊗ W_out[n]: the
+            // run starts at the next layer's residual stream, the cached one plus that rank-one
+            // change (row r patches neuron first + r).
+            let resid_post = suffix3(&run.resid_post[l]);
+            let d = resid_post.dims()[2];
+            let delta = suffix3(&src.post[l]).narrow(2, first, count)
+                - suffix3(&run.post[l]).narrow(2, first, count); // [1, s, count]
+            let coeff = delta.permute([2, 1, 0]); // [count, s, 1]
+            let w_rows = model.mlp_out_rows(l, first, count)?.unsqueeze_dim::<3>(1); // [count, 1, d]
+            let resid = resid_post.expand([count, s, d]) + coeff * w_rows;
+            let source = Source::ResidPre {
+                layer: l + 1,
+                resid,
+            };
+            (source, Hooks::new(), count)
         }
-        done += h as u64;
-        if !progress.update(done, total) {
-            return Ok((scores, false));
-        }
-        progress.pause().await;
-        // Neurons: batches of rows, row r patches neuron n0 + r. Replacing hook_post[:, :, n]
-        // changes hook_mlp_out by Δpost[:, n] ⊗ W_out[n]: the run starts at the next layer's
-        // residual stream, the cached one plus that rank-one change.
-        let resid_post = suffix3(&run.resid_post[l]);
-        let delta = suffix3(&src.post[l]) - suffix3(&run.post[l]); // [1, s, M]
-        let rows = rows_per_batch(s * m, opts.batch_bytes).min(m);
-        for n0 in (0..m).step_by(rows) {
-            let n1 = (n0 + rows).min(m);
-            let r = n1 - n0;
-            let coeff = delta.clone().narrow(2, n0, r).permute([2, 1, 0]); // [r, s, 1]
-            let w_rows = model.mlp_out_rows(l, n0, r)?.unsqueeze_dim::<3>(1); // [r, 1, d]
-            let resid = resid_post.clone().expand([r, s, d]) + coeff * w_rows;
-            let out = model.run(Run {
-                source: Source::ResidPre {
-                    layer: l + 1,
-                    resid,
-                },
-                prefix: Some(&runs.prefix_kv),
-                hooks: &Hooks::new(),
-                readout: runs.readout(r, p0),
-            })?;
-            let lds = to_host_async(
-                out.logit_diff
-                    .ok_or_else(|| RunError::invalid("AP", "no logit difference"))?,
-            )
-            .await?;
-            for (i, ld) in lds.into_iter().enumerate() {
-                scores.neurons[l * m + n0 + i] = opts.direction.score(runs, ld);
-            }
-            done += r as u64;
-            if !progress.update(done, total) {
-                return Ok((scores, false));
-            }
-            progress.pause().await;
-        }
-    }
-    Ok((scores, true))
+    };
+    let out = model.run(Run {
+        source,
+        prefix: Some(&runs.prefix_kv),
+        hooks: &hooks,
+        readout: runs.readout(rows, p0),
+    })?;
+    let lds = out
+        .logit_diff
+        .ok_or_else(|| RunError::invalid("AP", "no logit difference"))?;
+    Ok(to_host_async(lds)
+        .await?
+        .into_iter()
+        .map(|ld| opts.direction.score(runs, ld))
+        .collect())
 }
 
 /// The reference's loop, for comparison: one full forward of the run's tokens per component,
-/// with the component replaced at every position.
+/// with the component replaced at every position (on `threads` threads natively, like the fast
+/// sweep, so that the two compare fairly). A component a cancel left out is NaN.
 pub fn activation_patching_naive(
     model: &Gpt2,
     runs: &PromptRuns,
     direction: Direction,
     components: &[Component],
+    threads: usize,
     progress: &mut dyn Progress,
 ) -> Result<Vec<f32>, RunError> {
+    let one = |&comp: &Component| naive_one(model, runs, direction, comp);
+    let (done, _) = block_on(parts::run(components, threads, one, |_| 1, progress))?;
+    Ok(done.into_iter().map(|v| v.unwrap_or(f32::NAN)).collect())
+}
+
+async fn naive_one(
+    model: &Gpt2,
+    runs: &PromptRuns,
+    direction: Direction,
+    comp: Component,
+) -> Result<f32, RunError> {
     let (run_which, src_which) = direction.roles();
     let (run, src) = (runs.run(run_which), runs.run(src_which));
-    let mut out = Vec::with_capacity(components.len());
-    for (i, comp) in components.iter().enumerate() {
-        let patch = match *comp {
-            Component::Head { layer, head } => Patch::component(
-                HookPoint::AttnResult(layer),
-                Activation::R4(src.result[layer].clone()),
-                head,
-                &Positions::All,
-            )?,
-            Component::Neuron { layer, neuron } => Patch::component(
-                HookPoint::MlpPost(layer),
-                Activation::R3(src.post[layer].clone()),
-                neuron,
-                &Positions::All,
-            )?,
-        };
-        let res = model.run(Run {
-            source: Source::Tokens(model.tokens(std::slice::from_ref(&run.tokens))?),
-            prefix: None,
-            hooks: &Hooks::new().patch(patch),
-            readout: runs.readout(1, 0),
-        })?;
-        let ld = to_host(
-            res.logit_diff
-                .ok_or_else(|| RunError::invalid("AP", "no logit difference"))?,
-        )?;
-        out.push(direction.score(runs, ld[0]));
-        if !progress.update(i as u64 + 1, components.len() as u64) {
-            break;
-        }
-    }
-    Ok(out)
+    let patch = match comp {
+        Component::Head { layer, head } => Patch::component(
+            HookPoint::AttnResult(layer),
+            Activation::R4(src.result[layer].clone()),
+            head,
+            &Positions::All,
+        )?,
+        Component::Neuron { layer, neuron } => Patch::component(
+            HookPoint::MlpPost(layer),
+            Activation::R3(src.post[layer].clone()),
+            neuron,
+            &Positions::All,
+        )?,
+    };
+    let res = model.run(Run {
+        source: Source::Tokens(model.tokens(std::slice::from_ref(&run.tokens))?),
+        prefix: None,
+        hooks: &Hooks::new().patch(patch),
+        readout: runs.readout(1, 0),
+    })?;
+    let ld = to_host_async(
+        res.logit_diff
+            .ok_or_else(|| RunError::invalid("AP", "no logit difference"))?,
+    )
+    .await?;
+    Ok(direction.score(runs, ld[0]))
 }

@@ -20,7 +20,7 @@ use gradpatch_model::{
 use gradpatch_runs::PromptRuns;
 use serde::{Deserialize, Serialize};
 
-use crate::{Progress, Quadrature, Scores};
+use crate::{Progress, Quadrature, Scores, parts};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -55,16 +55,8 @@ pub struct IgOptions {
     /// and patches the hook, as the reference does: the benchmark's naive IG.
     pub start_at_layer: bool,
     /// Threads sharing the layers (natively; the browser always uses one). More than one pays
-    /// on the CPU backends: see [`cpu_threads`].
+    /// on the CPU backends: see [`crate::cpu_threads`].
     pub threads: usize,
-}
-
-/// The threads IG should use on a CPU backend here: the machine's cores natively, 1 in wasm.
-pub fn cpu_threads() -> usize {
-    #[cfg(not(target_arch = "wasm32"))]
-    return std::thread::available_parallelism().map_or(1, |n| n.get());
-    #[cfg(target_arch = "wasm32")]
-    return 1;
 }
 
 impl Default for IgOptions {
@@ -274,14 +266,14 @@ pub async fn integrated_gradients_async(
     let parts: Vec<Part> = (0..nl)
         .flat_map(|l| [Part::Heads(l), Part::Neurons(l)])
         .collect();
-    #[cfg(not(target_arch = "wasm32"))]
-    let (done, complete) = if opts.threads > 1 {
-        parallel::run_parts(model, runs, opts, &parts, progress)?
-    } else {
-        sequential(model, runs, opts, &parts, progress).await?
-    };
-    #[cfg(target_arch = "wasm32")]
-    let (done, complete) = sequential(model, runs, opts, &parts, progress).await?;
+    let (done, complete) = parts::run(
+        &parts,
+        opts.threads,
+        |&part| ig_part(model, runs, opts, part),
+        |_| 1,
+        progress,
+    )
+    .await?;
     let mut out = IgScores {
         scores: Scores::nan(nl, h, m),
         delta_heads: vec![f32::NAN; nl],
@@ -303,26 +295,6 @@ pub async fn integrated_gradients_async(
         }
     }
     Ok((out, complete))
-}
-
-/// The parts one after the other; stops at a cancel (the rest stays `None`).
-async fn sequential(
-    model: &Gpt2,
-    runs: &PromptRuns,
-    opts: &IgOptions,
-    parts: &[Part],
-    progress: &mut dyn Progress,
-) -> Result<(Vec<Option<PartScores>>, bool), RunError> {
-    let mut done = Vec::with_capacity(parts.len());
-    for &part in parts {
-        done.push(Some(ig_part(model, runs, opts, part).await?));
-        if !progress.update(done.len() as u64, parts.len() as u64) {
-            done.resize(parts.len(), None);
-            return Ok((done, false));
-        }
-        progress.pause().await;
-    }
-    Ok((done, true))
 }
 
 /// IG of one part.
@@ -376,76 +348,6 @@ async fn ig_part(
             };
             let (attr, delta, _) = integrate(model, runs, l, target, opts).await?;
             Ok((to_host_async(attr.mean_dim(1)).await?, delta))
-        }
-    }
-}
-
-/// Natively, the parts shared among threads: the CPU backends run element-wise work on one
-/// thread, so one IG computation leaves a core mostly idle.
-#[cfg(not(target_arch = "wasm32"))]
-mod parallel {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::mpsc::{self, SyncSender};
-
-    use super::*;
-
-    pub(super) fn run_parts(
-        model: &Gpt2,
-        runs: &PromptRuns,
-        opts: &IgOptions,
-        parts: &[Part],
-        progress: &mut dyn Progress,
-    ) -> Result<(Vec<Option<PartScores>>, bool), RunError> {
-        let next = AtomicUsize::new(0);
-        // A worker reports each part and waits for the answer before taking another, so that
-        // after a cancel no part starts (the ones under way finish and are kept).
-        let (tx, rx) = mpsc::channel::<(usize, Result<PartScores, RunError>, SyncSender<bool>)>();
-        let mut done: Vec<Option<PartScores>> = vec![None; parts.len()];
-        let mut complete = true;
-        let mut error = None;
-        std::thread::scope(|s| {
-            for _ in 0..opts.threads.min(parts.len()) {
-                let tx = tx.clone();
-                let next = &next;
-                s.spawn(move || {
-                    let (answer_tx, answer_rx) = mpsc::sync_channel(1);
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&part) = parts.get(i) else { break };
-                        let result = block_on(ig_part(model, runs, opts, part));
-                        if tx.send((i, result, answer_tx.clone())).is_err()
-                            || answer_rx.recv() != Ok(true)
-                        {
-                            break;
-                        }
-                    }
-                });
-            }
-            drop(tx);
-            let mut finished = 0;
-            for (i, result, answer) in rx {
-                match result {
-                    Ok(scores) => {
-                        done[i] = Some(scores);
-                        finished += 1;
-                        if complete && !progress.update(finished, parts.len() as u64) {
-                            complete = false;
-                        }
-                    }
-                    Err(e) => {
-                        error.get_or_insert(e);
-                    }
-                }
-                // A worker that is told to stop has already been answered: ignore its error.
-                let _ = answer.send(complete && error.is_none());
-            }
-        });
-        match error {
-            Some(e) => Err(e),
-            None => {
-                let complete = complete && done.iter().all(Option::is_some);
-                Ok((done, complete))
-            }
         }
     }
 }

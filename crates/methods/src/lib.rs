@@ -6,6 +6,7 @@
 
 pub mod ap;
 pub mod ig;
+mod parts;
 pub mod progress;
 pub mod quadrature;
 
@@ -13,9 +14,8 @@ pub use ap::{
     ApOptions, Component, Direction, activation_patching, activation_patching_async,
     activation_patching_naive,
 };
-pub use ig::{
-    Baseline, IgOptions, IgScores, cpu_threads, integrated_gradients, integrated_gradients_async,
-};
+pub use ig::{Baseline, IgOptions, IgScores, integrated_gradients, integrated_gradients_async};
+pub use parts::cpu_threads;
 pub use progress::{NoProgress, Pause, Progress};
 pub use quadrature::Quadrature;
 

@@ -190,6 +190,7 @@ fn fast_ap_equals_naive_loop() {
         let opts = ApOptions {
             direction,
             batch_bytes: 1 << 16,
+            threads: 1,
         }; // small batches: several per layer
         let (fast, _) = activation_patching(&model, &runs, &opts, &mut NoProgress).unwrap();
         let (h, m) = (model.config.n_heads, model.config.d_mlp);
@@ -204,8 +205,8 @@ fn fast_ap_equals_naive_loop() {
                     )
             })
             .collect();
-        let naive =
-            activation_patching_naive(&model, &runs, direction, &comps, &mut NoProgress).unwrap();
+        let naive = activation_patching_naive(&model, &runs, direction, &comps, 1, &mut NoProgress)
+            .unwrap();
         let expected: Vec<f64> = comps
             .iter()
             .map(|c| {
@@ -245,6 +246,50 @@ fn cancelling_keeps_what_was_finished() {
     assert!(scores.heads[4..].iter().all(|x| x.is_nan()));
     assert!(scores.neurons.iter().all(|x| x.is_nan()));
     assert_eq!(seen, vec![(4, 2 * (4 + 256))]);
+}
+
+/// AP's batched forwards shared among threads: the sequential scores exactly, and a cancel
+/// keeps exactly the parts that ran (the one reported and the one under way), no further one.
+#[test]
+fn ap_on_threads_equals_sequential_and_cancels() {
+    let model = model(Processing::all());
+    let runs = PromptRuns::new(&model, &pairs()[2]).unwrap();
+    // Small batches: 4 parts per layer (heads, then 3 neuron batches).
+    let one = ApOptions {
+        batch_bytes: 4 * 100 * (runs.len() - runs.shared_prefix) * model.config.d_mlp,
+        ..ApOptions::default()
+    };
+    let two = ApOptions { threads: 2, ..one };
+    let (a, _) = activation_patching(&model, &runs, &one, &mut NoProgress).unwrap();
+    let (b, complete) = activation_patching(&model, &runs, &two, &mut NoProgress).unwrap();
+    assert!(complete);
+    assert_eq!(a, b);
+
+    let mut seen = Vec::new();
+    let mut stop_at_first = |done: u64, total: u64| {
+        seen.push((done, total));
+        false
+    };
+    let (c, complete) = activation_patching(&model, &runs, &two, &mut stop_at_first).unwrap();
+    assert!(!complete);
+    assert_eq!(seen.len(), 1);
+    let finished: Vec<usize> = c
+        .heads
+        .iter()
+        .chain(&c.neurons)
+        .enumerate()
+        .filter(|(_, x)| !x.is_nan())
+        .map(|(i, _)| i)
+        .collect();
+    // Heads of layer 0 (4) and the first neuron batch (100), in some order of finishing.
+    let h = model.config.n_heads;
+    let nl = model.config.n_layers;
+    let expected: Vec<usize> = (0..h).chain(nl * h..nl * h + 100).collect();
+    assert_eq!(finished, expected);
+    let all_a: Vec<f32> = a.heads.iter().chain(&a.neurons).copied().collect();
+    for i in finished {
+        assert_eq!(c.heads.iter().chain(&c.neurons).nth(i), all_a.get(i));
+    }
 }
 
 /// Layers shared among threads give exactly the sequential scores; a cancel stops the threads

@@ -38,18 +38,23 @@ impl StudyConfig {
             baseline: self.ig_baseline,
             steps_per_batch: self.ig_steps,
             start_at_layer: true,
-            // On the CPU backend, layers run side by side (its element-wise work is
-            // single-threaded); a GPU gains nothing from it.
-            threads: if self.backend == "ndarray" {
-                gradpatch_methods::cpu_threads()
-            } else {
-                1
-            },
+            threads: self.threads(),
+        }
+    }
+
+    /// On the CPU backend, parts of a sweep run side by side (its element-wise work is
+    /// single-threaded); a GPU gains nothing from it, and the browser has one thread.
+    fn threads(&self) -> usize {
+        if self.backend == "ndarray" {
+            gradpatch_methods::cpu_threads()
+        } else {
+            1
         }
     }
 
     fn ap_options(&self) -> ApOptions {
         ApOptions {
+            threads: self.threads(),
             direction: self.ap_direction,
             ..ApOptions::default()
         }

@@ -1,0 +1,126 @@
+//! A sweep as a list of independent parts (a layer's heads, a batch of neurons…), run one after
+//! the other (the browser, a GPU) or, natively on the CPU, shared among threads: the CPU backend
+//! runs its element-wise work on one thread, so a single computation leaves cores idle.
+
+use std::future::Future;
+
+use gradpatch_model::RunError;
+
+use crate::Progress;
+
+/// What a sweep of parts produced: each part's result in order (`None` where a cancel came
+/// first), and whether every part ran.
+pub(crate) type Outcome<T> = (Vec<Option<T>>, bool);
+
+/// The threads a sweep should use on a CPU backend here: the machine's cores natively, 1 in wasm.
+pub fn cpu_threads() -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    return std::thread::available_parallelism().map_or(1, |n| n.get());
+    #[cfg(target_arch = "wasm32")]
+    return 1;
+}
+
+/// Runs `work` on every part: on `threads` threads natively when more than one, else in order.
+/// Progress advances by `weight(part)` units per finished part; a cancel starts no further part
+/// (those under way on other threads finish and are kept).
+pub(crate) async fn run<P, T, W, F>(
+    parts: &[P],
+    threads: usize,
+    work: W,
+    weight: impl Fn(&P) -> u64,
+    progress: &mut dyn Progress,
+) -> Result<Outcome<T>, RunError>
+where
+    P: Sync,
+    T: Send,
+    W: Fn(&P) -> F + Sync,
+    F: Future<Output = Result<T, RunError>>,
+{
+    #[cfg(not(target_arch = "wasm32"))]
+    if threads > 1 {
+        let work = |p: &P| gradpatch_model::block_on(work(p));
+        return threaded::run(parts, threads, &work, &weight, progress);
+    }
+    let _ = threads;
+    let total: u64 = parts.iter().map(&weight).sum();
+    let mut done = Vec::with_capacity(parts.len());
+    let mut units = 0;
+    for part in parts {
+        done.push(Some(work(part).await?));
+        units += weight(part);
+        if !progress.update(units, total) {
+            done.resize_with(parts.len(), || None);
+            return Ok((done, false));
+        }
+        progress.pause().await;
+    }
+    Ok((done, true))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod threaded {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc::{self, SyncSender};
+
+    use super::*;
+
+    type Report<T> = (usize, Result<T, RunError>, SyncSender<bool>);
+
+    pub(super) fn run<P: Sync, T: Send>(
+        parts: &[P],
+        threads: usize,
+        work: &(dyn Fn(&P) -> Result<T, RunError> + Sync),
+        weight: &dyn Fn(&P) -> u64,
+        progress: &mut dyn Progress,
+    ) -> Result<Outcome<T>, RunError> {
+        let total: u64 = parts.iter().map(weight).sum();
+        let next = AtomicUsize::new(0);
+        // A worker reports each part and waits for the answer before taking another, so that
+        // after a cancel or an error no part starts.
+        let (tx, rx) = mpsc::channel::<Report<T>>();
+        let mut done: Vec<Option<T>> = std::iter::repeat_with(|| None).take(parts.len()).collect();
+        let (mut complete, mut error, mut units) = (true, None, 0);
+        std::thread::scope(|s| {
+            for _ in 0..threads.min(parts.len()) {
+                let tx = tx.clone();
+                let next = &next;
+                s.spawn(move || {
+                    let (answer_tx, answer_rx) = mpsc::sync_channel(1);
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(part) = parts.get(i) else { break };
+                        if tx.send((i, work(part), answer_tx.clone())).is_err()
+                            || answer_rx.recv() != Ok(true)
+                        {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            for (i, result, answer) in rx {
+                match result {
+                    Ok(value) => {
+                        done[i] = Some(value);
+                        units += weight(&parts[i]);
+                        if complete && !progress.update(units, total) {
+                            complete = false;
+                        }
+                    }
+                    Err(e) => {
+                        error.get_or_insert(e);
+                    }
+                }
+                // A worker told to stop has already gone on to exit: nothing to do on failure.
+                let _ = answer.send(complete && error.is_none());
+            }
+        });
+        match error {
+            Some(e) => Err(e),
+            None => {
+                let complete = complete && done.iter().all(Option::is_some);
+                Ok((done, complete))
+            }
+        }
+    }
+}
