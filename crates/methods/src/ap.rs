@@ -11,7 +11,8 @@
 //!   skipping everything before it; a neuron patch is a rank-one change of layer l's output, so
 //!   its run starts at layer l + 1;
 //! * one batched forward patches a different component in each row;
-//! * only the last position's final LayerNorm and two unembedding rows are computed.
+//! * only the last position's final LayerNorm and two unembedding rows are computed;
+//! * natively on the CPU, the batched forwards run on all cores (`ApOptions::threads`).
 
 use burn::tensor::Tensor;
 use gradpatch_model::{
