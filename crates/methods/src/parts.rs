@@ -41,7 +41,8 @@ where
         let work = |p: &P| gradpatch_model::block_on(work(p));
         return threaded::run(parts, threads, &work, &weight, progress);
     }
-    let _ = threads;
+    #[cfg(target_arch = "wasm32")]
+    let _ = threads; // one thread in the browser
     let total: u64 = parts.iter().map(&weight).sum();
     let mut done = Vec::with_capacity(parts.len());
     let mut units = 0;

@@ -273,22 +273,18 @@ fn ap_on_threads_equals_sequential_and_cancels() {
     let (c, complete) = activation_patching(&model, &runs, &two, &mut stop_at_first).unwrap();
     assert!(!complete);
     assert_eq!(seen.len(), 1);
-    let finished: Vec<usize> = c
-        .heads
-        .iter()
-        .chain(&c.neurons)
-        .enumerate()
-        .filter(|(_, x)| !x.is_nan())
-        .map(|(i, _)| i)
-        .collect();
+    let all = |s: &gradpatch_methods::Scores| -> Vec<f32> {
+        s.heads.iter().chain(&s.neurons).copied().collect()
+    };
+    let (got, sequential) = (all(&c), all(&a));
+    let finished: Vec<usize> = (0..got.len()).filter(|&i| !got[i].is_nan()).collect();
     // Heads of layer 0 (4) and the first neuron batch (100), in some order of finishing.
     let h = model.config.n_heads;
     let nl = model.config.n_layers;
     let expected: Vec<usize> = (0..h).chain(nl * h..nl * h + 100).collect();
     assert_eq!(finished, expected);
-    let all_a: Vec<f32> = a.heads.iter().chain(&a.neurons).copied().collect();
     for i in finished {
-        assert_eq!(c.heads.iter().chain(&c.neurons).nth(i), all_a.get(i));
+        assert_eq!(got[i], sequential[i], "score {i}");
     }
 }
 
