@@ -4,9 +4,15 @@
 //! and reported as a [`Warning`] for the page to show. Writing gives the shortest query that
 //! restores the state (defaults are left out), so `parse(&write(s)) == s`.
 
+mod options;
+mod quadrature;
 mod query;
+mod selection;
 
+pub use options::{Baseline, Direction, Processing};
+pub use quadrature::{Quadrature, leggauss};
 pub use query::{decode_component, encode_component, pairs_text, parse_pairs};
+pub use selection::{Move, Selection};
 
 use std::fmt;
 
@@ -99,40 +105,6 @@ impl Tab {
             Tab::Summary => "Summary",
             Tab::Prompts => "Prompts",
         }
-    }
-}
-
-/// A selected head or neuron.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Selection {
-    Head { layer: usize, head: usize },
-    Neuron { layer: usize, neuron: usize },
-}
-
-impl fmt::Display for Selection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Selection::Head { layer, head } => write!(f, "L{layer}H{head}"),
-            Selection::Neuron { layer, neuron } => write!(f, "L{layer}N{neuron}"),
-        }
-    }
-}
-
-impl Selection {
-    /// Parses `L5H3` or `L5N123`.
-    pub fn parse(s: &str) -> Option<Self> {
-        let rest = s.strip_prefix('L')?;
-        let split = rest.find(['H', 'N'])?;
-        let layer = rest[..split].parse().ok()?;
-        let index = rest[split + 1..].parse().ok()?;
-        Some(if rest.as_bytes()[split] == b'H' {
-            Selection::Head { layer, head: index }
-        } else {
-            Selection::Neuron {
-                layer,
-                neuron: index,
-            }
-        })
     }
 }
 

@@ -20,45 +20,20 @@ use gradpatch_model::{
     to_host_async,
 };
 use gradpatch_runs::{PromptRuns, Which};
-use serde::{Deserialize, Serialize};
 
-use crate::{Progress, Scores, parts, rows_per_batch};
+use crate::{Direction, Progress, Scores, parts, rows_per_batch};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// Clean run, corrupted activation patched in (the reference's forward AP).
-    Noising,
-    /// Corrupted run, clean activation patched in (the reference's reverse AP).
-    Denoising,
-}
-
-impl std::str::FromStr for Direction {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "noising" => Ok(Direction::Noising),
-            "denoising" => Ok(Direction::Denoising),
-            other => Err(format!(
-                "unknown AP direction \"{other}\", expected noising or denoising"
-            )),
-        }
+/// (the run, the source of the patched values)
+fn roles(direction: Direction) -> (Which, Which) {
+    match direction {
+        Direction::Noising => (Which::Clean, Which::Corrupted),
+        Direction::Denoising => (Which::Corrupted, Which::Clean),
     }
 }
 
-impl Direction {
-    /// (the run, the source of the patched values)
-    fn roles(self) -> (Which, Which) {
-        match self {
-            Direction::Noising => (Which::Clean, Which::Corrupted),
-            Direction::Denoising => (Which::Corrupted, Which::Clean),
-        }
-    }
-
-    fn score(self, runs: &PromptRuns, patched: f32) -> f32 {
-        let base = runs.run(self.roles().0).logit_diff;
-        ((f64::from(patched) - f64::from(base)) / f64::from(runs.denominator())) as f32
-    }
+fn score(direction: Direction, runs: &PromptRuns, patched: f32) -> f32 {
+    let base = runs.run(roles(direction).0).logit_diff;
+    ((f64::from(patched) - f64::from(base)) / f64::from(runs.denominator())) as f32
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -168,7 +143,7 @@ async fn ap_part(
     opts: &ApOptions,
     part: Part,
 ) -> Result<Vec<f32>, RunError> {
-    let (run_which, src_which) = opts.direction.roles();
+    let (run_which, src_which) = roles(opts.direction);
     let (run, src) = (runs.run(run_which), runs.run(src_which));
     let p0 = runs.shared_prefix;
     let s = runs.len() - p0;
@@ -227,7 +202,7 @@ async fn ap_part(
     Ok(to_host_async(lds)
         .await?
         .into_iter()
-        .map(|ld| opts.direction.score(runs, ld))
+        .map(|ld| score(opts.direction, runs, ld))
         .collect())
 }
 
@@ -253,7 +228,7 @@ async fn naive_one(
     direction: Direction,
     comp: Component,
 ) -> Result<f32, RunError> {
-    let (run_which, src_which) = direction.roles();
+    let (run_which, src_which) = roles(direction);
     let (run, src) = (runs.run(run_which), runs.run(src_which));
     let patch = match comp {
         Component::Head { layer, head } => Patch::component(
@@ -280,5 +255,5 @@ async fn naive_one(
             .ok_or_else(|| RunError::invalid("AP", "no logit difference"))?,
     )
     .await?;
-    Ok(direction.score(runs, ld[0]))
+    Ok(score(direction, runs, ld[0]))
 }

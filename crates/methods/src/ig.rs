@@ -20,29 +20,7 @@ use gradpatch_model::{
 use gradpatch_runs::PromptRuns;
 use serde::{Deserialize, Serialize};
 
-use crate::{Progress, Quadrature, Scores, parts};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Baseline {
-    /// Zero input activation (the reference study's main comparison).
-    Zero,
-    /// The corrupted run's activation (the reference's `aligned_clean_input`).
-    Corrupted,
-}
-
-impl std::str::FromStr for Baseline {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "zero" => Ok(Baseline::Zero),
-            "corrupted" => Ok(Baseline::Corrupted),
-            other => Err(format!(
-                "unknown IG baseline \"{other}\", expected zero or corrupted"
-            )),
-        }
-    }
-}
+use crate::{Baseline, Progress, Quadrature, Scores, parts};
 
 #[derive(Clone, Copy, Debug)]
 pub struct IgOptions {

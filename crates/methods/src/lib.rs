@@ -8,16 +8,15 @@ pub mod ap;
 pub mod ig;
 mod parts;
 pub mod progress;
-pub mod quadrature;
 
 pub use ap::{
-    ApOptions, Component, Direction, activation_patching, activation_patching_async,
-    activation_patching_naive,
+    ApOptions, Component, activation_patching, activation_patching_async, activation_patching_naive,
 };
-pub use ig::{Baseline, IgOptions, IgScores, integrated_gradients, integrated_gradients_async};
+pub use ig::{IgOptions, IgScores, integrated_gradients, integrated_gradients_async};
 pub use parts::cpu_threads;
 pub use progress::{NoProgress, Pause, Progress};
-pub use quadrature::Quadrature;
+// The option types live in gradpatch-config (shared with results.json and the page).
+pub use gradpatch_config::{Baseline, Direction, Quadrature};
 
 /// Scores of one prompt, row-major: heads `[layers, heads]`, neurons `[layers, d_mlp]`.
 /// Components a cancelled run did not reach are NaN.

@@ -174,7 +174,7 @@ impl Gpt2 {
         device: &Device,
     ) -> Result<Self, LoadError> {
         let mut host = load_host_weights(bytes, opts)?;
-        processing.apply(&mut host);
+        crate::processing::apply(processing, &mut host);
         Ok(Self::from_host(&host, processing, device))
     }
 

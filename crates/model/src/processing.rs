@@ -18,108 +18,72 @@
 //! None of these change the logits' differences, but a zero activation means something else in
 //! the processed model: zero-baseline IG on heads differs between the two.
 
-use serde::{Deserialize, Serialize};
-
 use crate::weights::HostWeights;
 
-/// Which TransformerLens processing steps to apply. `Default` is what `from_pretrained` does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Processing {
-    pub fold_ln: bool,
-    pub center_writing_weights: bool,
-    pub center_unembed: bool,
-    pub fold_value_biases: bool,
-}
+pub use gradpatch_config::Processing;
 
-impl Default for Processing {
-    fn default() -> Self {
-        Self::all()
-    }
-}
-
-impl Processing {
-    pub fn all() -> Self {
-        Self {
-            fold_ln: true,
-            center_writing_weights: true,
-            center_unembed: true,
-            fold_value_biases: true,
-        }
-    }
-
-    /// `from_pretrained_no_processing`: the model exactly as stored.
-    pub fn none() -> Self {
-        Self {
-            fold_ln: false,
-            center_writing_weights: false,
-            center_unembed: false,
-            fold_value_biases: false,
-        }
-    }
-
-    /// Applies the selected steps in TransformerLens' order.
-    pub fn apply(self, w: &mut HostWeights) {
-        let d = w.config.d_model;
-        if self.fold_ln {
-            for layer in &mut w.layers {
-                if let Some((g, b)) = layer.ln1.take() {
-                    for (mat, bias) in [
-                        (&mut layer.w_q, &mut layer.b_q),
-                        (&mut layer.w_k, &mut layer.b_k),
-                        (&mut layer.w_v, &mut layer.b_v),
-                    ] {
-                        fold_norm_into(mat, bias, &g, &b);
-                    }
-                }
-                if let Some((g, b)) = layer.ln2.take() {
-                    fold_norm_into(&mut layer.w_in, &mut layer.b_in, &g, &b);
+/// Applies the selected steps in TransformerLens' order.
+pub fn apply(p: Processing, w: &mut HostWeights) {
+    let d = w.config.d_model;
+    if p.fold_ln {
+        for layer in &mut w.layers {
+            if let Some((g, b)) = layer.ln1.take() {
+                for (mat, bias) in [
+                    (&mut layer.w_q, &mut layer.b_q),
+                    (&mut layer.w_k, &mut layer.b_k),
+                    (&mut layer.w_v, &mut layer.b_v),
+                ] {
+                    fold_norm_into(mat, bias, &g, &b);
                 }
             }
-            if let Some((g, b)) = w.ln_f.take() {
-                // The unembedding is stored by vocabulary row: fold on its transpose.
-                let v = w.config.d_vocab;
-                let mut u_t = transpose(&w.unembed, v, d);
-                fold_norm_into(&mut u_t, &mut w.b_u, &g, &b);
-                w.unembed = transpose(&u_t, d, v);
+            if let Some((g, b)) = layer.ln2.take() {
+                fold_norm_into(&mut layer.w_in, &mut layer.b_in, &g, &b);
             }
         }
-        if self.center_writing_weights {
-            center_rows(&mut w.w_e, d);
-            center_rows(&mut w.w_pos, d);
-            for layer in &mut w.layers {
-                center_rows(&mut layer.w_o, d);
-                center_rows(&mut layer.b_o, d);
-                center_rows(&mut layer.w_out, d);
-                center_rows(&mut layer.b_out, d);
-            }
-        }
-        if self.center_unembed {
-            // Mean over the vocabulary of each d_model component, and of the bias.
+        if let Some((g, b)) = w.ln_f.take() {
+            // The unembedding is stored by vocabulary row: fold on its transpose.
             let v = w.config.d_vocab;
-            let mut mean = vec![0f64; d];
-            for row in w.unembed.chunks_exact(d) {
-                for (m, x) in mean.iter_mut().zip(row) {
-                    *m += f64::from(*x);
-                }
-            }
-            for row in w.unembed.chunks_exact_mut(d) {
-                for (x, m) in row.iter_mut().zip(&mean) {
-                    *x = (f64::from(*x) - m / v as f64) as f32;
-                }
-            }
-            center_rows(&mut w.b_u, v);
+            let mut u_t = transpose(&w.unembed, v, d);
+            fold_norm_into(&mut u_t, &mut w.b_u, &g, &b);
+            w.unembed = transpose(&u_t, d, v);
         }
-        if self.fold_value_biases {
-            for layer in &mut w.layers {
-                // b_O += b_V @ W_O (W_O is [d_model_in = head*d_head, d_model]).
-                for (j, bo) in layer.b_o.iter_mut().enumerate() {
-                    let s: f64 = (0..d)
-                        .map(|i| f64::from(layer.b_v[i]) * f64::from(layer.w_o[i * d + j]))
-                        .sum();
-                    *bo = (f64::from(*bo) + s) as f32;
-                }
-                layer.b_v.iter_mut().for_each(|x| *x = 0.0);
+    }
+    if p.center_writing_weights {
+        center_rows(&mut w.w_e, d);
+        center_rows(&mut w.w_pos, d);
+        for layer in &mut w.layers {
+            center_rows(&mut layer.w_o, d);
+            center_rows(&mut layer.b_o, d);
+            center_rows(&mut layer.w_out, d);
+            center_rows(&mut layer.b_out, d);
+        }
+    }
+    if p.center_unembed {
+        // Mean over the vocabulary of each d_model component, and of the bias.
+        let v = w.config.d_vocab;
+        let mut mean = vec![0f64; d];
+        for row in w.unembed.chunks_exact(d) {
+            for (m, x) in mean.iter_mut().zip(row) {
+                *m += f64::from(*x);
             }
+        }
+        for row in w.unembed.chunks_exact_mut(d) {
+            for (x, m) in row.iter_mut().zip(&mean) {
+                *x = (f64::from(*x) - m / v as f64) as f32;
+            }
+        }
+        center_rows(&mut w.b_u, v);
+    }
+    if p.fold_value_biases {
+        for layer in &mut w.layers {
+            // b_O += b_V @ W_O (W_O is [d_model_in = head*d_head, d_model]).
+            for (j, bo) in layer.b_o.iter_mut().enumerate() {
+                let s: f64 = (0..d)
+                    .map(|i| f64::from(layer.b_v[i]) * f64::from(layer.w_o[i * d + j]))
+                    .sum();
+                *bo = (f64::from(*bo) + s) as f32;
+            }
+            layer.b_v.iter_mut().for_each(|x| *x = 0.0);
         }
     }
 }
