@@ -2,7 +2,7 @@
 //! heavy happens here so the page never freezes.
 
 mod device;
-pub mod fetch;
+mod fetch;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -20,8 +20,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent};
 
-use crate::protocol::{FromWorker, ModelInfo, ModelSource, Pair, Prompts, RunRequest, ToWorker};
 use fetch::{MAX_TEXT_BYTES, MAX_WEIGHTS_BYTES};
+use gradpatch_protocol::{FromWorker, ModelInfo, ModelSource, Pair, Prompts, RunRequest, ToWorker};
 
 struct Loaded {
     model: Gpt2,
@@ -264,7 +264,7 @@ async fn load(
     )
     .map_err(|e| format!("model.safetensors: {e}"))?;
     drop(weights);
-    processing.apply(&mut host);
+    gradpatch_model::processing::apply(processing, &mut host);
     let model = Gpt2::from_host(&host, processing, &device);
     drop(host);
     post(&FromWorker::Status {

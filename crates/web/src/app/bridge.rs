@@ -9,7 +9,7 @@ use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, File, MessageEvent, Worker};
 
-use crate::protocol::{FromWorker, ToWorker};
+use gradpatch_protocol::{FromWorker, ToWorker};
 
 /// Trunk writes the worker's loader next to the page (Trunk.toml: no file hashes).
 const WORKER_URL: &str = "./worker_loader.js";

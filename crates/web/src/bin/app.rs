@@ -8,5 +8,5 @@ fn main() {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    eprintln!("the page runs in a browser: `trunk serve` (see README.md)");
+    eprintln!("the page runs in a browser: `bash web/serve.sh` (see README.md)");
 }

@@ -5,30 +5,6 @@ use burn::tensor::{Device, Tensor, TensorData};
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::fetch::js_err;
-
-/// wgpu does not map the browser's `subgroups` feature, but cubecl's WGSL for the browser
-/// writes `enable subgroups;` into kernels that use subgroup builtins: the device must be
-/// created with that feature or those pipelines are invalid. So `requestDevice` is wrapped
-/// to ask for it whenever the adapter offers it. Must run before the first device request.
-fn request_subgroups() -> Result<(), String> {
-    let patch = js_sys::Function::new_no_args(
-        r#"
-        if (typeof GPUAdapter === 'undefined' || GPUAdapter.prototype.__gradpatch) return;
-        const original = GPUAdapter.prototype.requestDevice;
-        GPUAdapter.prototype.requestDevice = function (desc) {
-            desc = Object.assign({}, desc || {});
-            const wanted = Array.from(desc.requiredFeatures || []);
-            if (this.features.has('subgroups') && !wanted.includes('subgroups')) wanted.push('subgroups');
-            desc.requiredFeatures = wanted;
-            return original.call(this, desc);
-        };
-        GPUAdapter.prototype.__gradpatch = true;
-        "#,
-    );
-    patch.call0(&JsValue::NULL).map(|_| ()).map_err(js_err)
-}
-
 /// Whether the browser exposes WebGPU and gives an adapter (a Chromium without
 /// `--enable-unsafe-webgpu` on Linux has `navigator.gpu` but no adapter).
 async fn has_webgpu() -> bool {
@@ -94,8 +70,8 @@ pub async fn pick(cpu_only: bool) -> (Device, String, Option<String>) {
             Some("This browser has no WebGPU (or no WebGPU adapter): computing on the CPU instead, which is much slower.".into()),
         );
     }
+    // (web/worker_loader.js makes every device request ask for `subgroups` when offered.)
     let gpu = async {
-        request_subgroups()?;
         let device = Device::wgpu_options()
             .init_async()
             .await

@@ -9,7 +9,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, DedicatedWorkerGlobalScope, File, Request, Response};
 
-use crate::protocol::{CachedFile, FromWorker};
+use gradpatch_protocol::{CachedFile, FromWorker};
 
 use super::{now_s, post};
 
