@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Every test of the project: formatting, lints, native tests (ndarray and wgpu backends; the CLI
-# also with OpenBLAS), the wasm32 build of the engine crates, and the page in headless Chromium.
-# Prerequisites: see .ci/run (it installs them).
+# Every test of the project: formatting, lints (native and wasm32), native tests (ndarray and
+# wgpu backends; the CLI also with OpenBLAS), the production build of the page (dist/) and the
+# browser tests on it in headless Chromium. Installs what is missing first: Rust tools and npm
+# packages always, Debian packages when run as root (web/build/tools.sh says what and how).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source=web/build/tools.sh
+source "$(dirname "$0")/../web/build/tools.sh"
+cd "$repo_root"
 
 # Reference data is read from $GRADPATCH_SHARED (default: ../shared beside the repository).
 export GRADPATCH_SHARED="${GRADPATCH_SHARED:-$(cd .. && pwd)/shared}"
@@ -12,16 +15,26 @@ if [ ! -f "$GRADPATCH_SHARED/reference/model-a/goldens.json" ]; then
   exit 1
 fi
 
+# Vulkan on the CPU (lavapipe) for the native burn-wgpu tests; OpenBLAS for the CLI's `openblas`
+# feature; Chromium (SwiftShader's WebGPU) for the browser tests.
+need_debian mesa-vulkan-drivers libopenblas-dev chromium
+need_lint_tools
+need_page_tools
+need_npm tests/e2e
+target="$target"
+clippy_driver="$(rustup which clippy-driver)"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy (native, all targets)"
-cargo clippy --workspace --all-targets -- -D warnings
+# Clippy lints while compiling (clippy-driver as the workspace's rustc wrapper, as `cargo clippy`
+# does), so one compile of the tests serves lint and test natively, and one release build of
+# the page serves lint and deployment for wasm32: a separate `cargo clippy` would type-check
+# everything a second time (~20 min on 2 cores from scratch).
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
 
-echo "== cargo clippy (wasm32: the page, the worker and every engine crate they use)"
-cargo clippy -p gradpatch-web --target wasm32-unknown-unknown -- -D warnings
-
-echo "== cargo test (ndarray and wgpu/Vulkan backends)"
+echo "== cargo test, linted by clippy (ndarray and wgpu/Vulkan backends)"
 # Always at workspace level: a per-package run unifies burn's features differently and rebuilds it.
 # (No doc tests: the crates have no examples in their docs.)
 log="$(mktemp)"
@@ -38,16 +51,32 @@ passed=$((passed + $(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" |
 failed=$((failed + $(grep -Eo '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')))
 rm -f "$log"
 
-echo "== the page: trunk build (dev profile), then browser tests in headless Chromium"
-trunk build --config Trunk.toml
+echo "== the installer (web/build/tools.sh) against an unreachable registry"
+log="$(mktemp)"
+bash tests/tools-test.sh 2>&1 | tee "$log" || true
+t=$(grep -Eo '^tools: [0-9]+ passed, [0-9]+ failed' "$log" || echo "tools: 0 passed, 1 failed")
+passed=$((passed + $(echo "$t" | awk '{print $2}')))
+failed=$((failed + $(echo "$t" | awk '{print $4}')))
+rm -f "$log"
+
+echo "== the GitHub Pages workflow (validated; its build step is the next one)"
+log="$(mktemp)"
+node tests/e2e/check-workflow.mjs 2>&1 | tee "$log" || true
+wf=$(grep -Eo '^workflow: [0-9]+ passed, [0-9]+ failed' "$log" || echo "workflow: 0 passed, 1 failed")
+passed=$((passed + $(echo "$wf" | awk '{print $2}')))
+failed=$((failed + $(echo "$wf" | awk '{print $4}')))
+rm -f "$log"
+
+echo "== the page: the production build (dist/, linted by clippy for wasm32), then browser tests in headless Chromium"
+bash web/build/release.sh
 e2e_log="$(mktemp)"
 e2e_rc=0
 # A GPT-2-small-shaped model with random weights (548 MB) for the full-size browser test.
-gpt2_dir="${CARGO_TARGET_DIR:-target}/gpt2-random"
-[ -f "$gpt2_dir/model.safetensors" ] || "${CARGO_TARGET_DIR:-target}/debug/gradpatch" make-random-gpt2 --out "$gpt2_dir"
+gpt2_dir="$target/gpt2-random"
+[ -f "$gpt2_dir/model.safetensors" ] || "$target/debug/gradpatch" make-random-gpt2 --out "$gpt2_dir"
 # The page's numbers are checked against the CLI's on the same configuration.
 cli_results="$(mktemp --suffix=.json)"
-"${CARGO_TARGET_DIR:-target}/debug/gradpatch" run --model web/models/ioi-demo --ioi 2 --seed 3 --ig-steps 4 --out "$cli_results" 2>/dev/null
+"$target/debug/gradpatch" run --model web/models/ioi-demo --ioi 2 --seed 3 --ig-steps 4 --out "$cli_results" 2>/dev/null
 E2E_GPT2_DIR="$gpt2_dir" E2E_CLI_RESULTS="$cli_results" node tests/e2e/run.mjs dist 2>&1 | tee "$e2e_log" || e2e_rc=$?
 e2e_passed=$(grep -Eo '^e2e: [0-9]+ passed' "$e2e_log" | awk '{print $2}')
 e2e_failed=$(grep -Eo '[0-9]+ failed$' "$e2e_log" | tail -1 | awk '{print $1}')

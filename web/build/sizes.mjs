@@ -1,0 +1,67 @@
+// Precompression and size accounting of the built site (used by postbuild.mjs and the benches).
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+// The page's own assets are precompressed; the models are not: the worker reads their
+// Content-Length to check a download, which a Content-Encoding would change.
+const COMPRESSED = new Set(['.wasm', '.js', '.html', '.css']);
+
+function walk(dir, rel = '') {
+  return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
+    const r = path.join(rel, e.name);
+    return e.isDirectory() ? walk(dir, r) : [r];
+  });
+}
+
+const gzip = (buf) => zlib.gzipSync(buf, { level: 9 });
+const brotli = (buf) => zlib.brotliCompressSync(buf, {
+  params: {
+    [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+    [zlib.constants.BROTLI_PARAM_SIZE_HINT]: buf.length,
+    [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
+  },
+});
+
+/** Writes FILE.gz and FILE.br next to every asset of the page (not the models). */
+export function compressAll(dir) {
+  for (const rel of walk(dir)) {
+    if (rel.startsWith('models' + path.sep) || !COMPRESSED.has(path.extname(rel))) continue;
+    const file = path.join(dir, rel);
+    const buf = fs.readFileSync(file);
+    fs.writeFileSync(file + '.gz', gzip(buf));
+    fs.writeFileSync(file + '.br', brotli(buf));
+  }
+}
+
+function sizes(file) {
+  const raw = fs.statSync(file).size;
+  const read = (ext, make) => (fs.existsSync(file + ext) ? fs.statSync(file + ext).size : make(fs.readFileSync(file)).length);
+  return { raw, gzip: read('.gz', gzip), brotli: read('.br', brotli) };
+}
+
+/** Raw, gzip and brotli bytes of the wasm files together. */
+export function wasmTotals(dir) {
+  const t = { raw: 0, gzip: 0, brotli: 0 };
+  for (const rel of walk(dir).filter((f) => f.endsWith('.wasm'))) {
+    const s = sizes(path.join(dir, rel));
+    t.raw += s.raw;
+    t.gzip += s.gzip;
+    t.brotli += s.brotli;
+  }
+  return t;
+}
+
+/** A table of every file a first visit downloads (the models apart), with its three sizes. */
+export function sizeTable(dir) {
+  const mb = (n) => (n / 1e6).toFixed(3).padStart(8);
+  const rows = walk(dir)
+    .filter((f) => !f.startsWith('models' + path.sep) && !f.endsWith('.gz') && !f.endsWith('.br') && !f.startsWith('.'))
+    .sort()
+    .map((rel) => ({ rel, ...sizes(path.join(dir, rel)) }));
+  const lines = ['file                          raw MB  gzip MB  brotli MB'];
+  for (const r of rows) lines.push(`${r.rel.padEnd(28)}${mb(r.raw)} ${mb(r.gzip)} ${mb(r.brotli)}`);
+  const sum = rows.reduce((a, r) => ({ raw: a.raw + r.raw, gzip: a.gzip + r.gzip, brotli: a.brotli + r.brotli }), { raw: 0, gzip: 0, brotli: 0 });
+  lines.push(`${'total'.padEnd(28)}${mb(sum.raw)} ${mb(sum.gzip)} ${mb(sum.brotli)}`);
+  return lines.join('\n');
+}

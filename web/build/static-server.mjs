@@ -1,0 +1,107 @@
+// A static host for the built site, as a real one behaves: the files under a sub-path, the
+// headers of dist/_headers (Netlify/Cloudflare Pages syntax), precompressed .br/.gz copies when
+// the browser accepts them, 404 for anything else. Used by `web/serve.sh --release`, the
+// browser tests and the cold-start benchmark (which import `staticHandler`).
+// Usage: node web/build/static-server.mjs DIST [--port 8080] [--prefix /gradpatch/]
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+
+export const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json',
+  '.safetensors': 'application/octet-stream', '.png': 'image/png', '.svg': 'image/svg+xml',
+};
+
+/** Parses a `_headers` file into [{ pattern: RegExp, headers: [[name, value]] }]. */
+export function parseHeaders(text) {
+  const rules = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim() || line.trim().startsWith('#')) continue;
+    if (!/^\s/.test(line)) {
+      const glob = line.trim().replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+      rules.push({ pattern: new RegExp(`^${glob}$`), headers: [] });
+    } else if (rules.length) {
+      const i = line.indexOf(':');
+      if (i > 0) rules.at(-1).headers.push([line.slice(0, i).trim(), line.slice(i + 1).trim()]);
+    }
+  }
+  return rules;
+}
+
+/**
+ * A request handler serving `dir` under `prefix`; returns false for paths outside the prefix
+ * (so a caller can add routes of its own). `extraHeaders(pathname)` adds to `_headers`;
+ * `compress: false` ignores the precompressed copies (a host that sends files as they are).
+ */
+export function staticHandler(dir, { prefix = '/', extraHeaders = () => [], compress = true } = {}) {
+  const root = path.resolve(dir);
+  const headersFile = path.join(root, '_headers');
+  const rules = fs.existsSync(headersFile) ? parseHeaders(fs.readFileSync(headersFile, 'utf8')) : [];
+  return (req, res) => {
+    const url = new URL(req.url, 'http://host');
+    if (!url.pathname.startsWith(prefix)) return false;
+    let rel;
+    try {
+      rel = decodeURIComponent(url.pathname.slice(prefix.length));
+    } catch {
+      res.writeHead(400);
+      res.end('bad path');
+      return true;
+    }
+    if (rel === '' || rel.endsWith('/')) rel += 'index.html';
+    const file = path.join(root, rel);
+    if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+      return true;
+    }
+    // Revalidated on each visit (as GitHub Pages and most hosts do): a warm cache costs a 304.
+    const modified = fs.statSync(file).mtime.toUTCString();
+    if (req.headers['if-modified-since'] === modified) {
+      res.writeHead(304, { 'last-modified': modified, 'cache-control': 'no-cache' });
+      res.end();
+      return true;
+    }
+    const headers = { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-cache', 'last-modified': modified };
+    const sitePath = '/' + rel.split(path.sep).join('/');
+    for (const r of rules) if (r.pattern.test(sitePath)) for (const [k, v] of r.headers) headers[k.toLowerCase()] = v;
+    for (const [k, v] of extraHeaders(sitePath)) headers[k.toLowerCase()] = v;
+    const accept = String(req.headers['accept-encoding'] || '');
+    let body = file;
+    for (const [enc, ext] of [['br', '.br'], ['gzip', '.gz']]) {
+      if (compress && accept.includes(enc) && fs.existsSync(file + ext)) {
+        headers['content-encoding'] = enc;
+        headers.vary = 'Accept-Encoding';
+        body = file + ext;
+        break;
+      }
+    }
+    headers['content-length'] = fs.statSync(body).size;
+    res.writeHead(200, headers);
+    if (req.method === 'HEAD') res.end();
+    else fs.createReadStream(body).pipe(res);
+    return true;
+  };
+}
+
+if (process.argv[1] && process.argv[1].endsWith('static-server.mjs')) {
+  const args = process.argv.slice(2);
+  const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
+  const dir = args[0] && !args[0].startsWith('--') ? args[0] : 'dist';
+  let prefix = opt('--prefix', '/');
+  if (!prefix.startsWith('/')) prefix = '/' + prefix;
+  if (!prefix.endsWith('/')) prefix += '/';
+  const port = Number(opt('--port', 8080));
+  if (!fs.existsSync(path.join(dir, 'index.html'))) {
+    console.error(`error: ${dir}/index.html not found: build the site first (trunk build --release)`);
+    process.exit(1);
+  }
+  const handle = staticHandler(dir, { prefix });
+  http.createServer((req, res) => {
+    if (!handle(req, res)) {
+      res.writeHead(302, { location: prefix });
+      res.end();
+    }
+  }).listen(port, '127.0.0.1', () => console.log(`serving ${dir} at http://127.0.0.1:${port}${prefix}`));
+}

@@ -1,0 +1,97 @@
+# Installs what building and testing the page needs, once. Sourced by web/serve.sh and
+# tests/run-all.sh; each `need_*` function does nothing when the tool is already there at the
+# pinned version, and otherwise says in one line what it installs. Every install is atomic
+# (cargo install and npm ci only put a tool in place when it is complete), so a failed or
+# interrupted run leaves nothing half-installed behind for the next one.
+
+# shellcheck shell=bash
+TRUNK_VERSION=0.21.14 # trunk 0.22 needs a newer rustc than this toolchain (1.95)
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { echo "gradpatch: $*" >&2; }
+
+fail_install() {
+  say "error: could not install $1. Is the package registry reachable? Nothing was left half-installed; run the command again once it is."
+  exit 1
+}
+
+need_wasm_target() {
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown && return
+  say "installing the Rust target wasm32-unknown-unknown (rustup, ~1 min)"
+  rustup target add wasm32-unknown-unknown >/dev/null || fail_install "the wasm32 target"
+}
+
+need_lint_tools() {
+  local missing=()
+  cargo fmt --version >/dev/null 2>&1 || missing+=(rustfmt)
+  cargo clippy --version >/dev/null 2>&1 || missing+=(clippy)
+  [ ${#missing[@]} -eq 0 ] && return
+  say "installing ${missing[*]} (rustup)"
+  rustup component add "${missing[@]}" >/dev/null || fail_install "${missing[*]}"
+}
+
+# Tools are built with optimisation level 1 and no LTO: they only call other programs, and this
+# makes their first install several times faster on 2 cores. They build in their own target
+# folder so they never invalidate the project's builds.
+install_tool() {
+  local what="$1" minutes="$2"
+  shift 2
+  say "installing $what (cargo install, first run only: ~$minutes min on 2 cores)"
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
+    CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo_root/target}/tools" \
+    cargo install --quiet "$@" || fail_install "$what"
+}
+
+need_trunk() {
+  trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$" && return
+  # No TLS, no update check: the build is offline (Trunk.toml) and the server is local.
+  install_tool "trunk $TRUNK_VERSION" 5 --locked trunk --version "$TRUNK_VERSION" --no-default-features
+}
+
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock.
+need_wasm_bindgen() {
+  local version
+  version=$(grep -A1 '^name = "wasm-bindgen"$' "$repo_root/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')
+  wasm-bindgen --version 2>/dev/null | grep -q " $version\$" && return
+  # (Not --locked: its own lockfile pins a webpki-roots release the registry no longer serves.)
+  install_tool "wasm-bindgen-cli $version" 3 wasm-bindgen-cli --version "$version"
+}
+
+# `npm ci` in a folder with a package-lock.json, again only when the lockfile changed.
+need_npm() {
+  local dir stamp
+  case "$1" in /*) dir="$1" ;; *) dir="$repo_root/$1" ;; esac
+  stamp="$dir/node_modules/.gradpatch-lock"
+  if [ -f "$stamp" ] && cmp -s "$stamp" "$dir/package-lock.json"; then return; fi
+  command -v npm >/dev/null 2>&1 || { say "error: npm not found: install Node.js 20 or newer (Debian: apt-get install nodejs npm)"; exit 1; }
+  say "installing the npm packages of $1 (npm ci)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || { rm -rf "$dir/node_modules"; fail_install "the npm packages of $1"; }
+  cp "$dir/package-lock.json" "$stamp"
+}
+
+# Debian packages: installed when running as root (CI, containers), else named in an error.
+need_debian() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    say "error: missing system packages: ${missing[*]} (Debian: sudo apt-get install ${missing[*]})"
+    exit 1
+  fi
+  say "installing ${missing[*]} (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; } || fail_install "${missing[*]}"
+}
+
+# What building the page needs (serve and test).
+need_page_tools() {
+  need_wasm_target
+  need_trunk
+  need_wasm_bindgen
+  need_npm web/build
+}
