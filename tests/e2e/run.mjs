@@ -1,105 +1,38 @@
-// End-to-end tests of the built page (dist/, from `trunk build`) in headless Chromium:
-// WebGPU on SwiftShader, and the CPU fallback in a Chromium without WebGPU.
-// Usage: node tests/e2e/run.mjs [dist-dir]   (CHROMIUM=/usr/bin/chromium by default;
-// E2E_GPT2_DIR=a GPT-2-small-shaped model from `gradpatch make-random-gpt2`, served at /gpt2/)
+// End-to-end tests of the built page in headless Chromium: WebGPU on SwiftShader, and the CPU
+// fallback in a Chromium without WebGPU. The site is served under a sub-path with its
+// Content-Security-Policy (server.mjs); any violation fails the test that caused it.
+// Usage: node tests/e2e/run.mjs [dist-dir]   (the release build: `trunk build --release`;
+// CHROMIUM=/usr/bin/chromium by default; E2E_GPT2_DIR=a GPT-2-small-shaped model from
+// `gradpatch make-random-gpt2`, served at gpt2/; E2E_CLI_RESULTS=the CLI's results.json for the
+// parity test; E2E_ARTEFACTS=folder for screenshots, default target/e2e-artefacts)
 import { chromium } from 'playwright-core';
-import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startServer } from './server.mjs';
+import { RUN_TIMEOUT, assert, done, logs, open as openPage, test, totals, waitError, waitResults, watchCsp, watchCspReports } from './lib.mjs';
+import { siteTests } from './site.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(process.argv[2] || path.join(here, '..', '..', 'dist'));
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
-const RUN_TIMEOUT = Number(process.env.E2E_RUN_TIMEOUT_MS || 600_000);
 const gpt2Dir = process.env.E2E_GPT2_DIR;
 
 if (!fs.existsSync(path.join(dist, 'index.html'))) {
-  console.error(`error: ${dist}/index.html not found: build the page first (trunk build)`);
+  console.error(`error: ${dist}/index.html not found: build the page first (trunk build --release)`);
   process.exit(1);
 }
 
-const types = {
-  '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css',
-  '.json': 'application/json', '.safetensors': 'application/octet-stream',
-};
-// A static server; /fail/* answers 404 and /slow/* is never answered (download tests).
-const server = http.createServer((req, res) => {
-  const url = new URL(req.url, 'http://x');
-  if (url.pathname.startsWith('/fail/')) { res.writeHead(404); res.end('not found'); return; }
-  if (url.pathname.startsWith('/html/')) {
-    // A real tokenizer, no config, and an HTML page where the weights should be.
-    if (url.pathname.endsWith('tokenizer.json')) {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      fs.createReadStream(path.join(dist, 'models', 'ioi-demo', 'tokenizer.json')).pipe(res);
-      return;
-    }
-    if (url.pathname.endsWith('config.json')) { res.writeHead(404); res.end(); return; }
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<!DOCTYPE html><html><body>' + 'x'.repeat(100000) + '</body></html>');
-    return;
-  }
-  let root = dist, rel = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
-  if (gpt2Dir && rel.startsWith('/gpt2/')) { root = path.resolve(gpt2Dir); rel = rel.slice('/gpt2'.length); }
-  const file = path.join(root, rel);
-  if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-    res.writeHead(404); res.end('not found'); return;
-  }
-  res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' });
-  fs.createReadStream(file).pipe(res);
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const base = `http://127.0.0.1:${server.address().port}/`;
+const { server, base, reports } = await startServer(dist, { gpt2Dir });
+watchCspReports(reports);
+const open = (browser, query, _logs, opts) => openPage(browser, base, query, opts);
 
 const common = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
 const gpuArgs = [...common, '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-webgpu-adapter=swiftshader'];
 
-let passed = 0, failed = 0;
-async function test(name, fn) {
-  // E2E_ONLY=substring runs only the matching tests (for working on one).
-  if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return;
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e && e.stack || e}`);
-  }
-}
-function assert(cond, msg) { if (!cond) throw new Error(msg); }
-
-async function open(browser, query, logs) {
-  const page = await browser.newPage({ viewport: { width: 1500, height: 1000 }, acceptDownloads: true });
-  page.on('console', (m) => logs && logs.push(`[${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => logs && logs.push(`[pageerror] ${e.message}`));
-  await page.goto(base + query);
-  return page;
-}
-
-async function waitResults(page) {
-  await page.waitForSelector('[data-chart="ig-heads"] canvas, [data-testid="error"]', { timeout: RUN_TIMEOUT });
-  const err = await page.$('[data-testid="error"]');
-  if (err) throw new Error('page error: ' + (await err.innerText()));
-}
-
-// Waits until the error banner says what `re` expects (the banner re-renders as state changes).
-async function waitError(page, re) {
-  try {
-    await page.waitForFunction((src) => new RegExp(src).test(document.querySelector('[data-testid="error"]')?.innerText || ''), re.source, { timeout: 60000 });
-  } catch (e) {
-    const banner = await page.$('[data-testid="error"]');
-    throw new Error(`expected an error matching ${re}, got: ${banner ? await banner.innerText() : 'no error'}`);
-  }
-}
-
-const demo = 'model=bundled&n=2&seed=3&steps=4';
-
 const gpu = await chromium.launch({ executablePath, headless: true, args: gpuArgs });
-const logs = [];
 
 await test('WebGPU: the bundled model loads and the comparison runs on the GPU', async () => {
   const page = await open(gpu, `?${demo}&tab=heads`, logs);
@@ -111,7 +44,7 @@ await test('WebGPU: the bundled model loads and the comparison runs on the GPU',
   const summary = await page.innerText('[data-testid="summary"]');
   assert(summary.includes('Pearson r IG vs AP, heads'), summary);
   assert(/prompts\s+2/.test(summary), summary);
-  await page.close();
+  await done(page);
 });
 
 await test('charts: hover shows both scores, click selects in every chart and in the URL', async () => {
@@ -142,8 +75,8 @@ await test('charts: hover shows both scores, click selects in every chart and in
   await again.waitForSelector('[data-chart="scatter-heads"] canvas', { timeout: RUN_TIMEOUT });
   assert((await again.innerText('[data-testid="selected"]')).startsWith(sel), 'selection restored');
   assert(await again.$eval('[data-testid="prompt-select"]', (e) => e.value) === '1', 'prompt restored');
-  await again.close();
-  await page.close();
+  await done(again);
+  await done(page);
 });
 
 await test('exports: results.json has the CLI schema, charts save as PNG', async () => {
@@ -179,7 +112,7 @@ await test('exports: results.json has the CLI schema, charts save as PNG', async
   assert(png.suggestedFilename() === 'ap-heads.png', png.suggestedFilename());
   const bytes = fs.readFileSync(await png.path());
   assert(bytes.subarray(1, 4).toString() === 'PNG' && bytes.length > 2000, 'a PNG image');
-  await page.close();
+  await done(page);
 });
 
 await test('links: bad parameters warn, text from the URL stays text, unknown model URLs ask first', async () => {
@@ -190,27 +123,27 @@ await test('links: bad parameters warn, text from the URL stays text, unknown mo
   assert(warnings.some((w) => w.includes('`n`')) && warnings.some((w) => w.includes('`zzz`')), warnings.join('\n'));
   assert(await page.$('img') === null, 'no element from the URL');
   assert(await page.evaluate(() => window.__owned) === undefined, 'no script from the URL');
-  await page.close();
+  await done(page);
   let requested = false;
   const p2 = await open(gpu, `?model=${encodeURIComponent(base + 'elsewhere/')}`, logs);
   p2.on('request', (r) => { if (r.url().includes('/elsewhere/')) requested = true; });
   await p2.waitForSelector('[data-testid="confirm-url"]');
   await p2.waitForTimeout(1000);
   assert(!requested, 'nothing downloaded before the user agrees');
-  await p2.close();
+  await done(p2);
 });
 
 await test('downloads: a wrong file is refused early, a failed download offers the bundled model', async () => {
   const page = await open(gpu, `?model=${encodeURIComponent(base + 'html/')}`, logs);
   await page.click('[data-testid="confirm-url"] button');
   await waitError(page, /refused after \d+ bytes: not a safetensors file/);
-  await page.close();
+  await done(page);
   const p2 = await open(gpu, `?model=${encodeURIComponent(base + 'fail/')}`, logs);
   await p2.click('[data-testid="confirm-url"] button');
   await waitError(p2, /HTTP 404/);
   await p2.click('[data-testid="error"] button');
   await p2.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
-  await p2.close();
+  await done(p2);
 });
 
 await test('cancel keeps the prompts that finished', async () => {
@@ -222,7 +155,7 @@ await test('cancel keeps the prompts that finished', async () => {
   await page.click('[data-testid="tab-summary"]');
   const summary = await page.innerText('[data-testid="summary"]');
   assert(summary.includes('cancelled'), summary);
-  await page.close();
+  await done(page);
 });
 
 await test('GPT-2 small shape: 548 MB of weights load on WebGPU (147 MiB wte), worker memory < 4 GiB', async () => {
@@ -232,7 +165,7 @@ await test('GPT-2 small shape: 548 MB of weights load on WebGPU (147 MiB wte), w
   const context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: gpuArgs, viewport: { width: 1500, height: 1000 } });
   try {
   // No method selected: the link loads the model without running the comparison.
-  const page = await context.newPage();
+  const page = await watchCsp(await context.newPage());
   page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
   await page.goto(base + `?model=${encodeURIComponent(base + 'gpt2/')}&n=1&ig=0&ap=0`);
   await page.click('[data-testid="confirm-url"] button');
@@ -255,12 +188,14 @@ await test('GPT-2 small shape: 548 MB of weights load on WebGPU (147 MiB wte), w
   await page.click('[data-testid="load"]');
   await page.waitForFunction(() => /from the cache/.test(document.querySelector('[data-testid="download"]')?.innerText || ''), null, { timeout: 120000 });
   await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
-  await page.close();
+  await done(page);
   } finally {
     await context.close();
     fs.rmSync(profile, { recursive: true, force: true });
   }
 });
+
+await siteTests({ gpu, base, executablePath, gpuArgs, common });
 
 await gpu.close();
 
@@ -272,13 +207,14 @@ await test('no WebGPU: the CPU fallback says so and gives results', async () => 
     const notices = await page.locator('[data-testid="notice"]').allInnerTexts();
     assert(notices.some((n) => n.includes('no WebGPU')), notices.join('\n'));
     assert((await page.innerText('[data-testid="model-info"]')).includes('CPU'), 'computing on the CPU');
-    await page.close();
+    await done(page);
   } finally {
     await cpu.close();
   }
 });
 
 server.close();
+const { passed, failed } = totals();
 if (failed) {
   console.log('--- browser console (last 60 lines)');
   console.log(logs.slice(-60).join('\n'));

@@ -1,0 +1,83 @@
+// What every browser test shares: the test runner, assertions, opening a page under the
+// Content-Security-Policy watch, and waiting for results or errors.
+export const RUN_TIMEOUT = Number(process.env.E2E_RUN_TIMEOUT_MS || 600_000);
+
+const results = { passed: 0, failed: 0 };
+export const logs = [];
+let cspReports = [];
+/** Where the server collects CSP reports (set once the server is up). */
+export function watchCspReports(reports) { cspReports = reports; }
+
+export async function test(name, fn) {
+  // E2E_ONLY=substring runs only the matching tests (for working on one).
+  if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return;
+  const t0 = Date.now();
+  const reportsBefore = cspReports.length;
+  try {
+    await fn();
+    // Any CSP violation, in the page or the worker, fails the test that caused it.
+    const fresh = cspReports.slice(reportsBefore);
+    if (fresh.length) throw new Error(`Content-Security-Policy violations reported: ${fresh.join(' | ').slice(0, 2000)}`);
+    results.passed++;
+    console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    results.failed++;
+    console.log(`FAIL ${name}: ${e && e.stack || e}`);
+  }
+}
+export const totals = () => results;
+
+export function assert(cond, msg) { if (!cond) throw new Error(msg); }
+
+/**
+ * Watches a page for CSP trouble: `securitypolicyviolation` events (recorded from before the
+ * first script runs) and the console errors Chromium writes for blocked content. `check()` throws
+ * if any was seen.
+ */
+export async function watchCsp(page) {
+  const seen = [];
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective}: ${e.blockedURI}`));
+  });
+  page.on('console', (m) => {
+    if (/Content.Security.Policy/i.test(m.text())) seen.push(m.text());
+  });
+  page.check = async () => {
+    const events = page.isClosed() ? [] : await page.evaluate(() => window.__csp || []).catch(() => []);
+    const all = [...seen, ...events];
+    if (all.length) throw new Error(`CSP violations: ${all.join(' | ')}`);
+  };
+  return page;
+}
+
+export async function open(browserOrContext, base, query, opts = {}) {
+  const page = await browserOrContext.newPage({ viewport: { width: 1500, height: 1000 }, acceptDownloads: true, ...opts });
+  page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+  await watchCsp(page);
+  await page.goto(base + query);
+  return page;
+}
+
+/** Closes a page after checking it saw no CSP violation. */
+export async function done(page) {
+  await page.check();
+  await page.close();
+}
+
+export async function waitResults(page) {
+  await page.waitForSelector('[data-chart="ig-heads"] canvas, [data-testid="error"]', { timeout: RUN_TIMEOUT });
+  const err = await page.$('[data-testid="error"]');
+  if (err) throw new Error('page error: ' + (await err.innerText()));
+}
+
+// Waits until the error banner says what `re` expects (the banner re-renders as state changes).
+export async function waitError(page, re) {
+  try {
+    await page.waitForFunction((src) => new RegExp(src).test(document.querySelector('[data-testid="error"]')?.innerText || ''), re.source, { timeout: 60000 });
+  } catch (e) {
+    const banner = await page.$('[data-testid="error"]');
+    throw new Error(`expected an error matching ${re}, got: ${banner ? await banner.innerText() : 'no error'}`);
+  }
+}

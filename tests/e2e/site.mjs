@@ -1,0 +1,178 @@
+// The page as a real site: the first visit asks before any large download, a cached GPT-2
+// loads at once, accessibility (axe-core), a whole flow by keyboard, and a narrow window.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+import { RUN_TIMEOUT, assert, done, open, test, waitResults, watchCsp } from './lib.mjs';
+
+const require = createRequire(import.meta.url);
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const HF = 'https://huggingface.co/';
+const GPT2_BASE = 'https://huggingface.co/openai-community/gpt2/resolve/main/';
+const artefacts = path.resolve(process.env.E2E_ARTEFACTS || path.join(process.env.CARGO_TARGET_DIR || 'target', 'e2e-artefacts'));
+
+/** Counts the page's requests to Hugging Face (refused: the tests are offline). */
+async function watchHub(page) {
+  const seen = [];
+  await page.route(`${HF}**`, (route) => { seen.push(route.request().url()); return route.abort(); });
+  return seen;
+}
+
+/** axe-core's serious and critical violations on the page as it is now. */
+async function axeViolations(page, what) {
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await page.evaluate(axeSource);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help}; ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  return found.map((f) => `${what}: ${f}`);
+}
+
+/** Presses Tab until `selector` has the focus (at most `max` times). */
+async function tabTo(page, selector, max = 80) {
+  for (let i = 0; i < max; i++) {
+    if (await page.evaluate((s) => document.activeElement && document.activeElement.matches(s), selector)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab never reached ${selector}`);
+}
+
+export async function siteTests({ gpu, base, executablePath, gpuArgs }) {
+  await test('first visit: the page offers GPT-2 (with its size) or the bundled model, and downloads nothing first', async () => {
+    const page = await open(gpu, base, '');
+    const hub = await watchHub(page);
+    await page.waitForSelector('[data-testid="choose-model"]', { timeout: 60000 });
+    const text = await page.innerText('[data-testid="choose-model"]');
+    assert(/GPT-2 small/.test(text) && /548 MB/.test(text) && /3 MB/.test(text), text);
+    await page.waitForTimeout(1500);
+    assert(hub.length === 0, `requested before the click: ${hub.join(', ')}`);
+    assert(await page.$('[data-testid="download"]') === null, 'no download under way');
+    await page.click('[data-testid="choose-bundled"]');
+    await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
+    assert(page.url().includes('model=bundled'), page.url());
+    await done(page);
+  });
+
+  await test('first visit: a shared link naming GPT-2 shows the size and the estimated run time before it starts', async () => {
+    const page = await open(gpu, base, '?n=4&steps=20&tab=scatter');
+    const hub = await watchHub(page);
+    await page.waitForSelector('[data-testid="estimate"]', { timeout: 60000 });
+    const estimate = await page.innerText('[data-testid="estimate"]');
+    assert(/about \d+m\d\ds/.test(estimate), estimate);
+    await page.click('[data-testid="choose-gpt2"]');
+    // Offline here: the download fails with a message and offers the bundled model.
+    await page.waitForSelector('[data-testid="error"]', { timeout: 60000 });
+    assert(hub.length > 0 && hub[0].startsWith(GPT2_BASE), `GPT-2 requested after the click: ${hub.join(', ')}`);
+    await done(page);
+  });
+
+  await test('first visit: GPT-2 already in the cache loads at once, without asking', async () => {
+    // A persistent profile, as a real browser has; GPT-2's cache entries hold the demo model.
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-e2e-'));
+    const context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: gpuArgs });
+    try {
+      const seed = await watchCsp(await context.newPage());
+      await seed.goto(base + '?model=bundled&ig=0&ap=0');
+      await seed.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
+      await seed.evaluate(async (hf) => {
+        const cache = await caches.open('gradpatch-models-v1');
+        for (const f of ['config.json', 'tokenizer.json', 'model.safetensors']) {
+          const r = await fetch(`models/ioi-demo/${f}`);
+          await cache.put(hf + f, new Response(await r.arrayBuffer(), { headers: { 'content-type': 'application/octet-stream' } }));
+        }
+      }, GPT2_BASE);
+      await done(seed);
+      const page = await watchCsp(await context.newPage());
+      const hub = await watchHub(page);
+      await page.goto(base + '?ig=0&ap=0');
+      await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
+      assert(await page.$('[data-testid="choose-model"]') === null, 'no question for a cached model');
+      assert(hub.length === 0, `nothing fetched from the hub: ${hub.join(', ')}`);
+      await done(page);
+    } finally {
+      await context.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
+  });
+
+  await test('first visit: with the data saver on, not even the bundled model loads unasked', async () => {
+    const page = await gpu.newPage();
+    await watchCsp(page);
+    await page.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, 'connection', { get: () => ({ saveData: true, effectiveType: '4g' }) });
+    });
+    await page.goto(base + '?model=bundled');
+    await page.waitForSelector('[data-testid="choose-model"]', { timeout: 60000 });
+    await page.waitForTimeout(1000);
+    assert(await page.$('[data-testid="model-info"]') === null, 'nothing loaded');
+    await done(page);
+  });
+
+  await test('accessibility: no serious or critical axe-core violation on the loaded page and on every results tab', async () => {
+    const page = await open(gpu, base, '?model=bundled&n=2&seed=3&steps=4');
+    await waitResults(page);
+    const found = await axeViolations(page, 'loaded');
+    const tabs = await page.locator('[data-testid^="tab-"]').evaluateAll((els) => els.map((e) => e.dataset.testid));
+    assert(tabs.length >= 7, `tabs: ${tabs}`);
+    for (const t of tabs) {
+      await page.click(`[data-testid="${t}"]`);
+      await page.waitForTimeout(300);
+      found.push(...await axeViolations(page, t));
+    }
+    assert(found.length === 0, found.join('\n'));
+    await done(page);
+  });
+
+  await test('keyboard: load, run, switch tab, move and select in a chart, copy the link, all without a mouse', async () => {
+    const context = await gpu.newContext({ viewport: { width: 1500, height: 1000 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    const page = await watchCsp(await context.newPage());
+    // The link loads the bundled model with no method on, so nothing runs by itself.
+    await page.goto(base + '?model=bundled&n=2&seed=3&steps=4&ig=0&ap=0');
+    await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
+    await tabTo(page, '[data-testid="method-ig"]');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert(outline !== 'none', `focus is visible (outline: ${outline})`);
+    await page.keyboard.press('Space');
+    await tabTo(page, '[data-testid="method-ap"]');
+    await page.keyboard.press('Space');
+    await tabTo(page, '[data-testid="run"]');
+    await page.keyboard.press('Enter');
+    await waitResults(page);
+    await tabTo(page, '[data-testid="tab-heads"]');
+    await page.keyboard.press('Enter');
+    await tabTo(page, '[data-chart="ig-heads"] canvas');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowUp');
+    const cursor = await page.innerText('[data-testid="cursor"]');
+    assert(cursor.startsWith('L1H1'), `cursor: ${cursor}`);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => location.search.includes('sel=L1H1'), null, { timeout: 5000 });
+    assert((await page.innerText('[data-testid="selected"]')).startsWith('L1H1'), 'selected L1H1');
+    await tabTo(page, '[data-testid="prompt-select"]');
+    await page.keyboard.press('ArrowDown');
+    await page.waitForFunction(() => /prompt=/.test(location.search), null, { timeout: 5000 });
+    await tabTo(page, '[data-testid="copy-link"]');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /copied/.test(document.querySelector('[data-testid="copy-link"]').innerText), null, { timeout: 5000 });
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert(copied.includes('sel=L1H1') && copied.includes('ig=') === false, `copied link: ${copied}`);
+    await page.check();
+    await context.close();
+  });
+
+  await test('narrow window (760 px): panels stack, no horizontal scrolling of the page (screenshot kept)', async () => {
+    const page = await open(gpu, base, '?model=bundled&n=2&seed=3&steps=4&tab=neurons', { viewport: { width: 760, height: 1000 } });
+    await page.waitForSelector('[data-chart="ig-neurons"] canvas', { timeout: RUN_TIMEOUT });
+    const { scroll, client } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    fs.mkdirSync(artefacts, { recursive: true });
+    const shot = path.join(artefacts, 'narrow-760.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    assert(scroll <= client, `the page scrolls sideways: ${scroll} px of content in ${client} px (screenshot: ${shot})`);
+    await done(page);
+  });
+}
