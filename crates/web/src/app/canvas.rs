@@ -1,15 +1,15 @@
 //! One chart on a canvas: drawn with plotters whenever what it reads changes, a tooltip on
 //! hover, selection on click, and a PNG download.
 
-use gradpatch_charts::PlotArea;
-use gradpatch_config::Selection;
+use gradpatch_charts::{Kind, PlotArea};
+use gradpatch_config::{Move, Selection};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use plotters::coord::Shift;
 use plotters::prelude::DrawingArea;
 use plotters_canvas::CanvasBackend;
 use wasm_bindgen::JsCast;
-use web_sys::{HtmlAnchorElement, MouseEvent};
+use web_sys::{HtmlAnchorElement, KeyboardEvent, MouseEvent};
 
 use super::Ctx;
 
@@ -31,10 +31,12 @@ pub fn download_url(url: &str, file_name: &str) {
     }
 }
 
-/// A chart. `draw` runs inside an effect (so it redraws when the signals it reads change) and
-/// returns the plot area for `hit`.
+/// A chart of heads or neurons (`kind`). `draw` runs inside an effect (so it redraws when the
+/// signals it reads change) and returns the plot area for `hit`. Focused, the arrow keys move a
+/// cursor over the components and Enter selects the one under it.
 pub fn chart(
     name: String,
+    kind: Kind,
     width: u32,
     height: u32,
     draw: impl Fn(&Area) -> Option<PlotArea> + 'static,
@@ -68,6 +70,46 @@ pub fn chart(
             ctx.state.update(|s| s.view.selection = Some(sel));
         }
     };
+    // The keyboard cursor starts at the selection (when it is of this chart's kind).
+    let cursor = RwSignal::new(None::<Selection>);
+    let on_key = move |ev: KeyboardEvent| {
+        let Some(info) = ctx.model.get_untracked() else {
+            return;
+        };
+        let per_layer = match kind {
+            Kind::Heads => info.n_heads,
+            Kind::Neurons => info.d_mlp,
+        };
+        let start = cursor.get_untracked().or_else(|| {
+            ctx.state.with_untracked(|s| s.view.selection).filter(|s| {
+                matches!(
+                    (s, kind),
+                    (Selection::Head { .. }, Kind::Heads)
+                        | (Selection::Neuron { .. }, Kind::Neurons)
+                )
+            })
+        });
+        let start = start.unwrap_or(match kind {
+            Kind::Heads => Selection::Head { layer: 0, head: 0 },
+            Kind::Neurons => Selection::Neuron {
+                layer: 0,
+                neuron: 0,
+            },
+        });
+        let key = ev.key();
+        if key == "Enter" || key == " " {
+            ev.prevent_default();
+            ctx.state.update(|s| s.view.selection = Some(start));
+            cursor.set(Some(start));
+        } else if let Some(m) = Move::from_key(&key) {
+            ev.prevent_default();
+            cursor.set(Some(start.moved(m, info.n_layers, per_layer)));
+        }
+    };
+    let label = format!(
+        "{name} chart: arrow keys move over the {}, Enter selects",
+        kind.label()
+    );
     let png_name = format!("{name}.png");
     let save = move |_| {
         if let Some(el) = canvas.get_untracked()
@@ -79,12 +121,19 @@ pub fn chart(
     view! {
         <figure class="chart" data-chart=name.clone()>
             <div class="canvas-wrap">
-                <canvas node_ref=canvas width=width height=height
-                    style=format!("width:{width}px;height:{height}px")
-                    on:mousemove=on_move on:mouseleave=move |_| tip.set(None) on:click=on_click></canvas>
+                <canvas node_ref=canvas width=width height=height tabindex="0" role="img"
+                    aria-label=label
+                    style:width=format!("{width}px") style:height=format!("{height}px")
+                    on:mousemove=on_move on:mouseleave=move |_| tip.set(None) on:click=on_click
+                    on:keydown=on_key on:blur=move |_| cursor.set(None)></canvas>
+                {move || cursor.get().map(|c| view! {
+                    <div class="tooltip cursor" data-testid="cursor" aria-live="polite">
+                        {format!("{c}: Enter selects")}
+                    </div>
+                })}
                 {move || tip.get().map(|(text, x, y)| view! {
                     <div class="tooltip" data-testid="tooltip"
-                        style=format!("left:{}px;top:{}px", x + 12.0, y + 12.0)>{text}</div>
+                        style:left=format!("{}px", x + 12.0) style:top=format!("{}px", y + 12.0)>{text}</div>
                 })}
             </div>
             <button class="png" on:click=save>"Save PNG"</button>

@@ -3,6 +3,7 @@
 
 mod bridge;
 mod canvas;
+mod choose;
 mod panels;
 mod results;
 
@@ -14,10 +15,10 @@ use gradpatch_study::Results;
 use leptos::prelude::*;
 use web_sys::File;
 
-use crate::protocol::{
+use bridge::Bridge;
+use gradpatch_protocol::{
     CachedFile, FromWorker, ModelInfo, ModelSource, Pair, Prompts, RunRequest, ToWorker,
 };
-use bridge::Bridge;
 
 /// The offline model served with the page (trained by `gradpatch train-demo`).
 pub const BUNDLED_BASE: &str = "models/ioi-demo/";
@@ -65,6 +66,12 @@ pub struct Ctx {
     pub cpu_forced: RwSignal<bool>,
     /// Run as soon as the model is loaded (a shared link restores its results).
     pub run_after_load: RwSignal<bool>,
+    /// GPT-2 is named but maybe not cached: the worker's cache listing decides whether it
+    /// loads at once (cached) or the page asks first ([`Ctx::choose_model`]).
+    pub awaiting_cache: RwSignal<bool>,
+    /// First visit: offer GPT-2 (large download) or the bundled model; nothing large loads
+    /// before the user clicks.
+    pub choose_model: RwSignal<bool>,
     pub local_files: StoredValue<Vec<File>, LocalStorage>,
     pub bridge: StoredValue<Option<Rc<Bridge>>, LocalStorage>,
 }
@@ -105,6 +112,8 @@ impl Ctx {
             }
         };
         self.error.set(None);
+        self.choose_model.set(false);
+        self.awaiting_cache.set(false);
         self.loading.set(true);
         self.model.set(None);
         self.download.set(None);
@@ -173,8 +182,12 @@ impl Ctx {
         match msg {
             FromWorker::Ready => {
                 self.refresh_cache();
-                // A fresh worker (first start or after a GPU failure) loads what the page shows.
-                if self.loading.get_untracked() || self.run_after_load.get_untracked() {
+                // A fresh worker (first start or after a GPU failure) loads what the page shows
+                // (messages sent before the worker was ready were lost).
+                let waiting =
+                    self.awaiting_cache.get_untracked() || self.choose_model.get_untracked();
+                if !waiting && (self.loading.get_untracked() || self.run_after_load.get_untracked())
+                {
                     self.load(false);
                 }
             }
@@ -242,7 +255,18 @@ impl Ctx {
                 });
                 self.results.set(Some(Arc::new(*results)));
             }
-            FromWorker::Cache { files } => self.cache.set(files),
+            FromWorker::Cache { files } => {
+                if self.awaiting_cache.get_untracked() {
+                    self.awaiting_cache.set(false);
+                    let weights = format!("{}model.safetensors", gradpatch_config::HF_GPT2_BASE);
+                    if files.iter().any(|f| f.url == weights) {
+                        self.load(false);
+                    } else {
+                        self.choose_model.set(true);
+                    }
+                }
+                self.cache.set(files);
+            }
             FromWorker::Error { during, message } => {
                 if during == "load" {
                     self.loading.set(false);
@@ -283,6 +307,14 @@ impl Ctx {
     }
 }
 
+/// The browser's data saver (`navigator.connection.saveData`, Chromium only).
+fn save_data() -> bool {
+    let nav = window().navigator();
+    js_sys::Reflect::get(&nav, &"connection".into())
+        .and_then(|c| js_sys::Reflect::get(&c, &"saveData".into()))
+        .is_ok_and(|v| v.as_bool() == Some(true))
+}
+
 fn location_query() -> String {
     window().location().search().unwrap_or_default()
 }
@@ -310,16 +342,23 @@ pub fn App() -> impl IntoView {
         confirm_url: RwSignal::new(None),
         cpu_forced: RwSignal::new(false),
         run_after_load: RwSignal::new(shared_link),
+        awaiting_cache: RwSignal::new(false),
+        choose_model: RwSignal::new(false),
         local_files: StoredValue::new_local(Vec::new()),
         bridge: StoredValue::new_local(None),
     };
     provide_context(ctx);
-    // Non-preset model URLs from a link are only fetched after the user agrees.
-    if let ModelChoice::Url(u) = &state.model {
-        ctx.confirm_url.set(Some(u.clone()));
-        ctx.run_after_load.set(false);
-    } else {
-        ctx.loading.set(true);
+    // Nothing large loads unasked: non-preset model URLs after the user agrees, GPT-2 at once
+    // only from the cache (else the page offers the choice), the small bundled model at once
+    // unless the browser asks to save data.
+    match &state.model {
+        ModelChoice::Url(u) => {
+            ctx.confirm_url.set(Some(u.clone()));
+            ctx.run_after_load.set(false);
+        }
+        ModelChoice::Bundled if !save_data() => ctx.loading.set(true),
+        ModelChoice::Bundled => ctx.choose_model.set(true),
+        ModelChoice::Gpt2 => ctx.awaiting_cache.set(true),
     }
     let handler: Rc<dyn Fn(FromWorker)> = Rc::new(move |msg| ctx.on_message(msg));
     ctx.bridge.set_value(Some(Bridge::new(handler)));
@@ -342,6 +381,7 @@ pub fn App() -> impl IntoView {
             </p>
         </header>
         <panels::Banners />
+        <choose::ChooseModel />
         <main>
             <section class="controls">
                 <panels::ModelPanel />

@@ -319,7 +319,7 @@ pub fn ConfigPanel() -> impl IntoView {
                 </ul>
             </Show>
             <div class="row">
-                <label class="check"><input type="checkbox" prop:checked=move || ctx.state.with(|s| s.run_ig)
+                <label class="check"><input type="checkbox" data-testid="method-ig" prop:checked=move || ctx.state.with(|s| s.run_ig)
                     on:change=move |ev| { let on = event_target_checked(&ev); ctx.state.update(|s| s.run_ig = on); } />" IG"</label>
                 <label>"steps " <input type="number" min="1" max=MAX_STEPS prop:value=move || ctx.state.with(|s| s.ig_steps)
                     on:change=move |ev| if let Some(v) = num(&ev) { ctx.state.update(|s| s.ig_steps = (v as usize).clamp(1, MAX_STEPS)); } /></label>
@@ -333,7 +333,7 @@ pub fn ConfigPanel() -> impl IntoView {
                 </select></label>
             </div>
             <div class="row">
-                <label class="check"><input type="checkbox" prop:checked=move || ctx.state.with(|s| s.run_ap)
+                <label class="check"><input type="checkbox" data-testid="method-ap" prop:checked=move || ctx.state.with(|s| s.run_ap)
                     on:change=move |ev| { let on = event_target_checked(&ev); ctx.state.update(|s| s.run_ap = on); } />" AP"</label>
                 <label>"direction " <select prop:value=move || ctx.state.with(|s| s.ap_direction.clone())
                     on:change=move |ev| { let v = event_target_value(&ev); ctx.state.update(|s| s.ap_direction = v); }>

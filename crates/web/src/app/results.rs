@@ -244,6 +244,7 @@ fn heatmaps(ctx: Ctx, d: KindData) -> impl IntoView {
         let name = format!("{}-{}", method.label().to_lowercase(), kind.label());
         chart(
             name,
+            kind,
             w,
             h,
             move |area| {
@@ -345,6 +346,7 @@ fn scatter(ctx: Ctx, d: KindData) -> impl IntoView {
     let kind = d.kind;
     chart(
         format!("scatter-{}", kind.label()),
+        kind,
         540,
         420,
         move |area| {
@@ -402,6 +404,7 @@ fn overlap(ctx: Ctx, d: KindData) -> impl IntoView {
     let one = move |method: Method| {
         chart(
             format!("top-{}-{}", method.label().to_lowercase(), kind.label()),
+            kind,
             w,
             h,
             move |area| {
@@ -473,6 +476,7 @@ fn mean_diff(ctx: Ctx, d: KindData) -> impl IntoView {
     let kind = d.kind;
     chart(
         format!("meandiff-{}", kind.label()),
+        kind,
         540,
         420,
         move |area| {

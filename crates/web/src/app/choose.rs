@@ -1,0 +1,69 @@
+//! The first-visit choice: GPT-2 small (a large download, once) or the bundled demo model
+//! (small, instant). Shown when GPT-2 is not in the cache, so that opening the page or a
+//! shared link never starts a 548 MB download unasked.
+
+use gradpatch_config::{ModelChoice, PageState, Task};
+use leptos::prelude::*;
+
+use super::Ctx;
+use super::panels::duration;
+
+/// `model.safetensors` of GPT-2 small on Hugging Face (plus 1.4 MB of tokenizer and config).
+const GPT2_BYTES: f64 = 548.1e6;
+/// The bundled demo model's three files.
+const BUNDLED_BYTES: f64 = 2.9e6;
+
+/// Rough seconds for the comparison on GPT-2 small, from the native CPU figures of one
+/// 18-token prompt (README "Attribution sweeps", 2 cores, 2026-11-27): IG 43.2 s at 50 steps,
+/// scaling with the steps; the AP sweep 195 s. The browser's CPU fallback is slower than that
+/// (one thread); a GPU is usually much faster, but no GPU figure has been measured yet.
+fn cpu_seconds(state: &PageState) -> f64 {
+    let prompts = match &state.task {
+        Task::Ioi { n, .. } => *n,
+        Task::Custom(pairs) => pairs.len(),
+    } as f64;
+    let ig = if state.run_ig {
+        43.2 * state.ig_steps as f64 / 50.0
+    } else {
+        0.0
+    };
+    let ap = if state.run_ap { 195.0 } else { 0.0 };
+    prompts * (ig + ap)
+}
+
+#[component]
+pub fn ChooseModel() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let estimate = move || {
+        let s = ctx.state.get();
+        let secs = cpu_seconds(&s);
+        (secs > 0.0).then(|| {
+            format!(
+                "This configuration on GPT-2 small: about {} of computing on a 2-core CPU (the CPU fallback in the browser is slower; a GPU usually much faster).",
+                duration(secs)
+            )
+        })
+    };
+    let pick = move |model: ModelChoice| {
+        ctx.state.update(|s| s.model = model);
+        ctx.load(false);
+    };
+    view! {
+        <Show when=move || ctx.choose_model.get()>
+            <section class="banner choose" data-testid="choose-model" aria-labelledby="choose-title">
+                <h2 id="choose-title">"Which model?"</h2>
+                <div class="choices">
+                    <button class="primary" data-testid="choose-gpt2" on:click=move |_| pick(ModelChoice::Gpt2)>
+                        <strong>"GPT-2 small"</strong>
+                        <span>{format!("{:.0} MB from Hugging Face, downloaded once, then cached", GPT2_BYTES / 1e6)}</span>
+                    </button>
+                    <button data-testid="choose-bundled" on:click=move |_| pick(ModelChoice::Bundled)>
+                        <strong>"The bundled demo model"</strong>
+                        <span>{format!("{:.0} MB, instant, works offline (a small IOI model, not GPT-2)", BUNDLED_BYTES / 1e6)}</span>
+                    </button>
+                </div>
+                {move || estimate().map(|e| view! { <p class="hint" data-testid="estimate">{e}</p> })}
+            </section>
+        </Show>
+    }
+}
