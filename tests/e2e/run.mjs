@@ -32,6 +32,8 @@ const common = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-b
   '--disable-component-update', '--disable-sync'];
 const gpuArgs = [...common, '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-webgpu-adapter=swiftshader'];
 
+const demo = 'model=bundled&n=2&seed=3&steps=4';
+
 const gpu = await chromium.launch({ executablePath, headless: true, args: gpuArgs });
 
 await test('WebGPU: the bundled model loads and the comparison runs on the GPU', async () => {

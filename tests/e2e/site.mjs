@@ -32,19 +32,28 @@ async function axeViolations(page, what) {
   return found.map((f) => `${what}: ${f}`);
 }
 
-/** Presses Tab until `selector` has the focus (at most `max` times). */
-async function tabTo(page, selector, max = 80) {
+/** Presses Tab (or Shift+Tab) until `selector` has the focus (at most `max` times). */
+async function tabTo(page, selector, { back = false, max = 80 } = {}) {
   for (let i = 0; i < max; i++) {
     if (await page.evaluate((s) => document.activeElement && document.activeElement.matches(s), selector)) return;
-    await page.keyboard.press('Tab');
+    await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
   }
-  throw new Error(`Tab never reached ${selector}`);
+  throw new Error(`${back ? 'Shift+Tab' : 'Tab'} never reached ${selector}`);
+}
+
+/** A page whose requests to Hugging Face are refused and counted from the very start. */
+async function openWatched(browser, base, query, { init, ...opts } = {}) {
+  const page = await browser.newPage({ viewport: { width: 1500, height: 1000 }, ...opts });
+  await watchCsp(page);
+  const hub = await watchHub(page);
+  if (init) await page.addInitScript(init);
+  await page.goto(base + query);
+  return { page, hub };
 }
 
 export async function siteTests({ gpu, base, executablePath, gpuArgs }) {
   await test('first visit: the page offers GPT-2 (with its size) or the bundled model, and downloads nothing first', async () => {
-    const page = await open(gpu, base, '');
-    const hub = await watchHub(page);
+    const { page, hub } = await openWatched(gpu, base, '');
     await page.waitForSelector('[data-testid="choose-model"]', { timeout: 60000 });
     const text = await page.innerText('[data-testid="choose-model"]');
     assert(/GPT-2 small/.test(text) && /548 MB/.test(text) && /3 MB/.test(text), text);
@@ -58,8 +67,7 @@ export async function siteTests({ gpu, base, executablePath, gpuArgs }) {
   });
 
   await test('first visit: a shared link naming GPT-2 shows the size and the estimated run time before it starts', async () => {
-    const page = await open(gpu, base, '?n=4&steps=20&tab=scatter');
-    const hub = await watchHub(page);
+    const { page, hub } = await openWatched(gpu, base, '?n=4&steps=20&tab=scatter');
     await page.waitForSelector('[data-testid="estimate"]', { timeout: 60000 });
     const estimate = await page.innerText('[data-testid="estimate"]');
     assert(/about \d+m\d\ds/.test(estimate), estimate);
@@ -100,12 +108,9 @@ export async function siteTests({ gpu, base, executablePath, gpuArgs }) {
   });
 
   await test('first visit: with the data saver on, not even the bundled model loads unasked', async () => {
-    const page = await gpu.newPage();
-    await watchCsp(page);
-    await page.addInitScript(() => {
-      Object.defineProperty(Navigator.prototype, 'connection', { get: () => ({ saveData: true, effectiveType: '4g' }) });
+    const { page } = await openWatched(gpu, base, '?model=bundled', {
+      init: () => Object.defineProperty(Navigator.prototype, 'connection', { get: () => ({ saveData: true, effectiveType: '4g' }) }),
     });
-    await page.goto(base + '?model=bundled');
     await page.waitForSelector('[data-testid="choose-model"]', { timeout: 60000 });
     await page.waitForTimeout(1000);
     assert(await page.$('[data-testid="model-info"]') === null, 'nothing loaded');
@@ -153,7 +158,7 @@ export async function siteTests({ gpu, base, executablePath, gpuArgs }) {
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => location.search.includes('sel=L1H1'), null, { timeout: 5000 });
     assert((await page.innerText('[data-testid="selected"]')).startsWith('L1H1'), 'selected L1H1');
-    await tabTo(page, '[data-testid="prompt-select"]');
+    await tabTo(page, '[data-testid="prompt-select"]', { back: true });
     await page.keyboard.press('ArrowDown');
     await page.waitForFunction(() => /prompt=/.test(location.search), null, { timeout: 5000 });
     await tabTo(page, '[data-testid="copy-link"]');

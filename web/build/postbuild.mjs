@@ -10,19 +10,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { compressAll, sizeTable, wasmTotals } from './sizes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const budgetFile = path.join(here, 'wasm-budget.json');
 
-// Optimisation per wasm file: the page (UI) for size; the worker for speed, since the CPU
-// fallback computes in it (README "Production build" has the measurements behind the choice).
+// Optimisation per wasm file: the page (UI) for size. The worker: -O1, measured against -O0
+// (strip only), -O3 and -Os (README "Production build"): its gzip size is the smallest of them,
+// -O3 costs 10 min of the single-threaded wasm-opt for a larger download, and LLVM has already
+// optimised its code for speed (opt-level 3), where the CPU fallback computes.
 // GRADPATCH_WASM_OPT_<FILE>=-Oz (e.g. GRADPATCH_WASM_OPT_WORKER) overrides one, for measuring.
-const LEVELS = { app: '-Oz', worker: '-O3' };
+const LEVELS = { app: '-Oz', worker: '-O1' };
 // What rustc 1.95 emits for wasm32-unknown-unknown by default.
 const FEATURES = ['--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
   '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue'];
+
+// binaryen.js runs single-threaded: the worker takes minutes. Its output is kept by the hash of
+// its input and options, so a rebuild that did not change the wasm does not optimise it again.
+const cacheDir = path.join(process.env.CARGO_TARGET_DIR || path.join(here, '..', '..', 'target'), 'wasm-opt-cache');
 
 function wasmOpt(file) {
   const name = path.basename(file, '_bg.wasm');
@@ -31,12 +38,24 @@ function wasmOpt(file) {
   if (!fs.existsSync(bin)) {
     throw new Error(`${bin} not found: run \`npm ci\` in web/build (web/serve.sh and tests/run-all.sh do)`);
   }
-  const before = fs.statSync(file).size;
-  const t0 = Date.now();
   // --strip-debug drops DWARF and the name section; --strip-producers the toolchain names.
-  execFileSync(bin, [level, ...FEATURES, '--strip-debug', '--strip-producers', file, '-o', file], { stdio: 'inherit' });
+  const opts = [level, ...FEATURES, '--strip-debug', '--strip-producers'];
+  const binaryen = JSON.parse(fs.readFileSync(path.join(here, 'node_modules', 'binaryen', 'package.json'), 'utf8')).version;
+  const input = fs.readFileSync(file);
+  const key = crypto.createHash('sha256').update(input).update(opts.join(' ')).update(binaryen).digest('hex');
+  const cached = path.join(cacheDir, `${name}-${key}.wasm`);
+  const t0 = Date.now();
+  const hit = fs.existsSync(cached);
+  if (hit) {
+    fs.copyFileSync(cached, file);
+  } else {
+    execFileSync(bin, [...opts, file, '-o', file], { stdio: 'inherit' });
+    fs.mkdirSync(cacheDir, { recursive: true });
+    for (const old of fs.readdirSync(cacheDir).filter((f) => f.startsWith(`${name}-`))) fs.rmSync(path.join(cacheDir, old));
+    fs.copyFileSync(file, cached);
+  }
   const after = fs.statSync(file).size;
-  console.log(`wasm-opt ${level} ${path.basename(file)}: ${(before / 1e6).toFixed(2)} -> ${(after / 1e6).toFixed(2)} MB in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(`wasm-opt ${level} ${path.basename(file)}: ${(input.length / 1e6).toFixed(2)} -> ${(after / 1e6).toFixed(2)} MB in ${((Date.now() - t0) / 1000).toFixed(0)} s${hit ? ' (from the cache)' : ''}`);
 }
 
 function checkBudget(totals) {
@@ -62,6 +81,10 @@ if (args[0] === '--report') {
   const dir = process.env.TRUNK_STAGING_DIR;
   if (!dir) throw new Error('TRUNK_STAGING_DIR is not set: this runs as trunk\'s post_build hook');
   for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.wasm'))) wasmOpt(path.join(dir, f));
+  // Trunk leaves the main crate's <link data-trunk rel="rust"> in place when it injects no
+  // script (inject_scripts = false); a browser ignores it, a reader need not see it.
+  const index = path.join(dir, 'index.html');
+  fs.writeFileSync(index, fs.readFileSync(index, 'utf8').replace(/[ \t]*<link data-trunk [^>]*>\n?/g, '').replace(/\n(\s*\n)+/g, '\n'));
   compressAll(dir);
   console.log(sizeTable(dir));
   checkBudget(wasmTotals(dir));

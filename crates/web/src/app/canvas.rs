@@ -3,7 +3,7 @@
 
 use gradpatch_charts::{Kind, PlotArea};
 use gradpatch_config::{Move, Selection};
-use leptos::html::Canvas;
+use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
 use plotters::coord::Shift;
 use plotters::prelude::DrawingArea;
@@ -70,6 +70,15 @@ pub fn chart(
             ctx.state.update(|s| s.view.selection = Some(sel));
         }
     };
+    // The tooltip follows the pointer through the CSSOM: the CSP allows no style attributes.
+    let tip_el = NodeRef::<Div>::new();
+    Effect::new(move |_| {
+        if let (Some(el), Some((_, x, y))) = (tip_el.get(), tip.get()) {
+            let style = web_sys::HtmlElement::style(&el);
+            let _ = style.set_property("left", &format!("{}px", x + 12.0));
+            let _ = style.set_property("top", &format!("{}px", y + 12.0));
+        }
+    });
     // The keyboard cursor starts at the selection (when it is of this chart's kind).
     let cursor = RwSignal::new(None::<Selection>);
     let on_key = move |ev: KeyboardEvent| {
@@ -123,7 +132,6 @@ pub fn chart(
             <div class="canvas-wrap">
                 <canvas node_ref=canvas width=width height=height tabindex="0" role="img"
                     aria-label=label
-                    style:width=format!("{width}px") style:height=format!("{height}px")
                     on:mousemove=on_move on:mouseleave=move |_| tip.set(None) on:click=on_click
                     on:keydown=on_key on:blur=move |_| cursor.set(None)></canvas>
                 {move || cursor.get().map(|c| view! {
@@ -131,10 +139,9 @@ pub fn chart(
                         {format!("{c}: Enter selects")}
                     </div>
                 })}
-                {move || tip.get().map(|(text, x, y)| view! {
-                    <div class="tooltip" data-testid="tooltip"
-                        style:left=format!("{}px", x + 12.0) style:top=format!("{}px", y + 12.0)>{text}</div>
-                })}
+                <div class="tooltip" data-testid="tooltip" node_ref=tip_el hidden=move || tip.with(Option::is_none)>
+                    {move || tip.with(|t| t.as_ref().map(|t| t.0.clone()))}
+                </div>
             </div>
             <button class="png" on:click=save>"Save PNG"</button>
         </figure>

@@ -136,6 +136,7 @@ pub fn ModelPanel() -> impl IntoView {
             </label>
             <Show when=move || choice() == "url">
                 <input type="url" placeholder="https://…/ (folder with model.safetensors, tokenizer.json, config.json)"
+                    aria-label="Model base URL"
                     prop:value=move || url_text.get()
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
@@ -171,7 +172,8 @@ pub fn ModelPanel() -> impl IntoView {
             </div>
             <div class="drop" on:dragover=|ev: DragEvent| ev.prevent_default() on:drop=on_drop>
                 "Or drop / pick local files (.safetensors + tokenizer.json, optional config.json): "
-                <input type="file" multiple=true accept=".safetensors,.json" on:change=on_pick data-testid="files" />
+                <input type="file" multiple=true accept=".safetensors,.json" on:change=on_pick data-testid="files"
+                    aria-label="Local model files (.safetensors, tokenizer.json, config.json)" />
             </div>
             {move || ctx.download.get().map(|d| {
                 let pct = d.total.filter(|t| *t > 0).map(|t| 100.0 * d.loaded as f64 / t as f64);
@@ -305,7 +307,7 @@ pub fn ConfigPanel() -> impl IntoView {
             </Show>
             <Show when=is_custom>
                 <p class="hint">"One pair per line: clean|corrupted|correct answer|incorrect answer (answers are one token, with their leading space)."</p>
-                <textarea rows="4" data-testid="pairs" prop:value=move || custom_text.get()
+                <textarea rows="4" data-testid="pairs" aria-label="Prompt pairs, one per line" prop:value=move || custom_text.get()
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
                         custom_text.set(v.clone());

@@ -155,6 +155,7 @@ pub fn ResultsView() -> impl IntoView {
             <nav class="tabs">
                 {Tab::ALL.iter().map(|&t| view! {
                     <button class:active=move || tab() == t data-testid=format!("tab-{}", t.key())
+                        aria-pressed=move || if tab() == t { "true" } else { "false" }
                         on:click=move |_| ctx.state.update(|s| s.view.tab = t)>{t.label()}</button>
                 }).collect_view()}
             </nav>
