@@ -62,7 +62,9 @@ async function scenario(name, compress) {
     const context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: gpuArgs });
     try {
       cold.push(await visit(context, base));
+      console.log(`  ${name}, cold: ${JSON.stringify(cold.at(-1))}`);
       warm.push(await visit(context, base));
+      console.log(`  ${name}, warm: ${JSON.stringify(warm.at(-1))}`);
     } finally {
       await context.close();
       fs.rmSync(profile, { recursive: true, force: true });

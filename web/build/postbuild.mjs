@@ -85,7 +85,7 @@ if (args[0] === '--report') {
   // script (inject_scripts = false); a browser ignores it, a reader need not see it.
   const index = path.join(dir, 'index.html');
   fs.writeFileSync(index, fs.readFileSync(index, 'utf8').replace(/[ \t]*<link data-trunk [^>]*>\n?/g, '').replace(/\n(\s*\n)+/g, '\n'));
-  compressAll(dir);
+  compressAll(dir, path.join(cacheDir, 'compressed'));
   console.log(sizeTable(dir));
   checkBudget(wasmTotals(dir));
 }

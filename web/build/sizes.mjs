@@ -1,6 +1,7 @@
 // Precompression and size accounting of the built site (used by postbuild.mjs and the benches).
 import fs from 'node:fs';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 
 // The page's own assets are precompressed; the models are not: the worker reads their
@@ -23,14 +24,36 @@ const brotli = (buf) => zlib.brotliCompressSync(buf, {
   },
 });
 
-/** Writes FILE.gz and FILE.br next to every asset of the page (not the models). */
-export function compressAll(dir) {
+/**
+ * Writes FILE.gz and FILE.br next to every asset of the page (not the models). With `cacheDir`,
+ * the compressed copies of large files are kept there by content hash (brotli at quality 11
+ * takes a minute on the worker), so an unchanged file is not compressed again.
+ */
+export function compressAll(dir, cacheDir) {
+  const used = new Set();
   for (const rel of walk(dir)) {
     if (rel.startsWith('models' + path.sep) || !COMPRESSED.has(path.extname(rel))) continue;
     const file = path.join(dir, rel);
     const buf = fs.readFileSync(file);
-    fs.writeFileSync(file + '.gz', gzip(buf));
-    fs.writeFileSync(file + '.br', brotli(buf));
+    const key = crypto.createHash('sha256').update(buf).digest('hex');
+    for (const [ext, make] of [['.gz', gzip], ['.br', brotli]]) {
+      const cached = cacheDir && buf.length > 1e6 ? path.join(cacheDir, `${key}${ext}`) : null;
+      if (cached) used.add(path.basename(cached));
+      if (cached && fs.existsSync(cached)) {
+        fs.copyFileSync(cached, file + ext);
+        continue;
+      }
+      const out = make(buf);
+      fs.writeFileSync(file + ext, out);
+      if (cached) {
+        fs.mkdirSync(cacheDir, { recursive: true });
+        fs.writeFileSync(cached, out);
+      }
+    }
+  }
+  // Only this build's entries stay.
+  if (cacheDir && fs.existsSync(cacheDir)) {
+    for (const f of fs.readdirSync(cacheDir)) if (!used.has(f)) fs.rmSync(path.join(cacheDir, f));
   }
 }
 

@@ -98,10 +98,17 @@ if (process.argv[1] && process.argv[1].endsWith('static-server.mjs')) {
     process.exit(1);
   }
   const handle = staticHandler(dir, { prefix });
-  http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     if (!handle(req, res)) {
       res.writeHead(302, { location: prefix });
       res.end();
     }
-  }).listen(port, '127.0.0.1', () => console.log(`serving ${dir} at http://127.0.0.1:${port}${prefix}`));
+  });
+  server.on('error', (e) => {
+    console.error(e.code === 'EADDRINUSE'
+      ? `error: port ${port} is in use: stop what serves there, or choose another port (PORT=9000 bash web/serve.sh)`
+      : `error: ${e.message}`);
+    process.exit(1);
+  });
+  server.listen(port, '127.0.0.1', () => console.log(`serving ${dir} at http://127.0.0.1:${port}${prefix}`));
 }
