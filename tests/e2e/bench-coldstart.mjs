@@ -4,7 +4,7 @@
 // the time to first paint, until the bundled model is loaded (the page ready to run), and until
 // the first chart on the bundled model (n=8), cold and then warm (same profile, reloaded); and
 // the same cold visit from a host that does not compress, as the baseline of the same run.
-// Usage: node tests/e2e/bench-coldstart.mjs [dist] [--repeats 3]
+// Usage: node tests/e2e/bench-coldstart.mjs [dist] [--repeats 3] [--steps 50]
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -14,14 +14,17 @@ import { staticHandler } from '../../web/build/static-server.mjs';
 import { wasmTotals } from '../../web/build/sizes.mjs';
 
 const args = process.argv.slice(2);
-const dist = path.resolve(args.find((a) => !a.startsWith('--')) || 'dist');
+const dist = path.resolve(args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--'))) || 'dist');
 const repeats = Number(args[args.indexOf('--repeats') + 1] || 3) || 3;
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 const gpuArgs = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader',
   '--use-webgpu-adapter=swiftshader'];
 const PREFIX = '/gradpatch/';
-const QUERY = '?model=bundled&n=8';
+// --steps: IG steps of the run whose first chart is timed (50, the default, takes minutes on
+// SwiftShader).
+const steps = Number(args[args.indexOf('--steps') + 1] || 50) || 50;
+const QUERY = `?model=bundled&n=8&steps=${steps}`;
 
 async function serve(compress) {
   const site = staticHandler(dist, { prefix: PREFIX, compress });
@@ -77,7 +80,7 @@ async function scenario(name, compress) {
 
 const w = wasmTotals(dist);
 console.log(`dist: ${dist}; wasm ${(w.raw / 1e6).toFixed(2)} MB raw, ${(w.gzip / 1e6).toFixed(2)} MB gzip, ${(w.brotli / 1e6).toFixed(2)} MB brotli; ` +
-  `20 Mbit/s, 40 ms RTT; median of ${repeats}; ${os.cpus().length} cores; ${new Date().toISOString().slice(0, 10)}`);
+  `20 Mbit/s, 40 ms RTT; ${QUERY}; median of ${repeats}; ${os.cpus().length} cores; ${new Date().toISOString().slice(0, 10)}`);
 const rows = [await scenario('precompressed (br)', true), await scenario('uncompressed host (baseline)', false)];
 const s = (ms) => (ms / 1000).toFixed(2).padStart(7);
 console.log('host                           visit  transferred MB  first paint s  model ready s  first chart s');
