@@ -69,6 +69,12 @@ rm -f "$log"
 
 echo "== the page: the production build (dist/, linted by clippy for wasm32), then browser tests in headless Chromium"
 bash web/build/release.sh
+log="$(mktemp)"
+bash tests/budget-test.sh dist 2>&1 | tee "$log" || true
+b=$(grep -Eo '^budget: [0-9]+ passed, [0-9]+ failed' "$log" || echo "budget: 0 passed, 1 failed")
+passed=$((passed + $(echo "$b" | awk '{print $2}')))
+failed=$((failed + $(echo "$b" | awk '{print $4}')))
+rm -f "$log"
 e2e_log="$(mktemp)"
 e2e_rc=0
 # A GPT-2-small-shaped model with random weights (548 MB) for the full-size browser test.

@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { compressAll, sizeTable, wasmTotals } from './sizes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const budgetFile = path.join(here, 'wasm-budget.json');
+// GRADPATCH_WASM_BUDGET names another budget file (the tests use one that is too small).
+const budgetFile = process.env.GRADPATCH_WASM_BUDGET || path.join(here, 'wasm-budget.json');
 
 // Optimisation per wasm file: the page (UI) for size. The worker: -O1, measured against -O0
 // (strip only), -O3 and -Os (README "Production build"): its gzip size is the smallest of them,
