@@ -18,29 +18,37 @@ fi
 # Vulkan on the CPU (lavapipe) for the native burn-wgpu tests; OpenBLAS for the CLI's `openblas`
 # feature; Chromium (SwiftShader's WebGPU) for the browser tests.
 need_debian mesa-vulkan-drivers libopenblas-dev chromium
-need_lint_tools
 need_page_tools
 need_npm tests/e2e
-target="$target"
-clippy_driver="$(rustup which clippy-driver)"
+target="${CARGO_TARGET_DIR:-target}"
+
+# Runs a test script that ends with "LABEL: N passed, N failed" and adds its counts (a script
+# that dies before that line counts as one failure).
+passed=0
+failed=0
+count() {
+  local label="$1" log summary
+  shift
+  log="$(mktemp)"
+  "$@" 2>&1 | tee "$log" || true
+  summary=$(grep -Eo "^$label: [0-9]+ passed, [0-9]+ failed" "$log" || echo "$label: 0 passed, 1 failed")
+  passed=$((passed + $(echo "$summary" | awk '{print $2}')))
+  failed=$((failed + $(echo "$summary" | awk '{print $4}')))
+  rm -f "$log"
+}
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
-# Clippy lints while compiling (clippy-driver as the workspace's rustc wrapper, as `cargo clippy`
-# does), so one compile of the tests serves lint and test natively, and one release build of
-# the page serves lint and deployment for wasm32: a separate `cargo clippy` would type-check
-# everything a second time (~20 min on 2 cores from scratch).
-export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
-export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
+lint_while_compiling
 
 echo "== cargo test, linted by clippy (ndarray and wgpu/Vulkan backends)"
 # Always at workspace level: a per-package run unifies burn's features differently and rebuilds it.
 # (No doc tests: the crates have no examples in their docs.)
 log="$(mktemp)"
 cargo test --workspace --all-targets 2>&1 | tee "$log"
-passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
-failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')
+passed=$((passed + $(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')))
+failed=$((failed + $(grep -Eo '[0-9]+ failed;' "$log" | awk '{s += $1} END {print s + 0}')))
 rm -f "$log"
 
 echo "== the CLI's tests again with its openblas feature (ndarray's matrix products through OpenBLAS)"
@@ -52,29 +60,14 @@ failed=$((failed + $(grep -Eo '[0-9]+ failed;' "$log" | awk '{s += $1} END {prin
 rm -f "$log"
 
 echo "== the installer (web/build/tools.sh) against an unreachable registry"
-log="$(mktemp)"
-bash tests/tools-test.sh 2>&1 | tee "$log" || true
-t=$(grep -Eo '^tools: [0-9]+ passed, [0-9]+ failed' "$log" || echo "tools: 0 passed, 1 failed")
-passed=$((passed + $(echo "$t" | awk '{print $2}')))
-failed=$((failed + $(echo "$t" | awk '{print $4}')))
-rm -f "$log"
+count tools bash tests/tools-test.sh
 
 echo "== the GitHub Pages workflow (validated; its build step is the next one)"
-log="$(mktemp)"
-node tests/e2e/check-workflow.mjs 2>&1 | tee "$log" || true
-wf=$(grep -Eo '^workflow: [0-9]+ passed, [0-9]+ failed' "$log" || echo "workflow: 0 passed, 1 failed")
-passed=$((passed + $(echo "$wf" | awk '{print $2}')))
-failed=$((failed + $(echo "$wf" | awk '{print $4}')))
-rm -f "$log"
+count workflow node tests/e2e/check-workflow.mjs
 
 echo "== the page: the production build (dist/, linted by clippy for wasm32), then browser tests in headless Chromium"
 bash web/build/release.sh
-log="$(mktemp)"
-bash tests/budget-test.sh dist 2>&1 | tee "$log" || true
-b=$(grep -Eo '^budget: [0-9]+ passed, [0-9]+ failed' "$log" || echo "budget: 0 passed, 1 failed")
-passed=$((passed + $(echo "$b" | awk '{print $2}')))
-failed=$((failed + $(echo "$b" | awk '{print $4}')))
-rm -f "$log"
+count budget bash tests/budget-test.sh dist
 e2e_log="$(mktemp)"
 e2e_rc=0
 # A GPT-2-small-shaped model with random weights (548 MB) for the full-size browser test.

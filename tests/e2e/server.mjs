@@ -5,22 +5,21 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { staticHandler } from '../../web/build/static-server.mjs';
+import { parseHeaders, staticHandler } from '../../web/build/static-server.mjs';
 
 export const PREFIX = '/gradpatch/';
 
 /** Starts the server; `reports` collects every CSP violation report the browser sends. */
 export async function startServer(dist, { gpt2Dir } = {}) {
   const reports = [];
-  const site = staticHandler(dist, {
-    prefix: PREFIX,
-    // report-uri is header-only; the report endpoint lives outside the site.
-    extraHeaders: () => {
-      const rules = fs.readFileSync(path.join(dist, '_headers'), 'utf8');
-      const csp = /Content-Security-Policy:\s*(.*)/.exec(rules);
-      return csp ? [['content-security-policy', `${csp[1]}; report-uri /csp-report`]] : [];
-    },
-  });
+  // The site's policy with a report endpoint (report-uri is header-only; the endpoint lives
+  // outside the site).
+  const csp = parseHeaders(fs.readFileSync(path.join(dist, '_headers'), 'utf8'))
+    .flatMap((r) => r.headers)
+    .find(([name]) => name.toLowerCase() === 'content-security-policy');
+  if (!csp) throw new Error(`${dist}/_headers has no Content-Security-Policy`);
+  const reported = [['content-security-policy', `${csp[1]}; report-uri /csp-report`]];
+  const site = staticHandler(dist, { prefix: PREFIX, extraHeaders: () => reported });
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
     if (url.pathname === '/csp-report') {

@@ -8,11 +8,5 @@ set -euo pipefail
 source "$(dirname "$0")/tools.sh"
 cd "$repo_root"
 need_page_tools
-need_lint_tools
-# Clippy lints the workspace's crates while they compile (-D warnings), always: the builds of
-# web/serve.sh, tests/run-all.sh and the Pages workflow then share cargo's fingerprints (a
-# different rustc wrapper would rebuild every crate of ours) and wasm-opt's cache.
-export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
-RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
-export RUSTC_WORKSPACE_WRAPPER
+lint_while_compiling
 trunk build --release "$@"
