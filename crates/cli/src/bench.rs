@@ -40,7 +40,7 @@ pub fn run(args: &ModelArgs, repeats: usize) -> Result<(), String> {
         c.d_model,
         c.d_mlp,
         c.d_vocab,
-        c.n_params() / 1_000_000,
+        c.n_params().unwrap_or(0) / 1_000_000,
         args.backend
     );
     println!("load (read, process, to device, first forward): {load_s:.2} s");

@@ -66,7 +66,7 @@ pub fn run(out: &Path, layout: Layout, dtype: Dtype, seed: u64) -> Result<(), St
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     eprintln!(
         "generating {} random parameters (seed {seed})…",
-        config.n_params()
+        config.n_params().unwrap_or(0)
     );
     let weights = random_weights(&config, seed);
     let layout = match layout {

@@ -4,6 +4,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::LoadError;
 
+/// Most transformer blocks accepted (GPT-2 XL has 48).
+pub const MAX_LAYERS: usize = 256;
+/// Largest vocabulary accepted (GPT-2: 50,257).
+pub const MAX_VOCAB: usize = 1_000_000;
+/// Longest context accepted (GPT-2: 1,024).
+pub const MAX_CTX: usize = 65_536;
+/// Widest residual stream or MLP accepted (GPT-2 XL: 1,600 and 6,400).
+pub const MAX_WIDTH: usize = 1 << 20;
+/// Most parameters accepted: their f32 copy alone (4 GB) fills a browser worker's heap.
+pub const MAX_PARAMS: u64 = 1_000_000_000;
+
 /// The shape of a GPT-2 model. Names follow TransformerLens (`d_model`, `d_mlp`, ...).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Gpt2Config {
@@ -56,13 +67,7 @@ impl Gpt2Config {
                 "activation_function is \"{act}\", expected \"gelu_new\" (GPT-2)"
             )));
         }
-        if hf.n_head == 0 || !hf.n_embd.is_multiple_of(hf.n_head) {
-            return Err(LoadError::BadConfig(format!(
-                "n_embd {} is not a multiple of n_head {}",
-                hf.n_embd, hf.n_head
-            )));
-        }
-        Ok(Self {
+        let config = Self {
             n_layers: hf.n_layer,
             n_heads: hf.n_head,
             d_model: hf.n_embd,
@@ -70,7 +75,53 @@ impl Gpt2Config {
             n_ctx: hf.n_positions,
             d_vocab: hf.vocab_size,
             layer_norm_eps: hf.layer_norm_epsilon.unwrap_or(1e-5),
-        })
+        };
+        config.check_bounds()?;
+        Ok(config)
+    }
+
+    /// Every dimension within what the project supports, before anything is sized from them
+    /// (on wasm32 `usize` is 32 bits: products are computed checked, in u64). Field names are
+    /// `config.json`'s.
+    pub fn check_bounds(&self) -> Result<(), LoadError> {
+        let ranges: [(&str, usize, usize); 6] = [
+            ("n_layer", self.n_layers, MAX_LAYERS),
+            ("n_head", self.n_heads, MAX_WIDTH),
+            ("n_embd", self.d_model, MAX_WIDTH),
+            ("n_inner", self.d_mlp, MAX_WIDTH),
+            ("n_positions", self.n_ctx, MAX_CTX),
+            ("vocab_size", self.d_vocab, MAX_VOCAB),
+        ];
+        for (field, value, max) in ranges {
+            if value == 0 || value > max {
+                return Err(LoadError::OutOfBounds {
+                    what: format!("{field} is {value}"),
+                    expected: format!("between 1 and {max}"),
+                });
+            }
+        }
+        if !self.d_model.is_multiple_of(self.n_heads) {
+            return Err(LoadError::BadConfig(format!(
+                "n_embd {} is not a multiple of n_head {}",
+                self.d_model, self.n_heads
+            )));
+        }
+        if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps > 0.0) {
+            return Err(LoadError::OutOfBounds {
+                what: format!("layer_norm_epsilon is {}", self.layer_norm_eps),
+                expected: "a positive number".into(),
+            });
+        }
+        match self.n_params() {
+            Some(n) if n <= MAX_PARAMS => Ok(()),
+            n => Err(LoadError::OutOfBounds {
+                what: match n {
+                    Some(n) => format!("the model has {n} parameters"),
+                    None => "the model's parameter count overflows".into(),
+                },
+                expected: format!("at most {MAX_PARAMS}"),
+            }),
+        }
     }
 
     /// The Hugging Face `config.json` for this shape, as written by `save_pretrained`.
@@ -96,10 +147,24 @@ impl Gpt2Config {
         })
     }
 
-    /// Number of parameters of the (untied) GPT-2 with this shape.
-    pub fn n_params(&self) -> usize {
-        let (d, m) = (self.d_model, self.d_mlp);
-        let per_layer = 4 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * m + m) + (m * d + d);
-        self.d_vocab * d + self.n_ctx * d + self.n_layers * per_layer + 2 * d
+    /// Number of parameters of the GPT-2 with this shape (unembedding tied), `None` if it
+    /// overflows.
+    pub fn n_params(&self) -> Option<u64> {
+        let [d, m, v, ctx, l] = [
+            self.d_model,
+            self.d_mlp,
+            self.d_vocab,
+            self.n_ctx,
+            self.n_layers,
+        ]
+        .map(|x| x as u64);
+        let mul = |a: u64, b: u64| a.checked_mul(b);
+        // ln_1, ln_2: 4d; c_attn: 3d^2 + 3d; c_proj: d^2 + d; c_fc: dm + m; mlp c_proj: md + d.
+        let per_layer = mul(4, mul(d, d)?)?
+            .checked_add(mul(2, mul(d, m)?)?)?
+            .checked_add(9 * d + m)?;
+        mul(v + ctx, d)?
+            .checked_add(mul(l, per_layer)?)?
+            .checked_add(2 * d)
     }
 }

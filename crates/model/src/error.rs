@@ -12,7 +12,7 @@ pub enum LoadError {
         "safetensors header length {header_len} bytes goes beyond the file ({file_len} bytes): \
          the file is truncated or not safetensors"
     )]
-    HeaderBeyondFile { header_len: u64, file_len: usize },
+    HeaderBeyondFile { header_len: u64, file_len: u64 },
     #[error("safetensors header is not valid JSON: {0}")]
     HeaderNotJson(String),
     #[error(
@@ -38,11 +38,27 @@ pub enum LoadError {
         config: usize,
         tensors: usize,
     },
+    #[error("{what}, expected {expected}")]
+    OutOfBounds { what: String, expected: String },
+    #[error(
+        "loading this model needs about {} of memory (the file is {}), more than the {} a \
+         browser worker can address",
+        gb(*needed), gb(*file), gb(*available)
+    )]
+    TooBig {
+        needed: u64,
+        file: u64,
+        available: u64,
+    },
     #[error(
         "the number of attention heads cannot be inferred from the tensors: give config.json or an \
          explicit head count (GPT-2 small has 12)"
     )]
     HeadsUnknown,
+}
+
+fn gb(bytes: u64) -> String {
+    format!("{:.2} GB", bytes as f64 / 1e9)
 }
 
 /// Why a run could not be carried out with the given inputs.

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use safetensors::{Dtype, SafeTensorError, SafeTensors, tensor::TensorView};
 
-use crate::config::Gpt2Config;
+use crate::config::{Gpt2Config, MAX_LAYERS};
 use crate::error::LoadError;
 
 /// Weights of one block, in GPT-2's Conv1D orientation: every matrix is `[in, out]`, so a layer
@@ -73,6 +73,40 @@ pub struct HostWeights {
     pub b_u: Vec<f32>,
 }
 
+impl HostWeights {
+    /// The first tensor holding a NaN or an infinity, if any (a broken checkpoint; cheaper to
+    /// find here than as non-finite logits).
+    pub fn first_non_finite(&self) -> Option<String> {
+        let bad = |v: &[f32]| v.iter().any(|x| !x.is_finite());
+        let pair =
+            |p: &Option<(Vec<f32>, Vec<f32>)>| p.as_ref().is_some_and(|(a, b)| bad(a) || bad(b));
+        if bad(&self.w_e) {
+            return Some("wte.weight".into());
+        }
+        if bad(&self.w_pos) {
+            return Some("wpe.weight".into());
+        }
+        for (l, w) in self.layers.iter().enumerate() {
+            let attn = [
+                &w.w_q, &w.w_k, &w.w_v, &w.b_q, &w.b_k, &w.b_v, &w.w_o, &w.b_o,
+            ];
+            if pair(&w.ln1) || pair(&w.ln2) || attn.iter().any(|v| bad(v)) {
+                return Some(format!("h.{l}.attn or its layer norms"));
+            }
+            if [&w.w_in, &w.b_in, &w.w_out, &w.b_out]
+                .iter()
+                .any(|v| bad(v))
+            {
+                return Some(format!("h.{l}.mlp"));
+            }
+        }
+        if pair(&self.ln_f) {
+            return Some("ln_f".into());
+        }
+        (bad(&self.unembed) || bad(&self.b_u)).then(|| "lm_head.weight".into())
+    }
+}
+
 /// The two key layouts GPT-2 checkpoints come in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyLayout {
@@ -84,20 +118,12 @@ pub enum KeyLayout {
 }
 
 impl KeyLayout {
-    fn prefix(self) -> &'static str {
+    pub(crate) fn prefix(self) -> &'static str {
         match self {
             KeyLayout::HuggingFace => "transformer.",
             KeyLayout::Hub => "",
         }
     }
-}
-
-/// Storage dtype of a written checkpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreDtype {
-    F32,
-    F16,
-    BF16,
 }
 
 fn map_st_error(e: SafeTensorError, file_len: usize, bytes: &[u8]) -> LoadError {
@@ -114,7 +140,7 @@ fn map_st_error(e: SafeTensorError, file_len: usize, bytes: &[u8]) -> LoadError 
                 .unwrap_or(0);
             LoadError::HeaderBeyondFile {
                 header_len,
-                file_len,
+                file_len: file_len as u64,
             }
         }
         E::InvalidHeader(err) => {
@@ -173,14 +199,6 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn shape(&self, key: &str) -> Result<Vec<usize>, LoadError> {
-        let name = format!("{}{key}", self.prefix);
-        self.st
-            .tensor(&name)
-            .map(|t| t.shape().to_vec())
-            .map_err(|_| LoadError::MissingTensor(name))
-    }
-
     fn get(&self, key: &str, expected: &[usize]) -> Result<Vec<f32>, LoadError> {
         self.get_named(&format!("{}{key}", self.prefix), expected)
     }
@@ -224,27 +242,48 @@ pub fn detect_layout(st: &SafeTensors<'_>) -> Result<KeyLayout, LoadError> {
     }
 }
 
-fn infer_config(r: &Reader<'_>, opts: &LoadOptions<'_>) -> Result<Gpt2Config, LoadError> {
-    let wte = r.shape("wte.weight")?;
-    let wpe = r.shape("wpe.weight")?;
+/// The GPT-2 shape of a checkpoint from its tensor names and shapes (and `config.json` when
+/// given, which must agree), bounded before anything is allocated from it.
+pub(crate) fn infer_config(
+    prefix: &str,
+    names: &[&str],
+    shape_of: &dyn Fn(&str) -> Option<Vec<usize>>,
+    opts: &LoadOptions<'_>,
+) -> Result<Gpt2Config, LoadError> {
+    let shape = |key: &str| {
+        let name = format!("{prefix}{key}");
+        shape_of(&name).ok_or(LoadError::MissingTensor(name))
+    };
+    let wte = shape("wte.weight")?;
+    let wpe = shape("wpe.weight")?;
     let [d_vocab, d_model] = wte[..] else {
         return Err(LoadError::WrongShape {
-            tensor: format!("{}wte.weight", r.prefix),
+            tensor: format!("{}wte.weight", prefix),
             expected: vec![0, 0],
             found: wte,
         });
     };
     let n_ctx = wpe.first().copied().unwrap_or(0);
-    let block_prefix = format!("{}h.", r.prefix);
-    let n_layers =
-        r.st.names()
-            .iter()
-            .filter_map(|n| n.strip_prefix(&block_prefix))
-            .filter_map(|rest| rest.split('.').next()?.parse::<usize>().ok())
-            .max()
-            .map_or(0, |m| m + 1);
+    let block_prefix = format!("{prefix}h.");
+    let mut n_layers = 0;
+    for name in names {
+        let Some(index) = name
+            .strip_prefix(&block_prefix)
+            .and_then(|rest| rest.split('.').next()?.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        // Checked before the layer count sizes anything (`h.99999999.*` would ask for 10^8).
+        if index >= MAX_LAYERS as u64 {
+            return Err(LoadError::OutOfBounds {
+                what: format!("tensor `{name}` names layer {index}"),
+                expected: format!("at most {MAX_LAYERS} layers (0 to {})", MAX_LAYERS - 1),
+            });
+        }
+        n_layers = n_layers.max(index as usize + 1);
+    }
     let d_mlp = if n_layers > 0 {
-        r.shape("h.0.mlp.c_fc.weight")?.get(1).copied().unwrap_or(0)
+        shape("h.0.mlp.c_fc.weight")?.get(1).copied().unwrap_or(0)
     } else {
         4 * d_model
     };
@@ -296,10 +335,11 @@ fn infer_config(r: &Reader<'_>, opts: &LoadOptions<'_>) -> Result<Gpt2Config, Lo
             from_tensors
         }
     };
+    config.check_bounds()?;
     if config.n_layers == 0 {
         return Err(LoadError::MissingTensor(format!(
             "{}h.0.ln_1.weight (no transformer blocks found)",
-            r.prefix
+            prefix
         )));
     }
     Ok(config)
@@ -309,8 +349,11 @@ fn infer_config(r: &Reader<'_>, opts: &LoadOptions<'_>) -> Result<Gpt2Config, Lo
 pub fn load_host_weights(bytes: &[u8], opts: &LoadOptions<'_>) -> Result<HostWeights, LoadError> {
     let st = parse_safetensors(bytes)?;
     let prefix = detect_layout(&st)?.prefix();
+    let config = {
+        let shape_of = |name: &str| st.tensor(name).ok().map(|t| t.shape().to_vec());
+        infer_config(prefix, &st.names(), &shape_of, opts)?
+    };
     let r = Reader { st, prefix };
-    let config = infer_config(&r, opts)?;
     let (d, m, v) = (config.d_model, config.d_mlp, config.d_vocab);
     let w_e = r.get("wte.weight", &[v, d])?;
     let w_pos = r.get("wpe.weight", &[config.n_ctx, d])?;
@@ -364,140 +407,4 @@ pub fn load_host_weights(bytes: &[u8], opts: &LoadOptions<'_>) -> Result<HostWei
         unembed,
         b_u: vec![0.0; v],
     })
-}
-
-fn encode(data: &[f32], dtype: StoreDtype) -> Vec<u8> {
-    match dtype {
-        StoreDtype::F32 => data.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        StoreDtype::F16 => data
-            .iter()
-            .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
-            .collect(),
-        StoreDtype::BF16 => data
-            .iter()
-            .flat_map(|x| half::bf16::from_f32(*x).to_le_bytes())
-            .collect(),
-    }
-}
-
-/// Writes unprocessed host weights as a GPT-2 safetensors checkpoint in the given layout, the
-/// way `save_pretrained` (tied `lm_head` omitted) or the hub file (with mask buffers) has them.
-pub fn to_safetensors(
-    w: &HostWeights,
-    layout: KeyLayout,
-    dtype: StoreDtype,
-) -> Result<Vec<u8>, LoadError> {
-    let c = &w.config;
-    let (d, m, v) = (c.d_model, c.d_mlp, c.d_vocab);
-    let p = layout.prefix();
-    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>, Dtype)> = Vec::new();
-    let st_dtype = match dtype {
-        StoreDtype::F32 => Dtype::F32,
-        StoreDtype::F16 => Dtype::F16,
-        StoreDtype::BF16 => Dtype::BF16,
-    };
-    let mut put = |name: String, shape: Vec<usize>, data: &[f32]| {
-        tensors.push((name, shape, encode(data, dtype), st_dtype));
-    };
-    let unprocessed = |what: &str| {
-        LoadError::BadConfig(format!(
-            "cannot save processed weights ({what} was folded): save the unprocessed model"
-        ))
-    };
-    put(format!("{p}wte.weight"), vec![v, d], &w.w_e);
-    put(format!("{p}wpe.weight"), vec![c.n_ctx, d], &w.w_pos);
-    for (l, lw) in w.layers.iter().enumerate() {
-        let (ln1w, ln1b) = lw.ln1.as_ref().ok_or_else(|| unprocessed("ln_1"))?;
-        let (ln2w, ln2b) = lw.ln2.as_ref().ok_or_else(|| unprocessed("ln_2"))?;
-        let (c_attn, b_attn) = lw.c_attn();
-        put(format!("{p}h.{l}.ln_1.weight"), vec![d], ln1w);
-        put(format!("{p}h.{l}.ln_1.bias"), vec![d], ln1b);
-        put(
-            format!("{p}h.{l}.attn.c_attn.weight"),
-            vec![d, 3 * d],
-            &c_attn,
-        );
-        put(format!("{p}h.{l}.attn.c_attn.bias"), vec![3 * d], &b_attn);
-        put(format!("{p}h.{l}.attn.c_proj.weight"), vec![d, d], &lw.w_o);
-        put(format!("{p}h.{l}.attn.c_proj.bias"), vec![d], &lw.b_o);
-        put(format!("{p}h.{l}.ln_2.weight"), vec![d], ln2w);
-        put(format!("{p}h.{l}.ln_2.bias"), vec![d], ln2b);
-        put(format!("{p}h.{l}.mlp.c_fc.weight"), vec![d, m], &lw.w_in);
-        put(format!("{p}h.{l}.mlp.c_fc.bias"), vec![m], &lw.b_in);
-        put(format!("{p}h.{l}.mlp.c_proj.weight"), vec![m, d], &lw.w_out);
-        put(format!("{p}h.{l}.mlp.c_proj.bias"), vec![d], &lw.b_out);
-        if layout == KeyLayout::Hub {
-            let n = c.n_ctx;
-            let mask: Vec<f32> = (0..n * n)
-                .map(|k| if k % n <= k / n { 1.0 } else { 0.0 })
-                .collect();
-            put(format!("{p}h.{l}.attn.bias"), vec![1, 1, n, n], &mask);
-        }
-    }
-    let (lnfw, lnfb) = w.ln_f.as_ref().ok_or_else(|| unprocessed("ln_f"))?;
-    put(format!("{p}ln_f.weight"), vec![d], lnfw);
-    put(format!("{p}ln_f.bias"), vec![d], lnfb);
-    if w.unembed != w.w_e {
-        put("lm_head.weight".to_string(), vec![v, d], &w.unembed);
-    }
-    let views = tensors
-        .iter()
-        .map(|(name, shape, bytes, dt)| {
-            TensorView::new(*dt, shape.clone(), bytes)
-                .map(|view| (name.clone(), view))
-                .map_err(|e| LoadError::BadConfig(e.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let metadata = Some(std::collections::HashMap::from([(
-        "format".to_string(),
-        "pt".to_string(),
-    )]));
-    safetensors::serialize(views, metadata).map_err(|e| LoadError::BadConfig(e.to_string()))
-}
-
-/// Largest safetensors header accepted by [`check_header_prefix`] (GPT-2 small's is ~15 KB).
-pub const MAX_HEADER_BYTES: u64 = 16 << 20;
-
-/// Checks the start of a checkpoint while it downloads, so that a wrong file is refused after a
-/// few kilobytes: `Ok(None)` while more bytes are needed, `Ok(Some(n_tensors))` once the header
-/// is complete, parses as a safetensors header and names a GPT-2 `wte`. `file_len` is the
-/// announced size, when known.
-pub fn check_header_prefix(
-    prefix: &[u8],
-    file_len: Option<u64>,
-) -> Result<Option<usize>, LoadError> {
-    let Some(len_bytes) = prefix.get(..8) else {
-        return Ok(None);
-    };
-    let mut le = [0u8; 8];
-    le.copy_from_slice(len_bytes);
-    let header_len = u64::from_le_bytes(le);
-    if header_len > MAX_HEADER_BYTES {
-        return Err(LoadError::NotSafetensors(format!(
-            "the first 8 bytes announce a {header_len}-byte header (at most {MAX_HEADER_BYTES} expected)"
-        )));
-    }
-    if let Some(total) = file_len
-        && header_len + 8 > total
-    {
-        return Err(LoadError::HeaderBeyondFile {
-            header_len,
-            file_len: usize::try_from(total).unwrap_or(usize::MAX),
-        });
-    }
-    let end = 8 + header_len as usize;
-    let Some(header) = prefix.get(8..end) else {
-        return Ok(None);
-    };
-    let json: serde_json::Value =
-        serde_json::from_slice(header).map_err(|e| LoadError::HeaderNotJson(e.to_string()))?;
-    let obj = json
-        .as_object()
-        .ok_or_else(|| LoadError::HeaderNotJson("the header is not a JSON object".into()))?;
-    if !obj.contains_key("wte.weight") && !obj.contains_key("transformer.wte.weight") {
-        return Err(LoadError::MissingTensor(
-            "wte.weight (or transformer.wte.weight): is this a GPT-2 checkpoint?".to_string(),
-        ));
-    }
-    Ok(Some(obj.keys().filter(|k| *k != "__metadata__").count()))
 }

@@ -261,36 +261,3 @@ fn hub_layout_mask_buffers_are_ignored_and_lm_head_is_tied() {
     assert_eq!(a.unembed, b.unembed);
     assert_eq!(a.unembed, a.w_e, "lm_head absent: tied to wte");
 }
-
-#[test]
-fn a_download_is_checked_from_its_first_kilobytes() {
-    use gradpatch_model::check_header_prefix;
-    let bytes = model_a();
-    let total = Some(bytes.len() as u64);
-    assert_eq!(check_header_prefix(&bytes[..4], total).unwrap(), None);
-    assert_eq!(check_header_prefix(&bytes[..20], total).unwrap(), None);
-    let n = check_header_prefix(&bytes[..bytes.len().min(1 << 16)], total).unwrap();
-    assert!(n.unwrap() > 10);
-    // An HTML error page, a huge announced header, a header past the end, a JSON header of
-    // something that is not GPT-2.
-    let html = b"<!DOCTYPE html><html><body>Not found</body></html>";
-    let e = check_header_prefix(html, Some(html.len() as u64)).unwrap_err();
-    assert!(e.to_string().contains("not a safetensors file"), "{e}");
-    let mut small = 100u64.to_le_bytes().to_vec();
-    small.extend_from_slice(&[b' '; 20]);
-    assert!(matches!(
-        check_header_prefix(&small, Some(50)),
-        Err(LoadError::HeaderBeyondFile { .. })
-    ));
-    let other = br#"{"encoder.weight":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#;
-    let mut file = (other.len() as u64).to_le_bytes().to_vec();
-    file.extend_from_slice(other);
-    let e = check_header_prefix(&file, None).unwrap_err();
-    assert!(e.to_string().contains("GPT-2"), "{e}");
-    let mut junk = 10u64.to_le_bytes().to_vec();
-    junk.extend_from_slice(b"not json!!");
-    assert!(matches!(
-        check_header_prefix(&junk, None),
-        Err(LoadError::HeaderNotJson(_))
-    ));
-}

@@ -1,0 +1,363 @@
+//! The header of a checkpoint is checked completely before its data (issue 11, item 3), and
+//! every dimension is bounded before anything is sized from it (item 8).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use gradpatch_model::{
+    Gpt2Config, Header, LoadError, LoadOptions, LoadPlan, WASM_HEAP_BYTES, load_host_weights,
+};
+use gradpatch_testdata::{model_a_dir, read};
+
+fn model_a() -> Vec<u8> {
+    read(model_a_dir().join("model.safetensors"))
+}
+
+fn with_config<'a>(json: &'a [u8]) -> LoadOptions<'a> {
+    LoadOptions {
+        config_json: Some(json),
+        n_heads: None,
+    }
+}
+
+/// A file that is only a header (the data is never needed to check it): JSON text, then the
+/// 8-byte prefix. Tensors are laid out contiguously in the order given.
+fn header_bytes(tensors: &[(String, &str, Vec<u64>)]) -> (Vec<u8>, u64) {
+    let mut offset = 0u64;
+    let mut entries = Vec::new();
+    for (name, dtype, shape) in tensors {
+        let width = match *dtype {
+            "F64" => 8,
+            "F32" => 4,
+            _ => 2,
+        };
+        let size: u64 = shape.iter().product::<u64>() * width;
+        entries.push(format!(
+            r#""{name}":{{"dtype":"{dtype}","shape":{shape:?},"data_offsets":[{offset},{}]}}"#,
+            offset + size
+        ));
+        offset += size;
+    }
+    let json = format!("{{{}}}", entries.join(","));
+    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(json.as_bytes());
+    let file_len = bytes.len() as u64 + offset;
+    (bytes, file_len)
+}
+
+/// The tensors of a GPT-2 of the given shape, in the `save_pretrained` layout.
+fn gpt2_tensors(c: &Gpt2Config, dtype: &'static str) -> Vec<(String, &'static str, Vec<u64>)> {
+    let [d, m, v, ctx] = [c.d_model, c.d_mlp, c.d_vocab, c.n_ctx].map(|x| x as u64);
+    let mut t = vec![
+        ("transformer.wte.weight".to_string(), dtype, vec![v, d]),
+        ("transformer.wpe.weight".to_string(), dtype, vec![ctx, d]),
+    ];
+    for l in 0..c.n_layers {
+        let p = format!("transformer.h.{l}.");
+        for (name, shape) in [
+            ("ln_1.weight", vec![d]),
+            ("ln_1.bias", vec![d]),
+            ("attn.c_attn.weight", vec![d, 3 * d]),
+            ("attn.c_attn.bias", vec![3 * d]),
+            ("attn.c_proj.weight", vec![d, d]),
+            ("attn.c_proj.bias", vec![d]),
+            ("ln_2.weight", vec![d]),
+            ("ln_2.bias", vec![d]),
+            ("mlp.c_fc.weight", vec![d, m]),
+            ("mlp.c_fc.bias", vec![m]),
+            ("mlp.c_proj.weight", vec![m, d]),
+            ("mlp.c_proj.bias", vec![d]),
+        ] {
+            t.push((format!("{p}{name}"), dtype, shape));
+        }
+    }
+    t.push(("transformer.ln_f.weight".into(), dtype, vec![d]));
+    t.push(("transformer.ln_f.bias".into(), dtype, vec![d]));
+    t
+}
+
+fn read_all(bytes: &[u8], file_len: u64) -> Result<Header, LoadError> {
+    Header::read(bytes, Some(file_len)).map(|h| h.expect("the header is complete"))
+}
+
+#[test]
+fn item_3_header_is_read_as_soon_as_it_has_arrived() {
+    let bytes = model_a();
+    let total = Some(bytes.len() as u64);
+    assert_eq!(Header::read(&bytes[..4], total).unwrap(), None);
+    assert_eq!(Header::read(&bytes[..20], total).unwrap(), None);
+    let header = read_all(&bytes[..1 << 16], bytes.len() as u64).unwrap();
+    assert_eq!(header.file_len(), bytes.len() as u64);
+    assert!(header.tensors.len() > 10);
+    let config = read(model_a_dir().join("config.json"));
+    let plan = LoadPlan::new(&header, &with_config(&config), true, WASM_HEAP_BYTES).unwrap();
+    let full = load_host_weights(&bytes, &with_config(&config)).unwrap();
+    assert_eq!(plan.config, full.config);
+}
+
+#[test]
+fn item_3_header_larger_than_a_mebibyte_is_accepted() {
+    // The format allows padding the header with spaces; 3 MB of it is still a valid header.
+    let bytes = model_a();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let pad = 3_000_000;
+    let mut padded = ((n + pad) as u64).to_le_bytes().to_vec();
+    padded.extend_from_slice(&bytes[8..8 + n]);
+    padded.extend(std::iter::repeat_n(b' ', pad));
+    padded.extend_from_slice(&bytes[8 + n..]);
+    let header = read_all(&padded[..8 + n + pad], padded.len() as u64).unwrap();
+    assert_eq!(header.header_len as usize, n + pad);
+    assert!(
+        load_host_weights(
+            &padded,
+            &with_config(&read(model_a_dir().join("config.json")))
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn item_3_bad_headers_are_refused_before_the_body() {
+    let html = b"<!DOCTYPE html><html><body>Not found</body></html>";
+    let e = Header::read(html, Some(html.len() as u64)).unwrap_err();
+    assert!(e.to_string().contains("not a safetensors file"), "{e}");
+
+    let mut past_end = 100u64.to_le_bytes().to_vec();
+    past_end.extend_from_slice(&[b' '; 20]);
+    assert!(matches!(
+        Header::read(&past_end, Some(50)),
+        Err(LoadError::HeaderBeyondFile {
+            header_len: 100,
+            file_len: 50
+        })
+    ));
+
+    let mut junk = 10u64.to_le_bytes().to_vec();
+    junk.extend_from_slice(b"not json!!");
+    assert!(matches!(
+        Header::read(&junk, None),
+        Err(LoadError::HeaderNotJson(_))
+    ));
+
+    let cases: [(&str, &str); 5] = [
+        (
+            r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+            "overlaps",
+        ),
+        (
+            r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
+            "gap",
+        ),
+        (
+            r#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#,
+            "needs 12 bytes",
+        ),
+        (
+            r#"{"a":{"dtype":"F16","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#,
+            "overflows",
+        ),
+        (
+            r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+            "not 0",
+        ),
+    ];
+    for (json, why) in cases {
+        let mut b = (json.len() as u64).to_le_bytes().to_vec();
+        b.extend_from_slice(json.as_bytes());
+        let e = Header::read(&b, None).unwrap_err();
+        assert!(matches!(e, LoadError::BadOffsets(_)), "{json}: {e}");
+        assert!(e.to_string().contains(why), "{json}: {e}");
+    }
+
+    // A consistent header, but the server announces another length (truncated or padded).
+    let bytes = model_a();
+    let e = read_all(&bytes, bytes.len() as u64 + 1).unwrap_err();
+    assert!(e.to_string().contains("truncated or padded"), "{e}");
+
+    // Not GPT-2, or a dtype the loader cannot read.
+    let (other, len) = header_bytes(&[("encoder.weight".into(), "F32", vec![1])]);
+    let e = LoadPlan::new(
+        &read_all(&other, len).unwrap(),
+        &LoadOptions::default(),
+        true,
+        WASM_HEAP_BYTES,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("GPT-2"), "{e}");
+    let mut tensors = gpt2_tensors(&Gpt2Config::gpt2_small(), "F32");
+    tensors[0].1 = "F64";
+    let (b, len) = header_bytes(&tensors);
+    let e = LoadPlan::new(
+        &read_all(&b, len).unwrap(),
+        &LoadOptions::default(),
+        true,
+        WASM_HEAP_BYTES,
+    )
+    .unwrap_err();
+    assert!(matches!(e, LoadError::UnsupportedDtype { .. }), "{e}");
+}
+
+#[test]
+fn item_3_memory_is_estimated_and_a_model_too_big_is_refused_before_download() {
+    let small = Gpt2Config::gpt2_small();
+    let json = serde_json::to_vec(&small.to_hf_json()).unwrap();
+    let (b, len) = header_bytes(&gpt2_tensors(&small, "F32"));
+    let header = read_all(&b, len).unwrap();
+    let cpu = LoadPlan::new(&header, &with_config(&json), true, WASM_HEAP_BYTES).unwrap();
+    let gpu = LoadPlan::new(&header, &with_config(&json), false, WASM_HEAP_BYTES).unwrap();
+    assert_eq!(cpu.config, small);
+    // 124.4 M parameters: a 498 MB file; f32 copy 498 MB + unembedding 154 MB; on the CPU the
+    // backend holds another f32 copy.
+    assert!(
+        (497_000_000..500_000_000).contains(&cpu.file_bytes),
+        "{cpu:?}"
+    );
+    assert!(
+        (1_250_000_000..1_350_000_000).contains(&cpu.peak_bytes),
+        "{cpu:?}"
+    );
+    assert!(
+        (1_100_000_000..1_200_000_000).contains(&gpu.peak_bytes),
+        "{gpu:?}"
+    );
+
+    // GPT-2 XL shaped (1.56 B parameters, 6.2 GB in f32): refused, naming both numbers.
+    let xl = Gpt2Config {
+        n_layers: 48,
+        n_heads: 25,
+        d_model: 1600,
+        d_mlp: 6400,
+        ..small.clone()
+    };
+    let (b, len) = header_bytes(&gpt2_tensors(&xl, "F16"));
+    let e = LoadPlan::new(
+        &read_all(&b, len).unwrap(),
+        &LoadOptions {
+            config_json: None,
+            n_heads: Some(25),
+        },
+        false,
+        WASM_HEAP_BYTES,
+    )
+    .unwrap_err();
+    assert!(matches!(e, LoadError::OutOfBounds { .. }), "{e}");
+    assert!(e.to_string().contains("parameters"), "{e}");
+    // GPT-2 medium shaped in f32 (355 M parameters, 1.4 GB): fits 4 GiB, not 2 GiB.
+    let medium = Gpt2Config {
+        n_layers: 24,
+        n_heads: 16,
+        d_model: 1024,
+        d_mlp: 4096,
+        ..small
+    };
+    let (b, len) = header_bytes(&gpt2_tensors(&medium, "F32"));
+    let header = read_all(&b, len).unwrap();
+    let opts = LoadOptions {
+        config_json: None,
+        n_heads: Some(16),
+    };
+    assert!(LoadPlan::new(&header, &opts, true, WASM_HEAP_BYTES).is_ok());
+    let e = LoadPlan::new(&header, &opts, true, 2 << 30).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, LoadError::TooBig { .. }), "{e}");
+    assert!(
+        msg.contains("the file is 1.42 GB") && msg.contains("2.15 GB"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn item_8_a_layer_index_in_a_tensor_name_is_bounded() {
+    let mut tensors = gpt2_tensors(
+        &Gpt2Config {
+            n_layers: 1,
+            ..Gpt2Config::gpt2_small()
+        },
+        "F32",
+    );
+    tensors.push((
+        "transformer.h.99999999.ln_1.weight".into(),
+        "F32",
+        vec![768],
+    ));
+    let (b, len) = header_bytes(&tensors);
+    let e = LoadPlan::new(
+        &read_all(&b, len).unwrap(),
+        &LoadOptions {
+            config_json: None,
+            n_heads: Some(12),
+        },
+        true,
+        WASM_HEAP_BYTES,
+    )
+    .unwrap_err();
+    assert!(matches!(e, LoadError::OutOfBounds { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("names layer 99999999, expected at most 256 layers"),
+        "{e}"
+    );
+}
+
+#[test]
+fn item_8_config_dimensions_are_bounded() {
+    let small = Gpt2Config::gpt2_small().to_hf_json();
+    let cases: [(&str, serde_json::Value, &str); 8] = [
+        ("n_embd", 0.into(), "n_embd is 0, expected between 1 and"),
+        ("n_layer", 0.into(), "n_layer is 0"),
+        (
+            "n_layer",
+            300.into(),
+            "n_layer is 300, expected between 1 and 256",
+        ),
+        ("n_head", 0.into(), "n_head is 0"),
+        ("n_head", 7.into(), "not a multiple of n_head 7"),
+        (
+            "vocab_size",
+            2_000_000.into(),
+            "vocab_size is 2000000, expected between 1 and 1000000",
+        ),
+        (
+            "n_positions",
+            100_000.into(),
+            "n_positions is 100000, expected between 1 and 65536",
+        ),
+        (
+            "n_embd",
+            65_532.into(),
+            "parameters, expected at most 1000000000",
+        ),
+    ];
+    for (field, value, message) in cases {
+        let mut json = small.clone();
+        json[field] = value;
+        if field == "n_embd" {
+            json["n_inner"] = serde_json::Value::Null;
+        }
+        let e = Gpt2Config::from_hf_json(&serde_json::to_vec(&json).unwrap()).unwrap_err();
+        assert!(e.to_string().contains(message), "{field}: {e}");
+    }
+    // A negative or fractional size is refused by the parser, naming the field.
+    let mut json = small.clone();
+    json["n_layer"] = (-1).into();
+    let e = Gpt2Config::from_hf_json(&serde_json::to_vec(&json).unwrap()).unwrap_err();
+    assert!(matches!(e, LoadError::BadConfig(_)), "{e}");
+}
+
+#[test]
+fn item_8_config_disagreeing_with_tensors_names_both() {
+    let small = Gpt2Config::gpt2_small();
+    let mut json = small.to_hf_json();
+    json["n_positions"] = 512.into();
+    let (b, len) = header_bytes(&gpt2_tensors(&small, "F32"));
+    let json = serde_json::to_vec(&json).unwrap();
+    let e = LoadPlan::new(
+        &read_all(&b, len).unwrap(),
+        &with_config(&json),
+        true,
+        WASM_HEAP_BYTES,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "config says n_positions = 512, but the tensors imply 1024"
+    );
+}
