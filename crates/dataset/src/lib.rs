@@ -9,7 +9,7 @@ pub mod tokenizer;
 pub use ioi::{Corruption, IoiPools, generate as generate_ioi, generate_from as generate_ioi_from};
 pub use ioi_split::Split;
 pub use prompts::{PromptPair, TokenizedPair, parse_prompt_pairs, tokenize_pairs};
-pub use tokenizer::Gpt2Tokenizer;
+pub use tokenizer::{Gpt2Tokenizer, MAX_TOKENIZER_BYTES};
 
 use thiserror::Error;
 
@@ -19,6 +19,10 @@ use thiserror::Error;
 pub enum DatasetError {
     #[error("tokenizer.json could not be loaded: {0}")]
     Tokenizer(String),
+    #[error(
+        "tokenizer.json is {bytes} bytes, more than the {max} accepted: is it really a tokenizer?"
+    )]
+    TokenizerTooLarge { bytes: usize, max: usize },
     #[error("the tokenizer has no `<|endoftext|>` token, expected GPT-2's BOS/EOS token")]
     NoBos,
     #[error("tokenizing {text:?} failed: {reason}")]

@@ -8,6 +8,10 @@ use crate::DatasetError;
 /// GPT-2's BOS / EOS / padding token.
 pub const ENDOFTEXT: &str = "<|endoftext|>";
 
+/// Largest `tokenizer.json` accepted (GPT-2's is 1.4 MB; the largest common tokenizers are
+/// ~20 MB). Parsing builds several copies, so a bigger file is refused before parsing.
+pub const MAX_TOKENIZER_BYTES: usize = 32_000_000;
+
 pub struct Gpt2Tokenizer {
     inner: Tokenizer,
     bos: u32,
@@ -15,7 +19,29 @@ pub struct Gpt2Tokenizer {
 
 impl Gpt2Tokenizer {
     /// Loads a Hugging Face `tokenizer.json` from bytes.
+    /// Refuses, before parsing, a file over [`MAX_TOKENIZER_BYTES`] and one that is not a JSON
+    /// object (an HTML error or login page served in its place).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DatasetError> {
+        if bytes.len() > MAX_TOKENIZER_BYTES {
+            return Err(DatasetError::TokenizerTooLarge {
+                bytes: bytes.len(),
+                max: MAX_TOKENIZER_BYTES,
+            });
+        }
+        let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        match text.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => {}
+            Some(b'<') => {
+                return Err(DatasetError::Tokenizer(
+                    "the file is an HTML page (an error or login page?), expected the JSON of a Hugging Face tokenizer".into(),
+                ));
+            }
+            _ => {
+                return Err(DatasetError::Tokenizer(
+                    "the file does not start with `{`, expected the JSON object of a Hugging Face tokenizer".into(),
+                ));
+            }
+        }
         let inner =
             Tokenizer::from_bytes(bytes).map_err(|e| DatasetError::Tokenizer(e.to_string()))?;
         let bos = inner.token_to_id(ENDOFTEXT).ok_or(DatasetError::NoBos)?;

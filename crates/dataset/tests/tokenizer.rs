@@ -174,3 +174,41 @@ fn prompt_file_errors_name_the_prompt_and_the_problem() {
     let tok_pairs = parse_prompt_pairs(exotic.as_bytes()).unwrap();
     assert!(tokenize_pairs(&tok_pairs, &tok, 1024).is_ok());
 }
+
+/// Issue 11, item 9: a `tokenizer.json` that is not a tokenizer is refused with a message.
+#[test]
+fn not_a_tokenizer_html_huge_or_without_endoftext_is_refused() {
+    let html = b"\n<!DOCTYPE html><html><body>Sign in to continue</body></html>";
+    let msg = Gpt2Tokenizer::from_bytes(html).err().unwrap().to_string();
+    assert!(msg.contains("HTML page"), "{msg}");
+
+    // 200 MB of (valid) JSON: refused on its size, before any parsing.
+    let mut huge = b"{\"pad\": \"".to_vec();
+    huge.resize(200_000_000, b'a');
+    huge.extend_from_slice(b"\"}");
+    let err = Gpt2Tokenizer::from_bytes(&huge).err().unwrap();
+    assert!(matches!(err, DatasetError::TokenizerTooLarge { bytes, .. } if bytes == huge.len()));
+    assert!(err.to_string().contains("200000002 bytes"), "{err}");
+
+    let msg = Gpt2Tokenizer::from_bytes(b"[1, 2, 3]")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("does not start with `{`"), "{msg}");
+    let msg = Gpt2Tokenizer::from_bytes(b"{\"model\": 3}")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.starts_with("tokenizer.json could not be loaded"),
+        "{msg}"
+    );
+
+    let renamed = String::from_utf8(read(model_a_dir().join("tokenizer.json")))
+        .unwrap()
+        .replace("<|endoftext|>", "<|eot|>");
+    assert_eq!(
+        Gpt2Tokenizer::from_bytes(renamed.as_bytes()).err(),
+        Some(DatasetError::NoBos)
+    );
+}
