@@ -4,14 +4,19 @@
 //! and reported as a [`Warning`] for the page to show. Writing gives the shortest query that
 //! restores the state (defaults are left out), so `parse(&write(s)) == s`.
 
+mod model_url;
 mod options;
 mod quadrature;
 mod query;
 mod selection;
 
+pub use model_url::ModelUrl;
 pub use options::{Baseline, Direction, Processing};
 pub use quadrature::{Quadrature, leggauss};
-pub use query::{decode_component, encode_component, pairs_text, parse_pairs};
+pub use query::{
+    MAX_FIELD_CHARS, MAX_PAIRS, ParsedPairs, decode_component, encode_component, pairs_text,
+    parse_pairs,
+};
 pub use selection::{Move, Selection};
 
 use std::fmt;
@@ -24,10 +29,48 @@ pub enum ModelChoice {
     /// The small model bundled with the page (works offline).
     Bundled,
     /// A base URL holding `model.safetensors`, `tokenizer.json` and optional `config.json`.
-    Url(String),
+    Url(ModelUrl),
 }
 
-pub const HF_GPT2_BASE: &str = "https://huggingface.co/openai-community/gpt2/resolve/main/";
+/// The revision of `openai-community/gpt2` the preset loads: a commit, so the files never
+/// change under a link.
+pub const HF_GPT2_REVISION: &str = "607a30d783dfa663caf39e06633721c8d4cfcd7e";
+pub const HF_GPT2_BASE: &str = "https://huggingface.co/openai-community/gpt2/resolve/607a30d783dfa663caf39e06633721c8d4cfcd7e/";
+
+/// A file of a preset whose bytes are known: the worker refuses anything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PinnedFile {
+    pub name: &'static str,
+    pub bytes: u64,
+    /// Lower-case hex.
+    pub sha256: &'static str,
+}
+
+/// GPT-2 small's files at [`HF_GPT2_REVISION`] (sizes and SHA-256 as the hub lists them).
+pub const GPT2_FILES: [PinnedFile; 3] = [
+    PinnedFile {
+        name: "config.json",
+        bytes: 665,
+        sha256: "0daed7749b4f02b8f76240d5444551d7b08712dab4d0adb8239c56ba823bb7b4",
+    },
+    PinnedFile {
+        name: "tokenizer.json",
+        bytes: 1_355_256,
+        sha256: "8414cab924d8b9b33013f0d221c5862f365ee9be39c5c2bfae8a5a9e970478a6",
+    },
+    PinnedFile {
+        name: "model.safetensors",
+        bytes: 548_105_171,
+        sha256: "248dfc3911869ec493c76e65bf2fcf7f615828b0254c12b473182f0f81d3a707",
+    },
+];
+
+/// The pinned file `name` of the preset at `base`, if `base` is a pinned preset.
+pub fn pinned(base: &str, name: &str) -> Option<PinnedFile> {
+    (base == HF_GPT2_BASE)
+        .then(|| GPT2_FILES.iter().find(|f| f.name == name).copied())
+        .flatten()
+}
 
 impl ModelChoice {
     /// True for models the page may fetch without asking (presets).
@@ -198,7 +241,86 @@ impl fmt::Display for Warning {
     }
 }
 
+/// The work a shared link may start without a click: on GPT-2 (or a model of unknown size),
+/// 8 prompts and 100 IG steps; the bundled model is ~400 times smaller.
+const AUTO_RUN_PROMPTS_GPT2: usize = 8;
+const AUTO_RUN_STEPS: usize = 100;
+const AUTO_RUN_PROMPTS_BUNDLED: usize = 64;
+
 impl PageState {
+    /// The number of prompt pairs the task runs.
+    pub fn n_prompts(&self) -> usize {
+        match &self.task {
+            Task::Ioi { n, .. } => *n,
+            Task::Custom(pairs) => pairs.len(),
+        }
+    }
+
+    /// Rough seconds this configuration takes on GPT-2 small, from the native CPU figures of one
+    /// 18-token prompt (README "Attribution sweeps", 2 cores, 2026-11-27): IG 43.2 s at 50
+    /// steps, scaling with the steps; the AP sweep 195 s. The browser's CPU fallback is slower
+    /// (one thread); a GPU usually much faster. Zero when no method runs.
+    pub fn gpt2_cpu_seconds(&self) -> f64 {
+        let ig = if self.run_ig {
+            43.2 * self.ig_steps as f64 / 50.0
+        } else {
+            0.0
+        };
+        let ap = if self.run_ap { 195.0 } else { 0.0 };
+        self.n_prompts() as f64 * (ig + ap)
+    }
+
+    /// Whether a link may run this configuration as soon as the model is loaded; above this
+    /// bound the page shows the estimate and asks first.
+    pub fn auto_run_allowed(&self) -> bool {
+        let steps_ok = !self.run_ig || self.ig_steps <= AUTO_RUN_STEPS;
+        let prompts = match self.model {
+            ModelChoice::Bundled => AUTO_RUN_PROMPTS_BUNDLED,
+            ModelChoice::Gpt2 | ModelChoice::Url(_) => AUTO_RUN_PROMPTS_GPT2,
+        };
+        steps_ok && self.n_prompts() <= prompts
+    }
+
+    /// Drops a selected component or prompt the loaded model or the results do not have, with a
+    /// warning (a link made on another model may name `L11H11` or prompt 40).
+    pub fn fit_view(
+        &mut self,
+        n_layers: usize,
+        n_heads: usize,
+        d_mlp: usize,
+        n_prompts: Option<usize>,
+    ) -> Vec<Warning> {
+        let mut warnings = Vec::new();
+        if let Some(sel) = self.view.selection {
+            let (layer, index, width, what) = match sel {
+                Selection::Head { layer, head } => (layer, head, n_heads, "heads"),
+                Selection::Neuron { layer, neuron } => (layer, neuron, d_mlp, "neurons"),
+            };
+            if layer >= n_layers || index >= width {
+                warnings.push(Warning {
+                    key: "sel".into(),
+                    message: format!(
+                        "{sel} is not in this model ({n_layers} layers of {width} {what})"
+                    ),
+                });
+                self.view.selection = None;
+            }
+        }
+        if let (Some(p), Some(n)) = (self.view.prompt, n_prompts)
+            && p >= n
+        {
+            warnings.push(Warning {
+                key: "prompt".into(),
+                message: format!(
+                    "prompt {p} does not exist (the results have {n} prompts, 0 to {})",
+                    n.saturating_sub(1)
+                ),
+            });
+            self.view.prompt = None;
+        }
+        warnings
+    }
+
     /// Reads a query string (with or without the leading `?`). Never fails.
     pub fn from_query(query: &str) -> (Self, Vec<Warning>) {
         query::parse(query)

@@ -1,8 +1,8 @@
 //! `key=value&…` reading and writing, percent-encoded (UTF-8).
 
 use crate::{
-    BASELINES, Backend, Corrupt, DIRECTIONS, MAX_PROMPTS, MAX_STEPS, ModelChoice, PageState,
-    PairText, QUADRATURES, Selection, Tab, Task, Warning,
+    BASELINES, Backend, Corrupt, DIRECTIONS, MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl,
+    PageState, PairText, QUADRATURES, Selection, Tab, Task, Warning,
 };
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).
@@ -52,10 +52,31 @@ fn flag(v: &str) -> Option<bool> {
     }
 }
 
-/// Custom pairs travel as lines of `clean|corrupted|correct|incorrect`.
-pub fn parse_pairs(v: &str) -> Result<Vec<PairText>, String> {
+/// Most custom pairs a link or the text box may hold.
+pub const MAX_PAIRS: usize = 256;
+/// Longest field of a custom pair, in characters.
+pub const MAX_FIELD_CHARS: usize = 500;
+
+/// Custom pairs as read, and what was left out of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedPairs {
+    pub pairs: Vec<PairText>,
+    /// Why lines were dropped (too many pairs, a field too long), for a warning.
+    pub dropped: Option<String>,
+}
+
+/// Custom pairs travel as lines of `clean|corrupted|correct|incorrect`. At most
+/// [`MAX_PAIRS`] are kept and a pair with a field over [`MAX_FIELD_CHARS`] is dropped (a link
+/// can hold anything); `dropped` says so.
+pub fn parse_pairs(v: &str) -> Result<ParsedPairs, String> {
     let mut pairs = Vec::new();
+    let mut dropped = Vec::new();
+    let mut extra = 0usize;
     for (i, line) in v.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        if pairs.len() == MAX_PAIRS {
+            extra += 1;
+            continue;
+        }
         let parts: Vec<&str> = line.split('|').collect();
         let [clean, corrupted, correct, incorrect] = parts[..] else {
             return Err(format!(
@@ -64,6 +85,14 @@ pub fn parse_pairs(v: &str) -> Result<Vec<PairText>, String> {
                 parts.len()
             ));
         };
+        if let Some(long) = parts.iter().find(|p| p.chars().count() > MAX_FIELD_CHARS) {
+            dropped.push(format!(
+                "line {} dropped: a field of {} characters (at most {MAX_FIELD_CHARS})",
+                i + 1,
+                long.chars().count()
+            ));
+            continue;
+        }
         pairs.push(PairText {
             clean: clean.to_string(),
             corrupted: corrupted.to_string(),
@@ -71,10 +100,18 @@ pub fn parse_pairs(v: &str) -> Result<Vec<PairText>, String> {
             incorrect: incorrect.to_string(),
         });
     }
-    if pairs.is_empty() {
-        return Err("no prompt pairs".into());
+    if extra > 0 {
+        dropped.push(format!(
+            "only the first {MAX_PAIRS} pairs are used ({extra} more given)"
+        ));
     }
-    Ok(pairs)
+    if pairs.is_empty() {
+        return Err(dropped.pop().unwrap_or_else(|| "no prompt pairs".into()));
+    }
+    Ok(ParsedPairs {
+        pairs,
+        dropped: (!dropped.is_empty()).then(|| dropped.join("; ")),
+    })
 }
 
 pub fn pairs_text(pairs: &[PairText]) -> String {
@@ -132,11 +169,8 @@ pub fn parse(query: &str) -> (PageState, Vec<Warning>) {
                     s.model = ModelChoice::Bundled;
                     Ok(())
                 }
-                u if u.starts_with("https://") || u.starts_with("http://") => {
-                    s.model = ModelChoice::Url(u.to_string());
-                    Ok(())
-                }
-                _ => Err("expected gpt2, bundled or an http(s) URL".into()),
+                u if u.contains("://") => ModelUrl::parse(u).map(|u| s.model = ModelChoice::Url(u)),
+                _ => Err("expected gpt2, bundled or an https:// URL".into()),
             },
             "processing" => flag(&v)
                 .map(|b| s.processing = b)
@@ -176,7 +210,15 @@ pub fn parse(query: &str) -> (PageState, Vec<Warning>) {
                 }
                 _ => Err("expected aba or abc".into()),
             },
-            "pairs" => parse_pairs(&v).map(|p| custom = Some(p)),
+            "pairs" => parse_pairs(&v).map(|p| {
+                if let Some(message) = p.dropped {
+                    warnings.push(Warning {
+                        key: "pairs".into(),
+                        message,
+                    });
+                }
+                custom = Some(p.pairs);
+            }),
             "ig" => flag(&v)
                 .map(|b| s.run_ig = b)
                 .ok_or_else(|| "expected 1 or 0".to_string()),
@@ -239,7 +281,7 @@ pub fn write(s: &PageState) -> String {
     match &s.model {
         ModelChoice::Gpt2 => {}
         ModelChoice::Bundled => kv.push(("model", "bundled".into())),
-        ModelChoice::Url(u) => kv.push(("model", u.clone())),
+        ModelChoice::Url(u) => kv.push(("model", u.to_string())),
     }
     if s.processing != d.processing {
         kv.push(("processing", "0".into()));

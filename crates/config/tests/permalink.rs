@@ -1,8 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gradpatch_config::{
-    Backend, Corrupt, ModelChoice, PageState, PairText, Selection, Tab, Task, decode_component,
-    encode_component,
+    Backend, Corrupt, MAX_PAIRS, ModelChoice, ModelUrl, PageState, PairText, Selection, Tab, Task,
+    decode_component, encode_component,
 };
 
 fn roundtrip(s: &PageState) {
@@ -23,7 +23,7 @@ fn default_and_empty_query_agree() {
 #[test]
 fn every_setting_and_the_view_survive_a_roundtrip() {
     let s = PageState {
-        model: ModelChoice::Url("https://example.org/m/?a=1&b=2".into()),
+        model: ModelChoice::Url(ModelUrl::parse("https://example.org/m/?a=1&b=2").unwrap()),
         processing: false,
         backend: Backend::Cpu,
         task: Task::Ioi {
@@ -114,4 +114,116 @@ fn selections_parse() {
     );
     assert_eq!(Selection::parse("L9"), None);
     assert_eq!(Selection::parse("LxH1"), None);
+}
+
+/// Issue 11, item 13: a link holds at most 256 pairs of at most 500-character fields.
+#[test]
+fn item_13_pairs_are_capped_with_a_warning() {
+    let line = |i: usize| format!("When A{i} met B, B thanked|When A{i} met B, A thanked| A| B");
+    let many: Vec<String> = (0..300).map(line).collect();
+    let q = format!("task=custom&pairs={}", encode_component(&many.join("\n")));
+    let (s, w) = PageState::from_query(&q);
+    let Task::Custom(pairs) = &s.task else {
+        panic!("custom task expected")
+    };
+    assert_eq!(pairs.len(), MAX_PAIRS);
+    assert_eq!(w.len(), 1);
+    assert!(
+        w[0].message
+            .contains("only the first 256 pairs are used (44 more given)"),
+        "{}",
+        w[0]
+    );
+
+    let long = format!("{}|x| A| B", "a".repeat(501));
+    let q = format!(
+        "task=custom&pairs={}",
+        encode_component(&format!("{}\n{long}", line(0)))
+    );
+    let (s, w) = PageState::from_query(&q);
+    assert!(matches!(&s.task, Task::Custom(p) if p.len() == 1));
+    assert!(
+        w[0].message
+            .contains("line 2 dropped: a field of 501 characters (at most 500)"),
+        "{}",
+        w[0]
+    );
+    // Nothing usable left: the task falls back to IOI, with both warnings.
+    let (s, w) = PageState::from_query(&format!("task=custom&pairs={}", encode_component(&long)));
+    assert!(matches!(s.task, Task::Ioi { .. }));
+    assert!(w[0].message.contains("dropped"), "{w:?}");
+}
+
+/// Issue 11, item 13: above a bound of work a link waits for a click.
+#[test]
+fn item_13_a_link_runs_a_bounded_amount_of_work_unasked() {
+    let (s, _) = PageState::from_query("n=8&steps=50");
+    assert!(s.auto_run_allowed());
+    for q in ["n=9", "steps=101", "n=9&model=https://example.org/m/"] {
+        let (s, _) = PageState::from_query(q);
+        assert!(!s.auto_run_allowed(), "{q}");
+        assert!(s.gpt2_cpu_seconds() > 0.0);
+    }
+    // AP only: the step count does not matter; the bundled model allows more prompts.
+    let (s, _) = PageState::from_query("ig=0&steps=1000&n=8");
+    assert!(s.auto_run_allowed());
+    let (s, _) = PageState::from_query("model=bundled&n=64");
+    assert!(s.auto_run_allowed());
+    let (s, _) = PageState::from_query("model=bundled&n=65");
+    assert!(!s.auto_run_allowed());
+}
+
+/// Issue 11, item 14: model URLs in links are parsed; http only for this machine.
+#[test]
+fn item_14_link_model_urls_are_checked() {
+    for (q, why) in [
+        ("model=http://example.org/m/", "only allowed for localhost"),
+        ("model=https://u:p@example.org/m/", "user name or password"),
+        ("model=javascript:alert(1)", "https:// URL"),
+    ] {
+        let (s, w) = PageState::from_query(q);
+        assert_eq!(s.model, ModelChoice::Gpt2, "{q}");
+        assert!(w[0].message.contains(why), "{q}: {:?}", w);
+    }
+    let (s, w) = PageState::from_query("model=http://127.0.0.1:9000/m/");
+    assert!(w.is_empty());
+    assert!(matches!(&s.model, ModelChoice::Url(u) if u.host() == "127.0.0.1"));
+}
+
+/// Issue 11, item 15: a selection or prompt the loaded model or results lack is dropped.
+#[test]
+fn item_15_out_of_range_selection_and_prompt_warn_and_are_ignored() {
+    let (mut s, w) = PageState::from_query("sel=L11H11&prompt=40");
+    assert!(w.is_empty());
+    // The bundled model: 2 layers of 4 heads and 512 neurons.
+    let w = s.fit_view(2, 4, 512, None);
+    assert_eq!(s.view.selection, None);
+    assert_eq!(
+        s.view.prompt,
+        Some(40),
+        "prompts are checked against results"
+    );
+    assert!(
+        w[0].to_string()
+            .contains("L11H11 is not in this model (2 layers of 4 heads)"),
+        "{w:?}"
+    );
+    let w = s.fit_view(2, 4, 512, Some(8));
+    assert_eq!(s.view.prompt, None);
+    assert!(
+        w[0].message
+            .contains("prompt 40 does not exist (the results have 8 prompts, 0 to 7)"),
+        "{w:?}"
+    );
+    let (mut s, _) = PageState::from_query("sel=L1N511&prompt=7");
+    assert!(s.fit_view(2, 4, 512, Some(8)).is_empty());
+    assert_eq!(
+        s.view.selection,
+        Some(Selection::Neuron {
+            layer: 1,
+            neuron: 511
+        })
+    );
+    let (mut s, _) = PageState::from_query("sel=L1N512");
+    assert_eq!(s.fit_view(2, 4, 512, None).len(), 1);
 }
