@@ -12,8 +12,16 @@ fn num(x: f64) -> String {
     }
 }
 
+/// A text cell, quoted. A cell a spreadsheet would read as a formula (starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return: a prompt from a shared link can be anything) gets a
+/// leading `'`, which spreadsheets show as text and pandas keeps as a character.
 fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    format!(
+        "\"{}{}\"",
+        if formula { "'" } else { "" },
+        s.replace('"', "\"\"")
+    )
 }
 
 /// `scores.csv`: prompt,layer,component,kind,method,score (empty score = not computed).
@@ -87,4 +95,23 @@ pub fn stats_csv(r: &Results) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    /// Issue 11, item 16.
+    #[test]
+    fn item_16_formula_cells_are_neutralised() {
+        assert_eq!(
+            quote("=HYPERLINK(\"http://x\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\")\""
+        );
+        for s in ["+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(quote(s), format!("\"'{s}\""));
+        }
+        assert_eq!(quote("When Mary and John"), "\"When Mary and John\"");
+        assert_eq!(quote(" Mary"), "\" Mary\"");
+    }
 }
