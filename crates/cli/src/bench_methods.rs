@@ -55,6 +55,9 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> (f64, f64) {
 }
 
 pub fn run(args: &BenchMethodsArgs) -> Result<(), String> {
+    for &p in &args.prompts {
+        crate::run::in_range("--prompts", p, 400)?;
+    }
     let loaded = load(&args.model)?;
     let model = &loaded.model;
     let c = model.config.clone();

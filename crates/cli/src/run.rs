@@ -47,6 +47,43 @@ pub struct RunArgs {
     csv: Option<PathBuf>,
 }
 
+/// Most IG steps and IOI prompts a run accepts (the page's bounds are lower).
+const MAX_IG_STEPS: usize = 1000;
+const MAX_IOI: usize = 10_000;
+
+pub fn in_range(flag: &str, value: usize, max: usize) -> Result<(), String> {
+    if (1..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{flag} {value} is out of range: expected 1 to {max}"
+        ))
+    }
+}
+
+/// Fails if `path` cannot be written (missing folder, no permission, a directory), without
+/// touching an existing file there: a probe file is created beside it and removed.
+pub fn check_writable(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!(
+            "{} is a directory, expected a file path",
+            path.display()
+        ));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let probe = dir.join(format!(".gradpatch-write-check-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 fn eta(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     if s >= 3600 {
@@ -70,14 +107,22 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
             }
         }
     }
-    if !(args.percentile > 0.0 && args.percentile <= 1.0) {
+    if !(args.percentile > 0.0 && args.percentile < 1.0) {
         return Err(format!(
-            "--percentile {} must be in (0, 1]",
+            "--percentile {} must be in (0, 1), e.g. 0.9",
             args.percentile
         ));
     }
-    if args.ig_steps == 0 {
-        return Err("--ig-steps must be at least 1".to_string());
+    in_range("--ig-steps", args.ig_steps, MAX_IG_STEPS)?;
+    if let Some(n) = args.ioi {
+        in_range("--ioi", n, MAX_IOI)?;
+    }
+    // Before a run of minutes or hours, not after it.
+    check_writable(&args.out)?;
+    if let Some(dir) = &args.csv {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        check_writable(&dir.join("scores.csv"))?;
     }
     args.ig_method.nodes(args.ig_steps)?;
     let started = Instant::now();
@@ -85,9 +130,6 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let n_ctx = loaded.model.config.n_ctx;
     let (pairs, source) = match (args.ioi, &args.prompts) {
         (Some(n), _) => {
-            if n == 0 {
-                return Err("--ioi must be at least 1".to_string());
-            }
             let pairs = generate_ioi(n, args.seed, args.corrupt, &loaded.tokenizer, n_ctx)
                 .map_err(|e| e.to_string())?;
             (

@@ -171,8 +171,9 @@ fn run_with_generated_ioi_prompts_and_one_method() {
     assert_eq!(r["config"]["prompts_source"]["ioi"]["corrupt"], "abc");
 }
 
+/// Issue 11, item 17: bounded arguments, an unwritable output refused before the run.
 #[test]
-fn run_argument_errors() {
+fn item_17_run_argument_errors() {
     let dir = tmp("errors");
     let out_path = dir.join("r.json");
     let o = out_path.to_str().unwrap();
@@ -183,13 +184,44 @@ fn run_argument_errors() {
         ),
         (
             vec!["run", "--percentile", "1.5", "--out", o],
-            "must be in (0, 1]",
+            "must be in (0, 1)",
+        ),
+        (
+            vec!["run", "--percentile", "1", "--out", o],
+            "must be in (0, 1)",
+        ),
+        (
+            vec!["run", "--ig-steps", "1001", "--out", o],
+            "--ig-steps 1001 is out of range: expected 1 to 1000",
+        ),
+        (
+            vec!["run", "--ioi", "0", "--out", o],
+            "--ioi 0 is out of range: expected 1 to 10000",
+        ),
+        (
+            vec!["run", "--ioi", "10001", "--out", o],
+            "--ioi 10001 is out of range",
+        ),
+        (
+            vec!["run", "--out", "/nonexistent-dir/r.json"],
+            "cannot write /nonexistent-dir/r.json",
+        ),
+        (
+            vec!["run", "--out", dir.to_str().unwrap()],
+            "is a directory",
+        ),
+        (
+            vec!["bench-methods", "--prompts", "0"],
+            "--prompts 0 is out of range",
         ),
         (
             vec!["run", "--ig-method", "simpson", "--out", o],
             "unknown IG method",
         ),
-        (vec!["run", "--ig-steps", "0", "--out", o], "at least 1"),
+        (
+            vec!["run", "--ig-steps", "0", "--out", o],
+            "--ig-steps 0 is out of range",
+        ),
         (
             vec!["run", "--ioi", "2", "--corrupt", "xyz", "--out", o],
             "unknown corruption",
