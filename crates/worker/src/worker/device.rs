@@ -5,6 +5,13 @@ use burn::tensor::{Device, Tensor, TensorData};
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 
+/// Whether the browser has the WebGPU API at all (no adapter requested).
+pub fn webgpu_api() -> bool {
+    Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|nav| Reflect::get(&nav, &"gpu".into()))
+        .is_ok_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
+}
+
 /// Whether the browser exposes WebGPU and gives an adapter (a Chromium without
 /// `--enable-unsafe-webgpu` on Linux has `navigator.gpu` but no adapter).
 async fn has_webgpu() -> bool {
@@ -32,6 +39,12 @@ async fn has_webgpu() -> bool {
 #[allow(deprecated)] // burn 0.22 prefers `flex`; the issue names ndarray.
 pub fn cpu() -> Device {
     Device::ndarray()
+}
+
+/// Whether tensors on `device` live in the worker's heap (the memory check of a load counts
+/// them there).
+pub fn is_cpu(device: &Device) -> bool {
+    *device == cpu()
 }
 
 /// A matmul and a reduction whose result is known: catches a device that comes up but

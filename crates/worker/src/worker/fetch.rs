@@ -1,5 +1,5 @@
-//! Model files into the worker: streamed downloads with progress and early checks, the Cache
-//! API (a reload is instant), and local `File`s.
+//! Model files into the worker: streamed downloads with progress, early checks, stall timers
+//! and cancel, read from the cache (cache.rs) when they are there.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -7,16 +7,19 @@ use std::rc::Rc;
 use js_sys::{Array, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Cache, DedicatedWorkerGlobalScope, File, Request, Response};
+use web_sys::{Cache, DedicatedWorkerGlobalScope, Response};
 
-use gradpatch_protocol::{CachedFile, FromWorker};
+use gradpatch_config::PinnedFile;
+use gradpatch_protocol::FromWorker;
+use sha2::{Digest, Sha256};
 
+use super::cache::{cache_failed, cache_or_notice, lock};
 use super::{now_s, post};
 
-pub const CACHE_NAME: &str = "gradpatch-models-v1";
 /// Refuse larger files (GPT-2 small's weights are 548 MB; medium would not fit the heap).
 pub const MAX_WEIGHTS_BYTES: u64 = 1_200_000_000;
-pub const MAX_TEXT_BYTES: u64 = 64_000_000;
+/// GPT-2's `config.json` is under 1 KB.
+pub const MAX_CONFIG_BYTES: u64 = 1_000_000;
 
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
@@ -29,62 +32,204 @@ pub fn js_err(e: JsValue) -> String {
     e.as_string().unwrap_or_else(|| format!("{e:?}"))
 }
 
-async fn open_cache() -> Option<Cache> {
-    let caches = scope().caches().ok()?;
-    JsFuture::from(caches.open(CACHE_NAME))
-        .await
-        .ok()?
-        .dyn_into()
-        .ok()
+/// No byte for this long ends a download (the server hangs): the user gets an error and Retry.
+pub const STALL_MS: i32 = 30_000;
+
+/// Checks the first bytes of a file while they arrive (with the announced length): `Ok(true)`
+/// once satisfied, `Err` stops the transfer at once.
+pub type EarlyCheck<'a> = dyn Fn(&[u8], Option<u64>) -> Result<bool, String> + 'a;
+
+/// A file the loader needs, and how to check it.
+pub struct Want<'a, T> {
+    pub url: String,
+    /// What the user calls it (`model.safetensors`).
+    pub name: &'a str,
+    pub max_bytes: u64,
+    /// A 404 means "absent" (`Ok(None)`) rather than an error.
+    pub optional: bool,
+    /// Checks the first bytes while they arrive (with the announced length): `Ok(true)` once
+    /// satisfied, `Err` stops the download at once.
+    pub early: Option<&'a EarlyCheck<'a>>,
+    /// Parses the complete file. A cached copy that fails it is evicted and downloaded again.
+    pub parse: &'a dyn Fn(Vec<u8>) -> Result<T, String>,
+    /// The exact size and SHA-256 of a preset's file: anything else is refused.
+    pub pin: Option<PinnedFile>,
 }
 
-/// Checks a stream's first bytes (weights only): `Err` stops the download at once.
-pub type Check = dyn Fn(&[u8], Option<u64>) -> Result<(), String>;
-
-/// One file: from the cache when it is there, else downloaded (then cached when the quota
-/// allows). `Ok(None)` when the server says 404 and the file is optional.
-pub async fn get(
-    url: &str,
+/// Refuses bytes that are not the pinned file (size, then SHA-256 from `hasher`, which has
+/// seen them all).
+fn check_pin(
     name: &str,
-    max_bytes: u64,
-    optional: bool,
-    check: Option<&Check>,
-    cancel: &Rc<Cell<bool>>,
-) -> Result<Option<Vec<u8>>, String> {
-    let cache = open_cache().await;
+    pin: Option<PinnedFile>,
+    len: u64,
+    hasher: Option<Sha256>,
+) -> Result<(), String> {
+    let (Some(pin), Some(hasher)) = (pin, hasher) else {
+        return Ok(());
+    };
+    if len != pin.bytes {
+        return Err(format!(
+            "{name} is {len} bytes, the pinned file has {}: refused",
+            pin.bytes
+        ));
+    }
+    let got: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if got != pin.sha256 {
+        return Err(format!(
+            "{name} does not match the pinned SHA-256 (expected {}, got {got}): refused",
+            pin.sha256
+        ));
+    }
+    Ok(())
+}
+
+thread_local! {
+    /// The download in flight, so that Cancel aborts its request at once (even one waiting
+    /// for headers or stalled mid-body, where no chunk would come to notice a flag).
+    static ABORT: std::cell::RefCell<Option<web_sys::AbortController>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Aborts the download in flight, if any.
+pub fn abort_current() {
+    ABORT.with(|a| {
+        if let Some(abort) = a.borrow_mut().take() {
+            abort.abort();
+        }
+    });
+}
+
+/// Resolves to `"stall"` after `ms` (raced against a read).
+fn timer(ms: i32) -> js_sys::Promise {
+    js_sys::Promise::new(&mut |resolve, _| {
+        let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_1(
+            &resolve,
+            ms,
+            &JsValue::from_str("stall"),
+        );
+    })
+}
+
+/// Awaits `promise` unless no answer comes for [`STALL_MS`]: `Ok(None)` then.
+async fn or_stall(promise: &js_sys::Promise) -> Result<Option<JsValue>, JsValue> {
+    let raced = js_sys::Promise::race(&Array::of2(promise, &timer(STALL_MS)));
+    let v = JsFuture::from(raced).await?;
+    Ok((v.as_string().as_deref() != Some("stall")).then_some(v))
+}
+
+/// The URL of `name` in the folder `base` names (absolute, or relative to the page), built with
+/// the URL parser: a query or fragment in `base` (`…/main?download=true`) stays out of the
+/// file's path, and a base without a trailing `/` still names a folder.
+pub fn file_url(base: &str, name: &str) -> Result<String, String> {
+    // The worker's own address (through Reflect: one web-sys feature less to build).
+    let page = Reflect::get(&js_sys::global(), &"location".into())
+        .and_then(|l| Reflect::get(&l, &"href".into()))
+        .ok()
+        .and_then(|h| h.as_string())
+        .unwrap_or_default();
+    let url =
+        web_sys::Url::new_with_base(base, &page).map_err(|_| format!("`{base}` is not a URL"))?;
+    let path = url.pathname();
+    if !path.ends_with('/') {
+        url.set_pathname(&format!("{path}/"));
+    }
+    url.set_search("");
+    url.set_hash("");
+    web_sys::Url::new_with_base(name, &url.href())
+        .map(|u| u.href())
+        .map_err(|_| format!("cannot build the URL of {name} from `{base}`"))
+}
+
+/// One file: from the cache when it is there and parses, else downloaded (and cached when the
+/// quota allows). `Ok(None)` when the server says 404 and the file is optional.
+pub async fn get<T>(want: &Want<'_, T>, cancel: &Rc<Cell<bool>>) -> Result<Option<T>, String> {
+    let _lock = lock(&want.url).await;
+    let cache = cache_or_notice().await;
     if let Some(cache) = &cache
-        && let Ok(hit) = JsFuture::from(cache.match_with_str(url)).await
+        && let Ok(hit) = JsFuture::from(cache.match_with_str(&want.url)).await
         && let Ok(resp) = hit.dyn_into::<Response>()
     {
-        let buf = JsFuture::from(resp.array_buffer().map_err(js_err)?)
-            .await
-            .map_err(js_err)?;
-        let bytes = Uint8Array::new(&buf).to_vec();
-        if let Some(check) = check
-            && let Err(e) = check(&bytes, Some(bytes.len() as u64))
-        {
-            let _ = JsFuture::from(cache.delete_with_str(url)).await;
-            return Err(format!("{name} (from the cache, now removed): {e}"));
+        match from_cache(&resp, want).await {
+            Ok(v) => return Ok(Some(v)),
+            Err(e) => {
+                let _ = JsFuture::from(cache.delete_with_str(&want.url)).await;
+                post(&FromWorker::Notice {
+                    text: format!(
+                        "The cached copy of {} was damaged ({e}): it was removed and is downloaded again.",
+                        want.name
+                    ),
+                });
+            }
         }
-        post(&FromWorker::Download {
-            file: name.into(),
-            loaded: bytes.len() as u64,
-            total: Some(bytes.len() as u64),
-            speed: 0.0,
-            from_cache: true,
-        });
-        return Ok(Some(bytes));
     }
-    // Aborting the request also stops the copy that streams into the cache.
     let abort = web_sys::AbortController::new().map_err(js_err)?;
+    ABORT.with(|a| *a.borrow_mut() = Some(abort.clone()));
+    let result = download(want, &abort, cache.as_ref(), cancel).await;
+    ABORT.with(|a| a.borrow_mut().take());
+    if result.is_err() {
+        abort.abort();
+        if let Some(cache) = &cache {
+            let _ = JsFuture::from(cache.delete_with_str(&want.url)).await;
+        }
+        if cancel.get() {
+            return Err(format!("download of {} cancelled", want.name));
+        }
+    }
+    result
+}
+
+async fn from_cache<T>(resp: &Response, want: &Want<'_, T>) -> Result<T, String> {
+    let buf = JsFuture::from(resp.array_buffer().map_err(js_err)?)
+        .await
+        .map_err(js_err)?;
+    let bytes = Uint8Array::new(&buf).to_vec();
+    let n = bytes.len() as u64;
+    let hasher = want.pin.map(|_| Sha256::new_with_prefix(&bytes));
+    check_pin(want.name, want.pin, n, hasher)?;
+    if let Some(early) = want.early {
+        early(&bytes, Some(n))?;
+    }
+    let value = (want.parse)(bytes)?;
+    post(&FromWorker::Download {
+        file: want.name.into(),
+        loaded: n,
+        total: Some(n),
+        speed: 0.0,
+        from_cache: true,
+    });
+    Ok(value)
+}
+
+async fn download<T>(
+    want: &Want<'_, T>,
+    abort: &web_sys::AbortController,
+    cache: Option<&Cache>,
+    cancel: &Rc<Cell<bool>>,
+) -> Result<Option<T>, String> {
+    let (url, name) = (&want.url, want.name);
     let init = web_sys::RequestInit::new();
     init.set_signal(Some(&abort.signal()));
-    let resp: Response = JsFuture::from(scope().fetch_with_str_and_init(url, &init))
+    let unreachable = |e: JsValue| {
+        format!(
+            "could not download {url}: {} (offline, or the server refuses cross-origin requests?)",
+            js_err(e)
+        )
+    };
+    let resp: Response = or_stall(&scope().fetch_with_str_and_init(url, &init))
         .await
-        .map_err(|e| format!("could not download {url}: {} (offline, or the server refuses cross-origin requests?)", js_err(e)))?
+        .map_err(unreachable)?
+        .ok_or_else(|| {
+            format!(
+                "the server of {url} sent no answer in {} s: try again (Retry) or later",
+                STALL_MS / 1000
+            )
+        })?
         .dyn_into()
         .map_err(js_err)?;
-    if resp.status() == 404 && optional {
+    if resp.status() == 404 && want.optional {
         return Ok(None);
     }
     if !resp.ok() {
@@ -94,70 +239,84 @@ pub async fn get(
             resp.status_text()
         ));
     }
-    let total = resp
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<u64>().ok());
-    if let Some(t) = total
-        && t > max_bytes
+    let header = |h: &str| resp.headers().get(h).ok().flatten();
+    // With Content-Encoding the length is the compressed one; the body arrives decoded.
+    let encoded = header("content-encoding").is_some_and(|e| !e.eq_ignore_ascii_case("identity"));
+    let declared = header("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|_| !encoded);
+    if let Some(t) = declared
+        && t > want.max_bytes
     {
-        abort.abort();
         return Err(format!(
-            "{name} is {t} bytes, more than the {max_bytes}-byte limit"
+            "{name} is {t} bytes, more than the {}-byte limit",
+            want.max_bytes
+        ));
+    }
+    if let (Some(t), Some(pin)) = (declared, want.pin)
+        && t != pin.bytes
+    {
+        return Err(format!(
+            "{name} is {t} bytes, the pinned file has {}: refused",
+            pin.bytes
         ));
     }
     // The cache gets its own copy of the stream (a 500 MB body built in memory is more than
     // some browsers' cache will take in one piece).
-    let stored = match (&cache, resp.clone()) {
+    let stored = match (cache, resp.clone()) {
         (Some(cache), Ok(copy)) => Some(JsFuture::from(cache.put_with_str(url, &copy))),
         _ => None,
     };
-    let read = read_body(&resp, name, max_bytes, total, check, cancel).await;
-    let bytes = match read {
-        Ok(b) => b,
-        Err(e) => {
-            abort.abort();
-            if let Some(put) = stored {
-                let _ = put.await;
-            }
-            if let Some(cache) = &cache {
-                let _ = JsFuture::from(cache.delete_with_str(url)).await;
-            }
-            return Err(e);
-        }
-    };
+    let bytes = read_body(&resp, want, declared, cancel).await?;
+    let value = (want.parse)(bytes).map_err(|e| format!("{name}: {e}"))?;
     if let Some(put) = stored
         && let Err(e) = put.await
     {
         cache_failed(url, e);
     }
-    Ok(Some(bytes))
+    Ok(Some(value))
 }
 
-/// Reads a response body with progress, checks and the size cap.
-async fn read_body(
+/// Reads a response body with progress, the early check, the size cap and the stall timer.
+/// Chunks stay in JavaScript until the end, then are copied once into a buffer of the exact
+/// size: the wasm heap never grows by doubling, and a lying Content-Length allocates nothing.
+async fn read_body<T>(
     resp: &Response,
-    name: &str,
-    max_bytes: u64,
-    total: Option<u64>,
-    check: Option<&Check>,
+    want: &Want<'_, T>,
+    declared: Option<u64>,
     cancel: &Rc<Cell<bool>>,
 ) -> Result<Vec<u8>, String> {
+    let name = want.name;
     let body = resp
         .body()
         .ok_or_else(|| format!("{name}: the response has no body"))?;
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-    let mut bytes: Vec<u8> = Vec::with_capacity(total.unwrap_or(0).min(max_bytes) as usize);
+    let fail = |e: String| {
+        let _ = reader.cancel();
+        Err(e)
+    };
+    let mut chunks: Vec<Uint8Array> = Vec::new();
+    let mut received = 0u64;
+    // The first bytes, copied into wasm only until the early check is satisfied.
+    let mut prefix: Vec<u8> = Vec::new();
+    let mut early = want.early;
     let (t0, mut last) = (now_s(), 0.0);
-    let mut checked = check.is_none();
     loop {
         if cancel.get() {
-            let _ = reader.cancel();
-            return Err(format!("download of {name} cancelled"));
+            return fail(format!("download of {name} cancelled"));
         }
-        let chunk = JsFuture::from(reader.read()).await.map_err(js_err)?;
+        let chunk = match or_stall(&reader.read()).await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => {
+                return fail(format!(
+                    "the download of {name} stalled: no data for {} s after {} of {} bytes. Retry, or try again later",
+                    STALL_MS / 1000,
+                    received,
+                    declared.map_or("?".to_string(), |t| t.to_string())
+                ));
+            }
+            Err(e) => return fail(format!("the download of {name} broke off: {}", js_err(e))),
+        };
         if Reflect::get(&chunk, &"done".into())
             .map(|d| d.is_truthy())
             .unwrap_or(true)
@@ -167,128 +326,76 @@ async fn read_body(
         let value: Uint8Array = Reflect::get(&chunk, &"value".into())
             .map_err(js_err)?
             .unchecked_into();
-        let old = bytes.len();
-        bytes.resize(old + value.length() as usize, 0);
-        value.copy_to(&mut bytes[old..]);
-        if bytes.len() as u64 > max_bytes {
-            let _ = reader.cancel();
-            return Err(format!("{name} is larger than the {max_bytes}-byte limit"));
+        received += u64::from(value.length());
+        if received > want.max_bytes {
+            return fail(format!(
+                "{name} is larger than the {}-byte limit",
+                want.max_bytes
+            ));
         }
-        if !checked && let Some(check) = check {
-            match check(&bytes, total) {
-                Ok(()) => checked = bytes.len() > 1 << 20,
-                Err(e) => {
-                    let _ = reader.cancel();
-                    return Err(format!("{name} refused after {} bytes: {e}", bytes.len()));
+        if let Some(t) = declared
+            && received > t
+        {
+            return fail(format!(
+                "the server sent more of {name} than the {t} bytes it announced (Content-Length): refused"
+            ));
+        }
+        if let Some(check) = early {
+            let old = prefix.len();
+            prefix.resize(old + value.length() as usize, 0);
+            value.copy_to(&mut prefix[old..]);
+            match check(&prefix, declared) {
+                Ok(true) => {
+                    early = None;
+                    prefix = Vec::new();
                 }
+                Ok(false) => {}
+                Err(e) => return fail(format!("{name} refused after {received} bytes: {e}")),
             }
         }
+        chunks.push(value);
         let now = now_s();
         if now - last > 0.2 {
             last = now;
             post(&FromWorker::Download {
                 file: name.into(),
-                loaded: bytes.len() as u64,
-                total,
-                speed: bytes.len() as f64 / (now - t0).max(1e-3),
+                loaded: received,
+                total: declared,
+                speed: received as f64 / (now - t0).max(1e-3),
                 from_cache: false,
             });
         }
     }
-    if let Some(check) = check {
-        check(&bytes, Some(bytes.len() as u64)).map_err(|e| format!("{name}: {e}"))?;
+    if let Some(t) = declared
+        && received < t
+    {
+        return Err(format!(
+            "the download of {name} ended after {received} of {t} bytes: the connection was cut. Retry"
+        ));
+    }
+    let len = usize::try_from(received).map_err(|_| format!("{name} is too large"))?;
+    let mut bytes = Vec::with_capacity(len);
+    // The pinned hash is computed as the chunks are copied in: one pass, no second copy.
+    let mut hasher = want.pin.map(|_| Sha256::new());
+    for c in &chunks {
+        let old = bytes.len();
+        bytes.resize(old + c.length() as usize, 0);
+        c.copy_to(&mut bytes[old..]);
+        if let Some(h) = &mut hasher {
+            h.update(&bytes[old..]);
+        }
+    }
+    drop(chunks);
+    check_pin(name, want.pin, received, hasher)?;
+    if let Some(check) = want.early {
+        check(&bytes, Some(received)).map_err(|e| format!("{name}: {e}"))?;
     }
     post(&FromWorker::Download {
         file: name.into(),
-        loaded: bytes.len() as u64,
-        total: Some(bytes.len() as u64),
-        speed: bytes.len() as f64 / (now_s() - t0).max(1e-3),
+        loaded: received,
+        total: Some(received),
+        speed: received as f64 / (now_s() - t0).max(1e-3),
         from_cache: false,
     });
     Ok(bytes)
-}
-
-fn cache_failed(url: &str, e: JsValue) {
-    let quota = Reflect::get(&e, &"name".into())
-        .ok()
-        .and_then(|n| n.as_string())
-        .is_some_and(|n| n == "QuotaExceededError");
-    post(&FromWorker::Notice {
-        text: if quota {
-            format!(
-                "The browser's storage quota is full: {url} is kept in memory only and will download again next time."
-            )
-        } else {
-            format!(
-                "Could not cache {url} ({}): it is kept in memory only.",
-                js_err(e)
-            )
-        },
-    });
-}
-
-pub async fn cached_files() -> Result<Vec<CachedFile>, String> {
-    let Some(cache) = open_cache().await else {
-        return Ok(Vec::new());
-    };
-    let keys: Array = JsFuture::from(cache.keys())
-        .await
-        .map_err(js_err)?
-        .unchecked_into();
-    let mut out = Vec::new();
-    for req in keys.iter() {
-        let req: Request = req.unchecked_into();
-        let resp = JsFuture::from(cache.match_with_request(&req))
-            .await
-            .ok()
-            .and_then(|r| r.dyn_into::<Response>().ok());
-        let bytes = match resp {
-            Some(resp) => match resp
-                .headers()
-                .get("content-length")
-                .ok()
-                .flatten()
-                .and_then(|v| v.parse::<u64>().ok())
-            {
-                Some(n) => n,
-                // No length stored: read the body to measure it.
-                None => match resp.array_buffer() {
-                    Ok(p) => JsFuture::from(p)
-                        .await
-                        .map(|b| u64::from(Uint8Array::new(&b).length()))
-                        .unwrap_or(0),
-                    Err(_) => 0,
-                },
-            },
-            None => 0,
-        };
-        out.push(CachedFile {
-            url: req.url(),
-            bytes,
-        });
-    }
-    Ok(out)
-}
-
-pub async fn clear_cache() -> Result<(), String> {
-    let caches = scope().caches().map_err(js_err)?;
-    JsFuture::from(caches.delete(CACHE_NAME))
-        .await
-        .map(|_| ())
-        .map_err(js_err)
-}
-
-/// Reads a local file (picked or dropped in the page).
-pub async fn read_file(file: &File, max_bytes: u64) -> Result<Vec<u8>, String> {
-    let size = file.size() as u64;
-    if size > max_bytes {
-        return Err(format!(
-            "{} is {size} bytes, more than the {max_bytes}-byte limit",
-            file.name()
-        ));
-    }
-    let buf = JsFuture::from(file.array_buffer())
-        .await
-        .map_err(|e| format!("could not read {}: {}", file.name(), js_err(e)))?;
-    Ok(Uint8Array::new(&buf).to_vec())
 }

@@ -1,0 +1,219 @@
+//! Loading a model: its files (downloaded, cached or local), checked before and after they
+//! arrive, on the device picked meanwhile.
+
+use std::rc::Rc;
+
+use burn::tensor::Device;
+use gradpatch_dataset::{Gpt2Tokenizer, MAX_TOKENIZER_BYTES};
+use gradpatch_model::{
+    Gpt2, Gpt2Config, Header, LoadOptions, LoadPlan, Processing, WASM_HEAP_BYTES, load_host_weights,
+};
+use gradpatch_protocol::{FromWorker, ModelInfo, ModelSource};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::File;
+
+use super::fetch::{self, MAX_CONFIG_BYTES, MAX_WEIGHTS_BYTES, Want};
+use super::{Loaded, STATE, cancel_flag, device, local, now_s, post, wasm_heap_bytes};
+
+/// The early check of a checkpoint while it arrives: once its header is complete, the header
+/// is validated and the memory the load needs is compared with what the worker can address.
+fn plan_check<'a>(
+    config_json: Option<&'a [u8]>,
+    on_cpu: bool,
+) -> impl Fn(&[u8], Option<u64>) -> Result<bool, String> + 'a {
+    move |prefix, total| {
+        let Some(header) = Header::read(prefix, total).map_err(|e| e.to_string())? else {
+            return Ok(false);
+        };
+        let opts = LoadOptions {
+            config_json,
+            n_heads: None,
+        };
+        LoadPlan::new(&header, &opts, on_cpu, WASM_HEAP_BYTES).map_err(|e| e.to_string())?;
+        Ok(true)
+    }
+}
+
+fn parse_tokenizer(bytes: Vec<u8>) -> Result<Gpt2Tokenizer, String> {
+    Gpt2Tokenizer::from_bytes(&bytes).map_err(|e| e.to_string())
+}
+
+fn parse_config(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    Gpt2Config::from_hf_json(&bytes).map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
+/// The device, picked at the first load (WebGPU can only be set up once per worker).
+async fn pick_device(cpu_only: bool) -> (Device, String) {
+    if let Some(d) = STATE.with(|s| s.borrow().device.clone()) {
+        return d;
+    }
+    post(&FromWorker::Status {
+        text: "Starting the GPU…".into(),
+    });
+    let (device, backend, notice) = device::pick(cpu_only).await;
+    if let Some(text) = notice {
+        post(&FromWorker::Notice { text });
+    }
+    STATE.with(|s| s.borrow_mut().device = Some((device.clone(), backend.clone())));
+    (device, backend)
+}
+
+pub async fn load(
+    source: ModelSource,
+    files: Vec<File>,
+    processing: bool,
+    cpu_only: bool,
+) -> Result<(), String> {
+    let t0 = now_s();
+    let cancel = cancel_flag();
+    // The device starts while the files download (both take a while on a first visit); the
+    // memory check of the download assumes the GPU when the browser has WebGPU, and is made
+    // again below once the device is known.
+    let picking = wasm_bindgen_futures::future_to_promise(async move {
+        pick_device(cpu_only).await;
+        Ok(JsValue::UNDEFINED)
+    });
+    let on_cpu = cpu_only || !device::webgpu_api();
+    let (label, weights, tokenizer, config) = match source {
+        ModelSource::Base { base, label } => {
+            let config = fetch::get(
+                &Want {
+                    url: fetch::file_url(&base, "config.json")?,
+                    pin: gradpatch_config::pinned(&base, "config.json"),
+                    name: "config.json",
+                    max_bytes: MAX_CONFIG_BYTES,
+                    optional: true,
+                    early: None,
+                    parse: &parse_config,
+                },
+                &cancel,
+            )
+            .await?;
+            // A broken tokenizer is refused before the large download.
+            let tokenizer = fetch::get(
+                &Want {
+                    url: fetch::file_url(&base, "tokenizer.json")?,
+                    pin: gradpatch_config::pinned(&base, "tokenizer.json"),
+                    name: "tokenizer.json",
+                    max_bytes: MAX_TOKENIZER_BYTES as u64,
+                    optional: false,
+                    early: None,
+                    parse: &parse_tokenizer,
+                },
+                &cancel,
+            )
+            .await?
+            .ok_or("tokenizer.json is missing")?;
+            let check = plan_check(config.as_deref(), on_cpu);
+            let weights = fetch::get(
+                &Want {
+                    url: fetch::file_url(&base, "model.safetensors")?,
+                    pin: gradpatch_config::pinned(&base, "model.safetensors"),
+                    name: "model.safetensors",
+                    max_bytes: MAX_WEIGHTS_BYTES,
+                    optional: false,
+                    early: Some(&check),
+                    parse: &Ok,
+                },
+                &cancel,
+            )
+            .await?
+            .ok_or("model.safetensors is missing")?;
+            drop(check);
+            (label, weights, tokenizer, config)
+        }
+        ModelSource::Files { .. } => {
+            let find = |pred: &dyn Fn(&str) -> bool| files.iter().find(|f| pred(&f.name()));
+            let w = find(&|n| n.ends_with(".safetensors"))
+                .ok_or("no .safetensors file among the chosen files (expected the weights, tokenizer.json and optional config.json)")?;
+            let t = find(&|n| n == "tokenizer.json")
+                .ok_or("no tokenizer.json among the chosen files")?;
+            let config = match find(&|n| n == "config.json") {
+                Some(c) => Some(parse_config(local::read_file(c, MAX_CONFIG_BYTES).await?)?),
+                None => None,
+            };
+            let tokenizer = parse_tokenizer(local::read_file(t, MAX_TOKENIZER_BYTES as u64).await?)
+                .map_err(|e| format!("{}: {e}", t.name()))?;
+            let check = plan_check(config.as_deref(), on_cpu);
+            let weights = local::read_checked(w, MAX_WEIGHTS_BYTES, &check).await?;
+            drop(check);
+            (
+                format!("local file {}", w.name()),
+                weights,
+                tokenizer,
+                config,
+            )
+        }
+    };
+    let _ = JsFuture::from(picking).await;
+    let (device, backend) = STATE
+        .with(|s| s.borrow().device.clone())
+        .ok_or("no compute device could be set up")?;
+    if device::is_cpu(&device) != on_cpu {
+        let header = Header::read(&weights, Some(weights.len() as u64))
+            .map_err(|e| e.to_string())?
+            .ok_or("model.safetensors ends inside its header")?;
+        let opts = LoadOptions {
+            config_json: config.as_deref(),
+            n_heads: None,
+        };
+        LoadPlan::new(&header, &opts, true, WASM_HEAP_BYTES).map_err(|e| e.to_string())?;
+    }
+    post(&FromWorker::Status {
+        text: "Reading the weights…".into(),
+    });
+    // Free the previous model before building the next one (memory is tight in a browser).
+    STATE.with(|s| s.borrow_mut().loaded = None);
+    let processing = if processing {
+        Processing::default()
+    } else {
+        Processing::none()
+    };
+    // Step by step rather than `Gpt2::load`, so each copy is freed before the next is made:
+    // the wasm heap never shrinks, its peak is what stays.
+    let mut host = load_host_weights(
+        &weights,
+        &LoadOptions {
+            config_json: config.as_deref(),
+            n_heads: None,
+        },
+    )
+    .map_err(|e| format!("model.safetensors: {e}"))?;
+    drop(weights);
+    if let Some(tensor) = host.first_non_finite() {
+        return Err(format!(
+            "model.safetensors: `{tensor}` holds NaN or infinite values (a broken checkpoint)"
+        ));
+    }
+    gradpatch_model::processing::apply(processing, &mut host);
+    let model = Gpt2::from_host(&host, processing, &device);
+    drop(host);
+    // No warm-up forward pass: the first run compiles the kernels it needs anyway, the device
+    // passed its self-test and the weights were checked finite above.
+    let c = &model.config;
+    let info = ModelInfo {
+        label: label.clone(),
+        n_layers: c.n_layers,
+        n_heads: c.n_heads,
+        d_mlp: c.d_mlp,
+        d_vocab: c.d_vocab,
+        n_ctx: c.n_ctx,
+        backend: backend.clone(),
+        load_seconds: now_s() - t0,
+        wasm_heap_bytes: wasm_heap_bytes(),
+    };
+    let load_seconds = info.load_seconds;
+    STATE.with(|s| {
+        s.borrow_mut().loaded = Some(Rc::new(Loaded {
+            model,
+            tokenizer,
+            label,
+            backend,
+            load_seconds,
+        }))
+    });
+    post(&FromWorker::Loaded { info });
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! Running the comparison and checking prompt pairs against the loaded model.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use gradpatch_dataset::{Corruption, PromptPair, generate_ioi, tokenize_pairs};
+use gradpatch_methods::{Baseline, Direction, Pause, Quadrature};
+use gradpatch_protocol::{FromWorker, Pair, Prompts, RunRequest};
+use gradpatch_study::{Stage, StudyConfig, StudyObserver, StudyProgress, run_study_async};
+use wasm_bindgen_futures::JsFuture;
+
+use super::{Loaded, STATE, cancel_flag, now_s, post, scope};
+
+fn loaded() -> Result<Rc<Loaded>, String> {
+    STATE
+        .with(|s| s.borrow().loaded.clone())
+        .ok_or_else(|| "no model is loaded yet".to_string())
+}
+
+fn to_pairs(pairs: &[Pair]) -> Vec<PromptPair> {
+    pairs
+        .iter()
+        .map(|p| PromptPair {
+            clean: p.clean.clone(),
+            corrupted: p.corrupted.clone(),
+            correct: p.correct.clone(),
+            incorrect: p.incorrect.clone(),
+        })
+        .collect()
+}
+
+pub fn validate(pairs: Vec<Pair>) -> Result<(), String> {
+    let l = loaded()?;
+    let errors = to_pairs(&pairs)
+        .iter()
+        .map(|p| p.tokenize(&l.tokenizer, l.model.config.n_ctx).err())
+        .collect();
+    post(&FromWorker::Validated { errors });
+    Ok(())
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned>(v: &str, what: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(v.to_string()))
+        .map_err(|_| format!("unknown {what} `{v}`"))
+}
+
+/// Reports progress to the page (at most ~8 times a second) and lets the worker's event loop
+/// run between steps so a cancel can arrive.
+struct Observer {
+    cancel: Rc<Cell<bool>>,
+    t0: f64,
+    last: f64,
+}
+
+impl StudyObserver for Observer {
+    fn report(&mut self, p: StudyProgress) -> bool {
+        let now = now_s();
+        if now - self.last > 0.125 || p.fraction >= 1.0 {
+            self.last = now;
+            post(&FromWorker::Progress {
+                fraction: p.fraction,
+                stage: match p.stage {
+                    Stage::Runs => "runs",
+                    Stage::Ig => "IG",
+                    Stage::Ap => "AP",
+                }
+                .into(),
+                prompt: p.prompt,
+                n_prompts: p.n_prompts,
+                elapsed: now - self.t0,
+            });
+        }
+        !self.cancel.get()
+    }
+
+    fn pause(&mut self) -> Pause<'_> {
+        Box::pin(async {
+            let promise = js_sys::Promise::new(&mut |resolve, _| {
+                let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+            });
+            let _ = JsFuture::from(promise).await;
+        })
+    }
+}
+
+pub async fn run(req: RunRequest) -> Result<(), String> {
+    let l = loaded()?;
+    let n_ctx = l.model.config.n_ctx;
+    let (pairs, source) = match &req.prompts {
+        Prompts::Ioi { n, seed, abc } => {
+            let corruption = if *abc {
+                Corruption::Abc
+            } else {
+                Corruption::Aba
+            };
+            let pairs = generate_ioi(*n, *seed, corruption, &l.tokenizer, n_ctx)
+                .map_err(|e| e.to_string())?;
+            let corrupt = if *abc { "abc" } else { "aba" };
+            (
+                pairs,
+                serde_json::json!({"ioi": {"n": n, "seed": seed, "corrupt": corrupt}}),
+            )
+        }
+        Prompts::Custom(p) => (
+            tokenize_pairs(&to_pairs(p), &l.tokenizer, n_ctx).map_err(|e| e.to_string())?,
+            serde_json::json!({"custom": p.len()}),
+        ),
+    };
+    let config = StudyConfig {
+        model: l.label.clone(),
+        processing: l.model.processing,
+        run_ig: req.run_ig,
+        run_ap: req.run_ap,
+        ig_steps: req.ig_steps,
+        ig_method: parse_enum::<Quadrature>(&req.ig_method, "quadrature")?,
+        ig_baseline: parse_enum::<Baseline>(&req.ig_baseline, "IG baseline")?,
+        ap_direction: parse_enum::<Direction>(&req.ap_direction, "AP direction")?,
+        percentile: req.percentile,
+        prompts_source: source,
+        backend: l.backend.clone(),
+    };
+    let t0 = now_s();
+    let mut observer = Observer {
+        cancel: cancel_flag(),
+        t0,
+        last: 0.0,
+    };
+    let mut results = run_study_async(&l.model, &pairs, &config, &mut observer)
+        .await
+        .map_err(|e| e.to_string())?;
+    results.seconds.insert("load".into(), l.load_seconds.into());
+    results
+        .seconds
+        .insert("comparison".into(), (now_s() - t0).into());
+    let tokens = results
+        .prompts
+        .iter()
+        .map(|p| {
+            p.clean_token_ids
+                .iter()
+                .map(|&id| {
+                    l.tokenizer
+                        .decode(&[id])
+                        .unwrap_or_else(|_| format!("<{id}>"))
+                })
+                .collect()
+        })
+        .collect();
+    post(&FromWorker::Results {
+        results: Box::new(results),
+        tokens,
+    });
+    Ok(())
+}
