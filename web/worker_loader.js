@@ -4,7 +4,8 @@
 // wgpu does not pass the browser's `subgroups` feature through, but cubecl writes
 // `enable subgroups;` into some WGSL kernels for the browser: without the feature those
 // pipelines are invalid. So the device is always requested with `subgroups` when the adapter
-// offers it. (Here rather than built from a string in Rust: the CSP allows no eval.)
+// offers it, and its loss is watched. (Here rather than built from a string in Rust: the CSP
+// allows no eval.)
 if (typeof GPUAdapter !== 'undefined' && !GPUAdapter.prototype.__gradpatch) {
   const requestDevice = GPUAdapter.prototype.requestDevice;
   GPUAdapter.prototype.requestDevice = function (desc) {
@@ -12,7 +13,15 @@ if (typeof GPUAdapter !== 'undefined' && !GPUAdapter.prototype.__gradpatch) {
     const wanted = Array.from(d.requiredFeatures || []);
     if (this.features.has('subgroups') && !wanted.includes('subgroups')) wanted.push('subgroups');
     d.requiredFeatures = wanted;
-    return requestDevice.call(this, d);
+    // A lost device (GPU process crash, driver reset) is reported to the page, which restarts
+    // the worker on the CPU: burn would otherwise wait forever on its queue.
+    return requestDevice.call(this, d).then((device) => {
+      device.lost.then((info) => {
+        if (info.reason === 'destroyed') return;
+        postMessage({ GpuLost: { message: `the WebGPU device was lost (${info.reason || 'unknown reason'}${info.message ? ': ' + info.message : ''})` } });
+      });
+      return device;
+    });
   };
   GPUAdapter.prototype.__gradpatch = true;
 }

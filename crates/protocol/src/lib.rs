@@ -123,8 +123,15 @@ pub enum FromWorker {
         during: String,
         message: String,
     },
-    /// WebGPU failed in a way the worker cannot recover from: the page restarts it on the CPU.
+    /// The WebGPU device was lost (GPU process crash, driver reset): the page restarts the
+    /// worker on the CPU. (Posted by web/worker_loader.js, which watches `GPUDevice.lost`.)
     GpuLost {
         message: String,
+    },
+    /// The worker panicked, trapped or ran out of memory: the page restarts it (on the CPU when
+    /// it was on WebGPU), except after running out of memory.
+    Crashed {
+        message: String,
+        out_of_memory: bool,
     },
 }

@@ -21,6 +21,9 @@ pub struct Bridge {
     on_message: Rc<dyn Fn(FromWorker)>,
     /// Kept alive as long as the worker.
     closures: RefCell<Vec<Handler>>,
+    /// Messages sent before the worker said `Ready`: a worker still loading its wasm has no
+    /// message handler yet, so they wait here and go out, in order, when it is ready.
+    pending: Rc<RefCell<Option<Vec<JsValue>>>>,
 }
 
 fn js_text(e: &JsValue) -> String {
@@ -38,6 +41,7 @@ impl Bridge {
             worker: RefCell::new(None),
             on_message,
             closures: RefCell::new(Vec::new()),
+            pending: Rc::new(RefCell::new(Some(Vec::new()))),
         });
         b.spawn();
         b
@@ -49,6 +53,7 @@ impl Bridge {
             old.terminate();
         }
         self.closures.borrow_mut().clear();
+        *self.pending.borrow_mut() = Some(Vec::new());
         let worker = match Worker::new(WORKER_URL) {
             Ok(w) => w,
             Err(e) => {
@@ -60,11 +65,20 @@ impl Bridge {
             }
         };
         let handler = Rc::clone(&self.on_message);
+        let pending = Rc::clone(&self.pending);
+        let target = worker.clone();
         let on_msg = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
             let Ok(e) = e.dyn_into::<MessageEvent>() else {
                 return;
             };
             match serde_wasm_bindgen::from_value::<FromWorker>(e.data()) {
+                Ok(FromWorker::Ready) => {
+                    let queued = pending.borrow_mut().take().unwrap_or_default();
+                    for envelope in queued {
+                        let _ = target.post_message(&envelope);
+                    }
+                    handler(FromWorker::Ready);
+                }
                 Ok(msg) => handler(msg),
                 Err(err) => handler(FromWorker::Error {
                     during: "message".into(),
@@ -78,7 +92,10 @@ impl Bridge {
                 .dyn_ref::<ErrorEvent>()
                 .map(|e| e.message())
                 .unwrap_or_else(|| "the worker stopped".into());
-            handler(FromWorker::GpuLost { message });
+            handler(FromWorker::Crashed {
+                message,
+                out_of_memory: false,
+            });
         });
         worker.set_onmessage(Some(on_msg.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_err.as_ref().unchecked_ref()));
@@ -111,6 +128,10 @@ impl Bridge {
         }
         let _ = Reflect::set(&envelope, &"msg".into(), &value);
         let _ = Reflect::set(&envelope, &"files".into(), &list);
+        if let Some(queue) = self.pending.borrow_mut().as_mut() {
+            queue.push(envelope.into());
+            return;
+        }
         if let Err(e) = worker.post_message(&envelope) {
             (self.on_message)(FromWorker::Error {
                 during: "message".into(),

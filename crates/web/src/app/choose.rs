@@ -2,7 +2,7 @@
 //! (small, instant). Shown when GPT-2 is not in the cache, so that opening the page or a
 //! shared link never starts a 548 MB download unasked.
 
-use gradpatch_config::{ModelChoice, PageState, Task};
+use gradpatch_config::ModelChoice;
 use leptos::prelude::*;
 
 use super::Ctx;
@@ -13,30 +13,12 @@ const GPT2_BYTES: f64 = 548.1e6;
 /// The bundled demo model's three files.
 const BUNDLED_BYTES: f64 = 2.9e6;
 
-/// Rough seconds for the comparison on GPT-2 small, from the native CPU figures of one
-/// 18-token prompt (README "Attribution sweeps", 2 cores, 2026-11-27): IG 43.2 s at 50 steps,
-/// scaling with the steps; the AP sweep 195 s. The browser's CPU fallback is slower than that
-/// (one thread); a GPU is usually much faster, but no GPU figure has been measured yet.
-fn cpu_seconds(state: &PageState) -> f64 {
-    let prompts = match &state.task {
-        Task::Ioi { n, .. } => *n,
-        Task::Custom(pairs) => pairs.len(),
-    } as f64;
-    let ig = if state.run_ig {
-        43.2 * state.ig_steps as f64 / 50.0
-    } else {
-        0.0
-    };
-    let ap = if state.run_ap { 195.0 } else { 0.0 };
-    prompts * (ig + ap)
-}
-
 #[component]
 pub fn ChooseModel() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let estimate = move || {
         let s = ctx.state.get();
-        let secs = cpu_seconds(&s);
+        let secs = s.gpt2_cpu_seconds();
         (secs > 0.0).then(|| {
             format!(
                 "This configuration on GPT-2 small: about {} of computing on a 2-core CPU (the CPU fallback in the browser is slower; a GPU usually much faster).",

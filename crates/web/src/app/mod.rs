@@ -4,13 +4,14 @@
 mod bridge;
 mod canvas;
 mod choose;
+mod messages;
 mod panels;
 mod results;
 
 use std::rc::Rc;
 use std::sync::Arc;
 
-use gradpatch_config::{Backend, ModelChoice, PageState, Task};
+use gradpatch_config::{Backend, ModelChoice, ModelUrl, PageState, Task};
 use gradpatch_study::Results;
 use leptos::prelude::*;
 use web_sys::File;
@@ -61,7 +62,10 @@ pub struct Ctx {
     pub validation: RwSignal<Vec<Option<String>>>,
     pub cache: RwSignal<Vec<CachedFile>>,
     /// A link names a model URL that is not a preset: ask before downloading it.
-    pub confirm_url: RwSignal<Option<String>>,
+    pub confirm_url: RwSignal<Option<ModelUrl>>,
+    /// A link's configuration is more work than it may start unasked: the model is loaded and
+    /// the page shows the estimate with a Run button.
+    pub confirm_run: RwSignal<bool>,
     /// WebGPU failed: the worker runs on the CPU from now on.
     pub cpu_forced: RwSignal<bool>,
     /// Run as soon as the model is loaded (a shared link restores its results).
@@ -73,6 +77,14 @@ pub struct Ctx {
     /// before the user clicks.
     pub choose_model: RwSignal<bool>,
     pub local_files: StoredValue<Vec<File>, LocalStorage>,
+    /// What the current worker was told about the CPU at its first load (it picks its device
+    /// once): a change of the "CPU only" box respawns it at the next Load.
+    pub worker_cpu_only: StoredValue<Option<bool>, LocalStorage>,
+    /// A comparison the user started was interrupted by a restart: run it again once loaded,
+    /// without asking (the user already clicked).
+    pub resume_run: StoredValue<bool, LocalStorage>,
+    /// The last Load was of local files: a restarted worker gets the same files again.
+    pub last_local: StoredValue<bool, LocalStorage>,
     pub bridge: StoredValue<Option<Rc<Bridge>>, LocalStorage>,
 }
 
@@ -89,6 +101,7 @@ impl Ctx {
 
     /// Loads the model the state names (or the local files when `local`).
     pub fn load(&self, local: bool) {
+        self.last_local.set_value(local);
         let s = self.state.get_untracked();
         let source = if local {
             let names = self
@@ -106,8 +119,8 @@ impl Ctx {
                     label: BUNDLED_LABEL.into(),
                 },
                 ModelChoice::Url(u) => ModelSource::Base {
-                    base: u.clone(),
-                    label: u.clone(),
+                    base: u.to_string(),
+                    label: u.to_string(),
                 },
             }
         };
@@ -118,10 +131,24 @@ impl Ctx {
         self.model.set(None);
         self.download.set(None);
         self.status.set("Loading the model…".into());
+        let cpu_only = self.cpu_only();
+        if self
+            .worker_cpu_only
+            .get_value()
+            .is_some_and(|was| was != cpu_only)
+        {
+            // A fresh worker: its Ready message loads again (see `on_message`).
+            self.worker_cpu_only.set_value(None);
+            if let Some(b) = self.bridge.get_value() {
+                b.spawn();
+            }
+            return;
+        }
+        self.worker_cpu_only.set_value(Some(cpu_only));
         let msg = ToWorker::Load {
             source,
             processing: s.processing,
-            cpu_only: self.cpu_only(),
+            cpu_only,
         };
         if let Some(b) = self.bridge.get_value() {
             let files = if local {
@@ -144,6 +171,7 @@ impl Ctx {
             Task::Custom(pairs) => Prompts::Custom(pairs.clone()),
         };
         self.error.set(None);
+        self.confirm_run.set(false);
         self.running.set(true);
         self.progress.set(None);
         self.send(&ToWorker::Run {
@@ -176,134 +204,6 @@ impl Ctx {
 
     pub fn clear_cache(&self) {
         self.send(&ToWorker::ClearCache);
-    }
-
-    fn on_message(&self, msg: FromWorker) {
-        match msg {
-            FromWorker::Ready => {
-                self.refresh_cache();
-                // A fresh worker (first start or after a GPU failure) loads what the page shows
-                // (messages sent before the worker was ready were lost).
-                let waiting =
-                    self.awaiting_cache.get_untracked() || self.choose_model.get_untracked();
-                if !waiting && (self.loading.get_untracked() || self.run_after_load.get_untracked())
-                {
-                    self.load(false);
-                }
-            }
-            FromWorker::Download {
-                file,
-                loaded,
-                total,
-                speed,
-                from_cache,
-            } => self.download.set(Some(Download {
-                file,
-                loaded,
-                total,
-                speed,
-                from_cache,
-            })),
-            FromWorker::Status { text } => self.status.set(text),
-            FromWorker::Notice { text } => self.notices.update(|n| n.push(text)),
-            FromWorker::Loaded { info } => {
-                self.loading.set(false);
-                self.status.set(format!(
-                    "Loaded {} in {:.1} s on {}.",
-                    info.label, info.load_seconds, info.backend
-                ));
-                self.model.set(Some(info));
-                self.refresh_cache();
-                // Custom pairs typed before the model loaded are checked against its tokenizer now.
-                if let Task::Custom(pairs) = self.state.get_untracked().task {
-                    self.validate(pairs);
-                }
-                let any_method = self.state.with_untracked(|s| s.run_ig || s.run_ap);
-                if self.run_after_load.get_untracked() && any_method {
-                    self.run();
-                }
-                self.run_after_load.set(false);
-            }
-            FromWorker::Validated { errors } => self.validation.set(errors),
-            FromWorker::Progress {
-                fraction,
-                stage,
-                prompt,
-                n_prompts,
-                elapsed,
-            } => self.progress.set(Some(RunProgress {
-                fraction,
-                stage,
-                prompt,
-                n_prompts,
-                elapsed,
-            })),
-            FromWorker::Results { results, tokens } => {
-                self.tokens.set(tokens);
-                self.running.set(false);
-                let n = results.prompts.len();
-                self.status.set(if results.complete {
-                    format!("Comparison done: {n} prompts.")
-                } else {
-                    format!("Cancelled: the results hold the {n} prompts that finished.")
-                });
-                // Keep the view's prompt in range.
-                self.state.update(|s| {
-                    if s.view.prompt.is_some_and(|p| p >= n) {
-                        s.view.prompt = None;
-                    }
-                });
-                self.results.set(Some(Arc::new(*results)));
-            }
-            FromWorker::Cache { files } => {
-                if self.awaiting_cache.get_untracked() {
-                    self.awaiting_cache.set(false);
-                    let weights = format!("{}model.safetensors", gradpatch_config::HF_GPT2_BASE);
-                    if files.iter().any(|f| f.url == weights) {
-                        self.load(false);
-                    } else {
-                        self.choose_model.set(true);
-                    }
-                }
-                self.cache.set(files);
-            }
-            FromWorker::Error { during, message } => {
-                if during == "load" {
-                    self.loading.set(false);
-                    self.run_after_load.set(false);
-                }
-                if during == "run" {
-                    self.running.set(false);
-                }
-                self.status.set(String::new());
-                self.error.set(Some(format!("{during}: {message}")));
-            }
-            FromWorker::GpuLost { message } => {
-                if self.cpu_forced.get_untracked() {
-                    self.loading.set(false);
-                    self.running.set(false);
-                    self.error
-                        .set(Some(format!("The compute worker failed: {message}")));
-                    return;
-                }
-                self.notices.update(|n| {
-                    n.push(format!(
-                        "The GPU failed ({message}). Restarted on the CPU: slower, same results."
-                    ))
-                });
-                self.cpu_forced.set(true);
-                let was_running = self.running.get_untracked();
-                self.running.set(false);
-                if self.model.get_untracked().is_some() || self.loading.get_untracked() {
-                    self.loading.set(true);
-                    self.run_after_load.set(was_running);
-                }
-                self.model.set(None);
-                if let Some(b) = self.bridge.get_value() {
-                    b.spawn();
-                }
-            }
-        }
     }
 }
 
@@ -340,11 +240,15 @@ pub fn App() -> impl IntoView {
         validation: RwSignal::new(Vec::new()),
         cache: RwSignal::new(Vec::new()),
         confirm_url: RwSignal::new(None),
+        confirm_run: RwSignal::new(false),
         cpu_forced: RwSignal::new(false),
         run_after_load: RwSignal::new(shared_link),
         awaiting_cache: RwSignal::new(false),
         choose_model: RwSignal::new(false),
         local_files: StoredValue::new_local(Vec::new()),
+        worker_cpu_only: StoredValue::new_local(None),
+        last_local: StoredValue::new_local(false),
+        resume_run: StoredValue::new_local(false),
         bridge: StoredValue::new_local(None),
     };
     provide_context(ctx);

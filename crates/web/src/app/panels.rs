@@ -1,8 +1,8 @@
 //! The left column: messages, model choice and download, task and method settings, progress.
 
 use gradpatch_config::{
-    BASELINES, Backend, Corrupt, DIRECTIONS, MAX_PROMPTS, MAX_STEPS, ModelChoice, QUADRATURES,
-    Task, pairs_text,
+    BASELINES, Backend, Corrupt, DIRECTIONS, MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl,
+    QUADRATURES, Task, pairs_text,
 };
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -56,8 +56,8 @@ pub fn Banners() -> impl IntoView {
             {move || ctx.confirm_url.get().map(|u| view! {
                 <div class="banner confirm" data-testid="confirm-url">
                     <span>"This link asks to download a model from "</span>
-                    <code>{u}</code>
-                    <span>". Download it?"</span>
+                    <strong class="host" data-testid="confirm-host">{u.host().to_string()}</strong>
+                    <span>" ("</span><code>{u.to_string()}</code><span>"). Download it?"</span>
                     <button on:click=move |_| {
                         ctx.confirm_url.set(None);
                         ctx.run_after_load.set(true);
@@ -70,6 +70,18 @@ pub fn Banners() -> impl IntoView {
                     }>"Use the bundled model instead"</button>
                 </div>
             })}
+            <Show when=move || ctx.confirm_run.get()>
+                <div class="banner confirm" data-testid="confirm-run">
+                    <span>{move || ctx.state.with(|s| format!(
+                        "This link asks for {} prompt pairs{}: on GPT-2 small about {} of computing on a 2-core CPU (a GPU is usually much faster). Run it?",
+                        s.n_prompts(),
+                        if s.run_ig { format!(" with {} IG steps", s.ig_steps) } else { String::new() },
+                        duration(s.gpt2_cpu_seconds()),
+                    ))}</span>
+                    <button data-testid="confirm-run-go" on:click=move |_| ctx.run()>"Run"</button>
+                    <button on:click=move |_| ctx.confirm_run.set(false)>"Not now"</button>
+                </div>
+            </Show>
         </div>
     }
 }
@@ -78,13 +90,24 @@ pub fn Banners() -> impl IntoView {
 pub fn ModelPanel() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let url_text = RwSignal::new(match ctx.state.get_untracked().model {
-        ModelChoice::Url(u) => u,
+        ModelChoice::Url(u) => u.to_string(),
         _ => String::new(),
     });
+    // "Other URL…" is shown as chosen while the typed URL is not (yet) valid.
+    let url_mode = RwSignal::new(false);
+    let url_error = RwSignal::new(None::<String>);
     let choice = move || match ctx.state.with(|s| s.model.clone()) {
+        _ if url_mode.get() => "url",
         ModelChoice::Gpt2 => "gpt2",
         ModelChoice::Bundled => "bundled",
         ModelChoice::Url(_) => "url",
+    };
+    let set_url = move |text: String| match ModelUrl::parse(&text) {
+        Ok(u) => {
+            url_error.set(None);
+            ctx.state.update(|s| s.model = ModelChoice::Url(u));
+        }
+        Err(e) => url_error.set((!text.trim().is_empty()).then_some(e)),
     };
     let set_files = move |files: Vec<File>| {
         if files.is_empty() {
@@ -123,11 +146,12 @@ pub fn ModelPanel() -> impl IntoView {
                 "Weights "
                 <select data-testid="model-select" prop:value=choice on:change=move |ev| {
                     let v = event_target_value(&ev);
-                    ctx.state.update(|s| s.model = match v.as_str() {
-                        "bundled" => ModelChoice::Bundled,
-                        "url" => ModelChoice::Url(url_text.get_untracked()),
-                        _ => ModelChoice::Gpt2,
-                    });
+                    url_mode.set(v == "url");
+                    match v.as_str() {
+                        "bundled" => ctx.state.update(|s| s.model = ModelChoice::Bundled),
+                        "url" => set_url(url_text.get_untracked()),
+                        _ => ctx.state.update(|s| s.model = ModelChoice::Gpt2),
+                    }
                 }>
                     <option value="gpt2">"GPT-2 small (Hugging Face, 548 MB)"</option>
                     <option value="bundled">"Bundled IOI demo model (offline, small)"</option>
@@ -141,8 +165,9 @@ pub fn ModelPanel() -> impl IntoView {
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
                         url_text.set(v.clone());
-                        ctx.state.update(|s| s.model = ModelChoice::Url(v));
+                        set_url(v);
                     } />
+                {move || url_error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
             </Show>
             <label class="check">
                 <input type="checkbox" prop:checked=move || ctx.state.with(|s| s.processing)
@@ -153,7 +178,7 @@ pub fn ModelPanel() -> impl IntoView {
                 " TransformerLens weight processing (fold LN, centre weights)"
             </label>
             <label class="check">
-                <input type="checkbox" prop:checked=move || ctx.state.with(|s| s.backend == Backend::Cpu)
+                <input type="checkbox" data-testid="cpu-only" prop:checked=move || ctx.state.with(|s| s.backend == Backend::Cpu)
                     on:change=move |ev| {
                         let on = event_target_checked(&ev);
                         ctx.state.update(|s| s.backend = if on { Backend::Cpu } else { Backend::Auto });
@@ -164,10 +189,10 @@ pub fn ModelPanel() -> impl IntoView {
                 <button data-testid="load" disabled=move || ctx.loading.get() || ctx.running.get()
                     on:click=move |_| ctx.load(false)>"Load"</button>
                 <Show when=move || ctx.loading.get()>
-                    <button on:click=move |_| ctx.cancel()>"Cancel"</button>
+                    <button data-testid="cancel-load" on:click=move |_| ctx.cancel()>"Cancel"</button>
                 </Show>
                 <Show when=move || ctx.error.get().is_some() && !ctx.loading.get() && ctx.model.get().is_none()>
-                    <button on:click=move |_| ctx.load(false)>"Retry"</button>
+                    <button data-testid="retry" on:click=move |_| ctx.load(ctx.last_local.get_value())>"Retry"</button>
                 </Show>
             </div>
             <div class="drop" on:dragover=|ev: DragEvent| ev.prevent_default() on:drop=on_drop>
@@ -203,7 +228,7 @@ pub fn ModelPanel() -> impl IntoView {
                         <li>{format!("{} — {}", f.url, mb(f.bytes))}</li>
                     </For>
                 </ul>
-                <button on:click=move |_| ctx.clear_cache()>"Clear the cache"</button>
+                <button data-testid="clear-cache" on:click=move |_| ctx.clear_cache()>"Clear the cache"</button>
             </details>
         </fieldset>
     }
@@ -227,8 +252,9 @@ pub fn ConfigPanel() -> impl IntoView {
             .update(|s| s.task = Task::Ioi { n, seed, corrupt });
     };
     let apply_custom = move |text: String| match gradpatch_config::parse_pairs(&text) {
-        Ok(pairs) => {
-            syntax_error.set(None);
+        Ok(parsed) => {
+            syntax_error.set(parsed.dropped);
+            let pairs = parsed.pairs;
             ctx.validate(pairs.clone());
             ctx.state.update(|s| s.task = Task::Custom(pairs));
         }
