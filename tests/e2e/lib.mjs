@@ -1,5 +1,7 @@
 // What every browser test shares: the test runner, assertions, opening a page under the
 // Content-Security-Policy watch, and waiting for results or errors.
+import fs from 'node:fs';
+
 export const RUN_TIMEOUT = Number(process.env.E2E_RUN_TIMEOUT_MS || 600_000);
 
 const results = { passed: 0, failed: 0 };
@@ -80,4 +82,38 @@ export async function waitError(page, re) {
     const banner = await page.$('[data-testid="error"]');
     throw new Error(`expected an error matching ${re}, got: ${banner ? await banner.innerText() : 'no error'}`);
   }
+}
+
+/**
+ * Checks the page's results.json against the native CLI's (ndarray, CPU) on the same
+ * configuration (E2E_CLI_RESULTS, written by tests/run-all.sh) and returns the worst difference
+ * as a fraction of its tolerance. f32 on two backends: 1e-3 absolute on logit differences (about
+ * 10), 2e-4 of each method's largest |score| on scores (seen: under 4e-5).
+ */
+export function compareWithCli(json) {
+  const cliPath = process.env.E2E_CLI_RESULTS;
+  if (!cliPath) throw new Error('E2E_CLI_RESULTS is not set (tests/run-all.sh writes it with `gradpatch run`)');
+  const cli = JSON.parse(fs.readFileSync(cliPath, 'utf8'));
+  let worst = { diff: 0 };
+  const close = (a, b, tol, what) => {
+    if (Array.isArray(a)) { assert(Array.isArray(b) && a.length === b.length, `${what}: shapes differ`); a.forEach((x, i) => close(x, b[i], tol, `${what}[${i}]`)); return; }
+    if (a === null || b === null) { assert(a === b, `${what}: ${a} vs ${b}`); return; }
+    const d = Math.abs(a - b) / tol(b);
+    if (d > worst.diff) worst = { diff: d, what, a, b };
+  };
+  for (const p of ['clean_token_ids', 'corrupted_token_ids']) assert(JSON.stringify(json.prompts.map((x) => x[p])) === JSON.stringify(cli.prompts.map((x) => x[p])), `${p} differ`);
+  const scale = (t) => Math.max(...t.flat(3).filter((x) => x !== null).map(Math.abs));
+  close(json.clean_logit_diff, cli.clean_logit_diff, () => 1e-3, 'clean_logit_diff');
+  for (const m of ['ig', 'ap']) for (const k of ['heads', 'neurons']) {
+    const s = scale(cli[m][k]);
+    close(json[m][k], cli[m][k], () => 2e-4 * s, `${m}.${k}`);
+  }
+  assert(worst.diff <= 1, `page vs CLI: ${worst.what} ${worst.a} vs ${worst.b}`);
+  return worst;
+}
+
+/** The page's results.json, through its export button. */
+export async function exportedResults(page) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+  return JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
 }

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { parseHeaders, staticHandler } from '../../web/build/static-server.mjs';
 
 export const PREFIX = '/gradpatch/';
@@ -12,6 +13,8 @@ export const PREFIX = '/gradpatch/';
 /** Starts the server; `reports` collects every CSP violation report the browser sends. */
 export async function startServer(dist, { gpt2Dir } = {}) {
   const reports = [];
+  // Requests to the misbehaving routes whose connection the browser closed (an aborted fetch).
+  const closed = [];
   // The site's policy with a report endpoint (report-uri is header-only; the endpoint lives
   // outside the site).
   const csp = parseHeaders(fs.readFileSync(path.join(dist, '_headers'), 'utf8'))
@@ -19,6 +22,7 @@ export async function startServer(dist, { gpt2Dir } = {}) {
     .find(([name]) => name.toLowerCase() === 'content-security-policy');
   if (!csp) throw new Error(`${dist}/_headers has no Content-Security-Policy`);
   const reported = [['content-security-policy', `${csp[1]}; report-uri /csp-report`]];
+  const demo = (name) => fs.readFileSync(path.join(dist, 'models', 'ioi-demo', name));
   const site = staticHandler(dist, { prefix: PREFIX, extraHeaders: () => reported });
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
@@ -42,6 +46,10 @@ export async function startServer(dist, { gpt2Dir } = {}) {
       res.end('<!DOCTYPE html><html><body>' + 'x'.repeat(100000) + '</body></html>');
       return;
     }
+    if (rel && misbehave(rel, req, res, demo)) {
+      res.on('close', () => closed.push(rel));
+      return;
+    }
     if (gpt2Dir && rel && rel.startsWith('/gpt2/')) {
       const file = path.join(path.resolve(gpt2Dir), path.basename(rel));
       if (!fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
@@ -53,5 +61,107 @@ export async function startServer(dist, { gpt2Dir } = {}) {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${server.address().port}`;
-  return { server, origin, base: origin + PREFIX, reports };
+  return { server, origin, base: origin + PREFIX, reports, closed };
+}
+
+/**
+ * Folders of the bundled model served the ways real servers fail (issue 11): `rel` is the path
+ * under the site. Returns false for paths that are not one of them.
+ *   stall-headers/  accepts the request and never answers
+ *   stall-body/     the weights' headers and first 64 KiB, then nothing (connection kept open)
+ *   short-length/   Content-Length 1000 bytes short of the weights (the body is cut there)
+ *   long-length/    Content-Length 1000 bytes beyond the weights, then the connection closes
+ *   no-length/      the weights chunked, without Content-Length
+ *   gzip/           the weights with Content-Encoding: gzip (Content-Length is the compressed size)
+ *   huge/           announces 2 GB of weights
+ *   slow/           the weights in 64 KiB pieces 50 ms apart (about 2.3 s)
+ *   large-header/  config and header of GPT-2 large in F16 (774 M parameters, 1.55 GB), no length
+ */
+function misbehave(rel, req, res, demo) {
+  const m = /^\/(stall-headers|stall-body|short-length|long-length|no-length|gzip|huge|large-header|slow)\/(.*)$/.exec(rel);
+  if (!m) return false;
+  const [, how, file] = m;
+  if (how === 'stall-headers') return true;
+  if (file === 'config.json') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(how === 'large-header' ? JSON.stringify(LARGE) : demo('config.json'));
+    return true;
+  }
+  if (file === 'tokenizer.json') { res.writeHead(200, { 'content-type': 'application/json' }); res.end(demo('tokenizer.json')); return true; }
+  if (file !== 'model.safetensors') { res.writeHead(404); res.end(); return true; }
+  const weights = demo('model.safetensors');
+  const octet = { 'content-type': 'application/octet-stream' };
+  switch (how) {
+    case 'stall-body':
+      res.writeHead(200, { ...octet, 'content-length': weights.length });
+      res.write(weights.subarray(0, 65536));
+      return true;
+    case 'short-length':
+      res.writeHead(200, { ...octet, 'content-length': weights.length - 1000 });
+      res.end(weights.subarray(0, weights.length - 1000));
+      return true;
+    case 'long-length':
+      // Written on the socket: Node's HTTP layer would refuse a length that lies.
+      res.socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${weights.length + 1000}\r\nconnection: close\r\n\r\n`);
+      res.socket.end(weights);
+      return true;
+    case 'no-length':
+      res.writeHead(200, octet);
+      for (let i = 0; i < weights.length; i += 100000) res.write(weights.subarray(i, i + 100000));
+      res.end();
+      return true;
+    case 'gzip': {
+      const gz = zlib.gzipSync(weights);
+      res.writeHead(200, { ...octet, 'content-encoding': 'gzip', 'content-length': gz.length });
+      res.end(gz);
+      return true;
+    }
+    case 'huge':
+      res.writeHead(200, { ...octet, 'content-length': 2_000_000_000 });
+      res.write(weights.subarray(0, 65536));
+      return true;
+    case 'slow': {
+      res.writeHead(200, { ...octet, 'content-length': weights.length });
+      let i = 0;
+      const next = () => {
+        if (res.destroyed) return;
+        if (i >= weights.length) { res.end(); return; }
+        res.write(weights.subarray(i, i + 65536));
+        i += 65536;
+        setTimeout(next, 50);
+      };
+      next();
+      return true;
+    }
+    case 'large-header':
+      res.writeHead(200, octet);
+      res.write(largeHeader());
+      return true;
+  }
+  return false;
+}
+
+const LARGE = { n_layer: 36, n_head: 20, n_embd: 1280, n_positions: 1024, vocab_size: 50257 };
+
+/** The safetensors header of GPT-2 large in F16. */
+function largeHeader() {
+  const [L, d, m, v, ctx] = [36, 1280, 5120, 50257, 1024];
+  const tensors = [['wte.weight', [v, d]], ['wpe.weight', [ctx, d]]];
+  for (let l = 0; l < L; l++) {
+    for (const [n, s] of [['ln_1.weight', [d]], ['ln_1.bias', [d]], ['attn.c_attn.weight', [d, 3 * d]], ['attn.c_attn.bias', [3 * d]],
+      ['attn.c_proj.weight', [d, d]], ['attn.c_proj.bias', [d]], ['ln_2.weight', [d]], ['ln_2.bias', [d]],
+      ['mlp.c_fc.weight', [d, m]], ['mlp.c_fc.bias', [m]], ['mlp.c_proj.weight', [m, d]], ['mlp.c_proj.bias', [d]]]) tensors.push([`h.${l}.${n}`, s]);
+  }
+  tensors.push(['ln_f.weight', [d]], ['ln_f.bias', [d]]);
+  const header = {};
+  let offset = 0;
+  for (const [name, shape] of tensors) {
+    const size = shape.reduce((a, b) => a * b, 1) * 2;
+    header[name] = { dtype: 'F16', shape, data_offsets: [offset, offset + size] };
+    offset += size;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([len, json]);
 }

@@ -5,12 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
-import { RUN_TIMEOUT, assert, done, open, test, waitResults, watchCsp } from './lib.mjs';
+import { RUN_TIMEOUT, assert, done, open, test, waitError, waitResults, watchCsp } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const HF = 'https://huggingface.co/';
-const GPT2_BASE = 'https://huggingface.co/openai-community/gpt2/resolve/main/';
+// The GPT-2 preset, at its pinned revision (gradpatch_config::HF_GPT2_BASE).
+const GPT2_BASE = 'https://huggingface.co/openai-community/gpt2/resolve/607a30d783dfa663caf39e06633721c8d4cfcd7e/';
 const artefacts = path.resolve(process.env.E2E_ARTEFACTS || path.join(process.env.CARGO_TARGET_DIR || 'target', 'e2e-artefacts'));
 
 /** Counts the page's requests to Hugging Face (refused: the tests are offline). */
@@ -78,8 +79,10 @@ export async function siteTests({ gpu, base, executablePath, gpuArgs }) {
     await done(page);
   });
 
-  await test('first visit: GPT-2 already in the cache loads at once, without asking', async () => {
-    // A persistent profile, as a real browser has; GPT-2's cache entries hold the demo model.
+  await test('first visit: GPT-2 in the cache loads at once, without asking; a cached file that is not the pinned one is evicted (item 5)', async () => {
+    // A persistent profile, as a real browser has. GPT-2's cache entries hold the demo model,
+    // which the page takes for GPT-2 (it loads at once) and the worker refuses: not the pinned
+    // files. Offline here, the download that follows fails.
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-e2e-'));
     const context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: gpuArgs });
     try {
@@ -97,14 +100,27 @@ export async function siteTests({ gpu, base, executablePath, gpuArgs }) {
       const page = await watchCsp(await context.newPage());
       const hub = await watchHub(page);
       await page.goto(base + '?ig=0&ap=0');
-      await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
+      await page.waitForSelector('[data-testid="error"]', { timeout: RUN_TIMEOUT });
       assert(await page.$('[data-testid="choose-model"]') === null, 'no question for a cached model');
-      assert(hub.length === 0, `nothing fetched from the hub: ${hub.join(', ')}`);
+      const notices = (await page.locator('[data-testid="notice"]').allInnerTexts()).join('\n');
+      assert(/The cached copy of config\.json was damaged \(config\.json is 408 bytes, the pinned file has 665: refused\)/.test(notices), notices);
+      assert(hub.length === 1 && hub[0] === GPT2_BASE + 'config.json', `downloaded again from the pinned revision: ${hub.join(', ')}`);
       await done(page);
     } finally {
       await context.close();
       fs.rmSync(profile, { recursive: true, force: true });
     }
+  });
+
+  await test('item 5: a GPT-2 file whose SHA-256 differs from the pinned one is refused', async () => {
+    // The hub answered by the test: a config.json of the pinned size whose bytes differ.
+    const fake = Buffer.from(JSON.stringify({ n_layer: 12, n_head: 12, n_embd: 768, n_positions: 1024, vocab_size: 50257 }).padEnd(665, ' '));
+    const page = await open(gpu, base, '?ig=0&ap=0');
+    await page.route(`${GPT2_BASE}**`, (route) => route.fulfill({ status: 200, body: fake, headers: { 'content-type': 'application/json', 'access-control-allow-origin': '*' } }));
+    await page.waitForSelector('[data-testid="choose-gpt2"]', { timeout: 60000 });
+    await page.click('[data-testid="choose-gpt2"]');
+    await waitError(page, /config\.json does not match the pinned SHA-256 \(expected 0daed774[0-9a-f]+, got [0-9a-f]{64}\): refused/);
+    await done(page);
   });
 
   await test('first visit: with the data saver on, not even the bundled model loads unasked', async () => {
