@@ -74,6 +74,25 @@ fn gpt2_tensors(c: &Gpt2Config, dtype: &'static str) -> Vec<(String, &'static st
     t
 }
 
+/// Options with the head count given instead of a `config.json`.
+fn heads(n: usize) -> LoadOptions<'static> {
+    LoadOptions {
+        config_json: None,
+        n_heads: Some(n),
+    }
+}
+
+/// The error of planning the load of a complete header (4 GiB heap).
+fn refused(bytes: &[u8], len: u64, opts: &LoadOptions<'_>, on_cpu: bool) -> LoadError {
+    LoadPlan::new(
+        &read_all(bytes, len).unwrap(),
+        opts,
+        on_cpu,
+        WASM_HEAP_BYTES,
+    )
+    .unwrap_err()
+}
+
 fn read_all(bytes: &[u8], file_len: u64) -> Result<Header, LoadError> {
     Header::read(bytes, Some(file_len)).map(|h| h.expect("the header is complete"))
 }
@@ -174,24 +193,12 @@ fn item_3_bad_headers_are_refused_before_the_body() {
 
     // Not GPT-2, or a dtype the loader cannot read.
     let (other, len) = header_bytes(&[("encoder.weight".into(), "F32", vec![1])]);
-    let e = LoadPlan::new(
-        &read_all(&other, len).unwrap(),
-        &LoadOptions::default(),
-        true,
-        WASM_HEAP_BYTES,
-    )
-    .unwrap_err();
+    let e = refused(&other, len, &LoadOptions::default(), true);
     assert!(e.to_string().contains("GPT-2"), "{e}");
     let mut tensors = gpt2_tensors(&Gpt2Config::gpt2_small(), "F32");
     tensors[0].1 = "F64";
     let (b, len) = header_bytes(&tensors);
-    let e = LoadPlan::new(
-        &read_all(&b, len).unwrap(),
-        &LoadOptions::default(),
-        true,
-        WASM_HEAP_BYTES,
-    )
-    .unwrap_err();
+    let e = refused(&b, len, &LoadOptions::default(), true);
     assert!(matches!(e, LoadError::UnsupportedDtype { .. }), "{e}");
 }
 
@@ -228,16 +235,7 @@ fn item_3_memory_is_estimated_and_a_model_too_big_is_refused_before_download() {
         ..small.clone()
     };
     let (b, len) = header_bytes(&gpt2_tensors(&xl, "F16"));
-    let e = LoadPlan::new(
-        &read_all(&b, len).unwrap(),
-        &LoadOptions {
-            config_json: None,
-            n_heads: Some(25),
-        },
-        false,
-        WASM_HEAP_BYTES,
-    )
-    .unwrap_err();
+    let e = refused(&b, len, &heads(25), false);
     assert!(matches!(e, LoadError::OutOfBounds { .. }), "{e}");
     assert!(e.to_string().contains("parameters"), "{e}");
     // GPT-2 medium shaped in f32 (355 M parameters, 1.4 GB): fits 4 GiB, not 2 GiB.
@@ -250,10 +248,7 @@ fn item_3_memory_is_estimated_and_a_model_too_big_is_refused_before_download() {
     };
     let (b, len) = header_bytes(&gpt2_tensors(&medium, "F32"));
     let header = read_all(&b, len).unwrap();
-    let opts = LoadOptions {
-        config_json: None,
-        n_heads: Some(16),
-    };
+    let opts = heads(16);
     assert!(LoadPlan::new(&header, &opts, true, WASM_HEAP_BYTES).is_ok());
     let e = LoadPlan::new(&header, &opts, true, 2 << 30).unwrap_err();
     let msg = e.to_string();
@@ -279,16 +274,7 @@ fn item_8_a_layer_index_in_a_tensor_name_is_bounded() {
         vec![768],
     ));
     let (b, len) = header_bytes(&tensors);
-    let e = LoadPlan::new(
-        &read_all(&b, len).unwrap(),
-        &LoadOptions {
-            config_json: None,
-            n_heads: Some(12),
-        },
-        true,
-        WASM_HEAP_BYTES,
-    )
-    .unwrap_err();
+    let e = refused(&b, len, &heads(12), true);
     assert!(matches!(e, LoadError::OutOfBounds { .. }), "{e}");
     assert!(
         e.to_string()
@@ -349,13 +335,7 @@ fn item_8_config_disagreeing_with_tensors_names_both() {
     json["n_positions"] = 512.into();
     let (b, len) = header_bytes(&gpt2_tensors(&small, "F32"));
     let json = serde_json::to_vec(&json).unwrap();
-    let e = LoadPlan::new(
-        &read_all(&b, len).unwrap(),
-        &with_config(&json),
-        true,
-        WASM_HEAP_BYTES,
-    )
-    .unwrap_err();
+    let e = refused(&b, len, &with_config(&json), true);
     assert_eq!(
         e.to_string(),
         "config says n_positions = 512, but the tensors imply 1024"

@@ -10,19 +10,24 @@ use leptos::prelude::*;
 use super::{Ctx, Download, RunProgress};
 
 impl Ctx {
+    /// Shows `error`, drops the model and starts a fresh worker that loads nothing until asked.
+    fn stop_with(&self, error: String) {
+        self.loading.set(false);
+        self.running.set(false);
+        self.model.set(None);
+        self.error.set(Some(error));
+        self.worker_cpu_only.set_value(None);
+        if let Some(b) = self.bridge.get_value() {
+            b.spawn();
+        }
+    }
+
     /// A fresh worker on the CPU after the GPU or the worker failed: it reloads the model the
     /// user had (the same URL, preset or local files) and reruns an interrupted comparison.
     fn restart(&self, what: String, gpu: bool) {
         if self.cpu_forced.get_untracked() || self.cpu_only() && !gpu {
             // Already on the CPU: nothing safer to fall back to.
-            self.loading.set(false);
-            self.running.set(false);
-            self.model.set(None);
-            self.error.set(Some(what));
-            self.worker_cpu_only.set_value(None);
-            if let Some(b) = self.bridge.get_value() {
-                b.spawn();
-            }
+            self.stop_with(what);
             return;
         }
         self.notices.update(|n| {
@@ -175,16 +180,9 @@ impl Ctx {
             } => {
                 if out_of_memory {
                     // The CPU needs more of the worker's memory, not less: no retry there.
-                    self.loading.set(false);
-                    self.running.set(false);
-                    self.model.set(None);
-                    self.error.set(Some(format!(
+                    self.stop_with(format!(
                         "The compute worker ran {message}. Try fewer prompts, or a smaller model."
-                    )));
-                    self.worker_cpu_only.set_value(None);
-                    if let Some(b) = self.bridge.get_value() {
-                        b.spawn();
-                    }
+                    ));
                     return;
                 }
                 self.restart(format!("The compute worker crashed: {message}."), false);

@@ -14,14 +14,20 @@ use super::fetch::js_err;
 use super::post;
 
 pub const CACHE_NAME: &str = "gradpatch-models-v1";
+/// The Cache API, absent on a plain-http origin other than this machine (`self.caches` is
+/// undefined there, so web-sys's getter cannot be used).
+fn cache_storage() -> Option<web_sys::CacheStorage> {
+    Reflect::get(&js_sys::global(), &"caches".into())
+        .ok()
+        .filter(|c| !c.is_undefined() && !c.is_null())
+        .map(JsCast::unchecked_into)
+}
+
 /// The model cache, or why there is none: no Cache API on a plain-http origin other than this
 /// machine, or storage disabled by the browser's settings.
 async fn try_open_cache() -> Result<Cache, String> {
-    let caches = Reflect::get(&js_sys::global(), &"caches".into())
-        .ok()
-        .filter(|c| !c.is_undefined() && !c.is_null())
+    let caches = cache_storage()
         .ok_or("this page is not served over https, so the browser gives it no cache")?;
-    let caches: web_sys::CacheStorage = caches.unchecked_into();
     JsFuture::from(caches.open(CACHE_NAME))
         .await
         .map_err(|e| format!("the browser refuses storage ({})", js_err(e)))?
@@ -158,13 +164,9 @@ pub async fn cached_files() -> Result<Vec<CachedFile>, String> {
 
 pub async fn clear_cache() -> Result<(), String> {
     // Without a Cache API (plain http) there is nothing to clear.
-    let Some(caches) = Reflect::get(&js_sys::global(), &"caches".into())
-        .ok()
-        .filter(|c| !c.is_undefined() && !c.is_null())
-    else {
+    let Some(caches) = cache_storage() else {
         return Ok(());
     };
-    let caches: web_sys::CacheStorage = caches.unchecked_into();
     JsFuture::from(caches.delete(CACHE_NAME))
         .await
         .map(|_| ())

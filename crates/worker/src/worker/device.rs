@@ -5,23 +5,25 @@ use burn::tensor::{Device, Tensor, TensorData};
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 
-/// Whether the browser has the WebGPU API at all (no adapter requested).
-pub fn webgpu_api() -> bool {
+/// `navigator.gpu`, when the browser has the WebGPU API.
+fn gpu_api() -> Option<JsValue> {
     Reflect::get(&js_sys::global(), &"navigator".into())
         .and_then(|nav| Reflect::get(&nav, &"gpu".into()))
-        .is_ok_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
+        .ok()
+        .filter(|gpu| !gpu.is_undefined() && !gpu.is_null())
+}
+
+/// Whether the browser has the WebGPU API at all (no adapter requested).
+pub fn webgpu_api() -> bool {
+    gpu_api().is_some()
 }
 
 /// Whether the browser exposes WebGPU and gives an adapter (a Chromium without
 /// `--enable-unsafe-webgpu` on Linux has `navigator.gpu` but no adapter).
 async fn has_webgpu() -> bool {
-    let nav = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap_or(JsValue::UNDEFINED);
-    let Ok(gpu) = Reflect::get(&nav, &"gpu".into()) else {
+    let Some(gpu) = gpu_api() else {
         return false;
     };
-    if gpu.is_undefined() || gpu.is_null() {
-        return false;
-    }
     let Ok(request) =
         Reflect::get(&gpu, &"requestAdapter".into()).and_then(|f| f.dyn_into::<js_sys::Function>())
     else {

@@ -56,6 +56,38 @@ pub struct Want<'a, T> {
     pub pin: Option<PinnedFile>,
 }
 
+impl<'a, T> Want<'a, T> {
+    /// `name` in the model folder `base`: its URL, and its pin when `base` is a preset.
+    /// Required, no early check; set `optional` / `early` on the result as needed.
+    pub fn in_folder(
+        base: &str,
+        name: &'a str,
+        max_bytes: u64,
+        parse: &'a dyn Fn(Vec<u8>) -> Result<T, String>,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            url: file_url(base, name)?,
+            pin: gradpatch_config::pinned(base, name),
+            name,
+            max_bytes,
+            optional: false,
+            early: None,
+            parse,
+        })
+    }
+}
+
+/// Refuses a file whose size is not the pinned one.
+fn check_pin_size(name: &str, pin: Option<PinnedFile>, len: u64) -> Result<(), String> {
+    match pin {
+        Some(pin) if len != pin.bytes => Err(format!(
+            "{name} is {len} bytes, the pinned file has {}: refused",
+            pin.bytes
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Refuses bytes that are not the pinned file (size, then SHA-256 from `hasher`, which has
 /// seen them all).
 fn check_pin(
@@ -67,12 +99,7 @@ fn check_pin(
     let (Some(pin), Some(hasher)) = (pin, hasher) else {
         return Ok(());
     };
-    if len != pin.bytes {
-        return Err(format!(
-            "{name} is {len} bytes, the pinned file has {}: refused",
-            pin.bytes
-        ));
-    }
+    check_pin_size(name, Some(pin), len)?;
     let got: String = hasher
         .finalize()
         .iter()
@@ -253,13 +280,8 @@ async fn download<T>(
             want.max_bytes
         ));
     }
-    if let (Some(t), Some(pin)) = (declared, want.pin)
-        && t != pin.bytes
-    {
-        return Err(format!(
-            "{name} is {t} bytes, the pinned file has {}: refused",
-            pin.bytes
-        ));
+    if let Some(t) = declared {
+        check_pin_size(name, want.pin, t)?;
     }
     // The cache gets its own copy of the stream (a 500 MB body built in memory is more than
     // some browsers' cache will take in one piece).

@@ -80,28 +80,20 @@ pub async fn load(
         ModelSource::Base { base, label } => {
             let config = fetch::get(
                 &Want {
-                    url: fetch::file_url(&base, "config.json")?,
-                    pin: gradpatch_config::pinned(&base, "config.json"),
-                    name: "config.json",
-                    max_bytes: MAX_CONFIG_BYTES,
                     optional: true,
-                    early: None,
-                    parse: &parse_config,
+                    ..Want::in_folder(&base, "config.json", MAX_CONFIG_BYTES, &parse_config)?
                 },
                 &cancel,
             )
             .await?;
             // A broken tokenizer is refused before the large download.
             let tokenizer = fetch::get(
-                &Want {
-                    url: fetch::file_url(&base, "tokenizer.json")?,
-                    pin: gradpatch_config::pinned(&base, "tokenizer.json"),
-                    name: "tokenizer.json",
-                    max_bytes: MAX_TOKENIZER_BYTES as u64,
-                    optional: false,
-                    early: None,
-                    parse: &parse_tokenizer,
-                },
+                &Want::in_folder(
+                    &base,
+                    "tokenizer.json",
+                    MAX_TOKENIZER_BYTES as u64,
+                    &parse_tokenizer,
+                )?,
                 &cancel,
             )
             .await?
@@ -109,13 +101,8 @@ pub async fn load(
             let check = plan_check(config.as_deref(), on_cpu);
             let weights = fetch::get(
                 &Want {
-                    url: fetch::file_url(&base, "model.safetensors")?,
-                    pin: gradpatch_config::pinned(&base, "model.safetensors"),
-                    name: "model.safetensors",
-                    max_bytes: MAX_WEIGHTS_BYTES,
-                    optional: false,
                     early: Some(&check),
-                    parse: &Ok,
+                    ..Want::in_folder(&base, "model.safetensors", MAX_WEIGHTS_BYTES, &Ok)?
                 },
                 &cancel,
             )
@@ -151,15 +138,11 @@ pub async fn load(
     let (device, backend) = STATE
         .with(|s| s.borrow().device.clone())
         .ok_or("no compute device could be set up")?;
-    if device::is_cpu(&device) != on_cpu {
-        let header = Header::read(&weights, Some(weights.len() as u64))
-            .map_err(|e| e.to_string())?
-            .ok_or("model.safetensors ends inside its header")?;
-        let opts = LoadOptions {
-            config_json: config.as_deref(),
-            n_heads: None,
-        };
-        LoadPlan::new(&header, &opts, true, WASM_HEAP_BYTES).map_err(|e| e.to_string())?;
+    // Planned for the GPU but landed on the CPU (its tensors then live in the heap too): the
+    // same check again, for the CPU.
+    if device::is_cpu(&device) && !on_cpu {
+        plan_check(config.as_deref(), true)(&weights, Some(weights.len() as u64))
+            .map_err(|e| format!("model.safetensors: {e}"))?;
     }
     post(&FromWorker::Status {
         text: "Reading the weights…".into(),
