@@ -8,7 +8,8 @@
 TRUNK_VERSION=0.21.14 # trunk 0.22 needs a newer rustc than this toolchain (1.95)
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-export PATH="$HOME/.cargo/bin:$PATH"
+# Where `cargo install` puts tools (CARGO_HOME when set, as rustup's installer would).
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 say() { echo "gradpatch: $*" >&2; }
 

@@ -73,9 +73,18 @@ fn cancel_flag() -> Rc<Cell<bool>> {
 /// messages are handled one at a time except `Cancel`, which lands at once.
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {
-        let message = info.to_string();
+        // web/worker_loader.js reports traps that did not come from a panic as allocation failures.
+        let _ = Reflect::set(
+            &js_sys::global(),
+            &"__gradpatchPanicked".into(),
+            &true.into(),
+        );
+        let mut message = info.to_string();
         web_sys::console::error_1(&message.clone().into());
         let out_of_memory = is_out_of_memory(&message);
+        if out_of_memory {
+            message = format!("out of memory ({}): {message}", memory_figures());
+        }
         post(&FromWorker::Crashed {
             message,
             out_of_memory,
@@ -158,6 +167,61 @@ async fn handle(msg: ToWorker, files: Vec<File>) {
             message,
         });
     }
+}
+
+/// A browser gives a wasm worker at most this much memory (wasm32's 4 GiB).
+const WASM_MAX_BYTES: u64 = 1 << 32;
+
+fn mib(bytes: u64) -> u64 {
+    bytes.div_ceil(1 << 20)
+}
+
+/// The GPU buffers web/worker_loader.js counts (created minus destroyed, and the peak), in bytes.
+pub fn gpu_buffer_bytes() -> (u64, u64) {
+    let Ok(counts) = Reflect::get(&js_sys::global(), &"__gradpatchGpu".into()) else {
+        return (0, 0);
+    };
+    let get = |k: &str| {
+        Reflect::get(&counts, &k.into())
+            .ok()
+            .and_then(|v| v.as_f64())
+            .map_or(0, |v| v.max(0.0) as u64)
+    };
+    (get("live"), get("peak"))
+}
+
+/// The sizes an out-of-memory message names: the worker's memory and the GPU buffers it holds.
+fn memory_figures() -> String {
+    let (live, _) = gpu_buffer_bytes();
+    format!(
+        "the worker's memory is {} MB of the {} MB a browser gives a worker; {} MB of GPU buffers are allocated",
+        mib(wasm_heap_bytes()),
+        mib(WASM_MAX_BYTES),
+        mib(live)
+    )
+}
+
+/// Allocates room for `len` bytes of `what`, with an out-of-memory error naming the sizes
+/// instead of aborting the worker when its memory cannot grow that far.
+pub fn alloc_bytes(len: usize, what: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(len).map_err(|_| {
+        format!(
+            "out of memory: {what} needs {} MB, more than the worker's memory could grow by ({})",
+            mib(len as u64),
+            memory_figures()
+        )
+    })?;
+    Ok(bytes)
+}
+
+/// Copies a JavaScript byte array into the wasm heap (see `alloc_bytes`).
+pub fn copy_bytes(array: &js_sys::Uint8Array, what: &str) -> Result<Vec<u8>, String> {
+    let len = array.length() as usize;
+    let mut bytes = alloc_bytes(len, what)?;
+    bytes.resize(len, 0);
+    array.copy_to(&mut bytes);
+    Ok(bytes)
 }
 
 fn wasm_heap_bytes() -> u64 {

@@ -14,6 +14,9 @@ impl Ctx {
     fn stop_with(&self, error: String) {
         self.loading.set(false);
         self.running.set(false);
+        // The fresh worker waits for the user (it would otherwise reload and fail again).
+        self.run_after_load.set(false);
+        self.resume_run.set_value(false);
         self.model.set(None);
         self.error.set(Some(error));
         self.worker_cpu_only.set_value(None);

@@ -14,7 +14,7 @@ use gradpatch_protocol::FromWorker;
 use sha2::{Digest, Sha256};
 
 use super::cache::{cache_failed, cache_or_notice, lock};
-use super::{now_s, post};
+use super::{alloc_bytes, copy_bytes, now_s, post};
 
 /// Refuse larger files (GPT-2 small's weights are 548 MB; medium would not fit the heap).
 pub const MAX_WEIGHTS_BYTES: u64 = 1_200_000_000;
@@ -212,7 +212,7 @@ async fn from_cache<T>(resp: &Response, want: &Want<'_, T>) -> Result<T, String>
     let buf = JsFuture::from(resp.array_buffer().map_err(js_err)?)
         .await
         .map_err(js_err)?;
-    let bytes = Uint8Array::new(&buf).to_vec();
+    let bytes = copy_bytes(&Uint8Array::new(&buf), want.name)?;
     let n = bytes.len() as u64;
     let hasher = want.pin.map(|_| Sha256::new_with_prefix(&bytes));
     check_pin(want.name, want.pin, n, hasher)?;
@@ -396,7 +396,7 @@ async fn read_body<T>(
         ));
     }
     let len = usize::try_from(received).map_err(|_| format!("{name} is too large"))?;
-    let mut bytes = Vec::with_capacity(len);
+    let mut bytes = alloc_bytes(len, name)?;
     // The pinned hash is computed as the chunks are copied in: one pass, no second copy.
     let mut hasher = want.pin.map(|_| Sha256::new());
     for c in &chunks {

@@ -4,6 +4,7 @@ use js_sys::Uint8Array;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::File;
 
+use super::copy_bytes;
 use super::fetch::{EarlyCheck, js_err};
 
 /// Reads a local file (picked or dropped in the page).
@@ -18,7 +19,7 @@ pub async fn read_file(file: &File, max_bytes: u64) -> Result<Vec<u8>, String> {
     let buf = JsFuture::from(file.array_buffer())
         .await
         .map_err(|e| format!("could not read {}: {}", file.name(), js_err(e)))?;
-    Ok(Uint8Array::new(&buf).to_vec())
+    copy_bytes(&Uint8Array::new(&buf), &file.name())
 }
 
 /// Reads a local checkpoint, checking its header (and the memory it needs) from its first bytes
