@@ -242,6 +242,10 @@ fn make_random_gpt2_writes_a_loadable_gpt2_small() {
         Some(50256),
         "GPT-2 BOS"
     );
-    assert!(first["clean_logit_diff"].as_f64().unwrap().is_finite());
+    assert!(
+        first["clean_logit_diff"].as_f64().unwrap().is_finite(),
+        "the clean logit difference of prompt 0 is finite: {}",
+        first["clean_logit_diff"]
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -28,7 +28,11 @@ fn eval_ioi_on_the_demo_model_passes() {
     assert!(json["mean_corrupted"].as_f64().unwrap() < 0.0, "{json}");
 
     let table = gradpatch(&["eval-ioi", "--model", &demo_dir(), "--split", "standard"]);
-    assert!(table.status.success());
+    assert!(
+        table.status.success(),
+        "eval-ioi --split standard succeeds: {}",
+        String::from_utf8_lossy(&table.stderr)
+    );
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains("mean clean logit difference"), "{text}");
 }
@@ -48,7 +52,10 @@ fn a_short_training_run_writes_a_model_the_engine_loads() {
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Two steps do not make an IOI model: the files are written, then the check fails.
-    assert!(!out.status.success());
+    assert!(
+        !out.status.success(),
+        "train-demo fails its IOI check after 2 steps"
+    );
     assert!(stderr.contains("step     2/2  loss"), "{stderr}");
     assert!(stderr.contains("does not do IOI"), "{stderr}");
     for name in ["model.safetensors", "tokenizer.json", "config.json"] {
@@ -67,7 +74,10 @@ fn a_short_training_run_writes_a_model_the_engine_loads() {
 fn eval_ioi_explains_a_vocabulary_without_the_names() {
     // model-a's vocabulary lacks the held-out names.
     let out = gradpatch(&["eval-ioi", "--n", "10"]);
-    assert!(!out.status.success());
+    assert!(
+        !out.status.success(),
+        "eval-ioi refuses model-a, whose vocabulary lacks the held-out names"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("single tokens, at least 3 are needed"),

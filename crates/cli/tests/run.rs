@@ -11,7 +11,7 @@
 mod common;
 
 use common::{gradpatch, tmp};
-use gradpatch_testdata::{array, at, goldens};
+use gradpatch_testdata::{array, at, goldens, zip_eq};
 use serde_json::Value;
 
 fn flat(v: &Value) -> Vec<f64> {
@@ -30,7 +30,7 @@ fn flat(v: &Value) -> Vec<f64> {
 
 fn assert_rows_close(what: &str, got: &[f64], expected: &[f64], tol_per_prompt: &[f64]) {
     let per = got.len() / tol_per_prompt.len();
-    for (i, (g, e)) in got.iter().zip(expected).enumerate() {
+    for (i, (g, e)) in zip_eq(what, got, expected).enumerate() {
         let tol = tol_per_prompt[i / per];
         assert!(
             (g - e).abs() <= tol,
@@ -167,7 +167,10 @@ fn run_with_generated_ioi_prompts_and_one_method() {
     );
     let r: Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
     assert_eq!(r["prompts"].as_array().unwrap().len(), 3);
-    assert!(r["ig"].is_null() && r["stats"].is_null());
+    assert!(
+        r["ig"].is_null() && r["stats"].is_null(),
+        "an AP-only run writes no IG scores and no statistics"
+    );
     assert_eq!(r["config"]["prompts_source"]["ioi"]["corrupt"], "abc");
 }
 
@@ -228,7 +231,7 @@ fn item_17_run_argument_errors() {
         ),
     ] {
         let out = gradpatch(&args);
-        assert!(!out.status.success());
+        assert!(!out.status.success(), "the CLI refuses {args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }

@@ -15,7 +15,7 @@ fn roundtrip(s: &PageState) {
 #[test]
 fn default_and_empty_query_agree() {
     let (s, w) = PageState::from_query("");
-    assert!(w.is_empty());
+    assert!(w.is_empty(), "an empty query gives no warnings: {w:?}");
     assert_eq!(s, PageState::default());
     roundtrip(&PageState::default());
 }
@@ -89,7 +89,11 @@ fn bad_and_unknown_parameters_warn_and_keep_defaults() {
 #[test]
 fn custom_task_without_pairs_falls_back_with_a_warning() {
     let (s, w) = PageState::from_query("task=custom");
-    assert!(matches!(s.task, Task::Ioi { .. }));
+    assert!(
+        matches!(s.task, Task::Ioi { .. }),
+        "a custom task without pairs falls back to IOI, got {:?}",
+        s.task
+    );
     assert_eq!(w.len(), 1);
     let (_, w) = PageState::from_query("task=custom&pairs=a%7Cb%7Cc");
     assert!(w[0].message.contains("3 fields"), "{:?}", w);
@@ -141,7 +145,11 @@ fn item_13_pairs_are_capped_with_a_warning() {
         encode_component(&format!("{}\n{long}", line(0)))
     );
     let (s, w) = PageState::from_query(&q);
-    assert!(matches!(&s.task, Task::Custom(p) if p.len() == 1));
+    assert!(
+        matches!(&s.task, Task::Custom(p) if p.len() == 1),
+        "only the pair with short fields is kept, got {:?}",
+        s.task
+    );
     assert!(
         w[0].message
             .contains("line 2 dropped: a field of 501 characters (at most 500)"),
@@ -150,7 +158,11 @@ fn item_13_pairs_are_capped_with_a_warning() {
     );
     // Nothing usable left: the task falls back to IOI, with both warnings.
     let (s, w) = PageState::from_query(&format!("task=custom&pairs={}", encode_component(&long)));
-    assert!(matches!(s.task, Task::Ioi { .. }));
+    assert!(
+        matches!(s.task, Task::Ioi { .. }),
+        "a custom task with no usable pair falls back to IOI, got {:?}",
+        s.task
+    );
     assert!(w[0].message.contains("dropped"), "{w:?}");
 }
 
@@ -158,19 +170,35 @@ fn item_13_pairs_are_capped_with_a_warning() {
 #[test]
 fn item_13_a_link_runs_a_bounded_amount_of_work_unasked() {
     let (s, _) = PageState::from_query("n=8&steps=50");
-    assert!(s.auto_run_allowed());
+    assert!(
+        s.auto_run_allowed(),
+        "8 prompts of 50 IG steps run without a click"
+    );
     for q in ["n=9", "steps=101", "n=9&model=https://example.org/m/"] {
         let (s, _) = PageState::from_query(q);
         assert!(!s.auto_run_allowed(), "{q}");
-        assert!(s.gpt2_cpu_seconds() > 0.0);
+        assert!(
+            s.gpt2_cpu_seconds() > 0.0,
+            "{q}: the GPT-2 CPU time estimate {} is positive",
+            s.gpt2_cpu_seconds()
+        );
     }
     // AP only: the step count does not matter; the bundled model allows more prompts.
     let (s, _) = PageState::from_query("ig=0&steps=1000&n=8");
-    assert!(s.auto_run_allowed());
+    assert!(
+        s.auto_run_allowed(),
+        "AP alone on 8 prompts runs without a click, whatever the step count"
+    );
     let (s, _) = PageState::from_query("model=bundled&n=64");
-    assert!(s.auto_run_allowed());
+    assert!(
+        s.auto_run_allowed(),
+        "the bundled model runs 64 prompts without a click"
+    );
     let (s, _) = PageState::from_query("model=bundled&n=65");
-    assert!(!s.auto_run_allowed());
+    assert!(
+        !s.auto_run_allowed(),
+        "the bundled model waits for a click above 64 prompts"
+    );
 }
 
 /// Issue 11, item 14: model URLs in links are parsed; http only for this machine.
@@ -186,15 +214,25 @@ fn item_14_link_model_urls_are_checked() {
         assert!(w[0].message.contains(why), "{q}: {:?}", w);
     }
     let (s, w) = PageState::from_query("model=http://127.0.0.1:9000/m/");
-    assert!(w.is_empty());
-    assert!(matches!(&s.model, ModelChoice::Url(u) if u.host() == "127.0.0.1"));
+    assert!(
+        w.is_empty(),
+        "an http model URL on 127.0.0.1 gives no warnings: {w:?}"
+    );
+    assert!(
+        matches!(&s.model, ModelChoice::Url(u) if u.host() == "127.0.0.1"),
+        "the http model URL on 127.0.0.1 is kept, got {:?}",
+        s.model
+    );
 }
 
 /// Issue 11, item 15: a selection or prompt the loaded model or results lack is dropped.
 #[test]
 fn item_15_out_of_range_selection_and_prompt_warn_and_are_ignored() {
     let (mut s, w) = PageState::from_query("sel=L11H11&prompt=40");
-    assert!(w.is_empty());
+    assert!(
+        w.is_empty(),
+        "the selection and prompt parse without warnings before fitting: {w:?}"
+    );
     // The bundled model: 2 layers of 4 heads and 512 neurons.
     let w = s.fit_view(2, 4, 512, None);
     assert_eq!(s.view.selection, None);
@@ -216,7 +254,10 @@ fn item_15_out_of_range_selection_and_prompt_warn_and_are_ignored() {
         "{w:?}"
     );
     let (mut s, _) = PageState::from_query("sel=L1N511&prompt=7");
-    assert!(s.fit_view(2, 4, 512, Some(8)).is_empty());
+    assert!(
+        s.fit_view(2, 4, 512, Some(8)).is_empty(),
+        "L1N511 and prompt 7 fit the bundled model and 8 prompts without warnings"
+    );
     assert_eq!(
         s.view.selection,
         Some(Selection::Neuron {

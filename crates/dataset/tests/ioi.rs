@@ -45,7 +45,11 @@ fn deterministic_varied_and_valid() {
             .filter(|(x, y)| x != y)
             .count();
         assert_eq!(diff, 1);
-        assert!(p.pair.corrupted.matches(&p.pair.correct).count() == 2);
+        assert!(
+            p.pair.corrupted.matches(&p.pair.correct).count() == 2,
+            "the correct name appears twice in the aba-corrupted prompt: {:?}",
+            p.pair.corrupted
+        );
     }
     assert!(
         abba > 60 && baba > 60,
@@ -127,16 +131,32 @@ fn held_out_split_shares_no_name_or_template_with_training() {
             );
         }
     }
-    assert!(set(&train.names).is_disjoint(&set(&held.names)));
-    assert!(set(&train.templates).is_disjoint(&set(&held.templates)));
-    assert!(set(&standard.names).is_subset(&set(&train.names)));
-    assert!(set(&standard.templates).is_subset(&set(&train.templates)));
+    assert!(
+        set(&train.names).is_disjoint(&set(&held.names)),
+        "the train and held-out names are disjoint"
+    );
+    assert!(
+        set(&train.templates).is_disjoint(&set(&held.templates)),
+        "the train and held-out templates are disjoint"
+    );
+    assert!(
+        set(&standard.names).is_subset(&set(&train.names)),
+        "the standard names are among the train names"
+    );
+    assert!(
+        set(&standard.templates).is_subset(&set(&train.templates)),
+        "the standard templates are among the train templates"
+    );
     // Held-out prompts are valid IOI pairs (GPT-2 has most of these names as one token).
     let tok = gpt2();
     let pairs =
         gradpatch_dataset::generate_ioi_from(&held, 40, 2, Corruption::Aba, &tok, 1024).unwrap();
     for p in &pairs {
-        assert!(held.names.contains(&p.pair.correct.as_str()));
+        assert!(
+            held.names.contains(&p.pair.correct.as_str()),
+            "the answer {:?} is a held-out name",
+            p.pair.correct
+        );
         assert_eq!(p.clean_ids.len(), p.corrupted_ids.len());
     }
 }

@@ -84,18 +84,24 @@ fn answers_must_be_one_token() {
         "{e}"
     );
     assert!(e.to_string().contains("exactly one"), "{e}");
-    assert!(matches!(
-        tok.single_token(""),
-        Err(DatasetError::NotOneToken { n_tokens: 0, .. })
-    ));
+    assert!(
+        matches!(
+            tok.single_token(""),
+            Err(DatasetError::NotOneToken { n_tokens: 0, .. })
+        ),
+        "an empty answer is NotOneToken with 0 tokens"
+    );
 }
 
 #[test]
 fn bad_tokenizer_json_is_an_error() {
-    assert!(matches!(
-        Gpt2Tokenizer::from_bytes(b"{nope"),
-        Err(DatasetError::Tokenizer(_))
-    ));
+    assert!(
+        matches!(
+            Gpt2Tokenizer::from_bytes(b"{nope"),
+            Err(DatasetError::Tokenizer(_))
+        ),
+        "malformed tokenizer JSON is a Tokenizer error"
+    );
 }
 
 fn pair(clean: &str, corrupted: &str, correct: &str, incorrect: &str) -> String {
@@ -172,7 +178,10 @@ fn prompt_file_errors_name_the_prompt_and_the_problem() {
     // Unknown characters are fine: byte-level BPE covers every string.
     let exotic = pair("Ünïcødé ✓ and Mary", "Ünïcødé ✓ and John", " Mary", " John");
     let tok_pairs = parse_prompt_pairs(exotic.as_bytes()).unwrap();
-    assert!(tokenize_pairs(&tok_pairs, &tok, 1024).is_ok());
+    assert!(
+        tokenize_pairs(&tok_pairs, &tok, 1024).is_ok(),
+        "non-ASCII text tokenizes (byte-level BPE)"
+    );
 }
 
 /// Issue 11, item 9: a `tokenizer.json` that is not a tokenizer is refused with a message.
@@ -187,7 +196,10 @@ fn not_a_tokenizer_html_huge_or_without_endoftext_is_refused() {
     huge.resize(200_000_000, b'a');
     huge.extend_from_slice(b"\"}");
     let err = Gpt2Tokenizer::from_bytes(&huge).err().unwrap();
-    assert!(matches!(err, DatasetError::TokenizerTooLarge { bytes, .. } if bytes == huge.len()));
+    assert!(
+        matches!(err, DatasetError::TokenizerTooLarge { bytes, .. } if bytes == huge.len()),
+        "a 200 MB tokenizer.json is TokenizerTooLarge with its size: {err}"
+    );
     assert!(err.to_string().contains("200000002 bytes"), "{err}");
 
     let msg = Gpt2Tokenizer::from_bytes(b"[1, 2, 3]")

@@ -89,7 +89,7 @@ fn check_ap(processing: Processing, direction: Direction) {
         };
         let (scores, complete) =
             activation_patching(&model, &runs, &opts, &mut NoProgress).unwrap();
-        assert!(complete);
+        assert!(complete, "the AP run finished (complete) on prompt {i}");
         assert_close(
             &format!("{key} heads prompt {i}"),
             &scores.heads,
@@ -141,7 +141,7 @@ fn check_ig(processing: Processing, baseline: Baseline) {
             ..IgOptions::default()
         };
         let (ig, complete) = integrated_gradients(&model, &runs, &opts, &mut NoProgress).unwrap();
-        assert!(complete);
+        assert!(complete, "the IG run finished (complete) on prompt {i}");
         assert_close(
             &format!("ig {name} heads prompt {i}"),
             &ig.scores.heads,
@@ -241,10 +241,21 @@ fn cancelling_keeps_what_was_finished() {
         &mut stop_after_first_layer,
     )
     .unwrap();
-    assert!(!complete);
-    assert!(scores.heads[..4].iter().all(|x| x.is_finite()));
-    assert!(scores.heads[4..].iter().all(|x| x.is_nan()));
-    assert!(scores.neurons.iter().all(|x| x.is_nan()));
+    assert!(!complete, "the cancelled AP run is not complete");
+    assert!(
+        scores.heads[..4].iter().all(|x| x.is_finite()),
+        "the heads of layer 0 have finite scores, got {:?}",
+        &scores.heads[..4]
+    );
+    assert!(
+        scores.heads[4..].iter().all(|x| x.is_nan()),
+        "the heads after layer 0 stay NaN, got {:?}",
+        &scores.heads[4..]
+    );
+    assert!(
+        scores.neurons.iter().all(|x| x.is_nan()),
+        "no neuron was scored (all NaN)"
+    );
     assert_eq!(seen, vec![(4, 2 * (4 + 256))]);
 }
 
@@ -262,7 +273,7 @@ fn ap_on_threads_equals_sequential_and_cancels() {
     let two = ApOptions { threads: 2, ..one };
     let (a, _) = activation_patching(&model, &runs, &one, &mut NoProgress).unwrap();
     let (b, complete) = activation_patching(&model, &runs, &two, &mut NoProgress).unwrap();
-    assert!(complete);
+    assert!(complete, "the threaded AP run finished (complete)");
     assert_eq!(a, b);
 
     let mut seen = Vec::new();
@@ -271,7 +282,7 @@ fn ap_on_threads_equals_sequential_and_cancels() {
         false
     };
     let (c, complete) = activation_patching(&model, &runs, &two, &mut stop_at_first).unwrap();
-    assert!(!complete);
+    assert!(!complete, "the cancelled threaded AP run is not complete");
     assert_eq!(seen.len(), 1);
     let all = |s: &gradpatch_methods::Scores| -> Vec<f32> {
         s.heads.iter().chain(&s.neurons).copied().collect()
@@ -298,7 +309,7 @@ fn ig_on_threads_equals_sequential_and_cancels() {
     let two = IgOptions { threads: 2, ..one };
     let (a, _) = integrated_gradients(&model, &runs, &one, &mut NoProgress).unwrap();
     let (b, complete) = integrated_gradients(&model, &runs, &two, &mut NoProgress).unwrap();
-    assert!(complete);
+    assert!(complete, "the threaded IG run finished (complete)");
     assert_eq!(a, b);
 
     let mut seen = Vec::new();
@@ -307,7 +318,7 @@ fn ig_on_threads_equals_sequential_and_cancels() {
         false
     };
     let (c, complete) = integrated_gradients(&model, &runs, &two, &mut stop_at_first).unwrap();
-    assert!(!complete);
+    assert!(!complete, "the cancelled threaded IG run is not complete");
     assert_eq!(seen, vec![(1, 4)]);
     let (h, m) = (model.config.n_heads, model.config.d_mlp);
     let mut finished = 0;

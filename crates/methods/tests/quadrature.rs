@@ -7,17 +7,21 @@ use gradpatch_dataset::Gpt2Tokenizer;
 use gradpatch_methods::{Baseline, IgOptions, NoProgress, Quadrature, integrated_gradients};
 use gradpatch_model::{Gpt2, LoadOptions, Processing};
 use gradpatch_runs::PromptRuns;
-use gradpatch_testdata::{array, at, goldens, model_a_dir, read};
+use gradpatch_testdata::{array, at, goldens, model_a_dir, read, zip_eq};
 
 #[test]
 fn gauss_legendre_matches_the_reference_settings() {
     let (alphas, steps) = Quadrature::GaussLegendre.nodes(50).unwrap();
     let (_, ga) = array(at(goldens(), "ig_settings/gauss_legendre/alphas"));
     let (_, gs) = array(at(goldens(), "ig_settings/gauss_legendre/step_sizes"));
-    for (a, b) in alphas.iter().zip(&ga).chain(steps.iter().zip(&gs)) {
+    for (a, b) in zip_eq("alphas", &alphas, &ga).chain(zip_eq("step sizes", &steps, &gs)) {
         assert!((a - b).abs() < 1e-14, "{a} vs {b}");
     }
-    assert!((steps.iter().sum::<f64>() - 1.0).abs() < 1e-14);
+    assert!(
+        (steps.iter().sum::<f64>() - 1.0).abs() < 1e-14,
+        "the Gauss-Legendre step sizes sum to 1, got {}",
+        steps.iter().sum::<f64>()
+    );
 }
 
 #[test]
@@ -37,9 +41,18 @@ fn riemann_rules_are_captums() {
         Quadrature::RiemannMiddle.nodes(4).unwrap().0,
         vec![0.125, 0.375, 0.625, 0.875]
     );
-    assert!(Quadrature::RiemannTrapezoid.nodes(1).is_err());
-    assert!(Quadrature::GaussLegendre.nodes(0).is_err());
-    assert!("simpson".parse::<Quadrature>().is_err());
+    assert!(
+        Quadrature::RiemannTrapezoid.nodes(1).is_err(),
+        "the trapezoid rule refuses 1 step"
+    );
+    assert!(
+        Quadrature::GaussLegendre.nodes(0).is_err(),
+        "Gauss-Legendre refuses 0 steps"
+    );
+    assert!(
+        "simpson".parse::<Quadrature>().is_err(),
+        "\"simpson\" is not a known quadrature"
+    );
 }
 
 #[test]

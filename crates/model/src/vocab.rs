@@ -134,7 +134,11 @@ mod tests {
         for r in 0..2 {
             for c in 0..n {
                 let e: f32 = (0..w).map(|k| x[r * w + k] * data[c * w + k]).sum();
-                assert!((prod[r * n + c] - e).abs() < 1e-5);
+                assert!(
+                    (prod[r * n + c] - e).abs() < 1e-5,
+                    "chunked product [{r}, {c}] is {} instead of {e}",
+                    prod[r * n + c]
+                );
             }
         }
     }

@@ -116,7 +116,11 @@ fn shared_prefix_keys_values_equal_the_full_run() {
         .zip(&p.corrupted)
         .take_while(|(a, b)| a == b)
         .count();
-    assert!(shared > 2 && shared < p.clean.len());
+    assert!(
+        shared > 2 && shared < p.clean.len(),
+        "prompt 3 shares {shared} of {} tokens; expected more than 2, not all",
+        p.clean.len()
+    );
     let prefix = model.prefix_kv(&p.clean[..shared]).unwrap();
     let rows = vec![p.clean[shared..].to_vec(), p.corrupted[shared..].to_vec()];
     let batch = model.tokens_after_prefix(&rows, &prefix).unwrap();
@@ -425,7 +429,10 @@ fn gradients_at_hooks_match_finite_differences() {
         .sum()
         .sqrt()
         .into_scalar::<f32>();
-    assert!(norm > 1e-3);
+    assert!(
+        norm > 1e-3,
+        "the gradient norm {norm} is not vanishingly small"
+    );
     let eps = 1e-2f32;
     let step = g_inside / norm * eps;
     let base = leaf.detach().without_autodiff();
@@ -451,8 +458,11 @@ fn gradients_at_hooks_match_finite_differences() {
 #[test]
 fn bad_run_inputs_are_errors_not_panics() {
     let model = load("model.safetensors", Processing::all(), &ndarray());
-    assert!(model.tokens(&[]).is_err());
-    assert!(model.tokens(&[vec![]]).is_err());
+    assert!(model.tokens(&[]).is_err(), "an empty batch is an error");
+    assert!(
+        model.tokens(&[vec![]]).is_err(),
+        "an empty prompt is an error"
+    );
     assert!(
         model.tokens(&[vec![5; 65]]).is_err(),
         "longer than n_ctx 64"
@@ -468,7 +478,10 @@ fn bad_run_inputs_are_errors_not_panics() {
         hooks: &Hooks::new(),
         readout: Readout::LogitsAt { positions: vec![3] },
     });
-    assert!(bad_pos.is_err());
+    assert!(
+        bad_pos.is_err(),
+        "a readout position past the prompt's end is an error"
+    );
     let wrong_shape = Activation::R4(Tensor::zeros([1, 2, 4, 16], model.device()));
     let patch = Patch::whole(HookPoint::AttnZ(0), wrong_shape);
     let toks = Source::Tokens(model.tokens(&[vec![460, 5, 6]]).unwrap());
@@ -482,7 +495,10 @@ fn bad_run_inputs_are_errors_not_panics() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("blocks.0.attn.hook_z"), "{err}");
-    assert!("blocks.9.attn.hook_nope".parse::<HookPoint>().is_err());
+    assert!(
+        "blocks.9.attn.hook_nope".parse::<HookPoint>().is_err(),
+        "an unknown hook name does not parse"
+    );
     for point in HookPoint::all(2) {
         assert_eq!(point.to_string().parse::<HookPoint>().unwrap(), point);
     }

@@ -105,7 +105,11 @@ fn item_3_header_is_read_as_soon_as_it_has_arrived() {
     assert_eq!(Header::read(&bytes[..20], total).unwrap(), None);
     let header = read_all(&bytes[..1 << 16], bytes.len() as u64).unwrap();
     assert_eq!(header.file_len(), bytes.len() as u64);
-    assert!(header.tensors.len() > 10);
+    assert!(
+        header.tensors.len() > 10,
+        "model-a's header lists more than 10 tensors, got {}",
+        header.tensors.len()
+    );
     let config = read(model_a_dir().join("config.json"));
     let plan = LoadPlan::new(&header, &with_config(&config), true, WASM_HEAP_BYTES).unwrap();
     let full = load_host_weights(&bytes, &with_config(&config)).unwrap();
@@ -129,7 +133,8 @@ fn item_3_header_larger_than_a_mebibyte_is_accepted() {
             &padded,
             &with_config(&read(model_a_dir().join("config.json")))
         )
-        .is_ok()
+        .is_ok(),
+        "the weights load from a file whose header is padded by 3 MB"
     );
 }
 
@@ -141,20 +146,23 @@ fn item_3_bad_headers_are_refused_before_the_body() {
 
     let mut past_end = 100u64.to_le_bytes().to_vec();
     past_end.extend_from_slice(&[b' '; 20]);
-    assert!(matches!(
-        Header::read(&past_end, Some(50)),
-        Err(LoadError::HeaderBeyondFile {
-            header_len: 100,
-            file_len: 50
-        })
-    ));
+    assert!(
+        matches!(
+            Header::read(&past_end, Some(50)),
+            Err(LoadError::HeaderBeyondFile {
+                header_len: 100,
+                file_len: 50
+            })
+        ),
+        "a header length past the end of the file is HeaderBeyondFile"
+    );
 
     let mut junk = 10u64.to_le_bytes().to_vec();
     junk.extend_from_slice(b"not json!!");
-    assert!(matches!(
-        Header::read(&junk, None),
-        Err(LoadError::HeaderNotJson(_))
-    ));
+    assert!(
+        matches!(Header::read(&junk, None), Err(LoadError::HeaderNotJson(_))),
+        "a header that is not JSON is HeaderNotJson"
+    );
 
     let cases: [(&str, &str); 5] = [
         (
@@ -249,7 +257,10 @@ fn item_3_memory_is_estimated_and_a_model_too_big_is_refused_before_download() {
     let (b, len) = header_bytes(&gpt2_tensors(&medium, "F32"));
     let header = read_all(&b, len).unwrap();
     let opts = heads(16);
-    assert!(LoadPlan::new(&header, &opts, true, WASM_HEAP_BYTES).is_ok());
+    assert!(
+        LoadPlan::new(&header, &opts, true, WASM_HEAP_BYTES).is_ok(),
+        "GPT-2 medium in f32 fits the 4 GiB wasm heap"
+    );
     let e = LoadPlan::new(&header, &opts, true, 2 << 30).unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, LoadError::TooBig { .. }), "{e}");

@@ -85,7 +85,10 @@ fn each_step_alone_keeps_logits_up_to_a_constant() {
         ),
         &[],
     );
-    assert!(max_diff(&logits(&out), &centered(&logits(&base), v)) < TOL);
+    assert!(
+        max_diff(&logits(&out), &centered(&logits(&base), v)) < TOL,
+        "center_unembed shifts the logits only by their mean over the vocabulary"
+    );
     assert!(
         max_diff(&logits(&out), &logits(&base)) > 1e-3,
         "center_unembed must do something"
@@ -114,13 +117,15 @@ fn center_writing_weights_centers_the_residual_stream() {
         max_diff(
             &get(&out, HookPoint::MlpIn(1)),
             &centered(&get(&base, HookPoint::MlpIn(1)), d)
-        ) < TOL
+        ) < TOL,
+        "center_writing_weights centers hook_mlp_in of layer 1 over d_model"
     );
     assert!(
         max_diff(
             &get(&out, HookPoint::AttnPattern(0)),
             &get(&base, HookPoint::AttnPattern(0))
-        ) < TOL
+        ) < TOL,
+        "center_writing_weights leaves the attention pattern of layer 0 unchanged"
     );
 }
 
@@ -166,7 +171,10 @@ fn fold_value_biases_moves_b_v_out_of_hook_z() {
         .chunks(b_v.len())
         .flat_map(|row| row.iter().zip(b_v).map(|(z, b)| z - b).collect::<Vec<_>>())
         .collect();
-    assert!(max_diff(&z1, &shifted) < TOL);
+    assert!(
+        max_diff(&z1, &shifted) < TOL,
+        "fold_value_biases shifts hook_z of layer 0 by -b_V"
+    );
     assert!(
         b_v.iter().any(|b| b.abs() > 0.1),
         "model-a has real value biases"

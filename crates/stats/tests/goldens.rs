@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gradpatch_stats::{compare, jaccard, pearson, quantile};
-use gradpatch_testdata::{array, at, goldens};
+use gradpatch_testdata::{array, at, goldens, zip_eq};
 use serde_json::Value;
 
 fn rows(v: &Value) -> Vec<Vec<f32>> {
@@ -36,7 +36,7 @@ fn check(variant: &str, summary: &str, ig_key: &str) {
         let c = compare(&ig, &ap, 0.9);
         let what = format!("{variant} {summary} {kind}");
         let (_, pp) = array(&s["pearson_per_prompt"]);
-        for (a, b) in c.pearson_per_prompt.iter().zip(&pp) {
+        for (a, b) in zip_eq(&what, &c.pearson_per_prompt, &pp) {
             close(&format!("{what} pearson"), *a, *b, 1e-9);
         }
         close(
@@ -85,7 +85,7 @@ fn check(variant: &str, summary: &str, ig_key: &str) {
         );
         let (_, jp) = array(&s["jaccard_per_prompt"]);
         // The reference divides in float32.
-        for (a, b) in c.jaccard_per_prompt.iter().zip(&jp) {
+        for (a, b) in zip_eq(&what, &c.jaccard_per_prompt, &jp) {
             close(&format!("{what} jaccard"), *a, *b, 1e-7);
         }
         close(
@@ -125,7 +125,10 @@ fn aligned_summaries() {
 
 #[test]
 fn building_blocks() {
-    assert!((pearson(&[1.0, 2.0, 3.0, f32::NAN], &[2.0, 4.0, 6.5, 1.0]) - 0.9986).abs() < 1e-3);
+    assert!(
+        (pearson(&[1.0, 2.0, 3.0, f32::NAN], &[2.0, 4.0, 6.5, 1.0]) - 0.9986).abs() < 1e-3,
+        "pearson leaves out the pair with a NaN (about 0.9986)"
+    );
     assert!(pearson(&[1.0, 1.0], &[1.0, 2.0]).is_nan(), "zero variance");
     assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0, 5.0], 0.9), 4.6f32 as f64);
     assert_eq!(jaccard(&[false, false], &[false, false]), 1.0);

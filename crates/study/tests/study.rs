@@ -68,7 +68,7 @@ fn prompts_of_different_lengths_get_their_single_prompt_scores() {
         );
         assert_eq!(all.clean_logit_diff[i], alone.clean_logit_diff[0]);
     }
-    assert!(all.complete);
+    assert!(all.complete, "the uncancelled study finished (complete)");
     assert_eq!(
         all.stats.as_ref().unwrap().heads.pearson_per_prompt.len(),
         3
@@ -86,7 +86,11 @@ fn progress_reaches_the_end_and_cancelling_keeps_finished_prompts() {
     })
     .unwrap();
     assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "monotone");
-    assert!((fractions.last().unwrap() - 1.0).abs() < 1e-12);
+    assert!(
+        (fractions.last().unwrap() - 1.0).abs() < 1e-12,
+        "progress ends at fraction 1, got {:?}",
+        fractions.last()
+    );
     // Cancel at the first part of the first prompt's AP sweep (it spans fractions 0.1 to 0.5;
     // its parts: layer 0's heads, layer 0's neurons, then layer 1's). Natively the parts run on
     // the CPU's threads: the part under way finishes too, and no further one starts.
@@ -94,7 +98,7 @@ fn progress_reaches_the_end_and_cancelling_keeps_finished_prompts() {
         !(p.stage == Stage::Ap && p.fraction > 0.1)
     })
     .unwrap();
-    assert!(!cancelled.complete);
+    assert!(!cancelled.complete, "the cancelled study is not complete");
     assert_eq!(cancelled.prompts.len(), 1);
     let ap = cancelled.ap.as_ref().unwrap();
     assert_eq!(ap.heads.len(), 1);
@@ -106,17 +110,31 @@ fn progress_reaches_the_end_and_cancelling_keeps_finished_prompts() {
         missing(&heads[1]) && missing(&neurons[1]),
         "layer 1 never started"
     );
-    assert!(heads.iter().chain(neurons).all(|r| finite(r) || missing(r)));
+    assert!(
+        heads.iter().chain(neurons).all(|r| finite(r) || missing(r)),
+        "every AP row of the cancelled prompt is all scores or all NaN"
+    );
     assert!(
         cancelled.ig.as_ref().unwrap().heads[0]
             .iter()
             .flatten()
-            .all(|x| x.is_finite())
+            .all(|x| x.is_finite()),
+        "the first prompt's IG head scores are all finite (its IG finished)"
     );
-    let json = serde_json::to_string(&cancelled).unwrap();
+    // Unfinished scores are written as null, finished ones as numbers (not the config's nulls).
+    let json: serde_json::Value = serde_json::to_value(&cancelled).unwrap();
+    let layer = |part: &str, l: usize| json["ap"][part][0][l].as_array().unwrap().clone();
+    for part in ["heads", "neurons"] {
+        assert!(
+            layer(part, 1).iter().all(|x| x.is_null()),
+            "ap.{part} of layer 1 (never started) is null in results.json"
+        );
+    }
     assert!(
-        json.contains("null"),
-        "unfinished scores are null in results.json"
+        ["heads", "neurons"]
+            .iter()
+            .any(|p| layer(p, 0).iter().all(|x| x.is_f64())),
+        "a finished row of layer 0 is numbers in results.json"
     );
 }
 
@@ -133,7 +151,16 @@ fn identical_clean_and_corrupted_prompts_do_not_crash() {
         r.ap.as_ref().unwrap().heads[0]
             .iter()
             .flatten()
-            .all(|x| !x.is_finite())
+            .all(|x| !x.is_finite()),
+        "0/0 gives no AP score"
     );
-    assert!(serde_json::to_string(&r).unwrap().contains("null"));
+    let json: serde_json::Value = serde_json::to_value(&r).unwrap();
+    let heads = json["ap"]["heads"][0].as_array().unwrap();
+    assert!(
+        heads
+            .iter()
+            .flat_map(|l| l.as_array().unwrap())
+            .all(|x| x.is_null()),
+        "every AP head score is null in results.json: {heads:?}"
+    );
 }

@@ -34,13 +34,30 @@ pub fn read(path: impl Into<PathBuf>) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+/// The goldens' format this code reads (`format_version` in goldens.json and atp_goldens.json).
+pub const GOLDENS_FORMAT: u64 = 1;
+
+/// Parses a goldens file of model-a and checks its format version.
+pub fn goldens_file(name: &str) -> Value {
+    let path = model_a_dir().join(name);
+    let v: Value = serde_json::from_slice(&read(&path))
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+    let version = v.get("format_version").and_then(Value::as_u64);
+    assert_eq!(
+        version,
+        Some(GOLDENS_FORMAT),
+        "{} has format_version {version:?}; these tests read format {GOLDENS_FORMAT}. Regenerate \
+         the goldens with the reference scripts (see reference/model-a/README.md) or update the \
+         tests to the new format",
+        path.display()
+    );
+    v
+}
+
 /// `reference/model-a/goldens.json`, parsed once per test binary.
 pub fn goldens() -> &'static Value {
     static G: OnceLock<Value> = OnceLock::new();
-    G.get_or_init(|| {
-        serde_json::from_slice(&read(model_a_dir().join("goldens.json")))
-            .expect("goldens.json is JSON")
-    })
+    G.get_or_init(|| goldens_file("goldens.json"))
 }
 
 /// `reference/model-a/prompts.json`.
@@ -117,4 +134,21 @@ pub fn prompt_ids(i: usize, field: &str) -> Vec<u32> {
         .iter()
         .map(|x| x.as_u64().expect("id") as u32)
         .collect()
+}
+
+/// Zips computed values with their goldens after checking that both have the same length (a
+/// plain zip stops at the shorter list, and a missing value would pass unchecked).
+pub fn zip_eq<'a, A, B>(
+    what: &str,
+    computed: &'a [A],
+    golden: &'a [B],
+) -> std::iter::Zip<std::slice::Iter<'a, A>, std::slice::Iter<'a, B>> {
+    assert_eq!(
+        computed.len(),
+        golden.len(),
+        "{what}: {} values computed, {} in the goldens",
+        computed.len(),
+        golden.len()
+    );
+    computed.iter().zip(golden)
 }

@@ -65,7 +65,12 @@ fn tiny_training_is_deterministic_and_loads_in_the_engine() {
     // The engine runs it: finite logit differences on held-out prompts.
     let e = eval_ioi(&model, &tok, Split::HeldOut, 8, 0).unwrap();
     assert_eq!(e.n, 8);
-    assert!(e.clean.iter().chain(&e.corrupted).all(|x| x.is_finite()));
+    assert!(
+        e.clean.iter().chain(&e.corrupted).all(|x| x.is_finite()),
+        "held-out logit differences are finite: clean {:?}, corrupted {:?}",
+        e.clean,
+        e.corrupted
+    );
 }
 
 fn demo_dir() -> PathBuf {
