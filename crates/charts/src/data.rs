@@ -1,7 +1,9 @@
 //! What each chart shows, taken from a study's [`Results`]: grids of one prompt or the mean over
-//! prompts, IG/AP point pairs, highlighted sets. No drawing here.
+//! prompts, IG/AP point pairs, highlighted sets, the top-components ranking and the summary's
+//! means. No drawing here.
 
-use gradpatch_study::Results;
+use gradpatch_stats::Comparison;
+use gradpatch_study::{IgResults, Results};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
@@ -93,13 +95,22 @@ pub fn grid(results: &Results, method: Method, kind: Kind, prompt: Option<usize>
     Some(Grid { rows, cols, values })
 }
 
+/// The IG-vs-AP statistics of one kind, present when both methods ran.
+pub fn comparison(results: &Results, kind: Kind) -> Option<&Comparison> {
+    let stats = results.stats.as_ref()?;
+    Some(match kind {
+        Kind::Heads => &stats.heads,
+        Kind::Neurons => &stats.neurons,
+    })
+}
+
+/// A point of the IG-vs-AP charts: `(ig, ap, prompt, flat index)`, the flat index being
+/// `layer · columns + component` (see [`pairs`]).
+pub type Point = (f32, f32, usize, usize);
+
 /// IG and AP scores of every component, for one prompt or all prompts pooled; each point is
 /// `(ig, ap, prompt, flat index)`. Pairs with a non-finite score are left out.
-pub fn pairs(
-    results: &Results,
-    kind: Kind,
-    prompt: Option<usize>,
-) -> Vec<(f32, f32, usize, usize)> {
+pub fn pairs(results: &Results, kind: Kind, prompt: Option<usize>) -> Vec<Point> {
     let (Some(ig), Some(ap)) = (
         scores(results, Method::Ig, kind),
         scores(results, Method::Ap, kind),
@@ -121,7 +132,7 @@ pub fn pairs(
 }
 
 /// Pearson r and the least-squares line `ap = slope · ig + intercept` of a point set.
-pub fn fit(points: &[(f32, f32, usize, usize)]) -> (f64, f64, f64) {
+pub fn fit(points: &[Point]) -> (f64, f64, f64) {
     let xs: Vec<f32> = points.iter().map(|p| p.0).collect();
     let ys: Vec<f32> = points.iter().map(|p| p.1).collect();
     let r = gradpatch_stats::pearson(&xs, &ys);
@@ -140,11 +151,7 @@ pub fn fit(points: &[(f32, f32, usize, usize)]) -> (f64, f64, f64) {
 /// Which components each method highlights (|score| ≥ its threshold), for one prompt or, with
 /// `None`, in any prompt: `(ig, ap)` masks over `[layers × components]`.
 pub fn highlighted(results: &Results, kind: Kind, prompt: Option<usize>) -> Option<(Grid, Grid)> {
-    let stats = results.stats.as_ref()?;
-    let c = match kind {
-        Kind::Heads => &stats.heads,
-        Kind::Neurons => &stats.neurons,
-    };
+    let c = comparison(results, kind)?;
     let mask = |method: Method, t: f64| -> Option<Grid> {
         let s = scores(results, method, kind)?;
         let first = s.first()?;
@@ -168,12 +175,8 @@ pub fn highlighted(results: &Results, kind: Kind, prompt: Option<usize>) -> Opti
 /// Mean-difference points `(mean of the two scaled scores, AP − IG)` as the statistics define
 /// them (each method divided by its max |score| over all prompts).
 pub fn mean_difference(results: &Results, kind: Kind) -> Vec<(f64, f64)> {
-    let Some(stats) = results.stats.as_ref() else {
+    let Some(c) = comparison(results, kind) else {
         return Vec::new();
-    };
-    let c = match kind {
-        Kind::Heads => &stats.heads,
-        Kind::Neurons => &stats.neurons,
     };
     let scale = |x: f32, m: f64| {
         if m > 0.0 {
@@ -189,4 +192,92 @@ pub fn mean_difference(results: &Results, kind: Kind) -> Vec<(f64, f64)> {
             ((si + sa) / 2.0, sa - si)
         })
         .collect()
+}
+
+/// `(ig, ap)` of each point, as the scatter plots them.
+pub fn xy(pairs: &[Point]) -> Vec<(f64, f64)> {
+    pairs
+        .iter()
+        .map(|p| (f64::from(p.0), f64::from(p.1)))
+        .collect()
+}
+
+/// The selected component's points: of `points` (one per pair of `pairs`, in the same order:
+/// [`xy`] of them, or [`mean_difference`]), those whose pair is the component at `flat`.
+pub fn of_component(pairs: &[Point], points: &[(f64, f64)], flat: usize) -> Vec<(f64, f64)> {
+    pairs
+        .iter()
+        .zip(points)
+        .filter(|(p, _)| p.3 == flat)
+        .map(|(_, q)| *q)
+        .collect()
+}
+
+/// One row of a top-components table: a component `(row, col)` of the grids (layer, head or
+/// neuron) and both methods' scores there (NaN where a method has no grid or no value).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ranked {
+    pub row: usize,
+    pub col: usize,
+    pub ig: f32,
+    pub ap: f32,
+}
+
+/// The ranking of a top-components table: the at most `n` components with the largest |score| of
+/// method `by`, largest first, ties in row-major order; non-finite scores are left out. Empty
+/// when `by` has no grid. `ig` and `ap` are the two methods' grids (of the same shape).
+pub fn top_components(ig: Option<&Grid>, ap: Option<&Grid>, by: Method, n: usize) -> Vec<Ranked> {
+    let Some(g) = (match by {
+        Method::Ig => ig,
+        Method::Ap => ap,
+    }) else {
+        return Vec::new();
+    };
+    let mut idx: Vec<usize> = (0..g.values.len())
+        .filter(|&i| g.values[i].is_finite())
+        .collect();
+    // Stable: equal |scores| keep their row-major order.
+    idx.sort_by(|&a, &b| g.values[b].abs().total_cmp(&g.values[a].abs()));
+    idx.truncate(n);
+    let at = |grid: Option<&Grid>, i: usize| {
+        grid.and_then(|g| g.values.get(i))
+            .copied()
+            .unwrap_or(f32::NAN)
+    };
+    let cols = g.cols.max(1);
+    idx.into_iter()
+        .map(|i| Ranked {
+            row: i / cols,
+            col: i % cols,
+            ig: at(ig, i),
+            ap: at(ap, i),
+        })
+        .collect()
+}
+
+/// Mean and population standard deviation (divided by n) of the finite values of `xs`,
+/// accumulated in f64; `None` when there is no finite value.
+pub fn mean_sd(xs: &[f32]) -> Option<(f64, f64)> {
+    let v: Vec<f64> = xs
+        .iter()
+        .filter(|x| x.is_finite())
+        .map(|&x| f64::from(x))
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+    Some((m, sd))
+}
+
+/// [`mean_sd`] of IG's convergence |delta| of one kind (one per prompt and layer), over all
+/// prompts and layers.
+pub fn convergence_mean_sd(ig: &IgResults, kind: Kind) -> Option<(f64, f64)> {
+    let delta = match kind {
+        Kind::Heads => &ig.convergence_delta_heads,
+        Kind::Neurons => &ig.convergence_delta_neurons,
+    };
+    let abs: Vec<f32> = delta.iter().flatten().map(|x| x.abs()).collect();
+    mean_sd(&abs)
 }

@@ -71,6 +71,26 @@ impl PlotArea {
         (col >= 0.0 && row >= 0.0 && (col as usize) < grid_cols && (row as usize) < grid_rows)
             .then_some((row as usize, col as usize))
     }
+
+    /// Index of the point of `points` (data coordinates) nearest to a pixel, if one lies within
+    /// 6 pixels of it (distances measured in pixels, so both axes count alike).
+    pub fn nearest(
+        &self,
+        points: impl IntoIterator<Item = (f64, f64)>,
+        px: f64,
+        py: f64,
+    ) -> Option<usize> {
+        let (dx, dy) = self.to_data(px, py)?;
+        let sx = (self.x_range.1 - self.x_range.0) / f64::from((self.x_px.1 - self.x_px.0).max(1));
+        let sy = (self.y_range.1 - self.y_range.0) / f64::from((self.y_px.1 - self.y_px.0).max(1));
+        points
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (i, ((p.0 - dx) / sx).powi(2) + ((p.1 - dy) / sy).powi(2)))
+            .filter(|(_, d2)| *d2 < 36.0)
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i)
+    }
 }
 
 fn area_of<X: Ranged<ValueType = f64>, Y: Ranged<ValueType = f64>, DB: DrawingBackend>(

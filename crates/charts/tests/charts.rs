@@ -58,7 +58,10 @@ fn mean_grid_skips_missing_values() {
     assert_eq!(g.max_abs(), 3.0);
     let one = data::grid(&r, Method::Ap, Kind::Heads, Some(1)).unwrap();
     assert_eq!(one.get(0, 1), -2.0);
-    assert!(data::grid(&r, Method::Ap, Kind::Heads, Some(2)).is_none());
+    assert!(
+        data::grid(&r, Method::Ap, Kind::Heads, Some(2)).is_none(),
+        "there is no grid for prompt 2 (the results have prompts 0 and 1)"
+    );
 }
 
 #[test]
@@ -67,8 +70,14 @@ fn pairs_fit_and_highlights_follow_the_statistics() {
     let pooled = data::pairs(&r, Kind::Heads, None);
     assert_eq!(pooled.len(), 11, "the NaN pair is left out");
     let (rho, slope, intercept) = data::fit(&data::pairs(&r, Kind::Heads, Some(1)));
-    assert!((rho - r.stats.as_ref().unwrap().heads.pearson_per_prompt[1]).abs() < 1e-9);
-    assert!(slope > 0.0 && intercept.is_finite());
+    assert!(
+        (rho - r.stats.as_ref().unwrap().heads.pearson_per_prompt[1]).abs() < 1e-9,
+        "the fit's rho {rho} is prompt 1's heads pearson"
+    );
+    assert!(
+        slope > 0.0 && intercept.is_finite(),
+        "the fit has a positive slope {slope} and a finite intercept {intercept}"
+    );
     let (ig, ap) = data::highlighted(&r, Kind::Heads, Some(1)).unwrap();
     // The 0.9 quantile of |IG| pooled is 3.0 (lerp): prompt 1's 3.0 and −4.0 are highlighted.
     assert_eq!(ig.values, [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
@@ -77,7 +86,11 @@ fn pairs_fit_and_highlights_follow_the_statistics() {
     assert_eq!(md.len(), 11);
     let s = &r.stats.as_ref().unwrap().heads;
     let mean = md.iter().map(|p| p.1).sum::<f64>() / md.len() as f64;
-    assert!((mean - s.mean_difference).abs() < 1e-6);
+    assert!(
+        (mean - s.mean_difference).abs() < 1e-6,
+        "the mean of the differences {mean} is the statistics' mean_difference {}",
+        s.mean_difference
+    );
 }
 
 #[test]
@@ -99,9 +112,16 @@ fn heatmap_draws_and_maps_pixels_back_to_cells() {
         root.present().unwrap();
         area
     };
-    assert!(svg.contains("IG heads") && svg.contains("layer"));
+    assert!(
+        svg.contains("IG heads") && svg.contains("layer"),
+        "the heatmap SVG has its title and a layer axis"
+    );
     // Red for the largest positive mean (layer 1, head 1: 2.0) appears as a fill.
-    assert!(svg.matches("<rect").count() >= 6);
+    assert!(
+        svg.matches("<rect").count() >= 6,
+        "the heatmap SVG draws at least 6 cells, got {}",
+        svg.matches("<rect").count()
+    );
     let (x0, x1) = (f64::from(area.x_px.0), f64::from(area.x_px.1));
     let (y0, y1) = (f64::from(area.y_px.0), f64::from(area.y_px.1));
     // The top-left cell is the last layer, head 0; the bottom-right one is layer 0, last head.
@@ -128,7 +148,10 @@ fn scatter_overlap_and_mean_difference_draw() {
         draw::mean_difference(&parts[2], "md", &md, 0.0, (-1.0, 1.0), &[]).unwrap();
         root.present().unwrap();
     }
-    assert!(svg.contains("IG score") && svg.contains("+1.96 SD"));
+    assert!(
+        svg.contains("IG score") && svg.contains("+1.96 SD"),
+        "the SVG has the scatter's axis label and the +1.96 SD line"
+    );
 }
 
 #[test]

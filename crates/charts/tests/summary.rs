@@ -1,0 +1,231 @@
+//! The computations behind the page's tables and hit-testing, natively: the top-components
+//! ranking, the summary's mean ± SD, the selected component's points and the nearest point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use gradpatch_charts::PlotArea;
+use gradpatch_charts::data::{self, Grid, Kind, Method, Ranked};
+use gradpatch_study::{IgResults, MethodScores, Results, StudyConfig, statistics};
+
+fn grid(cols: usize, values: &[f32]) -> Grid {
+    Grid {
+        rows: values.len() / cols,
+        cols,
+        values: values.to_vec(),
+    }
+}
+
+fn at(ranked: &[Ranked]) -> Vec<(usize, usize)> {
+    ranked.iter().map(|r| (r.row, r.col)).collect()
+}
+
+#[test]
+fn top_components_rank_by_abs_score_with_ties_in_row_major_order() {
+    // 2 layers × 3: |IG| = 1, 2, 2, NaN, 0.5, 1 (the NaN and the infinity are left out).
+    let ig = grid(3, &[1.0, -2.0, 2.0, f32::NAN, 0.5, -1.0]);
+    let ap = grid(3, &[0.1, 0.2, f32::INFINITY, 0.4, 0.5, 0.6]);
+    let top = data::top_components(Some(&ig), Some(&ap), Method::Ig, 4);
+    assert_eq!(
+        at(&top),
+        [(0, 1), (0, 2), (0, 0), (1, 2)],
+        "largest |IG| first; the ties 2/−2 and 1/−1 keep their row-major order"
+    );
+    assert_eq!(
+        top[0],
+        Ranked {
+            row: 0,
+            col: 1,
+            ig: -2.0,
+            ap: 0.2
+        },
+        "a row carries both methods' scores at the component, signs kept"
+    );
+    assert!(
+        top[1].ap.is_infinite(),
+        "the other method's value is shown as it is, even when not finite"
+    );
+    let by_ap = data::top_components(Some(&ig), Some(&ap), Method::Ap, 10);
+    assert_eq!(
+        at(&by_ap),
+        [(1, 2), (1, 1), (1, 0), (0, 1), (0, 0)],
+        "ranked by |AP|: the infinite AP score is left out"
+    );
+    assert!(
+        by_ap[2].ig.is_nan(),
+        "IG's NaN at layer 1, component 0 is shown as NaN in an AP ranking"
+    );
+}
+
+#[test]
+fn top_components_with_fewer_values_than_asked_or_none() {
+    let ig = grid(2, &[f32::NAN, 3.0, f32::NAN, -4.0]);
+    let top = data::top_components(Some(&ig), None, Method::Ig, 15);
+    assert_eq!(
+        at(&top),
+        [(1, 1), (0, 1)],
+        "only the 2 finite values are ranked when 15 are asked for"
+    );
+    assert!(
+        top.iter().all(|r| r.ap.is_nan()),
+        "AP's scores are NaN when AP has no grid"
+    );
+    assert!(
+        data::top_components(Some(&ig), None, Method::Ap, 15).is_empty(),
+        "no ranking by a method without a grid"
+    );
+    assert!(
+        data::top_components(None, None, Method::Ig, 15).is_empty(),
+        "no ranking without grids"
+    );
+    let empty = grid(3, &[]);
+    assert!(
+        data::top_components(Some(&empty), Some(&empty), Method::Ig, 15).is_empty(),
+        "no ranking of an empty grid"
+    );
+    assert!(
+        data::top_components(Some(&ig), None, Method::Ig, 0).is_empty(),
+        "n = 0 ranks nothing"
+    );
+}
+
+#[test]
+fn mean_sd_is_the_population_sd_of_the_finite_values() {
+    let (m, sd) = data::mean_sd(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).unwrap();
+    assert!(
+        (m - 5.0).abs() < 1e-12 && (sd - 2.0).abs() < 1e-12,
+        "mean 5 and population SD 2, got {m} ± {sd}"
+    );
+    let (m, sd) = data::mean_sd(&[1.0, f32::NAN, 3.0, f32::INFINITY, f32::NEG_INFINITY]).unwrap();
+    assert!(
+        (m - 2.0).abs() < 1e-12 && (sd - 1.0).abs() < 1e-12,
+        "NaN and infinities are skipped: 2 ± 1, got {m} ± {sd}"
+    );
+    assert_eq!(
+        data::mean_sd(&[-1.5]),
+        Some((-1.5, 0.0)),
+        "one value: itself, SD 0"
+    );
+    assert_eq!(data::mean_sd(&[]), None, "no values: none");
+    assert_eq!(
+        data::mean_sd(&[f32::NAN, f32::INFINITY]),
+        None,
+        "no finite values: none"
+    );
+}
+
+#[test]
+fn convergence_mean_sd_is_over_the_absolute_deltas() {
+    let ig = IgResults {
+        convergence_delta_heads: vec![vec![-1.0, 3.0], vec![f32::NAN, -2.0]],
+        convergence_delta_neurons: vec![vec![f32::NAN]],
+        ..IgResults::default()
+    };
+    let (m, sd) = data::convergence_mean_sd(&ig, Kind::Heads).unwrap();
+    let want_sd = (2.0f64 / 3.0).sqrt();
+    assert!(
+        (m - 2.0).abs() < 1e-12 && (sd - want_sd).abs() < 1e-12,
+        "|−1|, |3|, |−2| (NaN skipped): 2 ± {want_sd}, got {m} ± {sd}"
+    );
+    assert_eq!(
+        data::convergence_mean_sd(&ig, Kind::Neurons),
+        None,
+        "no finite neuron delta"
+    );
+}
+
+#[test]
+fn the_selected_components_points_follow_their_pairs() {
+    let pairs = [
+        (1.0, 2.0, 0, 4),
+        (-1.0, 0.5, 0, 5),
+        (3.0, 4.0, 1, 4),
+        (0.0, 0.0, 1, 6),
+    ];
+    let xy = data::xy(&pairs);
+    assert_eq!(xy, [(1.0, 2.0), (-1.0, 0.5), (3.0, 4.0), (0.0, 0.0)]);
+    assert_eq!(
+        data::of_component(&pairs, &xy, 4),
+        [(1.0, 2.0), (3.0, 4.0)],
+        "component 4's points in both prompts"
+    );
+    let md = [(0.1, 0.2), (0.3, 0.4), (0.5, 0.6), (0.7, 0.8)];
+    assert_eq!(
+        data::of_component(&pairs, &md, 6),
+        [(0.7, 0.8)],
+        "the mean-difference point of component 6's pair"
+    );
+    assert!(data::of_component(&pairs, &xy, 9).is_empty());
+    assert!(data::of_component(&[], &[], 0).is_empty());
+}
+
+#[test]
+fn nearest_point_is_found_within_six_pixels() {
+    // 100 × 100 pixels showing data 0..10 × 0..10 (y grows upwards).
+    let area = PlotArea {
+        x_px: (0, 100),
+        y_px: (0, 100),
+        x_range: (0.0, 10.0),
+        y_range: (0.0, 10.0),
+    };
+    // Pixel (50, 50) is data (5, 5); 0.1 in data is 1 pixel.
+    let pts = [(5.7, 5.0), (5.0, 5.4), (1.0, 1.0)];
+    assert_eq!(
+        area.nearest(pts, 50.0, 50.0),
+        Some(1),
+        "the point 4 pixels away, not the one 7 away"
+    );
+    assert_eq!(
+        area.nearest([(5.7, 5.0)], 50.0, 50.0),
+        None,
+        "7 pixels is too far"
+    );
+    assert_eq!(
+        area.nearest(pts, 10.0, 90.0),
+        Some(2),
+        "pixel (10, 90) is data (1, 1)"
+    );
+    assert_eq!(
+        area.nearest(pts, 150.0, 50.0),
+        None,
+        "outside the plot area"
+    );
+    assert_eq!(area.nearest([], 50.0, 50.0), None, "no points");
+}
+
+#[test]
+fn comparison_is_the_kinds_statistics() {
+    let config: StudyConfig = serde_json::from_value(serde_json::json!({
+        "model": "test", "processing": {"fold_ln": true, "center_writing_weights": true,
+        "center_unembed": true, "fold_value_biases": true}, "run_ig": true, "run_ap": true,
+        "ig_steps": 50, "ig_method": "gausslegendre", "ig_baseline": "zero",
+        "ap_direction": "noising", "percentile": 0.9, "prompts_source": null, "backend": "ndarray"
+    }))
+    .unwrap();
+    let scores = |k: f32| MethodScores {
+        heads: vec![vec![vec![k, -2.0 * k, 0.5]]],
+        neurons: vec![vec![vec![1.0, k, 3.0, -k]]],
+    };
+    let ig = scores(1.0);
+    let mut r = Results {
+        config,
+        prompts: vec![],
+        clean_logit_diff: vec![1.0],
+        corrupted_logit_diff: vec![0.0],
+        ig: Some(IgResults {
+            heads: ig.heads,
+            neurons: ig.neurons,
+            ..IgResults::default()
+        }),
+        ap: Some(scores(2.0)),
+        stats: None,
+        complete: true,
+        seconds: Default::default(),
+    };
+    assert!(
+        data::comparison(&r, Kind::Heads).is_none(),
+        "no statistics, no comparison"
+    );
+    r.stats = statistics(&r, 0.9);
+    let s = r.stats.clone().unwrap();
+    assert_eq!(data::comparison(&r, Kind::Heads), Some(&s.heads));
+    assert_eq!(data::comparison(&r, Kind::Neurons), Some(&s.neurons));
+}

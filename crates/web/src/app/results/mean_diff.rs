@@ -1,0 +1,66 @@
+//! The mean-difference tab: AP − IG against the mean of the two (scaled) scores, with the
+//! limits of agreement.
+
+use gradpatch_charts::data;
+use gradpatch_charts::draw;
+use leptos::prelude::*;
+
+use super::{KindData, flat_selection, fmt};
+use crate::app::Ctx;
+use crate::app::canvas::{Hit, chart};
+
+/// The mean-difference plot of one kind over all prompts; the selected component's points are
+/// marked.
+#[component]
+pub(super) fn MeanDiff(d: KindData) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let kind = d.kind;
+    chart(
+        format!("meandiff-{}", kind.label()),
+        kind,
+        540,
+        420,
+        move |area| {
+            let r = ctx.results.get()?;
+            let c = data::comparison(&r, kind)?;
+            let md = d.mean_difference.read();
+            let (pts, pairs) = (&md.0, &md.1);
+            let sel = ctx.state.with(|s| s.view.selection);
+            let chosen = d
+                .selected_flat(sel)
+                .map(|flat| data::of_component(pairs, pts, flat))
+                .unwrap_or_default();
+            let title = format!(
+                "{}: mean difference {} ± 1.96 × {}",
+                kind.label(),
+                fmt(c.mean_difference),
+                fmt(c.sd_difference)
+            );
+            draw::mean_difference(
+                area,
+                &title,
+                pts,
+                c.mean_difference,
+                (c.lower_loa, c.upper_loa),
+                &chosen,
+            )
+            .ok()
+        },
+        move |a, x, y| -> Hit {
+            let (pt, pair) = d.mean_difference.with_untracked(|(pts, pairs)| {
+                let i = a.nearest(pts.iter().copied(), x, y)?;
+                Some((*pts.get(i)?, *pairs.get(i)?))
+            })?;
+            let sel = flat_selection(kind, d.cols(), pair.3);
+            Some((
+                format!(
+                    "{sel} (prompt {}): mean {}, AP − IG {}",
+                    pair.2,
+                    fmt(pt.0),
+                    fmt(pt.1)
+                ),
+                Some(sel),
+            ))
+        },
+    )
+}

@@ -1,0 +1,53 @@
+//! The scatter tab: IG against AP per component, with the least-squares line.
+
+use gradpatch_charts::data;
+use gradpatch_charts::draw;
+use leptos::prelude::*;
+
+use super::{KindData, flat_selection, fmt};
+use crate::app::Ctx;
+use crate::app::canvas::{Hit, chart};
+
+/// IG-vs-AP scatter of one kind (the chosen prompt, or all prompts pooled) with Pearson r in
+/// the title; the selected component's points are marked.
+#[component]
+pub(super) fn Scatter(d: KindData) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let kind = d.kind;
+    chart(
+        format!("scatter-{}", kind.label()),
+        kind,
+        540,
+        420,
+        move |area| {
+            ctx.results.get()?;
+            let (prompt, sel) = ctx.state.with(|s| (s.view.prompt, s.view.selection));
+            let pairs = d.pairs.read();
+            let (rho, slope, intercept) = data::fit(&pairs);
+            let pts = data::xy(&pairs);
+            let chosen = d
+                .selected_flat(sel)
+                .map(|flat| data::of_component(&pairs, &pts, flat))
+                .unwrap_or_default();
+            let scope = prompt.map_or("all prompts pooled".to_string(), |p| format!("prompt {p}"));
+            let title = format!("{} ({scope}): Pearson r = {}", kind.label(), fmt(rho));
+            draw::scatter(area, &title, &pts, (slope, intercept), &chosen).ok()
+        },
+        move |a, x, y| -> Hit {
+            let p = d.pairs.with_untracked(|pairs| {
+                let i = a.nearest(pairs.iter().map(|p| (f64::from(p.0), f64::from(p.1))), x, y)?;
+                pairs.get(i).copied()
+            })?;
+            let sel = flat_selection(kind, d.cols(), p.3);
+            Some((
+                format!(
+                    "{sel} (prompt {}): IG {}, AP {}",
+                    p.2,
+                    fmt(f64::from(p.0)),
+                    fmt(f64::from(p.1))
+                ),
+                Some(sel),
+            ))
+        },
+    )
+}
