@@ -81,9 +81,20 @@ pub enum RunError {
     TokenOutOfVocab { row: usize, id: u32, vocab: usize },
     #[error("{what}: {detail}")]
     Invalid { what: String, detail: String },
+    /// The device or its backend failed (a read-back error, a lost device): not the input's
+    /// fault, so the page falls back to the CPU on this error and on no other.
+    #[error("the device failed while {what}: {detail}")]
+    Device { what: String, detail: String },
 }
 
 impl RunError {
+    pub fn device(what: impl Into<String>, detail: impl Into<String>) -> Self {
+        RunError::Device {
+            what: what.into(),
+            detail: detail.into(),
+        }
+    }
+
     pub fn invalid(what: impl Into<String>, detail: impl Into<String>) -> Self {
         RunError::Invalid {
             what: what.into(),

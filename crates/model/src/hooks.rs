@@ -24,7 +24,7 @@ pub fn to_host<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, RunError> {
 pub async fn to_host_async<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, RunError> {
     t.into_data_async()
         .await
-        .map_err(|e| RunError::invalid("reading a result from the device", e.to_string()))?
+        .map_err(|e| RunError::device("reading a result back", e.to_string()))?
         .convert::<f32>()
         .try_into_vec::<f32>()
         .map_err(|e| RunError::invalid("reading a result from the device", format!("{e:?}")))

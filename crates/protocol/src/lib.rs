@@ -123,8 +123,9 @@ pub enum FromWorker {
         during: String,
         message: String,
     },
-    /// The WebGPU device was lost (GPU process crash, driver reset): the page restarts the
-    /// worker on the CPU. (Posted by web/worker_loader.js, which watches `GPUDevice.lost`.)
+    /// The WebGPU device was lost (GPU process crash, driver reset) or failed during a run (a
+    /// read-back error: `RunError::Device`): the page restarts the worker on the CPU. (A loss is
+    /// posted by web/worker_loader.js, which watches `GPUDevice.lost`; a failure by the worker.)
     GpuLost {
         message: String,
     },

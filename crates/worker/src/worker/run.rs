@@ -5,11 +5,12 @@ use std::rc::Rc;
 
 use gradpatch_dataset::{Corruption, PromptPair, generate_ioi, tokenize_pairs};
 use gradpatch_methods::{Baseline, Direction, Pause, Quadrature};
+use gradpatch_model::RunError;
 use gradpatch_protocol::{FromWorker, Pair, Prompts, RunRequest};
 use gradpatch_study::{Stage, StudyConfig, StudyObserver, StudyProgress, run_study_async};
 use wasm_bindgen_futures::JsFuture;
 
-use super::{Loaded, STATE, cancel_flag, now_s, post, scope};
+use super::{Loaded, STATE, cancel_flag, device, now_s, post, scope};
 
 fn loaded() -> Result<Rc<Loaded>, String> {
     STATE
@@ -125,9 +126,17 @@ pub async fn run(req: RunRequest) -> Result<(), String> {
         t0,
         last: 0.0,
     };
-    let mut results = run_study_async(&l.model, &pairs, &config, &mut observer)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut results = match run_study_async(&l.model, &pairs, &config, &mut observer).await {
+        Ok(r) => r,
+        // The page restarts the worker on the CPU and reruns (a CPU device cannot be lost).
+        Err(e @ RunError::Device { .. }) if !device::is_cpu(l.model.device()) => {
+            post(&FromWorker::GpuLost {
+                message: e.to_string(),
+            });
+            return Ok(());
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     results.seconds.insert("load".into(), l.load_seconds.into());
     results
         .seconds
