@@ -10,32 +10,19 @@
 //! reference sees |delta| ≤ 4.6e-6): we require |delta| ≤ 1e-4.
 #![allow(clippy::unwrap_used, clippy::expect_used, deprecated)]
 
-use burn::tensor::Device;
 use gradpatch_dataset::{Gpt2Tokenizer, PromptPair, TokenizedPair};
 use gradpatch_methods::{
     ApOptions, Baseline, Component, Direction, IgOptions, NoProgress, activation_patching,
     activation_patching_naive, integrated_gradients,
 };
-use gradpatch_model::{Gpt2, LoadOptions, Processing};
+use gradpatch_model::{Gpt2, Processing};
 use gradpatch_runs::PromptRuns;
 use gradpatch_testdata::{array, assert_close, at, goldens, model_a_dir, prompts, read};
 
 const N: usize = 16;
 
 fn model(processing: Processing) -> Gpt2 {
-    let dir = model_a_dir();
-    let config = read(dir.join("config.json"));
-    let opts = LoadOptions {
-        config_json: Some(&config),
-        n_heads: None,
-    };
-    Gpt2::load(
-        &read(dir.join("model.safetensors")),
-        &opts,
-        processing,
-        &Device::ndarray(),
-    )
-    .unwrap()
+    gradpatch_testmodel::model_a(processing)
 }
 
 fn pairs() -> Vec<TokenizedPair> {
@@ -366,20 +353,8 @@ fn ig_starting_at_the_layer_equals_running_from_the_tokens() {
 /// included, for two prompts.
 #[test]
 fn ap_and_ig_on_wgpu() {
-    let dir = model_a_dir();
-    let config = read(dir.join("config.json"));
-    let opts = LoadOptions {
-        config_json: Some(&config),
-        n_heads: None,
-    };
-    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
-    let model = Gpt2::load(
-        &read(dir.join("model.safetensors")),
-        &opts,
-        Processing::all(),
-        &device,
-    )
-    .unwrap();
+    let device = gradpatch_testmodel::wgpu();
+    let model = gradpatch_testmodel::load_model_a("model.safetensors", Processing::all(), &device);
     let ap_heads = golden_rows("results/tl_processed/ap_heads");
     let ap_neurons = golden_rows("results/tl_processed/ap_neurons");
     let ig_heads = golden_rows("results/tl_processed/ig/zero/heads");

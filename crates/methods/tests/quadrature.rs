@@ -2,10 +2,9 @@
 //! [0, 1]), and IG completeness improves with more steps on a smooth case.
 #![allow(clippy::unwrap_used, clippy::expect_used, deprecated)]
 
-use burn::tensor::Device;
 use gradpatch_dataset::Gpt2Tokenizer;
 use gradpatch_methods::{Baseline, IgOptions, NoProgress, Quadrature, integrated_gradients};
-use gradpatch_model::{Gpt2, LoadOptions, Processing};
+use gradpatch_model::Processing;
 use gradpatch_runs::PromptRuns;
 use gradpatch_testdata::{array, at, goldens, model_a_dir, read, zip_eq};
 
@@ -57,20 +56,8 @@ fn riemann_rules_are_captums() {
 
 #[test]
 fn completeness_improves_with_more_steps() {
-    let dir = model_a_dir();
-    let config = read(dir.join("config.json"));
-    let opts = LoadOptions {
-        config_json: Some(&config),
-        n_heads: None,
-    };
-    let model = Gpt2::load(
-        &read(dir.join("model.safetensors")),
-        &opts,
-        Processing::all(),
-        &Device::ndarray(),
-    )
-    .unwrap();
-    let tok = Gpt2Tokenizer::from_bytes(&read(dir.join("tokenizer.json"))).unwrap();
+    let model = gradpatch_testmodel::model_a(Processing::all());
+    let tok = Gpt2Tokenizer::from_bytes(&read(model_a_dir().join("tokenizer.json"))).unwrap();
     let pair = gradpatch_dataset::PromptPair {
         clean: "When Kate and Dan went to the restaurant, Dan gave a computer to".into(),
         corrupted: "When Kate and Dan went to the restaurant, Kate gave a computer to".into(),

@@ -2,28 +2,15 @@
 //! reports progress that reaches 1 and can cancel.
 #![allow(clippy::unwrap_used, clippy::expect_used, deprecated)]
 
-use burn::tensor::Device;
 use gradpatch_dataset::{Corruption, Gpt2Tokenizer, generate_ioi};
 use gradpatch_methods::{Baseline, Direction, Quadrature};
-use gradpatch_model::{Gpt2, LoadOptions, Processing};
+use gradpatch_model::{Gpt2, Processing};
 use gradpatch_study::{Stage, StudyConfig, run_study};
 use gradpatch_testdata::{model_a_dir, read};
 
 fn setup() -> (Gpt2, Vec<gradpatch_dataset::TokenizedPair>) {
-    let dir = model_a_dir();
-    let config = read(dir.join("config.json"));
-    let opts = LoadOptions {
-        config_json: Some(&config),
-        n_heads: None,
-    };
-    let model = Gpt2::load(
-        &read(dir.join("model.safetensors")),
-        &opts,
-        Processing::all(),
-        &Device::ndarray(),
-    )
-    .unwrap();
-    let tok = Gpt2Tokenizer::from_bytes(&read(dir.join("tokenizer.json"))).unwrap();
+    let model = gradpatch_testmodel::model_a(Processing::all());
+    let tok = Gpt2Tokenizer::from_bytes(&read(model_a_dir().join("tokenizer.json"))).unwrap();
     let pairs = generate_ioi(40, 11, Corruption::Aba, &tok, 64).unwrap();
     (model, pairs)
 }
