@@ -6,11 +6,15 @@
 // memory after loading and at the end (its peak: wasm memory never shrinks) and the GPU buffers
 // the worker allocated (counted by web/worker_loader.js), and checks that every score is there.
 //
-// Usage: node tests/e2e/bench-gpt2.mjs [dist] [--model DIR] [--steps 50] [--n 1] [--gpu]
-//          [--ig 0|1] [--ap 0|1] [--timeout-min 120]
-//   dist     the production build (bash web/build/release.sh), default dist
-//   --model  the model folder (default $E2E_GPT2_DIR, else $CARGO_TARGET_DIR/gpt2-random)
-//   --gpu    the machine's own GPU (Vulkan) instead of SwiftShader, Chromium's CPU WebGPU
+// Usage: node tests/e2e/bench-gpt2.mjs [dist] [--model DIR] [--steps 50] [--n 1] [--gpu | --cpu]
+//          [--ig 0|1] [--ap 0|1] [--limit-min 120]
+//   dist         the production build (bash web/build/release.sh), default dist
+//   --model      the model folder (default $E2E_GPT2_DIR, else $CARGO_TARGET_DIR/gpt2-random)
+//   --gpu        the machine's own GPU (Vulkan) instead of SwiftShader, Chromium's CPU WebGPU
+//   --cpu        the page's CPU backend (ndarray in the worker's wasm) instead of WebGPU
+//   --limit-min  stop after this long: then it reports how far each stage got and the time the
+//                stage under way would take at its rate so far (parts of a stage differ in
+//                cost, so this is an estimate), and exits with status 3
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,8 +32,9 @@ const steps = Number(opt('steps', 50));
 const n = Number(opt('n', 1));
 const runIg = opt('ig', '1') !== '0';
 const runAp = opt('ap', '1') !== '0';
-const timeoutMs = Number(opt('timeout-min', 120)) * 60_000;
+const limitMs = Number(opt('limit-min', 120)) * 60_000;
 const realGpu = args.includes('--gpu');
+const cpu = args.includes('--cpu');
 if (!fs.existsSync(path.join(modelDir, 'model.safetensors'))) {
   console.error(`no model.safetensors in ${modelDir}: make one with \`gradpatch make-random-gpt2 --out ${modelDir}\`, or pass --model DIR`);
   process.exit(2);
@@ -42,9 +47,83 @@ const gpuArgs = realGpu
   ? [...common, '--enable-features=Vulkan', '--use-angle=vulkan', '--ignore-gpu-blocklist']
   : [...common, '--enable-unsafe-swiftshader', '--use-webgpu-adapter=swiftshader'];
 
+
+const mb = (bytes) => (bytes / 1e6).toFixed(0);
+const header = (backend) => `gradpatch GPT-2 benchmark: ${path.basename(modelDir)} ` +
+  `(${mb(fs.statSync(path.join(modelDir, 'model.safetensors')).size)} MB), n=${n}, ` +
+  `IG ${runIg ? `${steps} steps` : 'off'}, AP ${runAp ? 'on' : 'off'}; ${backend}; ` +
+  `${os.cpus().length} cores, ${os.cpus()[0].model}; ${new Date().toISOString().slice(0, 10)}`;
+
+/**
+ * Wall time per stage from the worker's messages: the time between one message and the next
+ * is the work that produced the later one (a progress message is sent as a part of its stage
+ * ends; the runs' message when both runs are done), summed over prompts.
+ */
+function stageTimes(msgs) {
+  const loaded = msgs.find((m) => m.kind === 'Loaded');
+  const times = { 'runs': 0, 'IG': 0, 'AP': 0 };
+  let prev = loaded.t;
+  for (const m of msgs) {
+    if (m.kind !== 'Progress' || m.t < loaded.t) continue;
+    times[m.v.stage] += m.t - prev;
+    prev = m.t;
+  }
+  return { loaded, times, lastProgress: prev };
+}
+
+async function reportFinished(page) {
+  const msgs = await page.evaluate(() => window.__bench);
+  const worker = page.workers().at(-1);
+  const mem = await worker.evaluate(() => ({ heap: self.__gradpatchMemory.buffer.byteLength, gpu: self.__gradpatchGpu }));
+  const json = await exportedResults(page);
+  const missing = ['ig', 'ap'].filter((m) => (m === 'ig' ? runIg : runAp))
+    .flatMap((m) => ['heads', 'neurons'].map((k) => [`${m}.${k}`, json[m][k].flat(3).filter((x) => x === null).length]))
+    .filter(([, nulls]) => nulls > 0);
+  const { loaded, times, lastProgress } = stageTimes(msgs);
+  const done = msgs.find((m) => m.kind === 'Results');
+  console.log(header(loaded.v.info.backend));
+  const row = (label, ms) => console.log(`${label.padEnd(34)}${(ms / 1000).toFixed(1).padStart(8)}`);
+  console.log('stage                               wall s');
+  row('page open, download and load', loaded.t);
+  row('clean and corrupted runs', times.runs);
+  if (runIg) row(`IG (${steps} steps, heads and neurons)`, times.IG);
+  if (runAp) row('AP (heads and neurons)', times.AP);
+  row('statistics and results to the page', done.t - lastProgress);
+  row('total', done.t);
+  console.log(`load (the worker's own measure) ${loaded.v.info.load_seconds.toFixed(1)} s; wasm memory after loading ` +
+    `${mb(loaded.v.info.wasm_heap_bytes)} MB, at the end (its peak) ${mb(mem.heap)} MB; GPU buffers ` +
+    `${mb(mem.gpu.peak)} MB at the peak, ${mb(mem.gpu.live)} MB at the end`);
+  const notices = msgs.filter((m) => m.kind === 'Notice').map((m) => m.v.text);
+  if (notices.length) console.log(`notices: ${notices.join(' | ')}`);
+  if (missing.length) throw new Error(`scores missing: ${missing.map(([k, c]) => `${k} ${c}`).join(', ')}`);
+  console.log('every score is there');
+}
+
+async function reportPartial(page, within) {
+  const msgs = await page.evaluate(() => window.__bench);
+  const now = await page.evaluate(() => performance.now());
+  const loaded = msgs.find((m) => m.kind === 'Loaded');
+  console.log(header(loaded ? loaded.v.info.backend : 'not loaded'));
+  console.log(`did not finish within ${limitMs / 60000} min${loaded ? `; loaded after ${(loaded.t / 1000).toFixed(1)} s` : ''}`);
+  const progress = msgs.filter((m) => m.kind === 'Progress');
+  const last = progress.at(-1);
+  if (loaded && last) {
+    const { times } = stageTimes(msgs);
+    console.log(`time per stage so far (s): runs ${(times.runs / 1000).toFixed(1)}, IG ${(times.IG / 1000).toFixed(1)}, AP ${(times.AP / 1000).toFixed(1)}`);
+    const w = within(last.v);
+    const spent = times[last.v.stage] + (now - last.t);
+    console.log(`under way: prompt ${last.v.prompt + 1}, ${last.v.stage}, ${(100 * w).toFixed(1)}% of its parts done in ${(spent / 60000).toFixed(1)} min` +
+      (w > 0 ? `: about ${(spent / w / 60000).toFixed(0)} min for the stage at that rate` : ''));
+  }
+  const worker = page.workers().at(-1);
+  const mem = worker && await worker.evaluate(() => ({ heap: self.__gradpatchMemory?.buffer.byteLength ?? 0, gpu: self.__gradpatchGpu }))
+    .catch(() => null);
+  if (mem) console.log(`wasm memory now ${mb(mem.heap)} MB; GPU buffers ${mb(mem.gpu.peak)} MB at the peak so far, ${mb(mem.gpu.live)} MB now`);
+  process.exitCode = 3;
+}
+
 const { server, base } = await startServer(dist, { gpt2Dir: modelDir });
 const browser = await chromium.launch({ executablePath, headless: true, args: gpuArgs });
-const mb = (bytes) => (bytes / 1e6).toFixed(0);
 try {
   // The worker's messages, timed as the page receives them (names and progress only).
   const context = await browser.newContext({ acceptDownloads: true });
@@ -64,55 +143,38 @@ try {
       }
     };
   });
-  const query = `?model=${encodeURIComponent(base + 'gpt2/')}&n=${n}&steps=${steps}&ig=${runIg ? 1 : 0}&ap=${runAp ? 1 : 0}`;
+  const query = `?model=${encodeURIComponent(base + 'gpt2/')}&n=${n}&steps=${steps}&ig=${runIg ? 1 : 0}&ap=${runAp ? 1 : 0}${cpu ? '&backend=cpu' : ''}`;
   const t0 = Date.now();
   const page = await open(context, base, query);
   await page.click('[data-testid="confirm-url"] button');
   // Above the auto-run bound the page asks before running.
   page.click('[data-testid="confirm-run-go"]', { timeout: 600_000 }).catch(() => {});
-  const ticker = setInterval(async () => {
-    const last = await page.evaluate(() => window.__bench.filter((m) => m.kind === 'Progress').at(-1)?.v).catch(() => null);
-    if (last) console.log(`  ${((Date.now() - t0) / 60000).toFixed(1)} min: ${last.stage} ${(100 * last.fraction).toFixed(1)}%`);
-  }, 60_000);
-  try {
-    await page.waitForSelector('[data-chart="ig-heads"] canvas, [data-chart="ap-heads"] canvas, [data-testid="error"]', { timeout: timeoutMs });
-    // The charts draw as soon as the first prompt's results arrive; wait for the end.
-    await page.waitForFunction(() => window.__bench.some((m) => m.kind === 'Results') || document.querySelector('[data-testid="error"]'), null, { timeout: timeoutMs });
-  } finally {
-    clearInterval(ticker);
+  // The study's progress: IG takes the first 20% of a prompt and AP the rest when both run
+  // (crates/study/src/engine.rs); `within` is the fraction of the stage's parts done.
+  const [wIg, wAp] = runIg && runAp ? [0.2, 0.8] : runIg ? [1, 0] : [0, 1];
+  const within = (p) => {
+    const f = p.fraction * p.n_prompts - p.prompt;
+    return p.stage === 'IG' ? f / wIg : p.stage === 'AP' ? (f - (runIg ? wIg : 0)) / wAp : 1;
+  };
+  let finished = false;
+  let lastPrint = Date.now();
+  while (Date.now() - t0 < limitMs) {
+    await page.waitForTimeout(5000);
+    const state = await page.evaluate(() => ({
+      done: window.__bench.some((m) => m.kind === 'Results'),
+      error: document.querySelector('[data-testid="error"]')?.innerText || null,
+      last: window.__bench.filter((m) => m.kind === 'Progress').at(-1)?.v || null,
+    }));
+    if (state.error) throw new Error(`page error: ${state.error}`);
+    if (state.done) { finished = true; break; }
+    if (Date.now() - lastPrint >= 60_000) {
+      lastPrint = Date.now();
+      const p = state.last;
+      console.log(`  ${((Date.now() - t0) / 60000).toFixed(1)} min: ${p ? `prompt ${p.prompt + 1}/${p.n_prompts}, ${p.stage} ${(100 * within(p)).toFixed(1)}% of the stage` : 'loading'}`);
+    }
   }
-  const err = await page.$('[data-testid="error"]');
-  if (err) throw new Error(`page error: ${await err.innerText()}`);
-  const msgs = await page.evaluate(() => window.__bench);
-  const worker = page.workers().at(-1);
-  const mem = await worker.evaluate(() => ({ heap: self.__gradpatchMemory.buffer.byteLength, gpu: self.__gradpatchGpu }));
-  const json = await exportedResults(page);
-  const missing = ['ig', 'ap'].filter((m) => (m === 'ig' ? runIg : runAp))
-    .flatMap((m) => ['heads', 'neurons'].map((k) => [`${m}.${k}`, json[m][k].flat(3).filter((x) => x === null).length]))
-    .filter(([, nulls]) => nulls > 0);
-  const notices = msgs.filter((m) => m.kind === 'Notice').map((m) => m.v.text);
-
-  const loaded = msgs.find((m) => m.kind === 'Loaded');
-  const done = msgs.find((m) => m.kind === 'Results');
-  const first = (stage) => msgs.find((m) => m.kind === 'Progress' && m.v.stage === stage)?.t;
-  const marks = [['load', 0], ['runs', first('runs')], ['IG', first('IG')], ['AP', first('AP')], ['end', done.t]]
-    .filter(([, t]) => t !== undefined);
-  const navStart = 0;
-  console.log(`gradpatch GPT-2 benchmark: ${path.basename(modelDir)} (${mb(fs.statSync(path.join(modelDir, 'model.safetensors')).size)} MB), ` +
-    `n=${n}, IG ${runIg ? `${steps} steps` : 'off'}, AP ${runAp ? 'on' : 'off'}; ${loaded.v.info.backend}; ` +
-    `${os.cpus().length} cores, ${os.cpus()[0].model}; ${new Date().toISOString().slice(0, 10)}`);
-  console.log('stage                         wall s');
-  for (let i = 0; i + 1 < marks.length; i++) {
-    const [name, t] = marks[i];
-    const label = name === 'load' ? 'page open, download and load' : name === 'runs' ? 'clean and corrupted runs' : name;
-    console.log(`${label.padEnd(30)}${((marks[i + 1][1] - (t || navStart)) / 1000).toFixed(1).padStart(7)}`);
-  }
-  console.log(`${'total'.padEnd(30)}${(done.t / 1000).toFixed(1).padStart(7)}   (${((Date.now() - t0) / 60000).toFixed(1)} min with the export)`);
-  console.log(`load (worker's own measure) ${loaded.v.info.load_seconds.toFixed(1)} s; wasm memory after loading ${mb(loaded.v.info.wasm_heap_bytes)} MB, ` +
-    `at the end (peak) ${mb(mem.heap)} MB; GPU buffers allocated: ${mb(mem.gpu.peak)} MB at the peak, ${mb(mem.gpu.live)} MB at the end`);
-  if (notices.length) console.log(`notices: ${notices.join(' | ')}`);
-  if (missing.length) throw new Error(`scores missing: ${missing.map(([k, c]) => `${k} ${c}`).join(', ')}`);
-  console.log('every score is there');
+  if (finished) await reportFinished(page);
+  else await reportPartial(page, within);
 } finally {
   await browser.close();
   server.close();

@@ -257,7 +257,7 @@ impl PageState {
     }
 
     /// Rough seconds this configuration takes on GPT-2 small, from the native CPU figures of one
-    /// 18-token prompt (README "Attribution sweeps", 2 cores, 2026-11-27): IG 43.2 s at 50
+    /// 18-token prompt (BENCHMARKS.md "Attribution sweeps", 2 cores, 2026-11-27): IG 43.2 s at 50
     /// steps, scaling with the steps; the AP sweep 195 s. The browser's CPU fallback is slower
     /// (one thread); a GPU usually much faster. Zero when no method runs.
     pub fn gpt2_cpu_seconds(&self) -> f64 {
