@@ -11,6 +11,7 @@ pub mod header;
 pub mod hooks;
 pub mod model;
 pub mod processing;
+pub mod readback;
 pub mod save;
 pub mod vocab;
 pub mod weights;
@@ -18,11 +19,9 @@ pub mod weights;
 pub use config::Gpt2Config;
 pub use error::{LoadError, RunError};
 pub use header::{Header, LoadPlan, MAX_HEADER_BYTES, WASM_HEAP_BYTES};
-pub use hooks::{
-    Activation, ActivationCache, HookPoint, Hooks, Patch, Positions, block_on, to_host,
-    to_host_async,
-};
+pub use hooks::{Activation, ActivationCache, HookPoint, Hooks, Patch, Positions};
 pub use model::{Gpt2, PrefixKv, Readout, Run, RunOutput, Source, TokenBatch, gelu_new};
 pub use processing::Processing;
+pub use readback::{block_on, to_host, to_host_async};
 pub use save::{StoreDtype, to_safetensors};
 pub use weights::{HostWeights, KeyLayout, LoadOptions, load_host_weights};

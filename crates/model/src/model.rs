@@ -375,7 +375,7 @@ impl Gpt2 {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::hooks::to_host;
+    use crate::readback::to_host;
 
     /// The exp form equals TransformerLens' tanh form, value and derivative, from deep in the
     /// negative tail (where exp is clamped) to large positive inputs.

@@ -108,7 +108,7 @@ impl RowChunks {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::hooks::to_host;
+    use crate::readback::to_host;
 
     #[test]
     #[allow(deprecated)]

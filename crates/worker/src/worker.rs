@@ -1,6 +1,7 @@
 //! The compute worker: loads the model, runs the comparison, answers the page. Everything
 //! heavy happens here so the page never freezes.
 
+mod body;
 mod cache;
 mod device;
 mod fetch;
