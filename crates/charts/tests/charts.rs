@@ -1,9 +1,11 @@
 //! Chart data from a small synthetic study, and drawing on plotters' SVG backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use gradpatch_charts::data::{self, Kind, Method};
 use gradpatch_charts::draw;
-use gradpatch_study::{IgResults, MethodScores, Results, StudyConfig, statistics};
+use gradpatch_study::{IgResults, MethodScores, Results, statistics};
 use plotters::prelude::*;
 
 fn results() -> Results {
@@ -17,13 +19,7 @@ fn results() -> Results {
         vec![vec![2.0, -2.0, 0.2], vec![0.4, 0.5, 1.0]],
     ];
     let neurons = |k: f32| vec![vec![vec![k, -k, 0.0, 1.0], vec![2.0 * k, 0.0, 0.5, -1.0]]; 2];
-    let config: StudyConfig = serde_json::from_value(serde_json::json!({
-        "model": "test", "processing": {"fold_ln": true, "center_writing_weights": true,
-        "center_unembed": true, "fold_value_biases": true}, "run_ig": true, "run_ap": true,
-        "ig_steps": 50, "ig_method": "gausslegendre", "ig_baseline": "zero",
-        "ap_direction": "noising", "percentile": 0.9, "prompts_source": null, "backend": "ndarray"
-    }))
-    .unwrap();
+    let config = common::study_config();
     let mut r = Results {
         config,
         prompts: vec![],

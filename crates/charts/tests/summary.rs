@@ -2,9 +2,11 @@
 //! ranking, the summary's mean ± SD, the selected component's points and the nearest point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use gradpatch_charts::PlotArea;
 use gradpatch_charts::data::{self, Grid, Kind, Method, Ranked};
-use gradpatch_study::{IgResults, MethodScores, Results, StudyConfig, statistics};
+use gradpatch_study::{IgResults, MethodScores, Results, statistics};
 
 fn grid(cols: usize, values: &[f32]) -> Grid {
     Grid {
@@ -193,13 +195,7 @@ fn nearest_point_is_found_within_six_pixels() {
 
 #[test]
 fn comparison_is_the_kinds_statistics() {
-    let config: StudyConfig = serde_json::from_value(serde_json::json!({
-        "model": "test", "processing": {"fold_ln": true, "center_writing_weights": true,
-        "center_unembed": true, "fold_value_biases": true}, "run_ig": true, "run_ap": true,
-        "ig_steps": 50, "ig_method": "gausslegendre", "ig_baseline": "zero",
-        "ap_direction": "noising", "percentile": 0.9, "prompts_source": null, "backend": "ndarray"
-    }))
-    .unwrap();
+    let config = common::study_config();
     let scores = |k: f32| MethodScores {
         heads: vec![vec![vec![k, -2.0 * k, 0.5]]],
         neurons: vec![vec![vec![1.0, k, 3.0, -k]]],

@@ -170,9 +170,6 @@ async fn handle(msg: ToWorker, files: Vec<File>) {
     }
 }
 
-/// A browser gives a wasm worker at most this much memory (wasm32's 4 GiB).
-const WASM_MAX_BYTES: u64 = 1 << 32;
-
 fn mib(bytes: u64) -> u64 {
     bytes.div_ceil(1 << 20)
 }
@@ -197,7 +194,7 @@ fn memory_figures() -> String {
     format!(
         "the worker's memory is {} MB of the {} MB a browser gives a worker; {} MB of GPU buffers are allocated",
         mib(wasm_heap_bytes()),
-        mib(WASM_MAX_BYTES),
+        mib(gradpatch_model::WASM_HEAP_BYTES),
         mib(live)
     )
 }

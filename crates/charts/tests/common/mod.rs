@@ -1,0 +1,15 @@
+//! The study configuration the charts tests build their results with.
+#![allow(clippy::unwrap_used)]
+
+use gradpatch_study::StudyConfig;
+
+/// IG (50 Gauss–Legendre steps, zero baseline) and AP (noising) on a processed model.
+pub fn study_config() -> StudyConfig {
+    serde_json::from_value(serde_json::json!({
+        "model": "test", "processing": {"fold_ln": true, "center_writing_weights": true,
+        "center_unembed": true, "fold_value_biases": true}, "run_ig": true, "run_ap": true,
+        "ig_steps": 50, "ig_method": "gausslegendre", "ig_baseline": "zero",
+        "ap_direction": "noising", "percentile": 0.9, "prompts_source": null, "backend": "ndarray"
+    }))
+    .unwrap()
+}
