@@ -61,7 +61,7 @@ const header = (backend) => `gradpatch GPT-2 benchmark: ${path.basename(modelDir
  */
 function stageTimes(msgs) {
   const loaded = msgs.find((m) => m.kind === 'Loaded');
-  const times = { 'runs': 0, 'IG': 0, 'AP': 0 };
+  const times = { 'runs': 0, 'ig': 0, 'ap': 0 };
   let prev = loaded.t;
   for (const m of msgs) {
     if (m.kind !== 'Progress' || m.t < loaded.t) continue;
@@ -86,8 +86,8 @@ async function reportFinished(page) {
   console.log('stage                               wall s');
   row('page open, download and load', loaded.t);
   row('clean and corrupted runs', times.runs);
-  if (runIg) row(`IG (${steps} steps, heads and neurons)`, times.IG);
-  if (runAp) row('AP (heads and neurons)', times.AP);
+  if (runIg) row(`IG (${steps} steps, heads and neurons)`, times.ig);
+  if (runAp) row('AP (heads and neurons)', times.ap);
   row('statistics and results to the page', done.t - lastProgress);
   row('total', done.t);
   console.log(`load (the worker's own measure) ${loaded.v.info.load_seconds.toFixed(1)} s; wasm memory after loading ` +
@@ -109,7 +109,7 @@ async function reportPartial(page, within) {
   const last = progress.at(-1);
   if (loaded && last) {
     const { times } = stageTimes(msgs);
-    console.log(`time per stage so far (s): runs ${(times.runs / 1000).toFixed(1)}, IG ${(times.IG / 1000).toFixed(1)}, AP ${(times.AP / 1000).toFixed(1)}`);
+    console.log(`time per stage so far (s): runs ${(times.runs / 1000).toFixed(1)}, IG ${(times.ig / 1000).toFixed(1)}, AP ${(times.ap / 1000).toFixed(1)}`);
     const w = within(last.v);
     const spent = times[last.v.stage] + (now - last.t);
     console.log(`under way: prompt ${last.v.prompt + 1}, ${last.v.stage}, ${(100 * w).toFixed(1)}% of its parts done in ${(spent / 60000).toFixed(1)} min` +
@@ -154,7 +154,7 @@ try {
   const [wIg, wAp] = runIg && runAp ? [0.2, 0.8] : runIg ? [1, 0] : [0, 1];
   const within = (p) => {
     const f = p.fraction * p.n_prompts - p.prompt;
-    return p.stage === 'IG' ? f / wIg : p.stage === 'AP' ? (f - (runIg ? wIg : 0)) / wAp : 1;
+    return p.stage === 'ig' ? f / wIg : p.stage === 'ap' ? (f - (runIg ? wIg : 0)) / wAp : 1;
   };
   let finished = false;
   let lastPrint = Date.now();

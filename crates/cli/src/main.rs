@@ -60,6 +60,14 @@ impl ModelArgs {
 }
 
 impl Backend {
+    /// How results.json names it (as `--backend` does).
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Ndarray => "ndarray",
+            Backend::Wgpu => "wgpu",
+        }
+    }
+
     pub fn device(self) -> Device {
         match self {
             // The issue asks for ndarray by name; burn 0.22 marks it deprecated in favour of flex.

@@ -7,7 +7,8 @@ use std::time::Instant;
 use clap::Args;
 use gradpatch_dataset::{Corruption, generate_ioi};
 use gradpatch_methods::{Baseline, Direction, Quadrature};
-use gradpatch_study::{Stage, StudyConfig, StudyProgress, csv, run_study};
+use gradpatch_study::{StudyConfig, StudyProgress, csv, run_study};
+use gradpatch_terms::{MethodSet, Stage};
 
 use crate::ModelArgs;
 use crate::files::{load, processing, prompts};
@@ -94,12 +95,14 @@ fn eta(seconds: f64) -> String {
 }
 
 pub fn run(args: &RunArgs) -> Result<(), String> {
-    let mut run_ig = false;
-    let mut run_ap = false;
+    let mut methods = MethodSet {
+        ig: false,
+        ap: false,
+    };
     for m in &args.methods {
         match m.trim() {
-            "ig" => run_ig = true,
-            "ap" => run_ap = true,
+            "ig" => methods.ig = true,
+            "ap" => methods.ap = true,
             other => {
                 return Err(format!(
                     "unknown method \"{other}\" in --methods, expected ig, ap or ig,ap"
@@ -145,15 +148,14 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let config = StudyConfig {
         model: args.model.describe(),
         processing: processing(&args.model),
-        run_ig,
-        run_ap,
+        methods,
         ig_steps: args.ig_steps,
         ig_method: args.ig_method,
         ig_baseline: args.ig_baseline,
         ap_direction: args.ap_direction,
         percentile: args.percentile,
         prompts_source: source,
-        backend: format!("{:?}", args.model.backend).to_lowercase(),
+        backend: args.model.backend.name().into(),
     };
     let load_s = started.elapsed().as_secs_f64();
     let t0 = Instant::now();
@@ -174,11 +176,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
             } else {
                 f64::NAN
             };
-            let stage = match p.stage {
-                Stage::Runs => "runs",
-                Stage::Ig => "IG",
-                Stage::Ap => "AP",
-            };
+            let stage = p.stage.label();
             let _ = write!(
                 stderr,
                 "\r[{}{}] {:5.1}%  prompt {}/{}  {stage:<4}  elapsed {}  ETA {}   ",

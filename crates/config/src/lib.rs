@@ -4,22 +4,22 @@
 //! and reported as a [`Warning`] for the page to show. Writing gives the shortest query that
 //! restores the state (defaults are left out), so `parse(&write(s)) == s`.
 
+mod keys;
 mod model_url;
-mod options;
-mod quadrature;
 mod query;
-mod selection;
 
+pub use keys::Move;
 pub use model_url::ModelUrl;
-pub use options::{Baseline, Direction, Processing};
-pub use quadrature::{Quadrature, leggauss};
 pub use query::{
     MAX_FIELD_CHARS, MAX_PAIRS, ParsedPairs, decode_component, encode_component, pairs_text,
     parse_pairs,
 };
-pub use selection::{Move, Selection};
 
 use std::fmt;
+
+use gradpatch_terms::{
+    Backend, Baseline, Component, Corruption, Direction, MethodSet, PromptPair, Quadrature,
+};
 
 /// Where the weights come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,29 +79,14 @@ impl ModelChoice {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Corrupt {
-    Aba,
-    Abc,
-}
-
-/// One user-written prompt pair, as typed (validated later against the tokenizer).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PairText {
-    pub clean: String,
-    pub corrupted: String,
-    pub correct: String,
-    pub incorrect: String,
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Task {
     Ioi {
         n: usize,
         seed: u64,
-        corrupt: Corrupt,
+        corrupt: Corruption,
     },
-    Custom(Vec<PairText>),
+    Custom(Vec<PromptPair>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,14 +142,7 @@ pub struct View {
     pub tab: Tab,
     /// `None`: the mean over prompts.
     pub prompt: Option<usize>,
-    pub selection: Option<Selection>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    /// WebGPU when the browser has it, else the CPU.
-    Auto,
-    Cpu,
+    pub selection: Option<Component>,
 }
 
 /// Everything a permalink holds.
@@ -174,15 +152,11 @@ pub struct PageState {
     pub processing: bool,
     pub backend: Backend,
     pub task: Task,
-    pub run_ig: bool,
-    pub run_ap: bool,
+    pub methods: MethodSet,
     pub ig_steps: usize,
-    /// `gausslegendre`, `riemann_left`, `riemann_right`, `riemann_middle`, `riemann_trapezoid`.
-    pub ig_method: String,
-    /// `zero` or `corrupted`.
-    pub ig_baseline: String,
-    /// `noising` or `denoising`.
-    pub ap_direction: String,
+    pub ig_method: Quadrature,
+    pub ig_baseline: Baseline,
+    pub ap_direction: Direction,
     /// Highlight threshold as a quantile of |score|, in (0, 1).
     pub percentile: f64,
     pub view: View,
@@ -197,14 +171,13 @@ impl Default for PageState {
             task: Task::Ioi {
                 n: 8,
                 seed: 0,
-                corrupt: Corrupt::Aba,
+                corrupt: Corruption::Aba,
             },
-            run_ig: true,
-            run_ap: true,
+            methods: MethodSet::BOTH,
             ig_steps: 50,
-            ig_method: "gausslegendre".into(),
-            ig_baseline: "zero".into(),
-            ap_direction: "noising".into(),
+            ig_method: Quadrature::GaussLegendre,
+            ig_baseline: Baseline::Zero,
+            ap_direction: Direction::Noising,
             percentile: 0.9,
             view: View {
                 tab: Tab::Heads,
@@ -215,15 +188,6 @@ impl Default for PageState {
     }
 }
 
-pub const QUADRATURES: [&str; 5] = [
-    "gausslegendre",
-    "riemann_left",
-    "riemann_right",
-    "riemann_middle",
-    "riemann_trapezoid",
-];
-pub const BASELINES: [&str; 2] = ["zero", "corrupted"];
-pub const DIRECTIONS: [&str; 2] = ["noising", "denoising"];
 /// Bounds the page accepts (IOI prompt count, IG steps).
 pub const MAX_PROMPTS: usize = 256;
 pub const MAX_STEPS: usize = 1000;
@@ -261,19 +225,19 @@ impl PageState {
     /// steps, scaling with the steps; the AP sweep 195 s. The browser's CPU fallback is slower
     /// (one thread); a GPU usually much faster. Zero when no method runs.
     pub fn gpt2_cpu_seconds(&self) -> f64 {
-        let ig = if self.run_ig {
+        let ig = if self.methods.ig {
             43.2 * self.ig_steps as f64 / 50.0
         } else {
             0.0
         };
-        let ap = if self.run_ap { 195.0 } else { 0.0 };
+        let ap = if self.methods.ap { 195.0 } else { 0.0 };
         self.n_prompts() as f64 * (ig + ap)
     }
 
     /// Whether a link may run this configuration as soon as the model is loaded; above this
     /// bound the page shows the estimate and asks first.
     pub fn auto_run_allowed(&self) -> bool {
-        let steps_ok = !self.run_ig || self.ig_steps <= AUTO_RUN_STEPS;
+        let steps_ok = !self.methods.ig || self.ig_steps <= AUTO_RUN_STEPS;
         let prompts = match self.model {
             ModelChoice::Bundled => AUTO_RUN_PROMPTS_BUNDLED,
             ModelChoice::Gpt2 | ModelChoice::Url(_) => AUTO_RUN_PROMPTS_GPT2,
@@ -293,8 +257,8 @@ impl PageState {
         let mut warnings = Vec::new();
         if let Some(sel) = self.view.selection {
             let (layer, index, width, what) = match sel {
-                Selection::Head { layer, head } => (layer, head, n_heads, "heads"),
-                Selection::Neuron { layer, neuron } => (layer, neuron, d_mlp, "neurons"),
+                Component::Head { layer, head } => (layer, head, n_heads, "heads"),
+                Component::Neuron { layer, neuron } => (layer, neuron, d_mlp, "neurons"),
             };
             if layer >= n_layers || index >= width {
                 warnings.push(Warning {

@@ -1,9 +1,8 @@
 //! `key=value&…` reading and writing, percent-encoded (UTF-8).
 
-use crate::{
-    BASELINES, Backend, Corrupt, DIRECTIONS, MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl,
-    PageState, PairText, QUADRATURES, Selection, Tab, Task, Warning,
-};
+use gradpatch_terms::{Backend, Component, Corruption, PromptPair};
+
+use crate::{MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl, PageState, Tab, Task, Warning};
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).
 pub fn encode_component(s: &str) -> String {
@@ -60,7 +59,7 @@ pub const MAX_FIELD_CHARS: usize = 500;
 /// Custom pairs as read, and what was left out of them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParsedPairs {
-    pub pairs: Vec<PairText>,
+    pub pairs: Vec<PromptPair>,
     /// Why lines were dropped (too many pairs, a field too long), for a warning.
     pub dropped: Option<String>,
 }
@@ -93,7 +92,7 @@ pub fn parse_pairs(v: &str) -> Result<ParsedPairs, String> {
             ));
             continue;
         }
-        pairs.push(PairText {
+        pairs.push(PromptPair {
             clean: clean.to_string(),
             corrupted: corrupted.to_string(),
             correct: correct.to_string(),
@@ -114,20 +113,12 @@ pub fn parse_pairs(v: &str) -> Result<ParsedPairs, String> {
     })
 }
 
-pub fn pairs_text(pairs: &[PairText]) -> String {
+pub fn pairs_text(pairs: &[PromptPair]) -> String {
     pairs
         .iter()
         .map(|p| format!("{}|{}|{}|{}", p.clean, p.corrupted, p.correct, p.incorrect))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn one_of(v: &str, allowed: &[&str]) -> Result<String, String> {
-    if allowed.contains(&v) {
-        Ok(v.to_string())
-    } else {
-        Err(format!("expected one of {}", allowed.join(", ")))
-    }
 }
 
 fn number<T>(v: &str, lo: T, hi: T, what: &str) -> Result<T, String>
@@ -143,8 +134,8 @@ where
 pub fn parse(query: &str) -> (PageState, Vec<Warning>) {
     let mut s = PageState::default();
     let mut warnings = Vec::new();
-    let (mut n, mut seed, mut corrupt) = (8usize, 0u64, Corrupt::Aba);
-    let mut custom: Option<Vec<PairText>> = None;
+    let (mut n, mut seed, mut corrupt) = (8usize, 0u64, Corruption::Aba);
+    let mut custom: Option<Vec<PromptPair>> = None;
     let mut task_custom = false;
     for part in query.trim_start_matches('?').split('&') {
         if part.is_empty() {
@@ -175,17 +166,7 @@ pub fn parse(query: &str) -> (PageState, Vec<Warning>) {
             "processing" => flag(&v)
                 .map(|b| s.processing = b)
                 .ok_or_else(|| "expected 1 or 0".to_string()),
-            "backend" => match v.as_str() {
-                "auto" => {
-                    s.backend = Backend::Auto;
-                    Ok(())
-                }
-                "cpu" => {
-                    s.backend = Backend::Cpu;
-                    Ok(())
-                }
-                _ => Err("expected auto or cpu".into()),
-            },
+            "backend" => v.parse().map(|b| s.backend = b),
             "task" => match v.as_str() {
                 "ioi" => {
                     task_custom = false;
@@ -199,17 +180,7 @@ pub fn parse(query: &str) -> (PageState, Vec<Warning>) {
             },
             "n" => number(&v, 1, MAX_PROMPTS, "a prompt count").map(|x| n = x),
             "seed" => number(&v, 0, u64::MAX, "a seed").map(|x| seed = x),
-            "corrupt" => match v.as_str() {
-                "aba" => {
-                    corrupt = Corrupt::Aba;
-                    Ok(())
-                }
-                "abc" => {
-                    corrupt = Corrupt::Abc;
-                    Ok(())
-                }
-                _ => Err("expected aba or abc".into()),
-            },
+            "corrupt" => v.parse().map(|c| corrupt = c),
             "pairs" => parse_pairs(&v).map(|p| {
                 if let Some(message) = p.dropped {
                     warnings.push(Warning {
@@ -220,15 +191,15 @@ pub fn parse(query: &str) -> (PageState, Vec<Warning>) {
                 custom = Some(p.pairs);
             }),
             "ig" => flag(&v)
-                .map(|b| s.run_ig = b)
+                .map(|b| s.methods.ig = b)
                 .ok_or_else(|| "expected 1 or 0".to_string()),
             "ap" => flag(&v)
-                .map(|b| s.run_ap = b)
+                .map(|b| s.methods.ap = b)
                 .ok_or_else(|| "expected 1 or 0".to_string()),
             "steps" => number(&v, 1, MAX_STEPS, "a step count").map(|x| s.ig_steps = x),
-            "quad" => one_of(&v, &QUADRATURES).map(|x| s.ig_method = x),
-            "baseline" => one_of(&v, &BASELINES).map(|x| s.ig_baseline = x),
-            "dir" => one_of(&v, &DIRECTIONS).map(|x| s.ap_direction = x),
+            "quad" => v.parse().map(|x| s.ig_method = x),
+            "baseline" => v.parse().map(|x| s.ig_baseline = x),
+            "dir" => v.parse().map(|x| s.ap_direction = x),
             "pct" => match v.parse::<f64>() {
                 Ok(p) if p > 0.0 && p < 1.0 => {
                     s.percentile = p;
@@ -252,7 +223,7 @@ pub fn parse(query: &str) -> (PageState, Vec<Warning>) {
                 _ => number(&v, 0, MAX_PROMPTS - 1, "a prompt index")
                     .map(|i| s.view.prompt = Some(i)),
             },
-            "sel" => Selection::parse(&v)
+            "sel" => Component::parse(&v)
                 .map(|x| s.view.selection = Some(x))
                 .ok_or_else(|| "expected a head like L9H6 or a neuron like L0N42".to_string()),
             _ => Err("unknown parameter".into()),
@@ -286,15 +257,15 @@ pub fn write(s: &PageState) -> String {
     if s.processing != d.processing {
         kv.push(("processing", "0".into()));
     }
-    if s.backend == Backend::Cpu {
-        kv.push(("backend", "cpu".into()));
+    if s.backend != Backend::Auto {
+        kv.push(("backend", s.backend.key().into()));
     }
     match &s.task {
         Task::Ioi { n, seed, corrupt } => {
             kv.push(("n", n.to_string()));
             kv.push(("seed", seed.to_string()));
-            if *corrupt == Corrupt::Abc {
-                kv.push(("corrupt", "abc".into()));
+            if *corrupt != Corruption::Aba {
+                kv.push(("corrupt", corrupt.key().into()));
             }
         }
         Task::Custom(pairs) => {
@@ -303,23 +274,23 @@ pub fn write(s: &PageState) -> String {
         }
     }
     let bool01 = |b: bool| if b { "1" } else { "0" }.to_string();
-    if s.run_ig != d.run_ig {
-        kv.push(("ig", bool01(s.run_ig)));
+    if s.methods.ig != d.methods.ig {
+        kv.push(("ig", bool01(s.methods.ig)));
     }
-    if s.run_ap != d.run_ap {
-        kv.push(("ap", bool01(s.run_ap)));
+    if s.methods.ap != d.methods.ap {
+        kv.push(("ap", bool01(s.methods.ap)));
     }
     if s.ig_steps != d.ig_steps {
         kv.push(("steps", s.ig_steps.to_string()));
     }
     if s.ig_method != d.ig_method {
-        kv.push(("quad", s.ig_method.clone()));
+        kv.push(("quad", s.ig_method.key().into()));
     }
     if s.ig_baseline != d.ig_baseline {
-        kv.push(("baseline", s.ig_baseline.clone()));
+        kv.push(("baseline", s.ig_baseline.key().into()));
     }
     if s.ap_direction != d.ap_direction {
-        kv.push(("dir", s.ap_direction.clone()));
+        kv.push(("dir", s.ap_direction.key().into()));
     }
     if s.percentile != d.percentile {
         kv.push(("pct", s.percentile.to_string()));

@@ -1,8 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gradpatch_config::{
-    Backend, Corrupt, MAX_PAIRS, ModelChoice, ModelUrl, PageState, PairText, Selection, Tab, Task,
-    decode_component, encode_component,
+    MAX_PAIRS, ModelChoice, ModelUrl, PageState, Tab, Task, decode_component, encode_component,
+};
+use gradpatch_terms::{
+    Backend, Baseline, Component, Corruption, Direction, MethodSet, PromptPair, Quadrature,
 };
 
 fn roundtrip(s: &PageState) {
@@ -29,19 +31,21 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
         task: Task::Ioi {
             n: 12,
             seed: 7,
-            corrupt: Corrupt::Abc,
+            corrupt: Corruption::Abc,
         },
-        run_ig: false,
-        run_ap: true,
+        methods: MethodSet {
+            ig: false,
+            ap: true,
+        },
         ig_steps: 20,
-        ig_method: "riemann_trapezoid".into(),
-        ig_baseline: "corrupted".into(),
-        ap_direction: "denoising".into(),
+        ig_method: Quadrature::RiemannTrapezoid,
+        ig_baseline: Baseline::Corrupted,
+        ap_direction: Direction::Denoising,
         percentile: 0.95,
         view: gradpatch_config::View {
             tab: Tab::MeanDiff,
             prompt: Some(3),
-            selection: Some(Selection::Neuron {
+            selection: Some(Component::Neuron {
                 layer: 2,
                 neuron: 301,
             }),
@@ -50,7 +54,7 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
     roundtrip(&s);
     let custom = PageState {
         model: ModelChoice::Bundled,
-        task: Task::Custom(vec![PairText {
+        task: Task::Custom(vec![PromptPair {
             clean: "When Mary and John went to the café, John gave a drink to".into(),
             corrupted: "When Mary and John went to the café, Mary gave a drink to".into(),
             correct: " Mary".into(),
@@ -113,11 +117,11 @@ fn text_is_carried_verbatim_including_markup() {
 #[test]
 fn selections_parse() {
     assert_eq!(
-        Selection::parse("L9H6"),
-        Some(Selection::Head { layer: 9, head: 6 })
+        Component::parse("L9H6"),
+        Some(Component::Head { layer: 9, head: 6 })
     );
-    assert_eq!(Selection::parse("L9"), None);
-    assert_eq!(Selection::parse("LxH1"), None);
+    assert_eq!(Component::parse("L9"), None);
+    assert_eq!(Component::parse("LxH1"), None);
 }
 
 /// Issue 11, item 13: a link holds at most 256 pairs of at most 500-character fields.
@@ -260,11 +264,28 @@ fn item_15_out_of_range_selection_and_prompt_warn_and_are_ignored() {
     );
     assert_eq!(
         s.view.selection,
-        Some(Selection::Neuron {
+        Some(Component::Neuron {
             layer: 1,
             neuron: 511
         })
     );
     let (mut s, _) = PageState::from_query("sel=L1N512");
     assert_eq!(s.fit_view(2, 4, 512, None).len(), 1);
+}
+
+/// Links written before the shared option types moved into `gradpatch-terms` (issue 12) read
+/// and write exactly as they did: a link someone shared keeps its meaning and its bytes.
+#[test]
+fn links_of_today_read_and_write_byte_for_byte() {
+    let text = include_str!("fixtures/permalinks-2026-12.txt");
+    let links: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect();
+    assert!(links.len() >= 10, "the fixture lost its links: {links:?}");
+    for link in links {
+        let (state, warnings) = PageState::from_query(link);
+        assert!(warnings.is_empty(), "{link}: {warnings:?}");
+        assert_eq!(state.to_query(), link, "written differently");
+    }
 }

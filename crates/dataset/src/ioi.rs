@@ -6,9 +6,9 @@
 //! indirect object's name, `abc` by a third name. Only one-token names are used, so clean and
 //! corrupted prompts have the same token length.
 
-use serde::{Deserialize, Serialize};
+use gradpatch_terms::{Corruption, PromptPair};
 
-use crate::{DatasetError, Gpt2Tokenizer, PromptPair, TokenizedPair};
+use crate::{DatasetError, Gpt2Tokenizer, TokenizedPair};
 
 /// `{A}` first name mentioned, `{B}` second, `{S2}` the subject's second mention.
 pub const TEMPLATES: [&str; 6] = [
@@ -44,29 +44,6 @@ pub const OBJECTS: [&str; 8] = [
     " necklace",
     " snack",
 ];
-
-/// How the corrupted prompt is made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Corruption {
-    /// S2 replaced by the indirect object (the reference's default).
-    Aba,
-    /// S2 replaced by a third name.
-    Abc,
-}
-
-impl std::str::FromStr for Corruption {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "aba" => Ok(Corruption::Aba),
-            "abc" => Ok(Corruption::Abc),
-            other => Err(format!(
-                "unknown corruption \"{other}\", expected aba or abc"
-            )),
-        }
-    }
-}
 
 /// SplitMix64: a tiny, portable, seeded generator (identical natively and in wasm).
 #[derive(Clone, Debug)]
@@ -217,8 +194,7 @@ pub fn generate_from(
     let mut rng = SplitMix::new(seed);
     (0..n)
         .map(|index| {
-            draw_pair(&mut rng, pools, &names, corruption)
-                .tokenize(tok, n_ctx)
+            TokenizedPair::new(&draw_pair(&mut rng, pools, &names, corruption), tok, n_ctx)
                 .map_err(|reason| DatasetError::Prompt { index, reason })
         })
         .collect()

@@ -6,9 +6,10 @@ pub mod ioi_split;
 pub mod prompts;
 pub mod tokenizer;
 
-pub use ioi::{Corruption, IoiPools, generate as generate_ioi, generate_from as generate_ioi_from};
+pub use gradpatch_terms::{Corruption, PromptPair};
+pub use ioi::{IoiPools, generate as generate_ioi, generate_from as generate_ioi_from};
 pub use ioi_split::Split;
-pub use prompts::{PromptPair, TokenizedPair, parse_prompt_pairs, tokenize_pairs};
+pub use prompts::{TokenizedPair, parse_prompt_pairs, tokenize_pairs};
 pub use tokenizer::{Gpt2Tokenizer, MAX_TOKENIZER_BYTES};
 
 use thiserror::Error;

@@ -3,18 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DatasetError, Gpt2Tokenizer};
+use gradpatch_terms::PromptPair;
 
-/// One IOI-style pair as users write it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PromptPair {
-    pub clean: String,
-    pub corrupted: String,
-    /// The answer the clean prompt should prefer, one token, e.g. `" Mary"`.
-    pub correct: String,
-    /// The competing answer, one token, e.g. `" John"`.
-    pub incorrect: String,
-}
+use crate::{DatasetError, Gpt2Tokenizer};
 
 /// A validated pair: BOS-prefixed token ids of equal length and the two answer ids.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -98,17 +89,17 @@ fn kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
-impl PromptPair {
-    /// Tokenizes and validates: non-empty prompts, one-token answers, equal clean and
+impl TokenizedPair {
+    /// Tokenizes and validates `pair`: non-empty prompts, one-token answers, equal clean and
     /// corrupted lengths, at most `n_ctx` tokens with BOS.
-    pub fn tokenize(&self, tok: &Gpt2Tokenizer, n_ctx: usize) -> Result<TokenizedPair, String> {
-        for (name, text) in [("clean", &self.clean), ("corrupted", &self.corrupted)] {
+    pub fn new(pair: &PromptPair, tok: &Gpt2Tokenizer, n_ctx: usize) -> Result<Self, String> {
+        for (name, text) in [("clean", &pair.clean), ("corrupted", &pair.corrupted)] {
             if text.trim().is_empty() {
                 return Err(format!("the {name} prompt is empty"));
             }
         }
-        let clean_ids = tok.to_tokens(&self.clean).map_err(|e| e.to_string())?;
-        let corrupted_ids = tok.to_tokens(&self.corrupted).map_err(|e| e.to_string())?;
+        let clean_ids = tok.to_tokens(&pair.clean).map_err(|e| e.to_string())?;
+        let corrupted_ids = tok.to_tokens(&pair.corrupted).map_err(|e| e.to_string())?;
         for (name, ids) in [("clean", &clean_ids), ("corrupted", &corrupted_ids)] {
             if ids.len() > n_ctx {
                 return Err(format!(
@@ -129,9 +120,9 @@ impl PromptPair {
                 .map_err(|e| format!("answer \"{name}\": {e}"))
         };
         Ok(TokenizedPair {
-            correct_id: answer("correct", &self.correct)?,
-            incorrect_id: answer("incorrect", &self.incorrect)?,
-            pair: self.clone(),
+            correct_id: answer("correct", &pair.correct)?,
+            incorrect_id: answer("incorrect", &pair.incorrect)?,
+            pair: pair.clone(),
             clean_ids,
             corrupted_ids,
         })
@@ -151,7 +142,7 @@ pub fn tokenize_pairs(
         .iter()
         .enumerate()
         .map(|(index, p)| {
-            p.tokenize(tok, n_ctx)
+            TokenizedPair::new(p, tok, n_ctx)
                 .map_err(|reason| DatasetError::Prompt { index, reason })
         })
         .collect()

@@ -21,7 +21,7 @@ use gradpatch_model::{
 };
 use gradpatch_runs::{PromptRuns, Which};
 
-use crate::{Direction, Progress, Scores, parts, rows_per_batch};
+use crate::{Component, Direction, Progress, Scores, parts, rows_per_batch};
 
 /// (the run, the source of the patched values)
 fn roles(direction: Direction) -> (Which, Which) {
@@ -54,13 +54,6 @@ impl Default for ApOptions {
             threads: 1,
         }
     }
-}
-
-/// One patched component.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Component {
-    Head { layer: usize, head: usize },
-    Neuron { layer: usize, neuron: usize },
 }
 
 /// The full sweep over every head and neuron of one prompt. Returns the scores and whether the

@@ -10,13 +10,13 @@ mod parts;
 pub mod progress;
 
 pub use ap::{
-    ApOptions, Component, activation_patching, activation_patching_async, activation_patching_naive,
+    ApOptions, activation_patching, activation_patching_async, activation_patching_naive,
 };
 pub use ig::{IgOptions, IgScores, integrated_gradients, integrated_gradients_async};
 pub use parts::cpu_threads;
 pub use progress::{NoProgress, Pause, Progress};
-// The option types live in gradpatch-config (shared with results.json and the page).
-pub use gradpatch_config::{Baseline, Direction, Quadrature};
+// The option types live in gradpatch-terms (shared with results.json and the page).
+pub use gradpatch_terms::{Baseline, Component, Direction, Quadrature};
 
 /// Scores of one prompt, row-major: heads `[layers, heads]`, neurons `[layers, d_mlp]`.
 /// Components a cancelled run did not reach are NaN.

@@ -31,14 +31,13 @@ fn pairs() -> Vec<TokenizedPair> {
         .map(|i| {
             let p = at(prompts(), &format!("prompts/{i}"));
             let s = |k: &str| p[k].as_str().unwrap().to_string();
-            PromptPair {
+            let pair = PromptPair {
                 clean: s("clean"),
                 corrupted: s("corrupted"),
                 correct: s("io_name"),
                 incorrect: s("s_name"),
-            }
-            .tokenize(&tok, 64)
-            .unwrap()
+            };
+            TokenizedPair::new(&pair, &tok, 64).unwrap()
         })
         .collect()
 }

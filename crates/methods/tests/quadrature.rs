@@ -58,14 +58,13 @@ fn riemann_rules_are_captums() {
 fn completeness_improves_with_more_steps() {
     let model = gradpatch_testmodel::model_a(Processing::all());
     let tok = Gpt2Tokenizer::from_bytes(&read(model_a_dir().join("tokenizer.json"))).unwrap();
-    let pair = gradpatch_dataset::PromptPair {
+    let text = gradpatch_dataset::PromptPair {
         clean: "When Kate and Dan went to the restaurant, Dan gave a computer to".into(),
         corrupted: "When Kate and Dan went to the restaurant, Kate gave a computer to".into(),
         correct: " Kate".into(),
         incorrect: " Dan".into(),
-    }
-    .tokenize(&tok, 64)
-    .unwrap();
+    };
+    let pair = gradpatch_dataset::TokenizedPair::new(&text, &tok, 64).unwrap();
     let runs = PromptRuns::new(&model, &pair).unwrap();
     let total_delta = |steps: usize| {
         let opts = IgOptions {

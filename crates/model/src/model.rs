@@ -221,6 +221,13 @@ impl Gpt2 {
         &self.device
     }
 
+    /// Whether the weights live on burn's CPU backend (ndarray), in host memory.
+    pub fn on_cpu(&self) -> bool {
+        #[allow(deprecated)] // burn 0.22 prefers `flex`; the project runs on ndarray.
+        let cpu = Device::ndarray();
+        self.device == cpu
+    }
+
     /// Right-pads token rows into a batch, checking lengths and ids.
     pub fn tokens(&self, rows: &[Vec<u32>]) -> Result<TokenBatch, RunError> {
         self.tokens_after(rows, 0)

@@ -20,7 +20,7 @@
 
 use crate::weights::HostWeights;
 
-pub use gradpatch_config::Processing;
+pub use gradpatch_terms::Processing;
 
 /// Applies the selected steps in TransformerLens' order.
 pub fn apply(p: Processing, w: &mut HostWeights) {

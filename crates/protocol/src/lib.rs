@@ -1,6 +1,7 @@
 //! Messages between the page and the compute worker (serialised with serde-wasm-bindgen).
 //! Local files travel beside a `Load` message as `File` objects, not in it.
 
+use gradpatch_terms::{Baseline, Corruption, Direction, MethodSet, PromptPair, Quadrature, Stage};
 use serde::{Deserialize, Serialize};
 
 /// Where the worker gets the model files.
@@ -22,7 +23,7 @@ pub enum ToWorker {
     },
     /// Checks user-written prompt pairs against the loaded tokenizer.
     Validate {
-        pairs: Vec<Pair>,
+        pairs: Vec<PromptPair>,
     },
     Run {
         request: RunRequest,
@@ -34,25 +35,55 @@ pub enum ToWorker {
     ClearCache,
 }
 
-/// A user-written prompt pair (as the permalink carries it).
-pub use gradpatch_config::PairText as Pair;
-
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Prompts {
-    Ioi { n: usize, seed: u64, abc: bool },
-    Custom(Vec<Pair>),
+    /// Generated IOI pairs (`gradpatch_dataset::generate_ioi`).
+    Ioi {
+        n: usize,
+        seed: u64,
+        corrupt: Corruption,
+    },
+    /// User-written pairs (checked against the tokenizer before the run).
+    Custom(Vec<PromptPair>),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRequest {
     pub prompts: Prompts,
-    pub run_ig: bool,
-    pub run_ap: bool,
+    pub methods: MethodSet,
     pub ig_steps: usize,
-    pub ig_method: String,
-    pub ig_baseline: String,
-    pub ap_direction: String,
+    pub ig_method: Quadrature,
+    pub ig_baseline: Baseline,
+    pub ap_direction: Direction,
     pub percentile: f64,
+}
+
+/// What was being done when an error happened (the page says so, and a failed load or run
+/// ends that state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")] // web/worker_loader.js posts `start` itself
+pub enum Operation {
+    /// Starting the worker.
+    Start,
+    /// Reading a message between the page and the worker.
+    Message,
+    Load,
+    Validate,
+    Run,
+    Cache,
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Operation::Start => "start",
+            Operation::Message => "message",
+            Operation::Load => "load",
+            Operation::Validate => "validate",
+            Operation::Run => "run",
+            Operation::Cache => "cache",
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -104,7 +135,7 @@ pub enum FromWorker {
     },
     Progress {
         fraction: f64,
-        stage: String,
+        stage: Stage,
         prompt: usize,
         n_prompts: usize,
         elapsed: f64,
@@ -118,9 +149,9 @@ pub enum FromWorker {
     Cache {
         files: Vec<CachedFile>,
     },
-    /// A failure of `during` ("load", "run", "validate", "cache"); the page keeps its state.
+    /// A failure during an operation; the page keeps its state.
     Error {
-        during: String,
+        during: Operation,
         message: String,
     },
     /// The WebGPU device was lost (GPU process crash, driver reset) or failed during a run (a

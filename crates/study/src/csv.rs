@@ -56,10 +56,10 @@ pub fn prompts_csv(r: &Results) -> String {
         let _ = writeln!(
             out,
             "{i},{},{},{},{},{},{}",
-            quote(&p.clean),
-            quote(&p.corrupted),
-            quote(&p.correct),
-            quote(&p.incorrect),
+            quote(&p.pair.clean),
+            quote(&p.pair.corrupted),
+            quote(&p.pair.correct),
+            quote(&p.pair.incorrect),
             num(f64::from(r.clean_logit_diff[i])),
             num(f64::from(r.corrupted_logit_diff[i]))
         );

@@ -7,34 +7,25 @@ use gradpatch_methods::{
 };
 use gradpatch_model::{Gpt2, RunError, block_on};
 use gradpatch_runs::PromptRuns;
+use gradpatch_terms::Stage;
 
 use crate::{IgResults, MethodScores, PromptRecord, Results, StudyConfig, statistics};
 
 impl StudyConfig {
-    fn ig_options(&self) -> IgOptions {
+    fn ig_options(&self, threads: usize) -> IgOptions {
         IgOptions {
             steps: self.ig_steps,
             quadrature: self.ig_method,
             baseline: self.ig_baseline,
             steps_per_batch: self.ig_steps,
             start_at_layer: true,
-            threads: self.threads(),
+            threads,
         }
     }
 
-    /// On the CPU backend, parts of a sweep run side by side (its element-wise work is
-    /// single-threaded); a GPU gains nothing from it, and the browser has one thread.
-    fn threads(&self) -> usize {
-        if self.backend == "ndarray" {
-            gradpatch_methods::cpu_threads()
-        } else {
-            1
-        }
-    }
-
-    fn ap_options(&self) -> ApOptions {
+    fn ap_options(&self, threads: usize) -> ApOptions {
         ApOptions {
-            threads: self.threads(),
+            threads,
             direction: self.ap_direction,
             ..ApOptions::default()
         }
@@ -49,13 +40,6 @@ pub struct StudyProgress {
     pub stage: Stage,
     /// Fraction of the whole study done, 0..=1.
     pub fraction: f64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stage {
-    Runs,
-    Ig,
-    Ap,
 }
 
 fn rows(flat: &[f32], width: usize) -> Vec<Vec<f32>> {
@@ -155,18 +139,25 @@ pub async fn run_study_async(
     let (h, m) = (c.n_heads, c.d_mlp);
     let n = pairs.len();
     // Relative cost of the stages (measured on GPT-2 small: the AP sweep dominates).
-    let (w_ig, w_ap) = match (config.run_ig, config.run_ap) {
+    let (w_ig, w_ap) = match (config.methods.ig, config.methods.ap) {
         (true, true) => (0.2, 0.8),
         (true, false) => (1.0, 0.0),
         _ => (0.0, 1.0),
+    };
+    // On the CPU backend, parts of a sweep run side by side (its element-wise work is
+    // single-threaded); a GPU gains nothing from it, and the browser has one thread.
+    let threads = if model.on_cpu() {
+        gradpatch_methods::cpu_threads()
+    } else {
+        1
     };
     let mut results = Results {
         config: config.clone(),
         prompts: Vec::with_capacity(n),
         clean_logit_diff: Vec::with_capacity(n),
         corrupted_logit_diff: Vec::with_capacity(n),
-        ig: config.run_ig.then(IgResults::default),
-        ap: config.run_ap.then(MethodScores::default),
+        ig: config.methods.ig.then(IgResults::default),
+        ap: config.methods.ap.then(MethodScores::default),
         stats: None,
         complete: true,
         seconds: serde_json::Map::new(),
@@ -174,10 +165,7 @@ pub async fn run_study_async(
     'prompts: for (i, pair) in pairs.iter().enumerate() {
         let runs = PromptRuns::new_async(model, pair).await?;
         results.prompts.push(PromptRecord {
-            clean: pair.pair.clean.clone(),
-            corrupted: pair.pair.corrupted.clone(),
-            correct: pair.pair.correct.clone(),
-            incorrect: pair.pair.incorrect.clone(),
+            pair: pair.pair.clone(),
             clean_token_ids: pair.clean_ids.clone(),
             corrupted_token_ids: pair.corrupted_ids.clone(),
             labels: pair.labels(),
@@ -200,7 +188,7 @@ pub async fn run_study_async(
             let (scores, complete) = integrated_gradients_async(
                 model,
                 &runs,
-                &config.ig_options(),
+                &config.ig_options(threads),
                 &mut StageProgress::new(observer, at, Stage::Ig, 0.0, w_ig),
             )
             .await?;
@@ -217,7 +205,7 @@ pub async fn run_study_async(
             let (scores, complete) = activation_patching_async(
                 model,
                 &runs,
-                &config.ap_options(),
+                &config.ap_options(threads),
                 &mut StageProgress::new(observer, at, Stage::Ap, w_ig, w_ap),
             )
             .await?;

@@ -5,7 +5,8 @@
 use gradpatch_dataset::{Corruption, Gpt2Tokenizer, generate_ioi};
 use gradpatch_methods::{Baseline, Direction, Quadrature};
 use gradpatch_model::{Gpt2, Processing};
-use gradpatch_study::{Stage, StudyConfig, run_study};
+use gradpatch_study::{StudyConfig, run_study};
+use gradpatch_terms::{MethodSet, Stage};
 use gradpatch_testdata::{model_a_dir, read};
 
 fn setup() -> (Gpt2, Vec<gradpatch_dataset::TokenizedPair>) {
@@ -19,8 +20,7 @@ fn config() -> StudyConfig {
     StudyConfig {
         model: "model-a".into(),
         processing: Processing::all(),
-        run_ig: true,
-        run_ap: true,
+        methods: MethodSet::BOTH,
         ig_steps: 20,
         ig_method: Quadrature::GaussLegendre,
         ig_baseline: Baseline::Zero,

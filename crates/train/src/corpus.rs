@@ -6,7 +6,8 @@
 //! and the embeddings what a name is, so that a name held out of every training IOI prompt is
 //! still a known token. They also contain the words the held-out templates are made of.
 
-use gradpatch_dataset::ioi::{Corruption, IoiPools, SplitMix, draw_pair};
+use gradpatch_dataset::Corruption;
+use gradpatch_dataset::ioi::{IoiPools, SplitMix, draw_pair};
 use gradpatch_dataset::ioi_split::all_names;
 use gradpatch_dataset::{Gpt2Tokenizer, Split};
 

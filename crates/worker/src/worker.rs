@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent};
 
-use gradpatch_protocol::{FromWorker, ToWorker};
+use gradpatch_protocol::{FromWorker, Operation, ToWorker};
 
 struct Loaded {
     model: Gpt2,
@@ -111,7 +111,7 @@ pub fn start() {
             }
             Ok(msg) => spawn_local(handle(msg, files)),
             Err(e) => post(&FromWorker::Error {
-                during: "message".into(),
+                during: Operation::Message,
                 message: format!("the worker could not read a message: {e}"),
             }),
         }
@@ -123,16 +123,16 @@ pub fn start() {
 
 async fn handle(msg: ToWorker, files: Vec<File>) {
     let during = match &msg {
-        ToWorker::Load { .. } => "load",
-        ToWorker::Run { .. } => "run",
-        ToWorker::Validate { .. } => "validate",
-        _ => "cache",
+        ToWorker::Load { .. } => Operation::Load,
+        ToWorker::Run { .. } => Operation::Run,
+        ToWorker::Validate { .. } => Operation::Validate,
+        _ => Operation::Cache,
     };
     let heavy = matches!(msg, ToWorker::Load { .. } | ToWorker::Run { .. });
     if heavy {
         if STATE.with(|s| s.borrow().busy) {
             post(&FromWorker::Error {
-                during: during.into(),
+                during,
                 message: "the worker is busy: cancel the current task first".into(),
             });
             return;
@@ -163,10 +163,7 @@ async fn handle(msg: ToWorker, files: Vec<File>) {
         STATE.with(|s| s.borrow_mut().busy = false);
     }
     if let Err(message) = result {
-        post(&FromWorker::Error {
-            during: during.into(),
-            message,
-        });
+        post(&FromWorker::Error { during, message });
     }
 }
 

@@ -9,7 +9,7 @@ use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, File, MessageEvent, Worker};
 
-use gradpatch_protocol::{FromWorker, ToWorker};
+use gradpatch_protocol::{FromWorker, Operation, ToWorker};
 
 /// Trunk writes the worker's loader next to the page (Trunk.toml: no file hashes).
 const WORKER_URL: &str = "./worker_loader.js";
@@ -58,7 +58,7 @@ impl Bridge {
             Ok(w) => w,
             Err(e) => {
                 (self.on_message)(FromWorker::Error {
-                    during: "start".into(),
+                    during: Operation::Start,
                     message: format!("the compute worker could not start: {}", js_text(&e)),
                 });
                 return;
@@ -81,7 +81,7 @@ impl Bridge {
                 }
                 Ok(msg) => handler(msg),
                 Err(err) => handler(FromWorker::Error {
-                    during: "message".into(),
+                    during: Operation::Message,
                     message: format!("unreadable message from the worker: {err}"),
                 }),
             }
@@ -116,7 +116,7 @@ impl Bridge {
             Ok(v) => v,
             Err(e) => {
                 (self.on_message)(FromWorker::Error {
-                    during: "message".into(),
+                    during: Operation::Message,
                     message: format!("could not send to the worker: {e}"),
                 });
                 return;
@@ -134,7 +134,7 @@ impl Bridge {
         }
         if let Err(e) = worker.post_message(&envelope) {
             (self.on_message)(FromWorker::Error {
-                during: "message".into(),
+                during: Operation::Message,
                 message: format!("could not send to the worker: {}", js_text(&e)),
             });
         }

@@ -2,7 +2,8 @@
 //! hover, selection on click, and a PNG download.
 
 use gradpatch_charts::{Kind, PlotArea};
-use gradpatch_config::{Move, Selection};
+use gradpatch_config::Move;
+use gradpatch_terms::Component;
 use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
 use plotters::coord::Shift;
@@ -16,7 +17,7 @@ use super::Ctx;
 pub type Area = DrawingArea<CanvasBackend, Shift>;
 
 /// What is under the pointer: tooltip text and the component a click selects.
-pub type Hit = Option<(String, Option<Selection>)>;
+pub type Hit = Option<(String, Option<Component>)>;
 
 pub fn download_url(url: &str, file_name: &str) {
     let Some(doc) = window().document() else {
@@ -80,7 +81,7 @@ pub fn chart(
         }
     });
     // The keyboard cursor starts at the selection (when it is of this chart's kind).
-    let cursor = RwSignal::new(None::<Selection>);
+    let cursor = RwSignal::new(None::<Component>);
     let on_key = move |ev: KeyboardEvent| {
         let Some(info) = ctx.model.get_untracked() else {
             return;
@@ -93,14 +94,14 @@ pub fn chart(
             ctx.state.with_untracked(|s| s.view.selection).filter(|s| {
                 matches!(
                     (s, kind),
-                    (Selection::Head { .. }, Kind::Heads)
-                        | (Selection::Neuron { .. }, Kind::Neurons)
+                    (Component::Head { .. }, Kind::Heads)
+                        | (Component::Neuron { .. }, Kind::Neurons)
                 )
             })
         });
         let start = start.unwrap_or(match kind {
-            Kind::Heads => Selection::Head { layer: 0, head: 0 },
-            Kind::Neurons => Selection::Neuron {
+            Kind::Heads => Component::Head { layer: 0, head: 0 },
+            Kind::Neurons => Component::Neuron {
                 layer: 0,
                 neuron: 0,
             },
@@ -112,7 +113,7 @@ pub fn chart(
             cursor.set(Some(start));
         } else if let Some(m) = Move::from_key(&key) {
             ev.prevent_default();
-            cursor.set(Some(start.moved(m, info.n_layers, per_layer)));
+            cursor.set(Some(m.apply(start, info.n_layers, per_layer)));
         }
     };
     let label = format!(

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use gradpatch_config::Task;
-use gradpatch_protocol::FromWorker;
+use gradpatch_protocol::{FromWorker, Operation};
 use leptos::prelude::*;
 
 use super::{Ctx, Download, RunProgress};
@@ -105,7 +105,7 @@ impl Ctx {
                 }
                 let (any_method, allowed) = self
                     .state
-                    .with_untracked(|s| (s.run_ig || s.run_ap, s.auto_run_allowed()));
+                    .with_untracked(|s| (!s.methods.is_empty(), s.auto_run_allowed()));
                 let resume = self.resume_run.get_value();
                 self.resume_run.set_value(false);
                 if self.run_after_load.get_untracked() && any_method {
@@ -164,11 +164,11 @@ impl Ctx {
                 self.cache.set(files);
             }
             FromWorker::Error { during, message } => {
-                if during == "load" {
+                if during == Operation::Load {
                     self.loading.set(false);
                     self.run_after_load.set(false);
                 }
-                if during == "run" {
+                if during == Operation::Run {
                     self.running.set(false);
                 }
                 self.status.set(String::new());

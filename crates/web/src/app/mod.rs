@@ -11,14 +11,15 @@ mod results;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use gradpatch_config::{Backend, ModelChoice, ModelUrl, PageState, Task};
+use gradpatch_config::{ModelChoice, ModelUrl, PageState, Task};
 use gradpatch_study::Results;
+use gradpatch_terms::{Backend, PromptPair, Stage};
 use leptos::prelude::*;
 use web_sys::File;
 
 use bridge::Bridge;
 use gradpatch_protocol::{
-    CachedFile, FromWorker, ModelInfo, ModelSource, Pair, Prompts, RunRequest, ToWorker,
+    CachedFile, FromWorker, ModelInfo, ModelSource, Prompts, RunRequest, ToWorker,
 };
 
 /// The offline model served with the page (trained by `gradpatch train-demo`).
@@ -37,7 +38,7 @@ pub struct Download {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunProgress {
     pub fraction: f64,
-    pub stage: String,
+    pub stage: Stage,
     pub prompt: usize,
     pub n_prompts: usize,
     pub elapsed: f64,
@@ -166,7 +167,7 @@ impl Ctx {
             Task::Ioi { n, seed, corrupt } => Prompts::Ioi {
                 n: *n,
                 seed: *seed,
-                abc: *corrupt == gradpatch_config::Corrupt::Abc,
+                corrupt: *corrupt,
             },
             Task::Custom(pairs) => Prompts::Custom(pairs.clone()),
         };
@@ -177,12 +178,11 @@ impl Ctx {
         self.send(&ToWorker::Run {
             request: RunRequest {
                 prompts,
-                run_ig: s.run_ig,
-                run_ap: s.run_ap,
+                methods: s.methods,
                 ig_steps: s.ig_steps,
-                ig_method: s.ig_method.clone(),
-                ig_baseline: s.ig_baseline.clone(),
-                ap_direction: s.ap_direction.clone(),
+                ig_method: s.ig_method,
+                ig_baseline: s.ig_baseline,
+                ap_direction: s.ap_direction,
                 percentile: s.percentile,
             },
         });
@@ -192,7 +192,7 @@ impl Ctx {
         self.send(&ToWorker::Cancel);
     }
 
-    pub fn validate(&self, pairs: Vec<Pair>) {
+    pub fn validate(&self, pairs: Vec<PromptPair>) {
         if self.model.get_untracked().is_some() {
             self.send(&ToWorker::Validate { pairs });
         }

@@ -1,9 +1,7 @@
 //! The left column: messages, model choice and download, task and method settings, progress.
 
-use gradpatch_config::{
-    BASELINES, Backend, Corrupt, DIRECTIONS, MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl,
-    QUADRATURES, Task, pairs_text,
-};
+use gradpatch_config::{MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl, Task, pairs_text};
+use gradpatch_terms::{Backend, Baseline, Corruption, Direction, Keyed, Quadrature};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DragEvent, File, HtmlInputElement};
@@ -75,7 +73,7 @@ pub fn Banners() -> impl IntoView {
                     <span>{move || ctx.state.with(|s| format!(
                         "This link asks for {} prompt pairs{}: on GPT-2 small about {} of computing on a 2-core CPU (a GPU is usually much faster). Run it?",
                         s.n_prompts(),
-                        if s.run_ig { format!(" with {} IG steps", s.ig_steps) } else { String::new() },
+                        if s.methods.ig { format!(" with {} IG steps", s.ig_steps) } else { String::new() },
                         duration(s.gpt2_cpu_seconds()),
                     ))}</span>
                     <button data-testid="confirm-run-go" on:click=move |_| ctx.run()>"Run"</button>
@@ -245,9 +243,9 @@ pub fn ConfigPanel() -> impl IntoView {
     let is_custom = move || ctx.state.with(|s| matches!(s.task, Task::Custom(_)));
     let ioi = move || match ctx.state.with(|s| s.task.clone()) {
         Task::Ioi { n, seed, corrupt } => (n, seed, corrupt),
-        Task::Custom(_) => (8, 0, Corrupt::Aba),
+        Task::Custom(_) => (8, 0, Corruption::Aba),
     };
-    let set_ioi = move |n: usize, seed: u64, corrupt: Corrupt| {
+    let set_ioi = move |n: usize, seed: u64, corrupt: Corruption| {
         ctx.state
             .update(|s| s.task = Task::Ioi { n, seed, corrupt });
     };
@@ -273,7 +271,7 @@ pub fn ConfigPanel() -> impl IntoView {
                 100.0 * p.fraction,
                 (p.prompt + 1).min(p.n_prompts),
                 p.n_prompts,
-                p.stage,
+                p.stage.label(),
                 duration(p.elapsed),
                 duration(rest)
             )
@@ -321,14 +319,13 @@ pub fn ConfigPanel() -> impl IntoView {
                             let (n, _, c) = ioi();
                             set_ioi(n, seed, c);
                         } /></label>
-                    <label>"corruption " <select prop:value=move || if ioi().2 == Corrupt::Abc { "abc" } else { "aba" }
-                        on:change=move |ev| {
-                            let (n, seed, _) = ioi();
-                            set_ioi(n, seed, if event_target_value(&ev) == "abc" { Corrupt::Abc } else { Corrupt::Aba });
-                        }>
-                        <option value="aba">"aba (S2 → IO)"</option>
-                        <option value="abc">"abc (S2 → third name)"</option>
-                    </select></label>
+                    <label>"corruption " {key_select(move || ioi().2, move |c| {
+                        let (n, seed, _) = ioi();
+                        set_ioi(n, seed, c);
+                    }, |c| match c {
+                        Corruption::Aba => "aba (S2 → IO)",
+                        Corruption::Abc => "abc (S2 → third name)",
+                    })}</label>
                 </div>
             </Show>
             <Show when=is_custom>
@@ -347,33 +344,27 @@ pub fn ConfigPanel() -> impl IntoView {
                 </ul>
             </Show>
             <div class="row">
-                <label class="check"><input type="checkbox" data-testid="method-ig" prop:checked=move || ctx.state.with(|s| s.run_ig)
-                    on:change=move |ev| { let on = event_target_checked(&ev); ctx.state.update(|s| s.run_ig = on); } />" IG"</label>
+                <label class="check"><input type="checkbox" data-testid="method-ig" prop:checked=move || ctx.state.with(|s| s.methods.ig)
+                    on:change=move |ev| { let on = event_target_checked(&ev); ctx.state.update(|s| s.methods.ig = on); } />" IG"</label>
                 <label>"steps " <input type="number" min="1" max=MAX_STEPS prop:value=move || ctx.state.with(|s| s.ig_steps)
                     on:change=move |ev| if let Some(v) = num(&ev) { ctx.state.update(|s| s.ig_steps = (v as usize).clamp(1, MAX_STEPS)); } /></label>
-                <label>"rule " <select prop:value=move || ctx.state.with(|s| s.ig_method.clone())
-                    on:change=move |ev| { let v = event_target_value(&ev); ctx.state.update(|s| s.ig_method = v); }>
-                    {QUADRATURES.iter().map(|q| view! { <option value=*q>{*q}</option> }).collect_view()}
-                </select></label>
-                <label>"baseline " <select prop:value=move || ctx.state.with(|s| s.ig_baseline.clone())
-                    on:change=move |ev| { let v = event_target_value(&ev); ctx.state.update(|s| s.ig_baseline = v); }>
-                    {BASELINES.iter().map(|q| view! { <option value=*q>{*q}</option> }).collect_view()}
-                </select></label>
+                <label>"rule " {key_select(move || ctx.state.with(|s| s.ig_method),
+                    move |v: Quadrature| ctx.state.update(|s| s.ig_method = v), Quadrature::key)}</label>
+                <label>"baseline " {key_select(move || ctx.state.with(|s| s.ig_baseline),
+                    move |v: Baseline| ctx.state.update(|s| s.ig_baseline = v), Baseline::key)}</label>
             </div>
             <div class="row">
-                <label class="check"><input type="checkbox" data-testid="method-ap" prop:checked=move || ctx.state.with(|s| s.run_ap)
-                    on:change=move |ev| { let on = event_target_checked(&ev); ctx.state.update(|s| s.run_ap = on); } />" AP"</label>
-                <label>"direction " <select prop:value=move || ctx.state.with(|s| s.ap_direction.clone())
-                    on:change=move |ev| { let v = event_target_value(&ev); ctx.state.update(|s| s.ap_direction = v); }>
-                    {DIRECTIONS.iter().map(|q| view! { <option value=*q>{*q}</option> }).collect_view()}
-                </select></label>
+                <label class="check"><input type="checkbox" data-testid="method-ap" prop:checked=move || ctx.state.with(|s| s.methods.ap)
+                    on:change=move |ev| { let on = event_target_checked(&ev); ctx.state.update(|s| s.methods.ap = on); } />" AP"</label>
+                <label>"direction " {key_select(move || ctx.state.with(|s| s.ap_direction),
+                    move |v: Direction| ctx.state.update(|s| s.ap_direction = v), Direction::key)}</label>
                 <label>"highlight quantile " <input type="number" step="0.01" min="0.01" max="0.99"
                     prop:value=move || ctx.state.with(|s| s.percentile)
                     on:change=set_percentile /></label>
             </div>
             <div class="buttons">
                 <button data-testid="run" class="primary"
-                    disabled=move || ctx.model.get().is_none() || ctx.running.get() || ctx.state.with(|s| !s.run_ig && !s.run_ap)
+                    disabled=move || ctx.model.get().is_none() || ctx.running.get() || ctx.state.with(|s| s.methods.is_empty())
                     on:click=move |_| ctx.run()>"Run the comparison"</button>
                 <Show when=move || ctx.running.get()>
                     <button data-testid="cancel" on:click=move |_| ctx.cancel()>"Cancel"</button>
@@ -389,5 +380,19 @@ pub fn ConfigPanel() -> impl IntoView {
                 </div>
             })}
         </fieldset>
+    }
+}
+
+/// A `<select>` over every value of an option, showing `label(value)` for each.
+fn key_select<T: Keyed>(
+    get: impl Fn() -> T + Send + Sync + 'static,
+    set: impl Fn(T) + 'static,
+    label: fn(T) -> &'static str,
+) -> impl IntoView {
+    view! {
+        <select prop:value=move || get().key()
+            on:change=move |ev| if let Some(v) = T::from_key(&event_target_value(&ev)) { set(v) }>
+            {T::all().iter().map(|&v| view! { <option value=v.key()>{label(v)}</option> }).collect_view()}
+        </select>
     }
 }

@@ -3,11 +3,12 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use gradpatch_dataset::{Corruption, PromptPair, generate_ioi, tokenize_pairs};
-use gradpatch_methods::{Baseline, Direction, Pause, Quadrature};
+use gradpatch_dataset::{TokenizedPair, generate_ioi, tokenize_pairs};
+use gradpatch_methods::Pause;
 use gradpatch_model::RunError;
-use gradpatch_protocol::{FromWorker, Pair, Prompts, RunRequest};
-use gradpatch_study::{Stage, StudyConfig, StudyObserver, StudyProgress, run_study_async};
+use gradpatch_protocol::{FromWorker, Prompts, RunRequest};
+use gradpatch_study::{StudyConfig, StudyObserver, StudyProgress, run_study_async};
+use gradpatch_terms::PromptPair;
 use wasm_bindgen_futures::JsFuture;
 
 use super::{Loaded, STATE, cancel_flag, device, now_s, post, scope};
@@ -18,31 +19,14 @@ fn loaded() -> Result<Rc<Loaded>, String> {
         .ok_or_else(|| "no model is loaded yet".to_string())
 }
 
-fn to_pairs(pairs: &[Pair]) -> Vec<PromptPair> {
-    pairs
-        .iter()
-        .map(|p| PromptPair {
-            clean: p.clean.clone(),
-            corrupted: p.corrupted.clone(),
-            correct: p.correct.clone(),
-            incorrect: p.incorrect.clone(),
-        })
-        .collect()
-}
-
-pub fn validate(pairs: Vec<Pair>) -> Result<(), String> {
+pub fn validate(pairs: Vec<PromptPair>) -> Result<(), String> {
     let l = loaded()?;
-    let errors = to_pairs(&pairs)
+    let errors = pairs
         .iter()
-        .map(|p| p.tokenize(&l.tokenizer, l.model.config.n_ctx).err())
+        .map(|p| TokenizedPair::new(p, &l.tokenizer, l.model.config.n_ctx).err())
         .collect();
     post(&FromWorker::Validated { errors });
     Ok(())
-}
-
-fn parse_enum<T: serde::de::DeserializeOwned>(v: &str, what: &str) -> Result<T, String> {
-    serde_json::from_value(serde_json::Value::String(v.to_string()))
-        .map_err(|_| format!("unknown {what} `{v}`"))
 }
 
 /// Reports progress to the page (at most ~8 times a second) and lets the worker's event loop
@@ -60,12 +44,7 @@ impl StudyObserver for Observer {
             self.last = now;
             post(&FromWorker::Progress {
                 fraction: p.fraction,
-                stage: match p.stage {
-                    Stage::Runs => "runs",
-                    Stage::Ig => "IG",
-                    Stage::Ap => "AP",
-                }
-                .into(),
+                stage: p.stage,
                 prompt: p.prompt,
                 n_prompts: p.n_prompts,
                 elapsed: now - self.t0,
@@ -88,34 +67,27 @@ pub async fn run(req: RunRequest) -> Result<(), String> {
     let l = loaded()?;
     let n_ctx = l.model.config.n_ctx;
     let (pairs, source) = match &req.prompts {
-        Prompts::Ioi { n, seed, abc } => {
-            let corruption = if *abc {
-                Corruption::Abc
-            } else {
-                Corruption::Aba
-            };
-            let pairs = generate_ioi(*n, *seed, corruption, &l.tokenizer, n_ctx)
+        Prompts::Ioi { n, seed, corrupt } => {
+            let pairs = generate_ioi(*n, *seed, *corrupt, &l.tokenizer, n_ctx)
                 .map_err(|e| e.to_string())?;
-            let corrupt = if *abc { "abc" } else { "aba" };
             (
                 pairs,
                 serde_json::json!({"ioi": {"n": n, "seed": seed, "corrupt": corrupt}}),
             )
         }
         Prompts::Custom(p) => (
-            tokenize_pairs(&to_pairs(p), &l.tokenizer, n_ctx).map_err(|e| e.to_string())?,
+            tokenize_pairs(p, &l.tokenizer, n_ctx).map_err(|e| e.to_string())?,
             serde_json::json!({"custom": p.len()}),
         ),
     };
     let config = StudyConfig {
         model: l.label.clone(),
         processing: l.model.processing,
-        run_ig: req.run_ig,
-        run_ap: req.run_ap,
+        methods: req.methods,
         ig_steps: req.ig_steps,
-        ig_method: parse_enum::<Quadrature>(&req.ig_method, "quadrature")?,
-        ig_baseline: parse_enum::<Baseline>(&req.ig_baseline, "IG baseline")?,
-        ap_direction: parse_enum::<Direction>(&req.ap_direction, "AP direction")?,
+        ig_method: req.ig_method,
+        ig_baseline: req.ig_baseline,
+        ap_direction: req.ap_direction,
         percentile: req.percentile,
         prompts_source: source,
         backend: l.backend.clone(),

@@ -12,7 +12,8 @@ mod scatter;
 mod summary;
 
 use gradpatch_charts::data::{self, Grid, Kind, Method, Point};
-use gradpatch_config::{Selection, Tab};
+use gradpatch_config::Tab;
+use gradpatch_terms::Component;
 use leptos::prelude::*;
 
 use super::Ctx;
@@ -35,21 +36,21 @@ fn fmt(x: f64) -> String {
 }
 
 /// `(row, col)` of the selection in a `kind` grid.
-fn selected_cell(sel: Option<Selection>, kind: Kind) -> Option<(usize, usize)> {
+fn selected_cell(sel: Option<Component>, kind: Kind) -> Option<(usize, usize)> {
     match (sel?, kind) {
-        (Selection::Head { layer, head }, Kind::Heads) => Some((layer, head)),
-        (Selection::Neuron { layer, neuron }, Kind::Neurons) => Some((layer, neuron)),
+        (Component::Head { layer, head }, Kind::Heads) => Some((layer, head)),
+        (Component::Neuron { layer, neuron }, Kind::Neurons) => Some((layer, neuron)),
         _ => None,
     }
 }
 
-fn selection_of(kind: Kind, row: usize, col: usize) -> Selection {
+fn selection_of(kind: Kind, row: usize, col: usize) -> Component {
     match kind {
-        Kind::Heads => Selection::Head {
+        Kind::Heads => Component::Head {
             layer: row,
             head: col,
         },
-        Kind::Neurons => Selection::Neuron {
+        Kind::Neurons => Component::Neuron {
             layer: row,
             neuron: col,
         },
@@ -57,7 +58,7 @@ fn selection_of(kind: Kind, row: usize, col: usize) -> Selection {
 }
 
 /// The selection of a point's flat index (see [`data::Point`]) in grids of `cols` columns.
-fn flat_selection(kind: Kind, cols: usize, flat: usize) -> Selection {
+fn flat_selection(kind: Kind, cols: usize, flat: usize) -> Component {
     selection_of(kind, flat / cols.max(1), flat % cols.max(1))
 }
 
@@ -121,7 +122,7 @@ impl KindData {
     }
 
     /// Flat index (as in [`data::Point`]) of the selection, when it is of this kind.
-    fn selected_flat(&self, sel: Option<Selection>) -> Option<usize> {
+    fn selected_flat(&self, sel: Option<Component>) -> Option<usize> {
         selected_cell(sel, self.kind).map(|(row, col)| row * self.cols() + col)
     }
 
@@ -186,8 +187,8 @@ fn Toolbar(heads: KindData, neurons: KindData) -> impl IntoView {
     };
     let selected = move || {
         let (d, row, col) = match ctx.state.with(|s| s.view.selection)? {
-            Selection::Head { layer, head } => (heads, layer, head),
-            Selection::Neuron { layer, neuron } => (neurons, layer, neuron),
+            Component::Head { layer, head } => (heads, layer, head),
+            Component::Neuron { layer, neuron } => (neurons, layer, neuron),
         };
         // Tracked: the text follows the prompt (the grids change with it).
         d.ig.track();
@@ -205,7 +206,7 @@ fn Toolbar(heads: KindData, neurons: KindData) -> impl IntoView {
                     }>
                     <option value="mean">"Mean over prompts"</option>
                     {move || prompts().into_iter().enumerate().map(|(i, p)| {
-                        let text: String = p.clean.chars().take(60).collect();
+                        let text: String = p.pair.clean.chars().take(60).collect();
                         view! { <option value=i.to_string()>{format!("#{i}: {text}")}</option> }
                     }).collect_view()}
                 </select>

@@ -2,7 +2,7 @@
 //! method ranks highest.
 
 use gradpatch_charts::data::{self, Method};
-use gradpatch_config::Selection;
+use gradpatch_terms::Component;
 use leptos::prelude::*;
 
 use super::heads::Heatmaps;
@@ -29,7 +29,7 @@ fn TopNeurons(d: KindData) -> impl IntoView {
         data::top_components(ig.as_ref(), ap.as_ref(), by, TOP)
             .into_iter()
             .map(|c| {
-                let sel = Selection::Neuron {
+                let sel = Component::Neuron {
                     layer: c.row,
                     neuron: c.col,
                 };

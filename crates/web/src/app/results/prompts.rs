@@ -19,8 +19,8 @@ pub(super) fn PromptsTable() -> impl IntoView {
                     let ld = |v: &Vec<f32>| v.get(i).map_or("—".into(), |x| fmt(f64::from(*x)));
                     view! {
                         <tr class="clickable" on:click=move |_| ctx.state.update(|s| s.view.prompt = Some(i))>
-                            <td>{i}</td><td>{p.clean.clone()}</td><td>{p.corrupted.clone()}</td>
-                            <td>{format!("{:?}", p.correct)}</td><td>{format!("{:?}", p.incorrect)}</td>
+                            <td>{i}</td><td>{p.pair.clean.clone()}</td><td>{p.pair.corrupted.clone()}</td>
+                            <td>{format!("{:?}", p.pair.correct)}</td><td>{format!("{:?}", p.pair.incorrect)}</td>
                             <td class="tokens">{tokens.get(i).cloned().unwrap_or_default().into_iter().zip(p.clean_token_ids.clone()).map(|(t, id)| view! {
                                 <span class="tok" title=format!("id {id}")>{t}</span>
                             }).collect_view()}</td>

@@ -80,13 +80,9 @@ pub(super) fn Summary() -> impl IntoView {
             format!(
                 "IG {} steps, {}, {} baseline; AP {}; highlight quantile {}",
                 r.config.ig_steps,
-                r.config.ig_method.name(),
-                serde_json::to_string(&r.config.ig_baseline)
-                    .unwrap_or_default()
-                    .trim_matches('"'),
-                serde_json::to_string(&r.config.ap_direction)
-                    .unwrap_or_default()
-                    .trim_matches('"'),
+                r.config.ig_method,
+                r.config.ig_baseline,
+                r.config.ap_direction,
                 r.config.percentile
             ),
         ));

@@ -1,57 +1,24 @@
 //! Integration nodes and weights on [0, 1], as captum's `approximation_methods` gives them.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Quadrature {
-    /// numpy's `leggauss(n)` mapped to [0, 1] (captum's default, the reference's choice).
-    GaussLegendre,
-    #[serde(rename = "riemann_left")]
-    RiemannLeft,
-    #[serde(rename = "riemann_right")]
-    RiemannRight,
-    #[serde(rename = "riemann_middle")]
-    RiemannMiddle,
-    #[serde(rename = "riemann_trapezoid")]
-    RiemannTrapezoid,
-}
-
-impl std::str::FromStr for Quadrature {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "gausslegendre" => Quadrature::GaussLegendre,
-            "riemann_left" => Quadrature::RiemannLeft,
-            "riemann_right" => Quadrature::RiemannRight,
-            "riemann_middle" => Quadrature::RiemannMiddle,
-            "riemann_trapezoid" => Quadrature::RiemannTrapezoid,
-            other => {
-                return Err(format!(
-                    "unknown IG method \"{other}\", expected gausslegendre, riemann_left, riemann_right, riemann_middle or riemann_trapezoid"
-                ));
-            }
-        })
+keyed_enum! {
+    /// The integration rule of IG.
+    pub enum Quadrature ("IG method") {
+        /// numpy's `leggauss(n)` mapped to [0, 1] (captum's default, the reference's choice).
+        GaussLegendre = "gausslegendre",
+        RiemannLeft = "riemann_left",
+        RiemannRight = "riemann_right",
+        RiemannMiddle = "riemann_middle",
+        RiemannTrapezoid = "riemann_trapezoid",
     }
 }
 
 impl Quadrature {
-    pub fn name(self) -> &'static str {
-        match self {
-            Quadrature::GaussLegendre => "gausslegendre",
-            Quadrature::RiemannLeft => "riemann_left",
-            Quadrature::RiemannRight => "riemann_right",
-            Quadrature::RiemannMiddle => "riemann_middle",
-            Quadrature::RiemannTrapezoid => "riemann_trapezoid",
-        }
-    }
-
     /// `(alphas, step_sizes)` for `n` steps (`n >= 1`; trapezoid needs `n >= 2`).
     pub fn nodes(self, n: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
         if n == 0 || (self == Quadrature::RiemannTrapezoid && n < 2) {
             return Err(format!(
                 "{} needs at least {} steps, got {n}",
-                self.name(),
+                self.key(),
                 if self == Quadrature::RiemannTrapezoid {
                     2
                 } else {

@@ -1,0 +1,68 @@
+//! `results.json` files written before the shared option types moved into `gradpatch-terms`
+//! (issue 12) read into today's types and are written back exactly as the old types wrote them.
+//!
+//! Fixtures (2026-12-02, commit b4b0d58, model-a, 2 IOI prompts with `abc` corruption, seed 3,
+//! 4 IG steps of `riemann_trapezoid`, `corrupted` IG baseline, `denoising` AP):
+//! * `results-cli-2026-12.json`: what `gradpatch run` wrote;
+//! * `….rewritten.json` / `….pretty.json`: that file read into b4b0d58's `Results` and written
+//!   back compact (the CLI's writer) and pretty (the page's export). They differ from the CLI's
+//!   bytes only where serde_json's default float parser rounds an f64 differently from the
+//!   shortest representation it writes (one digit of one Pearson coefficient here): a property
+//!   of serde_json, the same for both versions of the types.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use gradpatch_study::Results;
+use gradpatch_terms::{Baseline, Corruption, Direction, MethodSet, Quadrature};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn results_json_written_before_the_shared_types_reads_and_writes_as_before() {
+    let cli = fixture("results-cli-2026-12.json");
+    let results: Results = serde_json::from_slice(&cli).expect("today's types read the old file");
+    assert_eq!(
+        serde_json::to_vec(&results).unwrap(),
+        fixture("results-cli-2026-12.rewritten.json"),
+        "the CLI's writer: as the old types wrote it"
+    );
+    assert_eq!(
+        serde_json::to_string_pretty(&results).unwrap().into_bytes(),
+        fixture("results-cli-2026-12.pretty.json"),
+        "the page's export: as the old types wrote it"
+    );
+
+    // The typed fields hold what the old strings and flags said.
+    let c = &results.config;
+    assert_eq!(c.methods, MethodSet::BOTH);
+    assert_eq!(
+        (c.ig_method, c.ig_baseline, c.ap_direction),
+        (
+            Quadrature::RiemannTrapezoid,
+            Baseline::Corrupted,
+            Direction::Denoising
+        )
+    );
+    assert_eq!(c.ig_steps, 4);
+    assert_eq!(c.prompts_source["ioi"]["corrupt"], Corruption::Abc.key());
+    assert_eq!(results.prompts.len(), 2, "two prompts");
+    for p in &results.prompts {
+        assert!(
+            p.pair.clean.ends_with(" to") && p.pair.correct.starts_with(' '),
+            "the pair's text is read into its fields: {:?}",
+            p.pair
+        );
+        assert_eq!(
+            p.clean_token_ids.len(),
+            p.corrupted_token_ids.len(),
+            "{:?}",
+            p.pair
+        );
+    }
+}
