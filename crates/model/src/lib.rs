@@ -6,12 +6,17 @@
 
 pub mod config;
 pub mod error;
-pub mod forward;
+mod forward;
 pub mod header;
+mod hook_ctx;
+mod hook_point;
 pub mod hooks;
+mod keys;
+mod layers;
 pub mod model;
 pub mod processing;
 pub mod readback;
+mod readout;
 pub mod save;
 pub mod vocab;
 pub mod weights;
@@ -20,7 +25,8 @@ pub use config::Gpt2Config;
 pub use error::{LoadError, RunError};
 pub use header::{Header, LoadPlan, MAX_HEADER_BYTES, WASM_HEAP_BYTES};
 pub use hooks::{Activation, ActivationCache, HookPoint, Hooks, Patch, Positions};
-pub use model::{Gpt2, PrefixKv, Readout, Run, RunOutput, Source, TokenBatch, gelu_new};
+pub use layers::gelu_new;
+pub use model::{Gpt2, PrefixKv, Readout, Run, RunOutput, Source, TokenBatch};
 pub use processing::Processing;
 pub use readback::{block_on, to_host, to_host_async};
 pub use save::{StoreDtype, to_safetensors};

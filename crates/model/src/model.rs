@@ -1,31 +1,17 @@
-//! GPT-2 on burn, with TransformerLens hook points. One file mirrors the Hugging Face module
-//! names: embeddings, blocks of (ln_1, attn, ln_2, mlp), ln_f, unembedding.
+//! GPT-2 on burn, with TransformerLens hook points: the model (embeddings, the blocks of
+//! [`crate::layers`], the final LayerNorm and the unembedding), what a run takes and gives, and
+//! the entry points that reach inside a block (`hook_z` to `hook_result`, `hook_mlp_in` to
+//! `hook_post`). The forward pass is in `forward.rs` and `readout.rs`.
 
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::config::Gpt2Config;
 use crate::error::{LoadError, RunError};
 use crate::hooks::{ActivationCache, HookPoint, Hooks};
+use crate::layers::{Attention, Block, LayerNorm, Linear, Mlp, gelu_new};
 use crate::processing::Processing;
 use crate::vocab::RowChunks;
 use crate::weights::{HostWeights, LoadOptions, load_host_weights};
-
-pub(crate) type Affine = (Tensor<1>, Tensor<1>);
-
-pub(crate) struct Block {
-    pub(crate) ln_1: Option<Affine>,
-    /// `c_attn` `[d_model, 3 d_model]` (Q | K | V, head-major inside each).
-    pub(crate) c_attn_w: Tensor<2>,
-    pub(crate) c_attn_b: Tensor<1>,
-    /// `c_proj` viewed per head: `[n_heads, d_head, d_model]`.
-    pub(crate) w_o: Tensor<3>,
-    pub(crate) b_o: Tensor<1>,
-    pub(crate) ln_2: Option<Affine>,
-    pub(crate) c_fc_w: Tensor<2>,
-    pub(crate) c_fc_b: Tensor<1>,
-    pub(crate) mlp_proj_w: Tensor<2>,
-    pub(crate) mlp_proj_b: Tensor<1>,
-}
 
 /// A GPT-2 on a burn device. Backends are chosen at run time by the [`Device`]
 /// (`Device::ndarray()`, `Device::wgpu(..)`, ...); gradients flow when an input is
@@ -34,12 +20,15 @@ pub struct Gpt2 {
     pub config: Gpt2Config,
     pub processing: Processing,
     pub(crate) device: Device,
-    pub(crate) wte: RowChunks,
-    pub(crate) wpe: Tensor<2>,
+    /// `W_E`, `[d_vocab, d_model]`.
+    pub(crate) w_e: RowChunks,
+    /// `W_pos`, `[n_ctx, d_model]`.
+    pub(crate) w_pos: Tensor<2>,
     pub(crate) blocks: Vec<Block>,
-    pub(crate) ln_f: Option<Affine>,
-    /// `[d_vocab, d_model]`: one row per token.
+    pub(crate) ln_final: LayerNorm,
+    /// `W_U` by vocabulary row, `[d_vocab, d_model]`: one row per token.
     pub(crate) unembed: RowChunks,
+    /// `[d_vocab]`
     pub(crate) b_u: Tensor<1>,
 }
 
@@ -135,36 +124,6 @@ fn t2(v: &[f32], shape: [usize; 2], device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(v.to_vec(), shape), device)
 }
 
-/// GPT-2's `gelu_new` (tanh approximation), as TransformerLens computes it.
-///
-/// Written as 0.5 x (1 + tanh(u)) = x / (1 + exp(−2u)), u = √(2/π) (x + 0.044715 x³): seven
-/// element-wise ops with one f32 `exp` instead of nine with a `tanh`, which the CPU backends
-/// compute in f64 (and autodiff recomputes in the backward pass): the MLP activation was ~10% of
-/// an IG sweep on the CPU. −2u is clamped at 80, where exp would overflow and the gradient become
-/// 0·∞; there the value is 0 to f32 precision either way.
-pub fn gelu_new<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    let c = (2.0f64 / std::f64::consts::PI).sqrt();
-    // −2u = x (−2c − 2c·0.044715 x²), with multiplications: powf is slow on the CPU backends.
-    let minus_2u = x.clone() * (x.clone() * x.clone() * (-2.0 * c * 0.044715) - 2.0 * c);
-    x / (minus_2u.clamp_max(80.0).exp() + 1.0)
-}
-
-pub(crate) fn layer_norm(x: Tensor<3>, eps: f64, affine: Option<&Affine>) -> Tensor<3> {
-    let x = x.clone() - x.mean_dim(2);
-    let scale = ((x.clone() * x.clone()).mean_dim(2) + eps).sqrt();
-    let x = x / scale;
-    match affine {
-        Some((w, b)) => x * w.clone().unsqueeze::<3>() + b.clone().unsqueeze::<3>(),
-        None => x,
-    }
-}
-
-pub(crate) fn linear(x: Tensor<3>, w: &Tensor<2>, b: &Tensor<1>) -> Tensor<3> {
-    let [batch, pos, d_in] = x.dims();
-    let out = w.dims()[1];
-    let y = x.reshape([batch * pos, d_in]).matmul(w.clone()) + b.clone().unsqueeze::<2>();
-    y.reshape([batch, pos, out])
-}
 impl Gpt2 {
     /// Reads a checkpoint from bytes, applies the weight processing and moves it to `device`.
     pub fn load(
@@ -182,25 +141,39 @@ impl Gpt2 {
     pub fn from_host(w: &HostWeights, processing: Processing, device: &Device) -> Self {
         let c = &w.config;
         let (d, m, h) = (c.d_model, c.d_mlp, c.n_heads);
-        let affine = |a: &Option<(Vec<f32>, Vec<f32>)>| {
-            a.as_ref().map(|(g, b)| (t1(g, device), t1(b, device)))
+        let eps = c.layer_norm_eps;
+        let norm = |a: &Option<(Vec<f32>, Vec<f32>)>| LayerNorm {
+            affine: a.as_ref().map(|(g, b)| (t1(g, device), t1(b, device))),
+            eps,
+        };
+        let linear = |w: &[f32], b: &[f32], shape: [usize; 2]| Linear {
+            w: t2(w, shape, device),
+            b: t1(b, device),
         };
         let blocks = w
             .layers
             .iter()
-            .map(|lw| {
+            .enumerate()
+            .map(|(layer, lw)| {
                 let (c_attn, b_attn) = lw.c_attn();
                 Block {
-                    ln_1: affine(&lw.ln1),
-                    c_attn_w: t2(&c_attn, [d, 3 * d], device),
-                    c_attn_b: t1(&b_attn, device),
-                    w_o: Tensor::from_data(TensorData::new(lw.w_o.clone(), [h, d / h, d]), device),
-                    b_o: t1(&lw.b_o, device),
-                    ln_2: affine(&lw.ln2),
-                    c_fc_w: t2(&lw.w_in, [d, m], device),
-                    c_fc_b: t1(&lw.b_in, device),
-                    mlp_proj_w: t2(&lw.w_out, [m, d], device),
-                    mlp_proj_b: t1(&lw.b_out, device),
+                    layer,
+                    ln1: norm(&lw.ln1),
+                    attn: Attention {
+                        layer,
+                        qkv: linear(&c_attn, &b_attn, [d, 3 * d]),
+                        w_o: Tensor::from_data(
+                            TensorData::new(lw.w_o.clone(), [h, d / h, d]),
+                            device,
+                        ),
+                        b_o: t1(&lw.b_o, device),
+                    },
+                    ln2: norm(&lw.ln2),
+                    mlp: Mlp {
+                        layer,
+                        w_in: linear(&lw.w_in, &lw.b_in, [d, m]),
+                        w_out: linear(&lw.w_out, &lw.b_out, [m, d]),
+                    },
                 }
             })
             .collect();
@@ -208,10 +181,10 @@ impl Gpt2 {
             config: c.clone(),
             processing,
             device: device.clone(),
-            wte: RowChunks::new(&w.w_e, c.d_vocab, d, device),
-            wpe: t2(&w.w_pos, [c.n_ctx, d], device),
+            w_e: RowChunks::new(&w.w_e, c.d_vocab, d, device),
+            w_pos: t2(&w.w_pos, [c.n_ctx, d], device),
             blocks,
-            ln_f: affine(&w.ln_f),
+            ln_final: norm(&w.ln_f),
             unembed: RowChunks::new(&w.unembed, c.d_vocab, d, device),
             b_u: t1(&w.b_u, device),
         }
@@ -302,10 +275,13 @@ impl Gpt2 {
         self.tokens_after(rows, prefix.len)
     }
 
-    /// `hook_result` of `layer` for a given `hook_z` (`[b, pos, head, d_head]`).
+    /// `hook_result` of `layer` for a given `hook_z`.
+    ///
+    /// # Shapes
+    /// `[batch, pos, n_heads, d_head]` → `[batch, pos, n_heads, d_model]`
     pub fn attn_result_from_z(&self, layer: usize, z: Tensor<4>) -> Result<Tensor<4>, RunError> {
         let block = self.block(layer)?;
-        let [b, s, h, dh] = z.dims();
+        let [_, _, h, dh] = z.dims();
         if h != self.config.n_heads || dh != self.config.d_head() {
             return Err(RunError::invalid(
                 "hook_z",
@@ -317,18 +293,17 @@ impl Gpt2 {
                 ),
             ));
         }
-        let d = self.config.d_model;
-        let zh = z.permute([2, 0, 1, 3]).reshape([h, b * s, dh]);
-        let r = zh.matmul(block.w_o.clone()).reshape([h, b, s, d]);
-        Ok(r.permute([1, 2, 0, 3]))
+        Ok(block.attn.result_from_z(z))
     }
 
-    /// `mlp.hook_post` of `layer` for a given `hook_mlp_in` (`[b, pos, d_model]`).
+    /// `mlp.hook_post` of `layer` for a given `hook_mlp_in` (no hooks run).
+    ///
+    /// # Shapes
+    /// `[batch, pos, d_model]` → `[batch, pos, d_mlp]`
     pub fn mlp_post_from_in(&self, layer: usize, mlp_in: Tensor<3>) -> Result<Tensor<3>, RunError> {
         let block = self.block(layer)?;
         self.check_last(&mlp_in.dims(), self.config.d_model, "hook_mlp_in")?;
-        let x = layer_norm(mlp_in, self.config.layer_norm_eps, block.ln_2.as_ref());
-        Ok(gelu_new(linear(x, &block.c_fc_w, &block.c_fc_b)))
+        Ok(gelu_new(block.mlp.w_in.forward(block.ln2.forward(mlp_in))))
     }
 
     /// Rows `start..start + len` of `W_out` (`mlp.c_proj`), `[len, d_model]`: what neurons
@@ -350,7 +325,7 @@ impl Gpt2 {
                 ),
             ));
         }
-        Ok(block.mlp_proj_w.clone().narrow(0, start, len))
+        Ok(block.mlp.w_out.w.clone().narrow(0, start, len))
     }
 
     pub(crate) fn block(&self, layer: usize) -> Result<&Block, RunError> {
@@ -375,45 +350,5 @@ impl Gpt2 {
             ));
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use crate::readback::to_host;
-
-    /// The exp form equals TransformerLens' tanh form, value and derivative, from deep in the
-    /// negative tail (where exp is clamped) to large positive inputs.
-    #[test]
-    #[allow(deprecated)]
-    fn gelu_new_equals_the_tanh_form_with_finite_gradients() {
-        let device = Device::ndarray();
-        let xs: Vec<f32> = (-600..=600).map(|i| i as f32 * 0.1).collect();
-        let x = Tensor::<1>::from_data(TensorData::new(xs.clone(), [xs.len()]), &device)
-            .autodiff()
-            .require_grad();
-        let y = gelu_new(x.clone());
-        let grads = y.clone().sum().backward();
-        let dy = to_host(x.grad(&grads).unwrap()).unwrap();
-        let y = to_host(y.detach()).unwrap();
-        let c = (2.0f64 / std::f64::consts::PI).sqrt();
-        for ((&xf, &got), &dgot) in xs.iter().zip(&y).zip(&dy) {
-            let x = f64::from(xf);
-            let u = c * (x + 0.044715 * x.powi(3));
-            let t = u.tanh();
-            let value = 0.5 * x * (1.0 + t);
-            let slope =
-                0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * x * x);
-            assert!(
-                (f64::from(got) - value).abs() <= 1e-6 * (1.0 + value.abs()),
-                "gelu_new({x}) = {got}, expected {value}"
-            );
-            assert!(
-                dgot.is_finite() && (f64::from(dgot) - slope).abs() <= 1e-5,
-                "gelu_new'({x}) = {dgot}, expected {slope}"
-            );
-        }
     }
 }

@@ -3,6 +3,7 @@
 use safetensors::{Dtype, tensor::TensorView};
 
 use crate::error::LoadError;
+use crate::keys::{self, BlockTensor};
 use crate::weights::{HostWeights, KeyLayout};
 
 /// Storage dtype of a written checkpoint.
@@ -51,28 +52,13 @@ pub fn to_safetensors(
             "cannot save processed weights ({what} was folded): save the unprocessed model"
         ))
     };
-    put(format!("{p}wte.weight"), vec![v, d], &w.w_e);
-    put(format!("{p}wpe.weight"), vec![c.n_ctx, d], &w.w_pos);
+    put(format!("{p}{}", keys::WTE), vec![v, d], &w.w_e);
+    put(format!("{p}{}", keys::WPE), vec![c.n_ctx, d], &w.w_pos);
     for (l, lw) in w.layers.iter().enumerate() {
-        let (ln1w, ln1b) = lw.ln1.as_ref().ok_or_else(|| unprocessed("ln_1"))?;
-        let (ln2w, ln2b) = lw.ln2.as_ref().ok_or_else(|| unprocessed("ln_2"))?;
-        let (c_attn, b_attn) = lw.c_attn();
-        put(format!("{p}h.{l}.ln_1.weight"), vec![d], ln1w);
-        put(format!("{p}h.{l}.ln_1.bias"), vec![d], ln1b);
-        put(
-            format!("{p}h.{l}.attn.c_attn.weight"),
-            vec![d, 3 * d],
-            &c_attn,
-        );
-        put(format!("{p}h.{l}.attn.c_attn.bias"), vec![3 * d], &b_attn);
-        put(format!("{p}h.{l}.attn.c_proj.weight"), vec![d, d], &lw.w_o);
-        put(format!("{p}h.{l}.attn.c_proj.bias"), vec![d], &lw.b_o);
-        put(format!("{p}h.{l}.ln_2.weight"), vec![d], ln2w);
-        put(format!("{p}h.{l}.ln_2.bias"), vec![d], ln2b);
-        put(format!("{p}h.{l}.mlp.c_fc.weight"), vec![d, m], &lw.w_in);
-        put(format!("{p}h.{l}.mlp.c_fc.bias"), vec![m], &lw.b_in);
-        put(format!("{p}h.{l}.mlp.c_proj.weight"), vec![m, d], &lw.w_out);
-        put(format!("{p}h.{l}.mlp.c_proj.bias"), vec![d], &lw.b_out);
+        for t in BlockTensor::ALL {
+            let data = t.of(lw).ok_or_else(|| unprocessed(t.name()))?;
+            put(format!("{p}h.{l}.{}", t.name()), t.shape(d, m), &data);
+        }
         if layout == KeyLayout::Hub {
             let n = c.n_ctx;
             let mask: Vec<f32> = (0..n * n)
@@ -82,10 +68,10 @@ pub fn to_safetensors(
         }
     }
     let (lnfw, lnfb) = w.ln_f.as_ref().ok_or_else(|| unprocessed("ln_f"))?;
-    put(format!("{p}ln_f.weight"), vec![d], lnfw);
-    put(format!("{p}ln_f.bias"), vec![d], lnfb);
+    put(format!("{p}{}", keys::LN_F_WEIGHT), vec![d], lnfw);
+    put(format!("{p}{}", keys::LN_F_BIAS), vec![d], lnfb);
     if w.unembed != w.w_e {
-        put("lm_head.weight".to_string(), vec![v, d], &w.unembed);
+        put(keys::LM_HEAD.to_string(), vec![v, d], &w.unembed);
     }
     let views = tensors
         .iter()

@@ -7,6 +7,7 @@ use safetensors::{Dtype, SafeTensorError, SafeTensors, tensor::TensorView};
 
 use crate::config::{Gpt2Config, MAX_LAYERS};
 use crate::error::LoadError;
+use crate::keys::{self, BlockTensor};
 
 /// Weights of one block, in GPT-2's Conv1D orientation: every matrix is `[in, out]`, so a layer
 /// computes `x @ W + b`. Q, K, V and O keep the head as the slow part of the `d_model` axis
@@ -355,19 +356,13 @@ pub fn load_host_weights(bytes: &[u8], opts: &LoadOptions<'_>) -> Result<HostWei
     };
     let r = Reader { st, prefix };
     let (d, m, v) = (config.d_model, config.d_mlp, config.d_vocab);
-    let w_e = r.get("wte.weight", &[v, d])?;
-    let w_pos = r.get("wpe.weight", &[config.n_ctx, d])?;
+    let w_e = r.get(keys::WTE, &[v, d])?;
+    let w_pos = r.get(keys::WPE, &[config.n_ctx, d])?;
     let mut layers = Vec::with_capacity(config.n_layers);
     for l in 0..config.n_layers {
-        let p = format!("h.{l}.");
-        let ln = |name: &str| -> Result<(Vec<f32>, Vec<f32>), LoadError> {
-            Ok((
-                r.get(&format!("{p}{name}.weight"), &[d])?,
-                r.get(&format!("{p}{name}.bias"), &[d])?,
-            ))
-        };
-        let c_attn = r.get(&format!("{p}attn.c_attn.weight"), &[d, 3 * d])?;
-        let b_attn = r.get(&format!("{p}attn.c_attn.bias"), &[3 * d])?;
+        let get = |t: BlockTensor| r.get(&format!("h.{l}.{}", t.name()), &t.shape(d, m));
+        let c_attn = get(BlockTensor::QkvWeight)?;
+        let b_attn = get(BlockTensor::QkvBias)?;
         let split = |part: usize| -> Vec<f32> {
             c_attn
                 .chunks_exact(3 * d)
@@ -375,26 +370,29 @@ pub fn load_host_weights(bytes: &[u8], opts: &LoadOptions<'_>) -> Result<HostWei
                 .collect()
         };
         layers.push(LayerWeights {
-            ln1: Some(ln("ln_1")?),
+            ln1: Some((get(BlockTensor::Ln1Weight)?, get(BlockTensor::Ln1Bias)?)),
             w_q: split(0),
             w_k: split(1),
             w_v: split(2),
             b_q: b_attn[..d].to_vec(),
             b_k: b_attn[d..2 * d].to_vec(),
             b_v: b_attn[2 * d..].to_vec(),
-            w_o: r.get(&format!("{p}attn.c_proj.weight"), &[d, d])?,
-            b_o: r.get(&format!("{p}attn.c_proj.bias"), &[d])?,
-            ln2: Some(ln("ln_2")?),
-            w_in: r.get(&format!("{p}mlp.c_fc.weight"), &[d, m])?,
-            b_in: r.get(&format!("{p}mlp.c_fc.bias"), &[m])?,
-            w_out: r.get(&format!("{p}mlp.c_proj.weight"), &[m, d])?,
-            b_out: r.get(&format!("{p}mlp.c_proj.bias"), &[d])?,
+            w_o: get(BlockTensor::OWeight)?,
+            b_o: get(BlockTensor::OBias)?,
+            ln2: Some((get(BlockTensor::Ln2Weight)?, get(BlockTensor::Ln2Bias)?)),
+            w_in: get(BlockTensor::InWeight)?,
+            b_in: get(BlockTensor::InBias)?,
+            w_out: get(BlockTensor::OutWeight)?,
+            b_out: get(BlockTensor::OutBias)?,
         });
     }
-    let ln_f = Some((r.get("ln_f.weight", &[d])?, r.get("ln_f.bias", &[d])?));
+    let ln_f = Some((
+        r.get(keys::LN_F_WEIGHT, &[d])?,
+        r.get(keys::LN_F_BIAS, &[d])?,
+    ));
     // lm_head is never under the `transformer.` prefix; tied to wte when absent.
-    let unembed = if r.st.names().contains(&"lm_head.weight") {
-        r.get_named("lm_head.weight", &[v, d])?
+    let unembed = if r.st.names().contains(&keys::LM_HEAD) {
+        r.get_named(keys::LM_HEAD, &[v, d])?
     } else {
         w_e.clone()
     };
