@@ -176,6 +176,55 @@ impl Net {
         logp.gather(1, targets.reshape([n, 1])).reshape([n]).neg()
     }
 
+    /// The network holding `w` (unprocessed, unembedding tied to `wte`): the inverse of
+    /// [`Net::to_host_weights`], so a trained checkpoint can be run through [`Net::logits`].
+    pub fn from_host_weights(w: &HostWeights, device: &Device) -> Result<Self, String> {
+        let c = &w.config;
+        let (d, m, v) = (c.d_model, c.d_mlp, c.d_vocab);
+        if w.unembed != w.w_e {
+            return Err("the trainer's network ties the unembedding to wte".into());
+        }
+        let ln = |p: &Option<(Vec<f32>, Vec<f32>)>, what: &str| {
+            p.as_ref()
+                .map(|(g, b)| (param1(g.clone(), device), param1(b.clone(), device)))
+                .ok_or_else(|| format!("{what} was folded: give unprocessed weights"))
+        };
+        let blocks = w
+            .layers
+            .iter()
+            .map(|l| {
+                let (ln1_w, ln1_b) = ln(&l.ln1, "ln_1")?;
+                let (ln2_w, ln2_b) = ln(&l.ln2, "ln_2")?;
+                Ok(Block {
+                    ln1_w,
+                    ln1_b,
+                    w_q: param2(l.w_q.clone(), [d, d], device),
+                    w_k: param2(l.w_k.clone(), [d, d], device),
+                    w_v: param2(l.w_v.clone(), [d, d], device),
+                    b_q: param1(l.b_q.clone(), device),
+                    b_k: param1(l.b_k.clone(), device),
+                    b_v: param1(l.b_v.clone(), device),
+                    w_o: param2(l.w_o.clone(), [d, d], device),
+                    b_o: param1(l.b_o.clone(), device),
+                    ln2_w,
+                    ln2_b,
+                    w_in: param2(l.w_in.clone(), [d, m], device),
+                    b_in: param1(l.b_in.clone(), device),
+                    w_out: param2(l.w_out.clone(), [m, d], device),
+                    b_out: param1(l.b_out.clone(), device),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let (lnf_w, lnf_b) = ln(&w.ln_f, "ln_f")?;
+        Ok(Self {
+            wte: param2(w.w_e.clone(), [v, d], device),
+            wpe: param2(w.w_pos.clone(), [c.n_ctx, d], device),
+            blocks,
+            lnf_w,
+            lnf_b,
+        })
+    }
+
     /// The trained values as host weights (unprocessed, unembedding tied to `wte`).
     pub fn to_host_weights(&self, c: &Gpt2Config) -> Result<HostWeights, String> {
         fn host<const D: usize>(p: &Param<Tensor<D>>) -> Result<Vec<f32>, String> {

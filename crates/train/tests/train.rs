@@ -6,10 +6,13 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use burn::tensor::Device;
+use burn::tensor::{Int, Tensor, TensorData};
 use gradpatch_dataset::ioi_split::{HELDOUT_TEMPLATES, all_names};
 use gradpatch_dataset::{Gpt2Tokenizer, Split};
-use gradpatch_model::{Gpt2, LoadOptions, Processing};
-use gradpatch_train::{Sampler, TrainConfig, eval_ioi, train};
+use gradpatch_model::{
+    Gpt2, Hooks, LoadOptions, Processing, Readout, Run, Source, load_host_weights, to_host,
+};
+use gradpatch_train::{Net, Sampler, TrainConfig, eval_ioi, train};
 
 #[allow(deprecated)]
 fn cpu() -> Device {
@@ -127,4 +130,64 @@ fn held_out_templates_use_only_words_of_the_training_text() {
             );
         }
     }
+}
+
+/// The trainer's network (`train/src/net.rs`, a burn `Module` Adam can update) is the engine's
+/// GPT-2: on the committed demo model's trained weights both give the same logits at every
+/// position (they differ only in float summation order and the mask's −1e9 against −∞).
+#[test]
+fn the_trainers_network_computes_the_engines_logits_on_the_demo_weights() {
+    let dir = demo_dir();
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let (weights, config) = (read("model.safetensors"), read("config.json"));
+    let opts = LoadOptions {
+        config_json: Some(&config),
+        n_heads: None,
+    };
+    let host = load_host_weights(&weights, &opts).unwrap();
+    let c = host.config.clone();
+    let engine = Gpt2::from_host(&host, Processing::none(), &cpu());
+    let net = Net::from_host_weights(&host, &cpu()).unwrap();
+
+    let (rows, len) = (3, 24.min(c.n_ctx));
+    let ids: Vec<Vec<u32>> = (0..rows)
+        .map(|r| {
+            (0..len)
+                .map(|i| ((i * 7919 + r * 104_729 + 13) % c.d_vocab) as u32)
+                .collect()
+        })
+        .collect();
+    let out = engine
+        .run(Run {
+            source: Source::Tokens(engine.tokens(&ids).unwrap()),
+            prefix: None,
+            hooks: &Hooks::new(),
+            readout: Readout::AllLogits,
+        })
+        .unwrap();
+    let want = to_host(out.logits.expect("AllLogits gives logits")).unwrap();
+    let flat: Vec<i64> = ids.iter().flatten().map(|&i| i64::from(i)).collect();
+    let tokens = Tensor::<1, Int>::from_data(TensorData::new(flat, [rows * len]), &cpu())
+        .reshape([rows, len]);
+    let got = to_host(net.logits(&c, tokens)).unwrap();
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "[rows * len, d_vocab] logits from both"
+    );
+    assert_eq!(want.len(), rows * len * c.d_vocab);
+    let scale = want.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let worst = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(
+        scale > 1.0,
+        "the logits are not trivially small: max |logit| {scale}"
+    );
+    assert!(
+        worst <= 1e-5 * scale,
+        "the trainer's logits differ from the engine's by up to {worst} (max |logit| {scale})"
+    );
 }
