@@ -24,14 +24,14 @@ use gradpatch_runs::{PromptRuns, Which};
 use crate::{Component, Direction, Progress, Scores, parts, rows_per_batch};
 
 /// (the run, the source of the patched values)
-fn roles(direction: Direction) -> (Which, Which) {
+pub(crate) fn roles(direction: Direction) -> (Which, Which) {
     match direction {
         Direction::Noising => (Which::Clean, Which::Corrupted),
         Direction::Denoising => (Which::Corrupted, Which::Clean),
     }
 }
 
-fn score(direction: Direction, runs: &PromptRuns, patched: f32) -> f32 {
+pub(crate) fn score(direction: Direction, runs: &PromptRuns, patched: f32) -> f32 {
     let base = runs.run(roles(direction).0).logit_diff;
     ((f64::from(patched) - f64::from(base)) / f64::from(runs.denominator())) as f32
 }

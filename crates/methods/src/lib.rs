@@ -5,6 +5,8 @@
 //! Knows nothing of the UI: progress and cancellation go through [`Progress`].
 
 pub mod ap;
+mod ap_pos;
+mod atp;
 pub mod ig;
 mod parts;
 pub mod progress;
@@ -12,6 +14,8 @@ pub mod progress;
 pub use ap::{
     ApOptions, activation_patching, activation_patching_async, activation_patching_naive,
 };
+pub use ap_pos::{activation_patching_positions, activation_patching_positions_async};
+pub use atp::{AtpScores, attribution_patching, attribution_patching_async};
 pub use ig::{IgOptions, IgScores, integrated_gradients, integrated_gradients_async};
 pub use parts::cpu_threads;
 pub use progress::{NoProgress, Pause, Progress};

@@ -19,6 +19,9 @@ pub(crate) trait Hookable: Sized + Clone {
     fn expand_to(self, dims: &[usize]) -> Self;
     fn masked(self, mask: &PatchMask, value: Self) -> Result<Self, RunError>;
     fn grad_leaf(self) -> Self;
+    /// A zero of the same shape that is a gradient leaf.
+    fn zero_leaf(&self) -> Self;
+    fn plus(self, other: Self) -> Self;
 }
 
 macro_rules! hookable {
@@ -65,6 +68,12 @@ macro_rules! hookable {
             fn grad_leaf(self) -> Self {
                 self.detach().autodiff().require_grad()
             }
+            fn zero_leaf(&self) -> Self {
+                self.zeros_like().detach().autodiff().require_grad()
+            }
+            fn plus(self, other: Self) -> Self {
+                self + other
+            }
         }
     };
 }
@@ -105,6 +114,11 @@ impl<'a> HookCtx<'a> {
         }
         if self.hooks.grads.contains(&point) {
             t = t.grad_leaf();
+        }
+        if self.hooks.probes.contains(&point) {
+            let zero = t.zero_leaf();
+            self.cache.probes.insert(point, zero.clone().wrap());
+            t = t.plus(zero);
         }
         if self.hooks.cache.contains(&point) || self.hooks.grads.contains(&point) {
             self.cache.values.insert(point, t.clone().wrap());

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use burn::tensor::{Bool, Tensor, TensorData};
+use burn::tensor::{Bool, Gradients, Tensor, TensorData};
 
 use crate::error::RunError;
 pub use crate::hook_point::HookPoint;
@@ -180,8 +180,13 @@ pub struct Hooks {
     pub cache: BTreeSet<HookPoint>,
     pub patches: Vec<Patch>,
     /// Hooks whose value becomes a gradient leaf: after `metric.backward()`, the cached value's
-    /// `.grad()` is ∂metric/∂hook.
+    /// `.grad()` is ∂metric/∂hook. A leaf cuts the graph: the gradient at an earlier leaf does
+    /// not flow through a later one.
     pub grads: BTreeSet<HookPoint>,
+    /// Hooks where a zero is added that is a gradient leaf: the forward pass is unchanged and
+    /// [`ActivationCache::probe_grad3`] gives the total ∂metric/∂hook (through every later
+    /// hook, probed or not).
+    pub probes: BTreeSet<HookPoint>,
 }
 
 impl Hooks {
@@ -204,11 +209,17 @@ impl Hooks {
         self
     }
 
+    pub fn probe(mut self, point: HookPoint) -> Self {
+        self.probes.insert(point);
+        self
+    }
+
     /// Every hook this run caches, patches or differentiates (with repeats).
     pub(crate) fn points(&self) -> impl Iterator<Item = HookPoint> + '_ {
         self.cache
             .iter()
             .chain(&self.grads)
+            .chain(&self.probes)
             .copied()
             .chain(self.patches.iter().map(|p| p.hook))
     }
@@ -216,6 +227,7 @@ impl Hooks {
     pub(crate) fn touches(&self, point: HookPoint) -> bool {
         self.cache.contains(&point)
             || self.grads.contains(&point)
+            || self.probes.contains(&point)
             || self.patches.iter().any(|p| p.hook == point)
     }
 }
@@ -224,6 +236,8 @@ impl Hooks {
 #[derive(Clone, Debug, Default)]
 pub struct ActivationCache {
     pub values: BTreeMap<HookPoint, Activation>,
+    /// The zero leaf added at each probed hook (see [`Hooks::probes`]).
+    pub probes: BTreeMap<HookPoint, Activation>,
 }
 
 impl ActivationCache {
@@ -239,5 +253,27 @@ impl ActivationCache {
 
     pub fn r4(&self, point: HookPoint) -> Result<Tensor<4>, RunError> {
         self.get(point)?.r4()
+    }
+
+    fn probe(&self, point: HookPoint) -> Result<&Activation, RunError> {
+        self.probes
+            .get(&point)
+            .ok_or_else(|| RunError::invalid(format!("hook {point}"), "was not probed in this run"))
+    }
+
+    /// ∂metric/∂(hook `point`) after `metric.backward()`, for a probed rank-3 hook.
+    pub fn probe_grad3(&self, point: HookPoint, grads: &Gradients) -> Result<Tensor<3>, RunError> {
+        self.probe(point)?
+            .r3()?
+            .grad(grads)
+            .ok_or_else(|| RunError::invalid(format!("hook {point}"), "has no gradient"))
+    }
+
+    /// ∂metric/∂(hook `point`) after `metric.backward()`, for a probed rank-4 hook.
+    pub fn probe_grad4(&self, point: HookPoint, grads: &Gradients) -> Result<Tensor<4>, RunError> {
+        self.probe(point)?
+            .r4()?
+            .grad(grads)
+            .ok_or_else(|| RunError::invalid(format!("hook {point}"), "has no gradient"))
     }
 }

@@ -236,3 +236,67 @@ fn gradients_at_hooks_match_finite_differences() {
         "finite difference {fd} vs |grad| {norm}"
     );
 }
+
+/// A probe gives the total gradient at its hook, through every later hook: probing layer 0's
+/// `hook_result` together with later hooks gives the gradient a single gradient leaf there
+/// gives (a leaf at a later hook would cut those paths), and the forward pass is unchanged.
+#[test]
+fn probes_give_total_gradients_and_leave_the_run_unchanged() {
+    let model = load("model.safetensors", Processing::all(), &ndarray());
+    let p = prompt(3);
+    let last = p.clean.len() - 1;
+    let first = HookPoint::AttnResult(0);
+    let later = [
+        HookPoint::MlpPost(0),
+        HookPoint::AttnResult(1),
+        HookPoint::MlpPost(1),
+    ];
+    let readout = || ld_readout(&p, 1, last);
+
+    let single = run(
+        &model,
+        tokens(&model, &p.clean),
+        &Hooks::new().grad(first),
+        readout(),
+    );
+    let grads = single.logit_diff.clone().unwrap().sum().backward();
+    let want = to_vec(single.cache.r4(first).unwrap().grad(&grads).unwrap());
+
+    let probes = later
+        .iter()
+        .fold(Hooks::new().probe(first), |h, &pt| h.probe(pt));
+    let probed = run(&model, tokens(&model, &p.clean), &probes, readout());
+    // Against a run caching the same hooks (a hooked hook_result is computed per head, in
+    // another float order than the unhooked sum). The probed run is tracked by autodiff, whose
+    // kernels may round differently: equal to float32 noise.
+    let cached = Hooks::new().cache(std::iter::once(first).chain(later));
+    let plain = run(&model, tokens(&model, &p.clean), &cached, readout());
+    let plain: Vec<f64> = ld(&plain).iter().map(|&x| f64::from(x)).collect();
+    assert_close(
+        "logit difference with zero probes",
+        &ld(&probed),
+        &plain,
+        TOL_SAME,
+    );
+    let grads = probed.logit_diff.clone().unwrap().sum().backward();
+    let got = to_vec(probed.cache.probe_grad4(first, &grads).unwrap());
+    let want: Vec<f64> = want.iter().map(|&x| f64::from(x)).collect();
+    assert_close("probe vs single leaf at layer 0", &got, &want, 1e-6);
+    for pt in later {
+        let g = match pt.rank() {
+            3 => to_vec(probed.cache.probe_grad3(pt, &grads).unwrap()),
+            _ => to_vec(probed.cache.probe_grad4(pt, &grads).unwrap()),
+        };
+        assert!(
+            g.iter().any(|x| *x != 0.0),
+            "{pt}: the probe has a gradient"
+        );
+    }
+    assert!(
+        probed
+            .cache
+            .probe_grad4(HookPoint::AttnResult(9), &grads)
+            .is_err(),
+        "an unprobed hook is an error, not a panic"
+    );
+}

@@ -60,6 +60,13 @@ pub fn goldens() -> &'static Value {
     G.get_or_init(|| goldens_file("goldens.json"))
 }
 
+/// `reference/model-a/atp_goldens.json` (attribution patching, per-position head scores),
+/// parsed once per test binary.
+pub fn atp_goldens() -> &'static Value {
+    static G: OnceLock<Value> = OnceLock::new();
+    G.get_or_init(|| goldens_file("atp_goldens.json"))
+}
+
 /// `reference/model-a/prompts.json`.
 pub fn prompts() -> &'static Value {
     static P: OnceLock<Value> = OnceLock::new();
