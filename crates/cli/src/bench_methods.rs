@@ -1,5 +1,7 @@
 //! `gradpatch bench-methods`: the full AP sweep and the full IG against the naive
-//! one-forward-per-component loop, in the same run, with ratios and score differences.
+//! one-forward-per-component loop, in the same run, with ratios and score differences; AtP and
+//! AP per head and position against TransformerLens' way (one full forward per layer × head ×
+//! position), counted in forwards and timed with the naive loop's measured forward.
 //! A measurement, not a test.
 
 use std::io::Write;
@@ -9,7 +11,8 @@ use clap::Args;
 use gradpatch_dataset::{Corruption, TokenizedPair, generate_ioi};
 use gradpatch_methods::{
     ApOptions, Component, Direction, IgOptions, NoProgress, activation_patching,
-    activation_patching_naive, integrated_gradients,
+    activation_patching_naive, activation_patching_positions, attribution_patching,
+    integrated_gradients,
 };
 use gradpatch_runs::PromptRuns;
 
@@ -165,6 +168,36 @@ pub fn run(args: &BenchMethodsArgs) -> Result<(), String> {
         say(format!(
             "AP speed-up: {:.1}x; max |naive - fast| {diff:.2e} ({rel:.2e} of the largest |score|)",
             naive_s / ap_s
+        ));
+
+        let t = Instant::now();
+        let mut atp = Vec::new();
+        for r in &runs {
+            atp.push(
+                attribution_patching(model, r, Direction::Noising).map_err(|e| e.to_string())?,
+            );
+        }
+        let atp_s = t.elapsed().as_secs_f64();
+        say(format!(
+            "AtP (noising, every head and neuron, one forward and one backward): {atp_s:.2} s ({:.2} s per prompt; {:.0}x faster than the fast AP sweep)",
+            atp_s / p as f64,
+            ap_s / atp_s
+        ));
+        let t = Instant::now();
+        for r in &runs {
+            activation_patching_positions(model, r, Direction::Noising, &mut NoProgress)
+                .map_err(|e| e.to_string())?;
+        }
+        let pos_s = t.elapsed().as_secs_f64();
+        // TransformerLens patches one (layer, head, position) per full forward.
+        let tl_forwards: usize = runs.iter().map(|r| c.n_layers * c.n_heads * r.len()).sum();
+        let tl_s = per_forward * tl_forwards as f64;
+        say(format!(
+            "AP per head and position: {pos_s:.2} s ({:.2} s per prompt; {} batched forwards of the positions after the shared prefix); TransformerLens' way: {tl_forwards} full forwards, ~{tl_s:.0} s at the naive loop's {:.1} ms per forward: {:.0}x",
+            pos_s / p as f64,
+            p * c.n_layers,
+            per_forward * 1e3,
+            tl_s / pos_s
         ));
 
         if args.skip_ig {

@@ -55,6 +55,10 @@ impl Default for IgOptions {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IgScores {
     pub scores: Scores,
+    /// `[layers][heads][positions]`, row-major: each head's score split over positions, in the
+    /// score's normalisation (mean over `d_model`, divided by the position count), so a head's
+    /// terms sum to its score.
+    pub heads_pos: Vec<f32>,
     pub delta_heads: Vec<f32>,
     pub delta_neurons: Vec<f32>,
 }
@@ -228,7 +232,9 @@ enum Part {
 }
 
 /// Scores of one part (`[n_heads]` or `[d_mlp]`) and its convergence delta.
-type PartScores = (Vec<f32>, f32);
+/// Scores of one part (`[n_heads]` or `[d_mlp]`), its convergence delta, and for heads the
+/// per-position terms (`[positions, n_heads]`, row-major).
+type PartScores = (Vec<f32>, f32, Vec<f32>);
 
 /// [`integrated_gradients`] for platforms that cannot block (WebGPU in the browser).
 pub async fn integrated_gradients_async(
@@ -252,19 +258,27 @@ pub async fn integrated_gradients_async(
         progress,
     )
     .await?;
+    let len = runs.len();
     let mut out = IgScores {
         scores: Scores::nan(nl, h, m),
+        heads_pos: vec![f32::NAN; nl * h * len],
         delta_heads: vec![f32::NAN; nl],
         delta_neurons: vec![f32::NAN; nl],
     };
     for (part, scores) in parts.iter().zip(done) {
-        let Some((values, delta)) = scores else {
+        let Some((values, delta, terms)) = scores else {
             continue;
         };
         match *part {
             Part::Heads(l) => {
                 out.scores.heads[l * h..(l + 1) * h].copy_from_slice(&values);
                 out.delta_heads[l] = delta;
+                // terms: [positions, heads] -> [heads][positions].
+                for head in 0..h {
+                    for p in 0..len {
+                        out.heads_pos[(l * h + head) * len + p] = terms[p * h + head];
+                    }
+                }
             }
             Part::Neurons(l) => {
                 out.scores.neurons[l * m..(l + 1) * m].copy_from_slice(&values);
@@ -312,7 +326,12 @@ async fn ig_part(
                 (attr, delta)
             };
             // [1, S, H, D] -> mean over D, then over S -> [H]
-            Ok((to_host_async(attr.mean_dim(3).mean_dim(1)).await?, delta))
+            // [1, S, H, D] -> mean over D: [S, H] per-position means; the score is their mean
+            // over S, and a position's term is its mean divided by S.
+            let per_pos = attr.mean_dim(3);
+            let s = per_pos.dims()[1];
+            let terms = to_host_async(per_pos.clone() / s as f64).await?;
+            Ok((to_host_async(per_pos.mean_dim(1)).await?, delta, terms))
         }
         Part::Neurons(l) => {
             let in_ = runs.clean.mlp_in[l].clone();
@@ -325,7 +344,7 @@ async fn ig_part(
                 out_b: model.mlp_post_from_in(l, base)?,
             };
             let (attr, delta, _) = integrate(model, runs, l, target, opts).await?;
-            Ok((to_host_async(attr.mean_dim(1)).await?, delta))
+            Ok((to_host_async(attr.mean_dim(1)).await?, delta, Vec::new()))
         }
     }
 }

@@ -128,6 +128,18 @@ fn check_ig(processing: Processing, baseline: Baseline) {
         };
         let (ig, complete) = integrated_gradients(&model, &runs, &opts, &mut NoProgress).unwrap();
         assert!(complete, "the IG run finished (complete) on prompt {i}");
+        // The per-position terms sum to the head scores (float32 summation order aside).
+        let len = runs.len();
+        assert_eq!(ig.heads_pos.len(), ig.scores.heads.len() * len);
+        for (c, terms) in ig.heads_pos.chunks(len).enumerate() {
+            let sum: f32 = terms.iter().sum();
+            let scale = terms.iter().fold(0f32, |m, t| m.max(t.abs())) * len as f32;
+            assert!(
+                (sum - ig.scores.heads[c]).abs() <= 1e-5 * scale.max(1e-9),
+                "prompt {i} head {c}: the per-position terms sum to {sum}, the score is {}",
+                ig.scores.heads[c]
+            );
+        }
         assert_close(
             &format!("ig {name} heads prompt {i}"),
             &ig.scores.heads,
