@@ -7,32 +7,15 @@
 //! 2 · 5e-5 / |clean − corrupted| in a score.
 #![allow(clippy::unwrap_used, clippy::expect_used, deprecated)]
 
-use gradpatch_dataset::{Gpt2Tokenizer, PromptPair, TokenizedPair};
+mod common;
+
+use common::pairs;
 use gradpatch_methods::{
     Direction, NoProgress, activation_patching_positions, attribution_patching,
 };
 use gradpatch_model::Processing;
 use gradpatch_runs::PromptRuns;
-use gradpatch_testdata::{array, assert_close, at, atp_goldens, model_a_dir, prompts, read};
-
-const N: usize = 16;
-
-fn pairs() -> Vec<TokenizedPair> {
-    let tok = Gpt2Tokenizer::from_bytes(&read(model_a_dir().join("tokenizer.json"))).unwrap();
-    (0..N)
-        .map(|i| {
-            let p = at(prompts(), &format!("prompts/{i}"));
-            let s = |k: &str| p[k].as_str().unwrap().to_string();
-            let pair = PromptPair {
-                clean: s("clean"),
-                corrupted: s("corrupted"),
-                correct: s("io_name"),
-                incorrect: s("s_name"),
-            };
-            TokenizedPair::new(&pair, &tok, 64).unwrap()
-        })
-        .collect()
-}
+use gradpatch_testdata::{array, assert_close, at, atp_goldens};
 
 /// Prompt `i`'s values of a golden field, flattened.
 fn golden(field: &str, i: usize) -> Vec<f64> {

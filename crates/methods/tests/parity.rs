@@ -10,36 +10,19 @@
 //! reference sees |delta| ≤ 4.6e-6): we require |delta| ≤ 1e-4.
 #![allow(clippy::unwrap_used, clippy::expect_used, deprecated)]
 
-use gradpatch_dataset::{Gpt2Tokenizer, PromptPair, TokenizedPair};
+mod common;
+
+use common::pairs;
 use gradpatch_methods::{
     ApOptions, Baseline, Component, Direction, IgOptions, NoProgress, activation_patching,
     activation_patching_naive, integrated_gradients,
 };
 use gradpatch_model::{Gpt2, Processing};
 use gradpatch_runs::PromptRuns;
-use gradpatch_testdata::{array, assert_close, at, goldens, model_a_dir, prompts, read};
-
-const N: usize = 16;
+use gradpatch_testdata::{array, assert_close, at, goldens};
 
 fn model(processing: Processing) -> Gpt2 {
     gradpatch_testmodel::model_a(processing)
-}
-
-fn pairs() -> Vec<TokenizedPair> {
-    let tok = Gpt2Tokenizer::from_bytes(&read(model_a_dir().join("tokenizer.json"))).unwrap();
-    (0..N)
-        .map(|i| {
-            let p = at(prompts(), &format!("prompts/{i}"));
-            let s = |k: &str| p[k].as_str().unwrap().to_string();
-            let pair = PromptPair {
-                clean: s("clean"),
-                corrupted: s("corrupted"),
-                correct: s("io_name"),
-                incorrect: s("s_name"),
-            };
-            TokenizedPair::new(&pair, &tok, 64).unwrap()
-        })
-        .collect()
 }
 
 fn variant(p: Processing) -> &'static str {

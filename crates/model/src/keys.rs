@@ -91,8 +91,8 @@ impl BlockTensor {
         match self {
             BlockTensor::Ln1Weight => ln(&w.ln1, true),
             BlockTensor::Ln1Bias => ln(&w.ln1, false),
-            BlockTensor::QkvWeight => Some(Cow::Owned(w.c_attn().0)),
-            BlockTensor::QkvBias => Some(Cow::Owned(w.c_attn().1)),
+            BlockTensor::QkvWeight => Some(Cow::Owned(w.c_attn_weight())),
+            BlockTensor::QkvBias => Some(Cow::Owned(w.c_attn_bias())),
             BlockTensor::OWeight => v(&w.w_o),
             BlockTensor::OBias => v(&w.b_o),
             BlockTensor::Ln2Weight => ln(&w.ln2, true),

@@ -245,6 +245,14 @@ impl Entry {
     }
 }
 
+/// `t` at the query position only (its position axis is 1), or whole without one.
+fn at_query<const D: usize>(t: Tensor<D>, query: Option<usize>) -> Tensor<D> {
+    match query {
+        Some(pos) => t.narrow(1, pos, 1),
+        None => t,
+    }
+}
+
 /// One transformer block: `ln_1`, attention, `ln_2`, MLP, with residual connections.
 pub(crate) struct Block {
     pub(crate) layer: usize,
@@ -268,10 +276,7 @@ impl Block {
         query: Option<usize>,
     ) -> Result<Tensor<3>, RunError> {
         let l = self.layer;
-        let at = |t: Tensor<3>| match query {
-            Some(pos) => t.narrow(1, pos, 1),
-            None => t,
-        };
+        let at = |t: Tensor<3>| at_query(t, query);
         let (resid_mid, post) = match entry {
             Entry::MlpPost(resid_mid, post) => {
                 (at(resid_mid), ctx.at(HookPoint::MlpPost(l), at(post))?)
@@ -287,10 +292,7 @@ impl Block {
                 self.mlp_activations(ctx, resid_mid)?
             }
             Entry::AttnResult(resid_pre, result) => {
-                let result = match query {
-                    Some(pos) => result.narrow(1, pos, 1),
-                    None => result,
-                };
+                let result = at_query(result, query);
                 let resid_pre = at(resid_pre);
                 let result = ctx.at(HookPoint::AttnResult(l), result)?;
                 let resid_mid = self.attn.write(ctx, resid_pre, HeadsOut::PerHead(result))?;

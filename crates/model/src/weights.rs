@@ -35,8 +35,13 @@ impl LayerWeights {
     /// Q, K and V fused back into GPT-2's `c_attn`: weight `[d_model, 3 d_model]` (each row
     /// Q | K | V) and bias `[3 d_model]`.
     pub fn c_attn(&self) -> (Vec<f32>, Vec<f32>) {
+        (self.c_attn_weight(), self.c_attn_bias())
+    }
+
+    /// `c_attn`'s weight `[d_model, 3 d_model]`: each row Q | K | V.
+    pub fn c_attn_weight(&self) -> Vec<f32> {
         let d = self.b_q.len();
-        let weight = (0..d)
+        (0..d)
             .flat_map(|i| {
                 let row = i * d..(i + 1) * d;
                 self.w_q[row.clone()]
@@ -45,15 +50,17 @@ impl LayerWeights {
                     .chain(&self.w_v[row])
                     .copied()
             })
-            .collect();
-        let bias = self
-            .b_q
+            .collect()
+    }
+
+    /// `c_attn`'s bias `[3 d_model]`: Q | K | V.
+    pub fn c_attn_bias(&self) -> Vec<f32> {
+        self.b_q
             .iter()
             .chain(&self.b_k)
             .chain(&self.b_v)
             .copied()
-            .collect();
-        (weight, bias)
+            .collect()
     }
 }
 

@@ -36,24 +36,29 @@ fn component_patches_match_reference_activation_patching() {
         let denom = f64::from(clean - corrupted);
         // A logit error e becomes an AP error of about 2e / |clean - corrupted|.
         let tol = 2.0 * 5e-5 / denom.abs();
+        // The AP score of a clean run with `patch` applied.
+        let patched_score = |patch: Patch| {
+            let patched = ld(&run(
+                &model,
+                tokens(&model, &p.clean),
+                &Hooks::new().patch(patch),
+                ld_readout(&p, 1, last),
+            ))[0];
+            ((f64::from(patched) - f64::from(clean)) / denom) as f32
+        };
 
         let result = Activation::R4(corrupted_run.cache.r4(HookPoint::AttnResult(1)).unwrap());
         let one_by_one: Vec<f32> = (0..h)
             .map(|head| {
-                let patch = Patch::component(
-                    HookPoint::AttnResult(1),
-                    result.clone(),
-                    head,
-                    &Positions::All,
+                patched_score(
+                    Patch::component(
+                        HookPoint::AttnResult(1),
+                        result.clone(),
+                        head,
+                        &Positions::All,
+                    )
+                    .unwrap(),
                 )
-                .unwrap();
-                let patched = ld(&run(
-                    &model,
-                    tokens(&model, &p.clean),
-                    &Hooks::new().patch(patch),
-                    ld_readout(&p, 1, last),
-                ))[0];
-                ((f64::from(patched) - f64::from(clean)) / denom) as f32
             })
             .collect();
         let (shape, golden) = array(at(goldens(), "results/tl_processed/ap_heads"));
@@ -92,16 +97,10 @@ fn component_patches_match_reference_activation_patching() {
         let scores: Vec<f32> = neurons
             .iter()
             .map(|&n| {
-                let patch =
+                patched_score(
                     Patch::component(HookPoint::MlpPost(0), post.clone(), n, &Positions::All)
-                        .unwrap();
-                let patched = ld(&run(
-                    &model,
-                    tokens(&model, &p.clean),
-                    &Hooks::new().patch(patch),
-                    ld_readout(&p, 1, last),
-                ))[0];
-                ((f64::from(patched) - f64::from(clean)) / denom) as f32
+                        .unwrap(),
+                )
             })
             .collect();
         let (shape, golden) = array(at(goldens(), "results/tl_processed/ap_neurons"));

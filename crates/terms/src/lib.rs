@@ -122,27 +122,18 @@ mod tests {
         assert_eq!("corrupted".parse::<Baseline>(), Ok(Baseline::Corrupted));
     }
 
+    fn json(v: impl serde::Serialize) -> String {
+        serde_json::to_string(&v).unwrap_or_default()
+    }
+
     #[test]
     fn serde_names_are_the_link_names() {
         // results.json and the page↔worker messages spell each value as links do.
-        let json = |v: &dyn erased::Json| v.json();
-        assert_eq!(json(&Quadrature::RiemannTrapezoid), "\"riemann_trapezoid\"");
-        assert_eq!(json(&Quadrature::GaussLegendre), "\"gausslegendre\"");
-        assert_eq!(json(&Baseline::Corrupted), "\"corrupted\"");
-        assert_eq!(json(&Direction::Noising), "\"noising\"");
-        assert_eq!(json(&Corruption::Abc), "\"abc\"");
-        assert_eq!(json(&Stage::Ig), "\"ig\"");
-    }
-
-    /// serde_json is only a dev-dependency; this keeps the test above to one line per value.
-    mod erased {
-        pub trait Json {
-            fn json(&self) -> String;
-        }
-        impl<T: serde::Serialize> Json for T {
-            fn json(&self) -> String {
-                serde_json::to_string(self).unwrap_or_default()
-            }
-        }
+        assert_eq!(json(Quadrature::RiemannTrapezoid), "\"riemann_trapezoid\"");
+        assert_eq!(json(Quadrature::GaussLegendre), "\"gausslegendre\"");
+        assert_eq!(json(Baseline::Corrupted), "\"corrupted\"");
+        assert_eq!(json(Direction::Noising), "\"noising\"");
+        assert_eq!(json(Corruption::Abc), "\"abc\"");
+        assert_eq!(json(Stage::Ig), "\"ig\"");
     }
 }
