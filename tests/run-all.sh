@@ -67,7 +67,7 @@ gpt2_dir="$target/gpt2-random"
 [ -f "$gpt2_dir/model.safetensors" ] || "$target/debug/gradpatch" make-random-gpt2 --out "$gpt2_dir"
 # The page's numbers are checked against the CLI's on the same configuration.
 cli_results="$(mktemp --suffix=.json)"
-"$target/debug/gradpatch" run --model web/models/ioi-demo --ioi 2 --seed 3 --ig-steps 4 --out "$cli_results" 2>/dev/null
+"$target/debug/gradpatch" run --model web/models/ioi-demo --ioi 2 --seed 3 --ig-steps 4 --positions --out "$cli_results" 2>/dev/null
 E2E_GPT2_DIR="$gpt2_dir" E2E_CLI_RESULTS="$cli_results" node tests/e2e/run.mjs dist 2>&1 | tee "$e2e_log" || e2e_rc=$?
 e2e_passed=$(grep -Eo '^e2e: [0-9]+ passed' "$e2e_log" | awk '{print $2}')
 e2e_failed=$(grep -Eo '[0-9]+ failed$' "$e2e_log" | tail -1 | awk '{print $1}')

@@ -47,7 +47,7 @@ async function visit(context, base, chart) {
   cdp.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; });
   const t0 = Date.now();
   // Without the chart, no method runs: the visit ends when the model is ready.
-  await page.goto(base + QUERY + (chart ? '' : '&ig=0&ap=0'));
+  await page.goto(base + QUERY + (chart ? '' : '&ig=0&ap=0&atp=0'));
   await page.waitForSelector('[data-testid="model-info"]', { timeout: 600_000 });
   const ready = Date.now() - t0;
   let first = NaN;

@@ -7,7 +7,7 @@ import { RUN_TIMEOUT, assert, compareWithCli, done, exportedResults, open, test,
 
 /** Opens a link naming a model folder of the test server and agrees to download it. */
 async function loadFrom(gpu, base, folder) {
-  const page = await open(gpu, base, `?model=${encodeURIComponent(base + folder)}&ig=0&ap=0`);
+  const page = await open(gpu, base, `?model=${encodeURIComponent(base + folder)}&ig=0&ap=0&atp=0`);
   await page.click('[data-testid="confirm-url"] button');
   return page;
 }
@@ -77,7 +77,7 @@ export async function failureTests({ gpu, base, closed, executablePath, common, 
   await test('item 4: damaged cache entries are evicted and downloaded again, with a notice', async () => {
     const context = await gpu.newContext({ viewport: { width: 1500, height: 1000 } });
     try {
-      const page = await open(context, base, '?model=bundled&ig=0&ap=0');
+      const page = await open(context, base, '?model=bundled&ig=0&ap=0&atp=0');
       await loaded(page);
       const damaged = await page.evaluate(async () => {
         const cache = await caches.open('gradpatch-models-v1');
@@ -114,7 +114,7 @@ export async function failureTests({ gpu, base, closed, executablePath, common, 
   });
 
   await test('item 11: ticking CPU only takes effect at the next Load, without a reload', async () => {
-    const page = await open(gpu, base, '?model=bundled&ig=0&ap=0');
+    const page = await open(gpu, base, '?model=bundled&ig=0&ap=0&atp=0');
     await loaded(page);
     assert((await page.innerText('[data-testid="model-info"]')).includes('WebGPU'), 'first on WebGPU');
     // (A plain click: Playwright's check() saw the box checked before the page had handled it.)

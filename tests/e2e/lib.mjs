@@ -68,8 +68,11 @@ export async function done(page) {
   await page.close();
 }
 
+// Waits for the whole comparison: the charts of the first methods appear while the rest run.
 export async function waitResults(page) {
-  await page.waitForSelector('[data-chart="ig-heads"] canvas, [data-testid="error"]', { timeout: RUN_TIMEOUT });
+  await page.waitForFunction(() => /Comparison done/.test(document.querySelector('[data-testid="status"]')?.innerText || '')
+    || document.querySelector('[data-testid="error"]'), null, { timeout: RUN_TIMEOUT });
+  await page.waitForSelector('[data-chart$="-heads"] canvas, [data-testid="error"]', { timeout: 10000 });
   const err = await page.$('[data-testid="error"]');
   if (err) throw new Error('page error: ' + (await err.innerText()));
 }
@@ -104,9 +107,17 @@ export function compareWithCli(json) {
   for (const p of ['clean_token_ids', 'corrupted_token_ids']) assert(JSON.stringify(json.prompts.map((x) => x[p])) === JSON.stringify(cli.prompts.map((x) => x[p])), `${p} differ`);
   const scale = (t) => Math.max(...t.flat(3).filter((x) => x !== null).map(Math.abs));
   close(json.clean_logit_diff, cli.clean_logit_diff, () => 1e-3, 'clean_logit_diff');
-  for (const m of ['ig', 'ap']) for (const k of ['heads', 'neurons']) {
-    const s = scale(cli[m][k]);
-    close(json[m][k], cli[m][k], () => 2e-4 * s, `${m}.${k}`);
+  // Every method both ran, and the head scores per position where both have them (AtP's and
+  // AP's are checked by the CLI against the reference's goldens).
+  for (const m of ['atp', 'ig', 'ap']) {
+    assert(!!json[m] === !!cli[m], `${m}: in one file only`);
+    if (!json[m]) continue;
+    for (const k of ['heads', 'neurons', 'heads_pos']) {
+      if (!cli[m][k] && k === 'heads_pos') continue;
+      assert(json[m][k], `${m}.${k} is missing from the page's results`);
+      const s = scale(cli[m][k]);
+      close(json[m][k], cli[m][k], () => 2e-4 * s, `${m}.${k}`);
+    }
   }
   assert(worst.diff <= 1, `page vs CLI: ${worst.what} ${worst.a} vs ${worst.b}`);
   return worst;

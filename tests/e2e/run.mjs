@@ -59,17 +59,18 @@ await test('charts: hover shows both scores, click selects in every chart and in
   await page.mouse.move(box.x + 80, box.y + 60);
   const tip = await page.waitForSelector('[data-testid="tooltip"]', { timeout: 5000 });
   const text = await tip.innerText();
-  assert(/^L\d+H\d+: IG -?[\d.]+, AP -?[\d.]+/.test(text), `tooltip: ${text}`);
+  assert(/^L\d+H\d+: AtP -?[\d.]+, IG -?[\d.]+, AP -?[\d.]+/.test(text), `tooltip: ${text}`);
   await page.mouse.click(box.x + 80, box.y + 60);
   const sel = text.split(':')[0];
   await page.waitForFunction((s) => location.search.includes(`sel=${s}`), sel, { timeout: 5000 });
   const shown = await page.innerText('[data-testid="selected"]');
   assert(shown.startsWith(sel), `selected: ${shown}`);
-  // The neuron tab: both maps and the top-neuron tables (15 rows, both scores each).
+  // The neuron tab: the three maps and top-neuron tables (15 rows, the three scores each).
   await page.click('[data-testid="tab-neurons"]');
   await page.waitForSelector('[data-chart="ap-neurons"] canvas');
+  await page.waitForSelector('[data-chart="atp-neurons"] canvas');
   const rows = await page.locator('table.top tr.clickable').allInnerTexts();
-  assert(rows.length === 30 && rows.every((r) => /^L\d+N\d+\s+-?[\d.]+\s+-?[\d.]+$/.test(r.trim())), rows.slice(0, 3).join(' | '));
+  assert(rows.length === 45 && rows.every((r) => /^L\d+N\d+(\s+-?[\d.]+){3}$/.test(r.trim())), rows.slice(0, 3).join(' | '));
   // The permalink restores tab, prompt and selection.
   await page.click('[data-testid="tab-scatter"]');
   const url = page.url();
@@ -87,7 +88,9 @@ await test('exports: results.json has the CLI schema, charts save as PNG', async
   await waitResults(page);
   const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
   const json = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
-  for (const k of ['config', 'prompts', 'clean_logit_diff', 'ig', 'ap', 'stats', 'complete']) assert(k in json, `results.json lacks ${k}`);
+  for (const k of ['config', 'prompts', 'clean_logit_diff', 'ig', 'ap', 'atp', 'stats', 'stats_pairs', 'complete']) assert(k in json, `results.json lacks ${k}`);
+  for (const p of ['ig_ap', 'atp_ap', 'ig_atp']) assert(json.stats_pairs[p]?.heads, `stats_pairs.${p}`);
+  for (const m of ['ig', 'ap', 'atp']) assert(json[m].heads_pos?.length === 2, `${m}.heads_pos`);
   assert(json.prompts.length === 2 && json.ig.heads.length === 2, 'two prompts');
   // Same numbers as the native CLI (ndarray, CPU) on the same configuration.
   const worst = compareWithCli(json);
@@ -96,6 +99,64 @@ await test('exports: results.json has the CLI schema, charts save as PNG', async
   assert(png.suggestedFilename() === 'ap-heads.png', png.suggestedFilename());
   const bytes = fs.readFileSync(await png.path());
   assert(bytes.subarray(1, 4).toString() === 'PNG' && bytes.length > 2000, 'a PNG image');
+  await done(page);
+});
+
+await test('positions tab: a heatmap per method over the tokens; hover shows token, head and the three scores; click selects', async () => {
+  const page = await open(gpu, `?${demo}&tab=positions&prompt=1`, logs);
+  await waitResults(page);
+  for (const m of ['atp', 'ig', 'ap']) await page.waitForSelector(`[data-chart="positions-${m}"] canvas`);
+  const canvas = page.locator('[data-chart="positions-ap"] canvas');
+  const box = await canvas.boundingBox();
+  // Inside the plot area, away from the layer labels (left) and the token labels (bottom).
+  await page.mouse.move(box.x + 200, box.y + 120);
+  const tip = await page.waitForSelector('[data-testid="tooltip"]:not([hidden])', { timeout: 5000 });
+  const text = await tip.innerText();
+  assert(/^L\d+H\d+ at token \d+ ".*": AtP -?[\d.]+, IG -?[\d.]+, AP -?[\d.]+/.test(text), `tooltip: ${text}`);
+  await page.mouse.click(box.x + 200, box.y + 120);
+  const sel = text.split(' ')[0];
+  await page.waitForFunction((s) => location.search.includes(`sel=${s}`), sel, { timeout: 5000 });
+  assert((await page.innerText('[data-testid="selected"]')).startsWith(sel), 'selected everywhere');
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-chart="positions-atp"] .png')]);
+  assert(png.suggestedFilename() === 'positions-atp.png', png.suggestedFilename());
+  await done(page);
+});
+
+await test('pair selector: AtP–AP drives the scatter, overlap and mean difference, and the link', async () => {
+  const page = await open(gpu, `?${demo}&tab=overlap`, logs);
+  await waitResults(page);
+  const before = await page.innerText('[data-testid="jaccard-heads"]');
+  assert(before.startsWith('IG–AP heads'), before);
+  await page.selectOption('[data-testid="pair-select"]', 'atp-ap');
+  await page.waitForFunction(() => location.search.includes('pair=atp-ap'), null, { timeout: 5000 });
+  const after = await page.innerText('[data-testid="jaccard-heads"]');
+  assert(after.startsWith('AtP–AP heads') && after.includes('|AtP|'), after);
+  await page.waitForSelector('[data-chart="top-atp-heads"] canvas');
+  await page.click('[data-testid="tab-scatter"]');
+  await page.waitForSelector('[data-chart="scatter-heads"] canvas');
+  await page.click('[data-testid="tab-summary"]');
+  const summary = await page.innerText('[data-testid="summary"]');
+  for (const vs of ['IG vs AP', 'AtP vs AP', 'IG vs AtP']) assert(summary.includes(`Pearson r ${vs}, heads`), summary);
+  await done(page);
+});
+
+await test('results appear as each method finishes: AtP while IG and AP still run', async () => {
+  // Enough prompts and IG steps that IG and AP run for a while after AtP (still a link that
+  // runs without asking).
+  const page = await open(gpu, '?model=bundled&n=16&seed=1&steps=100', logs);
+  await page.waitForSelector('[data-chart="atp-heads"] canvas', { timeout: RUN_TIMEOUT });
+  assert(await page.$('[data-testid="cancel"]') !== null, 'the run goes on while AtP is shown');
+  assert(await page.$('[data-chart="ap-heads"]') === null, 'AP is not there yet');
+  const status = await page.innerText('[data-testid="status"]');
+  assert(/^AtP(, IG)? done on 16 prompts/.test(status), status);
+  // The finished method's charts are usable meanwhile: hover shows its score.
+  const box = await page.locator('[data-chart="atp-heads"] canvas').boundingBox();
+  await page.mouse.move(box.x + 80, box.y + 60);
+  const tip = await page.waitForSelector('[data-testid="tooltip"]:not([hidden])', { timeout: 5000 });
+  assert(/^L\d+H\d+: AtP -?[\d.]+/.test(await tip.innerText()), await tip.innerText());
+  await page.click('[data-testid="cancel"]');
+  await page.waitForFunction(() => /Cancelled/.test(document.querySelector('[data-testid="status"]')?.innerText || ''), null, { timeout: 120000 });
+  await page.waitForSelector('[data-chart="atp-heads"] canvas');
   await done(page);
 });
 
@@ -151,7 +212,7 @@ await test('GPT-2 small shape: 548 MB of weights load on WebGPU (147 MiB wte), w
   // No method selected: the link loads the model without running the comparison.
   const page = await watchCsp(await context.newPage());
   page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
-  await page.goto(base + `?model=${encodeURIComponent(base + 'gpt2/')}&n=1&ig=0&ap=0`);
+  await page.goto(base + `?model=${encodeURIComponent(base + 'gpt2/')}&n=1&ig=0&ap=0&atp=0`);
   await page.click('[data-testid="confirm-url"] button');
   await page.waitForSelector('[data-testid="model-info"], [data-testid="error"]', { timeout: RUN_TIMEOUT });
   const err = await page.$('[data-testid="error"]');

@@ -87,7 +87,7 @@ export async function siteTests({ gpu, base, executablePath, gpuArgs }) {
     const context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: gpuArgs });
     try {
       const seed = await watchCsp(await context.newPage());
-      await seed.goto(base + '?model=bundled&ig=0&ap=0');
+      await seed.goto(base + '?model=bundled&ig=0&ap=0&atp=0');
       await seed.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
       await seed.evaluate(async (hf) => {
         const cache = await caches.open('gradpatch-models-v1');
@@ -99,7 +99,7 @@ export async function siteTests({ gpu, base, executablePath, gpuArgs }) {
       await done(seed);
       const page = await watchCsp(await context.newPage());
       const hub = await watchHub(page);
-      await page.goto(base + '?ig=0&ap=0');
+      await page.goto(base + '?ig=0&ap=0&atp=0');
       await page.waitForSelector('[data-testid="error"]', { timeout: RUN_TIMEOUT });
       assert(await page.$('[data-testid="choose-model"]') === null, 'no question for a cached model');
       const notices = (await page.locator('[data-testid="notice"]').allInnerTexts()).join('\n');
@@ -115,7 +115,7 @@ export async function siteTests({ gpu, base, executablePath, gpuArgs }) {
   await test('item 5: a GPT-2 file whose SHA-256 differs from the pinned one is refused', async () => {
     // The hub answered by the test: a config.json of the pinned size whose bytes differ.
     const fake = Buffer.from(JSON.stringify({ n_layer: 12, n_head: 12, n_embd: 768, n_positions: 1024, vocab_size: 50257 }).padEnd(665, ' '));
-    const page = await open(gpu, base, '?ig=0&ap=0');
+    const page = await open(gpu, base, '?ig=0&ap=0&atp=0');
     await page.route(`${GPT2_BASE}**`, (route) => route.fulfill({ status: 200, body: fake, headers: { 'content-type': 'application/json', 'access-control-allow-origin': '*' } }));
     await page.waitForSelector('[data-testid="choose-gpt2"]', { timeout: 60000 });
     await page.click('[data-testid="choose-gpt2"]');
@@ -153,7 +153,7 @@ export async function siteTests({ gpu, base, executablePath, gpuArgs }) {
     await context.grantPermissions(['clipboard-read', 'clipboard-write']);
     const page = await watchCsp(await context.newPage());
     // The link loads the bundled model with no method on, so nothing runs by itself.
-    await page.goto(base + '?model=bundled&n=2&seed=3&steps=4&ig=0&ap=0');
+    await page.goto(base + '?model=bundled&n=2&seed=3&steps=4&ig=0&ap=0&atp=0');
     await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
     await tabTo(page, '[data-testid="method-ig"]');
     const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);

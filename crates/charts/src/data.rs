@@ -1,24 +1,10 @@
 //! What each chart shows, taken from a study's [`Results`]: grids of one prompt or the mean over
-//! prompts, IG/AP point pairs, highlighted sets, the top-components ranking and the summary's
-//! means. No drawing here.
+//! prompts, the point pairs of two methods, highlighted sets, the top-components ranking, the
+//! position grids and the summary's means. No drawing here.
 
 use gradpatch_stats::Comparison;
 use gradpatch_study::{IgResults, Results};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
-    Ig,
-    Ap,
-}
-
-impl Method {
-    pub fn label(self) -> &'static str {
-        match self {
-            Method::Ig => "IG",
-            Method::Ap => "AP",
-        }
-    }
-}
+pub use gradpatch_terms::{Method, MethodPair};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -61,13 +47,12 @@ impl Grid {
 }
 
 /// `[P][L][C]` scores of one method and kind, when that method ran.
-pub fn scores(results: &Results, method: Method, kind: Kind) -> Option<&Vec<Vec<Vec<f32>>>> {
-    match (method, kind) {
-        (Method::Ig, Kind::Heads) => results.ig.as_ref().map(|s| &s.heads),
-        (Method::Ig, Kind::Neurons) => results.ig.as_ref().map(|s| &s.neurons),
-        (Method::Ap, Kind::Heads) => results.ap.as_ref().map(|s| &s.heads),
-        (Method::Ap, Kind::Neurons) => results.ap.as_ref().map(|s| &s.neurons),
-    }
+pub fn scores(results: &Results, method: Method, kind: Kind) -> Option<&[Vec<Vec<f32>>]> {
+    let (heads, neurons) = results.scores(method)?;
+    Some(match kind {
+        Kind::Heads => heads,
+        Kind::Neurons => neurons,
+    })
 }
 
 /// One prompt's grid, or (prompt `None`) the mean over prompts of each cell's finite values.
@@ -95,26 +80,29 @@ pub fn grid(results: &Results, method: Method, kind: Kind, prompt: Option<usize>
     Some(Grid { rows, cols, values })
 }
 
-/// The IG-vs-AP statistics of one kind, present when both methods ran.
-pub fn comparison(results: &Results, kind: Kind) -> Option<&Comparison> {
-    let stats = results.stats.as_ref()?;
+/// The statistics of one pair of methods and one kind, present when both methods ran (files from
+/// before AtP have only IG–AP's, as `stats`).
+pub fn comparison(results: &Results, pair: MethodPair, kind: Kind) -> Option<&Comparison> {
+    let stats = match (&results.stats_pairs, pair) {
+        (Some(pairs), _) => pairs.get(pair)?,
+        (None, MethodPair::IgAp) => results.stats.as_ref()?,
+        (None, _) => return None,
+    };
     Some(match kind {
         Kind::Heads => &stats.heads,
         Kind::Neurons => &stats.neurons,
     })
 }
 
-/// A point of the IG-vs-AP charts: `(ig, ap, prompt, flat index)`, the flat index being
-/// `layer · columns + component` (see [`pairs`]).
+/// A point of a pair's charts: `(first method's score, second's, prompt, flat index)`, the flat
+/// index being `layer · columns + component` (see [`pairs`]).
 pub type Point = (f32, f32, usize, usize);
 
-/// IG and AP scores of every component, for one prompt or all prompts pooled; each point is
-/// `(ig, ap, prompt, flat index)`. Pairs with a non-finite score are left out.
-pub fn pairs(results: &Results, kind: Kind, prompt: Option<usize>) -> Vec<Point> {
-    let (Some(ig), Some(ap)) = (
-        scores(results, Method::Ig, kind),
-        scores(results, Method::Ap, kind),
-    ) else {
+/// The two methods' scores of every component, for one prompt or all prompts pooled; each point
+/// is `(first, second, prompt, flat index)`. Pairs with a non-finite score are left out.
+pub fn pairs(results: &Results, pair: MethodPair, kind: Kind, prompt: Option<usize>) -> Vec<Point> {
+    let (a, b) = pair.methods();
+    let (Some(ig), Some(ap)) = (scores(results, a, kind), scores(results, b, kind)) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -131,7 +119,7 @@ pub fn pairs(results: &Results, kind: Kind, prompt: Option<usize>) -> Vec<Point>
     out
 }
 
-/// Pearson r and the least-squares line `ap = slope · ig + intercept` of a point set.
+/// Pearson r and the least-squares line `second = slope · first + intercept` of a point set.
 pub fn fit(points: &[Point]) -> (f64, f64, f64) {
     let xs: Vec<f32> = points.iter().map(|p| p.0).collect();
     let ys: Vec<f32> = points.iter().map(|p| p.1).collect();
@@ -148,10 +136,16 @@ pub fn fit(points: &[Point]) -> (f64, f64, f64) {
     (r, slope, my - slope * mx)
 }
 
-/// Which components each method highlights (|score| ≥ its threshold), for one prompt or, with
-/// `None`, in any prompt: `(ig, ap)` masks over `[layers × components]`.
-pub fn highlighted(results: &Results, kind: Kind, prompt: Option<usize>) -> Option<(Grid, Grid)> {
-    let c = comparison(results, kind)?;
+/// Which components each method of `pair` highlights (|score| ≥ its threshold), for one prompt
+/// or, with `None`, in any prompt: `(first, second)` masks over `[layers × components]`.
+pub fn highlighted(
+    results: &Results,
+    pair: MethodPair,
+    kind: Kind,
+    prompt: Option<usize>,
+) -> Option<(Grid, Grid)> {
+    let c = comparison(results, pair, kind)?;
+    let (a, b) = pair.methods();
     let mask = |method: Method, t: f64| -> Option<Grid> {
         let s = scores(results, method, kind)?;
         let first = s.first()?;
@@ -166,16 +160,13 @@ pub fn highlighted(results: &Results, kind: Kind, prompt: Option<usize>) -> Opti
             .collect();
         Some(Grid { rows, cols, values })
     };
-    Some((
-        mask(Method::Ig, c.threshold_ig)?,
-        mask(Method::Ap, c.threshold_ap)?,
-    ))
+    Some((mask(a, c.threshold_ig)?, mask(b, c.threshold_ap)?))
 }
 
-/// Mean-difference points `(mean of the two scaled scores, AP − IG)` as the statistics define
-/// them (each method divided by its max |score| over all prompts).
-pub fn mean_difference(results: &Results, kind: Kind) -> Vec<(f64, f64)> {
-    let Some(c) = comparison(results, kind) else {
+/// Mean-difference points `(mean of the two scaled scores, second − first)` as the statistics
+/// define them (each method divided by its max |score| over all prompts).
+pub fn mean_difference(results: &Results, pair: MethodPair, kind: Kind) -> Vec<(f64, f64)> {
+    let Some(c) = comparison(results, pair, kind) else {
         return Vec::new();
     };
     let scale = |x: f32, m: f64| {
@@ -185,7 +176,7 @@ pub fn mean_difference(results: &Results, kind: Kind) -> Vec<(f64, f64)> {
             f64::from(x)
         }
     };
-    pairs(results, kind, None)
+    pairs(results, pair, kind, None)
         .into_iter()
         .map(|(i, a, _, _)| {
             let (si, sa) = (scale(i, c.ig_max_abs), scale(a, c.ap_max_abs));
@@ -194,7 +185,7 @@ pub fn mean_difference(results: &Results, kind: Kind) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// `(ig, ap)` of each point, as the scatter plots them.
+/// `(first, second)` of each point, as the scatter plots them.
 pub fn xy(pairs: &[Point]) -> Vec<(f64, f64)> {
     pairs
         .iter()
@@ -214,23 +205,32 @@ pub fn of_component(pairs: &[Point], points: &[(f64, f64)], flat: usize) -> Vec<
 }
 
 /// One row of a top-components table: a component `(row, col)` of the grids (layer, head or
-/// neuron) and both methods' scores there (NaN where a method has no grid or no value).
+/// neuron) and every method's score there, in [`Method::ALL`]'s order (NaN where a method has no
+/// grid or no value).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Ranked {
     pub row: usize,
     pub col: usize,
-    pub ig: f32,
-    pub ap: f32,
+    pub scores: [f32; 3],
+}
+
+impl Ranked {
+    pub fn score(&self, method: Method) -> f32 {
+        self.scores[method_index(method)]
+    }
+}
+
+/// `method`'s place in [`Method::ALL`] (and in arrays indexed like it).
+pub fn method_index(method: Method) -> usize {
+    Method::ALL.iter().position(|&m| m == method).unwrap_or(0)
 }
 
 /// The ranking of a top-components table: the at most `n` components with the largest |score| of
 /// method `by`, largest first, ties in row-major order; non-finite scores are left out. Empty
-/// when `by` has no grid. `ig` and `ap` are the two methods' grids (of the same shape).
-pub fn top_components(ig: Option<&Grid>, ap: Option<&Grid>, by: Method, n: usize) -> Vec<Ranked> {
-    let Some(g) = (match by {
-        Method::Ig => ig,
-        Method::Ap => ap,
-    }) else {
+/// when `by` has no grid. `grids` are the methods' grids (of the same shape) in
+/// [`Method::ALL`]'s order.
+pub fn top_components(grids: [Option<&Grid>; 3], by: Method, n: usize) -> Vec<Ranked> {
+    let Some(g) = grids[method_index(by)] else {
         return Vec::new();
     };
     let mut idx: Vec<usize> = (0..g.values.len())
@@ -249,10 +249,22 @@ pub fn top_components(ig: Option<&Grid>, ap: Option<&Grid>, by: Method, n: usize
         .map(|i| Ranked {
             row: i / cols,
             col: i % cols,
-            ig: at(ig, i),
-            ap: at(ap, i),
+            scores: grids.map(|grid| at(grid, i)),
         })
         .collect()
+}
+
+/// One prompt's head scores of `method` at each position: rows = layer · heads + head, columns
+/// = the prompt's tokens. `None` when the method has no per-position scores for it.
+pub fn positions_grid(results: &Results, method: Method, prompt: usize) -> Option<Grid> {
+    let layers = results.heads_pos(method)?.get(prompt)?;
+    let cols = layers.first()?.first()?.len();
+    let values: Vec<f32> = layers.iter().flatten().flatten().copied().collect();
+    Some(Grid {
+        rows: values.len() / cols.max(1),
+        cols,
+        values,
+    })
 }
 
 /// Mean and population standard deviation (divided by n) of the finite values of `xs`,

@@ -6,7 +6,7 @@ use plotters::coord::ranged1d::SegmentedCoord;
 use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::prelude::*;
 
-use crate::data::Grid;
+use crate::data::{Grid, MethodPair};
 
 pub type DrawResult<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
@@ -195,6 +195,82 @@ pub fn heatmap<DB: DrawingBackend>(
     Ok(grid_area(&chart, grid.rows, grid.cols))
 }
 
+/// A token as an axis label: at most 8 characters, a leading space shown as `·`.
+fn token_label(token: &str) -> String {
+    let t = token.replacen(' ', "·", 1).replace('\n', "⏎");
+    let mut short: String = t.chars().take(8).collect();
+    if t.chars().count() > 8 {
+        short.push('…');
+    }
+    short
+}
+
+/// One prompt's head scores at each position (the Positions tab): rows = layer · heads + head
+/// (layer 0 at the bottom, each layer named at its first head), one column per token, named on
+/// the axis; a colour bar to its right. `selected` = a row (head) is outlined across the tokens.
+pub fn positions_heatmap<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    (grid, tokens, heads): (&Grid, &[String], usize),
+    scale: f64,
+    selected: Option<usize>,
+) -> DrawResult<PlotArea, DB> {
+    root.fill(&WHITE)?;
+    let (w, _) = root.dim_in_pixel();
+    let (main, bar) = root.split_horizontally(w.saturating_sub(70));
+    let (rows, cols) = (grid.rows, grid.cols);
+    let heads = heads.max(1);
+    let mut chart = ChartBuilder::on(&main)
+        .caption(title, ("sans-serif", 16))
+        .margin(6)
+        .x_label_area_size(64)
+        .y_label_area_size(44)
+        .build_cartesian_2d(
+            (0..cols.max(1) - 1).into_segmented(),
+            (0..rows.max(1) - 1).into_segmented(),
+        )?;
+    let token = |v: &SegmentValue<usize>| match v {
+        SegmentValue::CenterOf(c) => tokens.get(*c).map(|t| token_label(t)).unwrap_or_default(),
+        _ => String::new(),
+    };
+    let layer = |v: &SegmentValue<usize>| match v {
+        SegmentValue::CenterOf(r) if r % heads == 0 => format!("L{}", r / heads),
+        _ => String::new(),
+    };
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("token")
+        .y_desc("layer, head")
+        .x_labels(cols)
+        .y_labels(rows)
+        .x_label_formatter(&token)
+        .y_label_formatter(&layer)
+        .x_label_style(
+            ("sans-serif", 11)
+                .into_font()
+                .transform(FontTransform::Rotate90),
+        )
+        .draw()?;
+    chart.draw_series((0..rows).flat_map(|r| {
+        (0..cols).map(move |c| {
+            let color = diverging(f64::from(grid.get(r, c)), scale);
+            Rectangle::new(cell(r, c), color.filled())
+        })
+    }))?;
+    if let Some(r) = selected.filter(|&r| r < rows && cols > 0) {
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [
+                (SegmentValue::Exact(0), SegmentValue::Exact(r)),
+                (SegmentValue::Exact(cols), SegmentValue::Exact(r + 1)),
+            ],
+            BLACK.stroke_width(2),
+        )))?;
+    }
+    colour_bar(&bar, scale)?;
+    Ok(grid_area(&chart, rows, cols))
+}
+
 /// A vertical colour bar from −scale (bottom) to +scale (top).
 pub fn colour_bar<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -286,17 +362,23 @@ fn finish_points<DB: DrawingBackend>(
     Ok(area_of(&chart, xr, yr))
 }
 
-/// IG (x) against AP (y) with the least-squares line; `selected` points are drawn large.
+/// The pair's first method (x) against its second (y) with the least-squares line; `selected`
+/// points are drawn large.
 pub fn scatter<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    title: &str,
+    (title, pair): (&str, MethodPair),
     points: &[(f64, f64)],
     line: (f64, f64),
     selected: &[(f64, f64)],
 ) -> DrawResult<PlotArea, DB> {
     let xr = padded(points.iter().map(|p| p.0));
     let yr = padded(points.iter().map(|p| p.1));
-    let mut chart = points_chart(root, title, ("IG score", "AP score"), (xr, yr), points)?;
+    let (a, b) = pair.methods();
+    let descs = (
+        format!("{} score", a.label()),
+        format!("{} score", b.label()),
+    );
+    let mut chart = points_chart(root, title, (&descs.0, &descs.1), (xr, yr), points)?;
     let (slope, intercept) = line;
     if slope.is_finite() && intercept.is_finite() {
         let ends = [xr.0, xr.1].map(|x| (x, slope * x + intercept));
@@ -305,10 +387,10 @@ pub fn scatter<DB: DrawingBackend>(
     finish_points(chart, selected, (xr, yr))
 }
 
-/// Mean-difference (Bland–Altman) plot with the mean and mean ± 1.96 SD lines.
+/// Mean-difference (Bland–Altman) plot of a pair with the mean and mean ± 1.96 SD lines.
 pub fn mean_difference<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    title: &str,
+    (title, pair): (&str, MethodPair),
     points: &[(f64, f64)],
     mean: f64,
     (lower, upper): (f64, f64),
@@ -316,8 +398,12 @@ pub fn mean_difference<DB: DrawingBackend>(
 ) -> DrawResult<PlotArea, DB> {
     let xr = padded(points.iter().map(|p| p.0));
     let yr = padded(points.iter().map(|p| p.1).chain([lower, upper]));
-    let descs = ("mean of scaled IG and AP", "AP − IG (scaled)");
-    let mut chart = points_chart(root, title, descs, (xr, yr), points)?;
+    let (a, b) = pair.methods();
+    let descs = (
+        format!("mean of scaled {} and {}", a.label(), b.label()),
+        format!("{} − {} (scaled)", b.label(), a.label()),
+    );
+    let mut chart = points_chart(root, title, (&descs.0, &descs.1), (xr, yr), points)?;
     for (y, style, label) in [
         (mean, BLACK.stroke_width(2), format!("mean {mean:.3}")),
         (

@@ -3,7 +3,7 @@
 
 mod common;
 
-use gradpatch_charts::data::{self, Kind, Method};
+use gradpatch_charts::data::{self, Kind, Method, MethodPair};
 use gradpatch_charts::draw;
 use gradpatch_study::{IgResults, MethodScores, Results, statistics};
 use plotters::prelude::*;
@@ -30,12 +30,16 @@ fn results() -> Results {
             neurons: neurons(1.0),
             convergence_delta_heads: vec![vec![0.0; 2]; 2],
             convergence_delta_neurons: vec![vec![0.0; 2]; 2],
+            heads_pos: None,
         }),
         ap: Some(MethodScores {
             heads: ap_heads,
             neurons: neurons(0.5),
+            heads_pos: None,
         }),
+        atp: None,
         stats: None,
+        stats_pairs: None,
         complete: true,
         seconds: Default::default(),
     };
@@ -63,9 +67,10 @@ fn mean_grid_skips_missing_values() {
 #[test]
 fn pairs_fit_and_highlights_follow_the_statistics() {
     let r = results();
-    let pooled = data::pairs(&r, Kind::Heads, None);
+    let pooled = data::pairs(&r, MethodPair::IgAp, Kind::Heads, None);
     assert_eq!(pooled.len(), 11, "the NaN pair is left out");
-    let (rho, slope, intercept) = data::fit(&data::pairs(&r, Kind::Heads, Some(1)));
+    let (rho, slope, intercept) =
+        data::fit(&data::pairs(&r, MethodPair::IgAp, Kind::Heads, Some(1)));
     assert!(
         (rho - r.stats.as_ref().unwrap().heads.pearson_per_prompt[1]).abs() < 1e-9,
         "the fit's rho {rho} is prompt 1's heads pearson"
@@ -74,11 +79,11 @@ fn pairs_fit_and_highlights_follow_the_statistics() {
         slope > 0.0 && intercept.is_finite(),
         "the fit has a positive slope {slope} and a finite intercept {intercept}"
     );
-    let (ig, ap) = data::highlighted(&r, Kind::Heads, Some(1)).unwrap();
+    let (ig, ap) = data::highlighted(&r, MethodPair::IgAp, Kind::Heads, Some(1)).unwrap();
     // The 0.9 quantile of |IG| pooled is 3.0 (lerp): prompt 1's 3.0 and −4.0 are highlighted.
     assert_eq!(ig.values, [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
     assert_eq!(ap.values.iter().sum::<f32>(), 2.0);
-    let md = data::mean_difference(&r, Kind::Heads);
+    let md = data::mean_difference(&r, MethodPair::IgAp, Kind::Heads);
     assert_eq!(md.len(), 11);
     let s = &r.stats.as_ref().unwrap().heads;
     let mean = md.iter().map(|p| p.1).sum::<f64>() / md.len() as f64;
@@ -129,7 +134,7 @@ fn heatmap_draws_and_maps_pixels_back_to_cells() {
 #[test]
 fn scatter_overlap_and_mean_difference_draw() {
     let r = results();
-    let pts: Vec<(f64, f64)> = data::pairs(&r, Kind::Neurons, None)
+    let pts: Vec<(f64, f64)> = data::pairs(&r, MethodPair::IgAp, Kind::Neurons, None)
         .iter()
         .map(|p| (f64::from(p.0), f64::from(p.1)))
         .collect();
@@ -137,11 +142,26 @@ fn scatter_overlap_and_mean_difference_draw() {
     {
         let root = SVGBackend::with_string(&mut svg, (900, 300)).into_drawing_area();
         let parts = root.split_evenly((1, 3));
-        draw::scatter(&parts[0], "neurons", &pts, (0.5, 0.0), &pts[..1]).unwrap();
-        let (ig, ap) = data::highlighted(&r, Kind::Neurons, None).unwrap();
+        draw::scatter(
+            &parts[0],
+            ("neurons", MethodPair::IgAp),
+            &pts,
+            (0.5, 0.0),
+            &pts[..1],
+        )
+        .unwrap();
+        let (ig, ap) = data::highlighted(&r, MethodPair::IgAp, Kind::Neurons, None).unwrap();
         draw::highlight_map(&parts[1], "IG top", "neuron", &ig, &ap, RED, None).unwrap();
-        let md = data::mean_difference(&r, Kind::Neurons);
-        draw::mean_difference(&parts[2], "md", &md, 0.0, (-1.0, 1.0), &[]).unwrap();
+        let md = data::mean_difference(&r, MethodPair::IgAp, Kind::Neurons);
+        draw::mean_difference(
+            &parts[2],
+            ("md", MethodPair::IgAp),
+            &md,
+            0.0,
+            (-1.0, 1.0),
+            &[],
+        )
+        .unwrap();
         root.present().unwrap();
     }
     assert!(
@@ -204,4 +224,41 @@ fn heatmap_cells_are_drawn_where_the_pointer_mapping_finds_them() {
             );
         }
     }
+}
+
+/// Issue 13, item 7: the Positions tab's heatmap names the tokens on its axis and the layers at
+/// their first head, and maps pixels back to (layer · heads + head, token).
+#[test]
+fn positions_heatmap_names_tokens_and_maps_cells() {
+    // 2 layers × 2 heads = 4 rows, 3 tokens.
+    let grid = data::Grid {
+        rows: 4,
+        cols: 3,
+        values: (0..12).map(|v| v as f32 - 6.0).collect(),
+    };
+    let tokens = ["<|endoftext|>".to_string(), "When".into(), " Mary".into()];
+    let mut svg = String::new();
+    let area = {
+        let root = SVGBackend::with_string(&mut svg, (420, 360)).into_drawing_area();
+        let area =
+            draw::positions_heatmap(&root, "AtP, prompt 0", (&grid, &tokens, 2), 6.0, Some(3))
+                .unwrap();
+        root.present().unwrap();
+        area
+    };
+    for text in ["AtP, prompt 0", "When", "·Mary", "&lt;|endoft…", "L0", "L1"] {
+        assert!(svg.contains(text), "the SVG shows {text:?}");
+    }
+    let (x0, x1) = (f64::from(area.x_px.0), f64::from(area.x_px.1));
+    let (y0, y1) = (f64::from(area.y_px.0), f64::from(area.y_px.1));
+    assert_eq!(
+        area.cell(x0 + 1.0, y0 + 1.0, 4, 3),
+        Some((3, 0)),
+        "top left: L1H1, BOS"
+    );
+    assert_eq!(
+        area.cell(x1 - 1.0, y1 - 1.0, 4, 3),
+        Some((0, 2)),
+        "bottom right: L0H0, last"
+    );
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use gradpatch_charts::PlotArea;
-use gradpatch_charts::data::{self, Grid, Kind, Method, Ranked};
+use gradpatch_charts::data::{self, Grid, Kind, Method, MethodPair};
 use gradpatch_study::{IgResults, MethodScores, Results, statistics};
 
 fn grid(cols: usize, values: &[f32]) -> Grid {
@@ -16,7 +16,7 @@ fn grid(cols: usize, values: &[f32]) -> Grid {
     }
 }
 
-fn at(ranked: &[Ranked]) -> Vec<(usize, usize)> {
+fn at(ranked: &[data::Ranked]) -> Vec<(usize, usize)> {
     ranked.iter().map(|r| (r.row, r.col)).collect()
 }
 
@@ -25,34 +25,39 @@ fn top_components_rank_by_abs_score_with_ties_in_row_major_order() {
     // 2 layers × 3: |IG| = 1, 2, 2, NaN, 0.5, 1 (the NaN and the infinity are left out).
     let ig = grid(3, &[1.0, -2.0, 2.0, f32::NAN, 0.5, -1.0]);
     let ap = grid(3, &[0.1, 0.2, f32::INFINITY, 0.4, 0.5, 0.6]);
-    let top = data::top_components(Some(&ig), Some(&ap), Method::Ig, 4);
+    let top = data::top_components([None, Some(&ig), Some(&ap)], Method::Ig, 4);
     assert_eq!(
         at(&top),
         [(0, 1), (0, 2), (0, 0), (1, 2)],
         "largest |IG| first; the ties 2/−2 and 1/−1 keep their row-major order"
     );
+    let first = top[0];
     assert_eq!(
-        top[0],
-        Ranked {
-            row: 0,
-            col: 1,
-            ig: -2.0,
-            ap: 0.2
-        },
-        "a row carries both methods' scores at the component, signs kept"
+        (
+            first.row,
+            first.col,
+            first.score(Method::Ig),
+            first.score(Method::Ap)
+        ),
+        (0, 1, -2.0, 0.2),
+        "a row carries every method's score at the component, signs kept"
     );
     assert!(
-        top[1].ap.is_infinite(),
+        first.score(Method::Atp).is_nan(),
+        "NaN for a method without a grid"
+    );
+    assert!(
+        top[1].score(Method::Ap).is_infinite(),
         "the other method's value is shown as it is, even when not finite"
     );
-    let by_ap = data::top_components(Some(&ig), Some(&ap), Method::Ap, 10);
+    let by_ap = data::top_components([None, Some(&ig), Some(&ap)], Method::Ap, 10);
     assert_eq!(
         at(&by_ap),
         [(1, 2), (1, 1), (1, 0), (0, 1), (0, 0)],
         "ranked by |AP|: the infinite AP score is left out"
     );
     assert!(
-        by_ap[2].ig.is_nan(),
+        by_ap[2].score(Method::Ig).is_nan(),
         "IG's NaN at layer 1, component 0 is shown as NaN in an AP ranking"
     );
 }
@@ -60,31 +65,31 @@ fn top_components_rank_by_abs_score_with_ties_in_row_major_order() {
 #[test]
 fn top_components_with_fewer_values_than_asked_or_none() {
     let ig = grid(2, &[f32::NAN, 3.0, f32::NAN, -4.0]);
-    let top = data::top_components(Some(&ig), None, Method::Ig, 15);
+    let top = data::top_components([None, Some(&ig), None], Method::Ig, 15);
     assert_eq!(
         at(&top),
         [(1, 1), (0, 1)],
         "only the 2 finite values are ranked when 15 are asked for"
     );
     assert!(
-        top.iter().all(|r| r.ap.is_nan()),
+        top.iter().all(|r| r.score(Method::Ap).is_nan()),
         "AP's scores are NaN when AP has no grid"
     );
     assert!(
-        data::top_components(Some(&ig), None, Method::Ap, 15).is_empty(),
+        data::top_components([None, Some(&ig), None], Method::Ap, 15).is_empty(),
         "no ranking by a method without a grid"
     );
     assert!(
-        data::top_components(None, None, Method::Ig, 15).is_empty(),
+        data::top_components([None, None, None], Method::Ig, 15).is_empty(),
         "no ranking without grids"
     );
     let empty = grid(3, &[]);
     assert!(
-        data::top_components(Some(&empty), Some(&empty), Method::Ig, 15).is_empty(),
+        data::top_components([None, Some(&empty), Some(&empty)], Method::Ig, 15).is_empty(),
         "no ranking of an empty grid"
     );
     assert!(
-        data::top_components(Some(&ig), None, Method::Ig, 0).is_empty(),
+        data::top_components([None, Some(&ig), None], Method::Ig, 0).is_empty(),
         "n = 0 ranks nothing"
     );
 }
@@ -199,6 +204,7 @@ fn comparison_is_the_kinds_statistics() {
     let scores = |k: f32| MethodScores {
         heads: vec![vec![vec![k, -2.0 * k, 0.5]]],
         neurons: vec![vec![vec![1.0, k, 3.0, -k]]],
+        heads_pos: None,
     };
     let ig = scores(1.0);
     let mut r = Results {
@@ -212,16 +218,78 @@ fn comparison_is_the_kinds_statistics() {
             ..IgResults::default()
         }),
         ap: Some(scores(2.0)),
+        atp: None,
         stats: None,
+        stats_pairs: None,
         complete: true,
         seconds: Default::default(),
     };
     assert!(
-        data::comparison(&r, Kind::Heads).is_none(),
+        data::comparison(&r, MethodPair::IgAp, Kind::Heads).is_none(),
         "no statistics, no comparison"
     );
     r.stats = statistics(&r, 0.9);
     let s = r.stats.clone().unwrap();
-    assert_eq!(data::comparison(&r, Kind::Heads), Some(&s.heads));
-    assert_eq!(data::comparison(&r, Kind::Neurons), Some(&s.neurons));
+    assert_eq!(
+        data::comparison(&r, MethodPair::IgAp, Kind::Heads),
+        Some(&s.heads)
+    );
+    assert_eq!(
+        data::comparison(&r, MethodPair::IgAp, Kind::Neurons),
+        Some(&s.neurons)
+    );
+}
+
+/// Issue 13: the pair selector's data come from `stats_pairs` (a file from before AtP has only
+/// IG–AP's, as `stats`); the Positions tab's grid is one prompt's heads × tokens.
+#[test]
+fn pairs_of_methods_and_position_grids() {
+    let scores = |k: f32| MethodScores {
+        heads: vec![vec![vec![k, -2.0 * k, 0.5]]],
+        neurons: vec![vec![vec![1.0, k, 3.0, -k]]],
+        heads_pos: Some(vec![vec![vec![
+            vec![0.0, k, 0.0],
+            vec![0.0, -2.0 * k, 0.0],
+            vec![0.5, 0.0, 0.0],
+        ]]]),
+    };
+    let mut r = Results {
+        config: common::study_config(),
+        prompts: vec![],
+        clean_logit_diff: vec![1.0],
+        corrupted_logit_diff: vec![0.0],
+        ig: None,
+        ap: Some(scores(2.0)),
+        atp: Some(scores(-1.0)),
+        stats: None,
+        stats_pairs: None,
+        complete: true,
+        seconds: Default::default(),
+    };
+    assert!(data::comparison(&r, MethodPair::AtpAp, Kind::Heads).is_none());
+    r.stats_pairs = gradpatch_study::pair_statistics(&r, 0.9);
+    let s = r.stats_pairs.clone().unwrap();
+    assert!(s.ig_ap.is_none() && s.ig_atp.is_none(), "IG did not run");
+    assert_eq!(
+        data::comparison(&r, MethodPair::AtpAp, Kind::Heads),
+        s.atp_ap.as_ref().map(|s| &s.heads)
+    );
+    let points = data::pairs(&r, MethodPair::AtpAp, Kind::Heads, None);
+    assert_eq!(
+        points,
+        [(-1.0, 2.0, 0, 0), (2.0, -4.0, 0, 1), (0.5, 0.5, 0, 2)],
+        "(AtP, AP) of each head"
+    );
+    assert!(data::pairs(&r, MethodPair::IgAp, Kind::Heads, None).is_empty());
+    let g = data::positions_grid(&r, Method::Atp, 0).unwrap();
+    assert_eq!((g.rows, g.cols), (3, 3), "3 heads × 3 tokens");
+    assert_eq!(g.get(1, 1), 2.0, "head 1 at token 1");
+    assert!(
+        data::positions_grid(&r, Method::Atp, 1).is_none(),
+        "no prompt 1"
+    );
+    assert!(
+        data::positions_grid(&r, Method::Ig, 0).is_none(),
+        "IG did not run"
+    );
 }

@@ -8,7 +8,7 @@ use clap::Args;
 use gradpatch_dataset::{Corruption, generate_ioi};
 use gradpatch_methods::{Baseline, Direction, Quadrature};
 use gradpatch_study::{StudyConfig, StudyProgress, csv, run_study};
-use gradpatch_terms::{MethodSet, Stage};
+use gradpatch_terms::{MethodPair, MethodSet, Stage};
 
 use crate::ModelArgs;
 use crate::files::{load, processing, prompts};
@@ -27,9 +27,13 @@ pub struct RunArgs {
     seed: u64,
     #[arg(long, default_value = "aba")]
     corrupt: Corruption,
-    /// Comma-separated: ig, ap.
-    #[arg(long, default_value = "ig,ap", value_delimiter = ',')]
-    methods: Vec<String>,
+    /// Comma-separated, any of: ig, ap, atp (AtP follows --ap-direction).
+    #[arg(long, default_value = "ig,ap,atp")]
+    methods: MethodSet,
+    /// Also write each method's head scores per position (`heads_pos`): AtP's and IG's come
+    /// with their sums; AP per head and position costs about 4% of the AP sweep more.
+    #[arg(long)]
+    positions: bool,
     #[arg(long, default_value_t = 50)]
     ig_steps: usize,
     #[arg(long, default_value = "gausslegendre")]
@@ -95,21 +99,7 @@ fn eta(seconds: f64) -> String {
 }
 
 pub fn run(args: &RunArgs) -> Result<(), String> {
-    let mut methods = MethodSet {
-        ig: false,
-        ap: false,
-    };
-    for m in &args.methods {
-        match m.trim() {
-            "ig" => methods.ig = true,
-            "ap" => methods.ap = true,
-            other => {
-                return Err(format!(
-                    "unknown method \"{other}\" in --methods, expected ig, ap or ig,ap"
-                ));
-            }
-        }
-    }
+    let methods = args.methods;
     if !(args.percentile > 0.0 && args.percentile < 1.0) {
         return Err(format!(
             "--percentile {} must be in (0, 1), e.g. 0.9",
@@ -154,6 +144,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         ig_baseline: args.ig_baseline,
         ap_direction: args.ap_direction,
         percentile: args.percentile,
+        positions: args.positions,
         prompts_source: source,
         backend: args.model.backend.name().into(),
     };
@@ -208,10 +199,15 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         results.prompts.len(),
         total
     );
-    if let Some(stats) = &results.stats {
+    let pairs = results.stats_pairs.as_ref();
+    for (pair, stats) in MethodPair::ALL
+        .iter()
+        .filter_map(|&p| pairs.and_then(|s| s.get(p)).map(|s| (p, s)))
+    {
         for (kind, c) in [("heads", &stats.heads), ("neurons", &stats.neurons)] {
             eprintln!(
-                "{kind:>8}: pearson {:+.3} ± {:.3}, jaccard (top {:.0}%) {:.3}, mean difference {:+.4} (sd {:.4})",
+                "{:>7} {kind:>7}: pearson {:+.3} ± {:.3}, jaccard (top {:.0}%) {:.3}, mean difference {:+.4} (sd {:.4})",
+                pair.label(),
                 c.pearson_mean,
                 c.pearson_std,
                 100.0 * (1.0 - args.percentile),

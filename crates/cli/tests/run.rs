@@ -11,7 +11,7 @@
 mod common;
 
 use common::{gradpatch, tmp};
-use gradpatch_testdata::{array, at, goldens, zip_eq};
+use gradpatch_testdata::{array, at, atp_goldens, goldens, zip_eq};
 use serde_json::Value;
 
 fn flat(v: &Value) -> Vec<f64> {
@@ -90,7 +90,8 @@ fn run_and_check(extra: &[&str], variant: &str, ig_key: &str, ap_key: &str) -> V
         .unwrap()
         .lines()
         .count();
-    assert_eq!(lines, 1 + 2 * 16 * (2 * 4 + 2 * 256));
+    // AtP, IG and AP (the default methods), each 16 prompts × (2 × 4 heads + 2 × 256 neurons).
+    assert_eq!(lines, 1 + 3 * 16 * (2 * 4 + 2 * 256));
     r
 }
 
@@ -124,6 +125,92 @@ fn run_on_model_a_equals_the_goldens() {
             let (a, b) = (num(s, key), num(&g["mean_diff_plot"], key));
             assert!((a - b).abs() <= 1e-4, "{kind} {key}: {a} vs {b}");
         }
+    }
+}
+
+/// Issue 13, items 4 and 9: `--positions` writes AtP (heads, neurons, per position) and AP per
+/// head and position equal to `atp_goldens.json`, the statistics of the three pairs (IG–AP
+/// equal to `stats`), and per-position CSV rows.
+#[test]
+fn run_with_positions_equals_the_atp_goldens() {
+    let dir = tmp("positions");
+    let (out_path, csv) = (dir.join("results.json"), dir.join("csv"));
+    let out = gradpatch(&[
+        "run",
+        "--positions",
+        "--ig-steps",
+        "4",
+        "--out",
+        out_path.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
+    let g = atp_goldens();
+    assert_eq!(r["config"]["run_atp"], Value::Bool(true));
+    assert_eq!(r["config"]["positions"], Value::Bool(true));
+    let (clean, corrupted) = (
+        flat(&r["clean_logit_diff"]),
+        flat(&r["corrupted_logit_diff"]),
+    );
+    let tol: Vec<f64> = zip_eq("logit differences", &clean, &corrupted)
+        .map(|(a, b)| 2.0 * 5e-5 / (a - b).abs())
+        .collect();
+    for (mine, theirs) in [
+        ("atp/heads", "atp_noising_heads"),
+        ("atp/neurons", "atp_noising_neurons"),
+        ("atp/heads_pos", "atp_noising_heads_pos"),
+        ("ap/heads_pos", "ap_noising_heads_pos"),
+    ] {
+        let (a, b) = mine.split_once('/').unwrap();
+        // Ragged over prompts: compare prompt by prompt.
+        for (i, t) in tol.iter().enumerate() {
+            assert_rows_close(
+                &format!("{mine} prompt {i}"),
+                &flat(&r[a][b][i]),
+                &array(&g[theirs][i]).1,
+                &[*t],
+            );
+        }
+    }
+    let ig_pos = &r["ig"]["heads_pos"];
+    assert_eq!(ig_pos.as_array().map(Vec::len), Some(16), "IG per position");
+    assert_eq!(r["stats_pairs"]["ig_ap"], r["stats"], "ig_ap is stats");
+    for pair in ["atp_ap", "ig_atp"] {
+        assert!(
+            r["stats_pairs"][pair]["heads"]["pearson_mean"].is_f64(),
+            "{pair}"
+        );
+    }
+    // AtP approximates AP closely on this model: their head scores correlate.
+    let atp_ap = r["stats_pairs"]["atp_ap"]["heads"]["pearson_mean"]
+        .as_f64()
+        .unwrap();
+    assert!(atp_ap > 0.5, "AtP–AP head correlation {atp_ap}");
+    let scores = std::fs::read_to_string(csv.join("scores.csv")).unwrap();
+    let tokens: usize = r["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["clean_token_ids"].as_array().unwrap().len())
+        .sum();
+    let position_rows = scores.lines().filter(|l| !l.ends_with(',')).count() - 1;
+    assert_eq!(
+        position_rows,
+        3 * 2 * 4 * tokens,
+        "three methods × 8 heads × every token"
+    );
+    let stats = std::fs::read_to_string(csv.join("stats.csv")).unwrap();
+    for pair in ["ig-ap", "atp-ap", "ig-atp"] {
+        assert!(
+            stats.contains("head,pearson_mean,,") && stats.lines().any(|l| l.ends_with(pair)),
+            "stats.csv has {pair} rows"
+        );
     }
 }
 
@@ -168,9 +255,10 @@ fn run_with_generated_ioi_prompts_and_one_method() {
     let r: Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
     assert_eq!(r["prompts"].as_array().unwrap().len(), 3);
     assert!(
-        r["ig"].is_null() && r["stats"].is_null(),
-        "an AP-only run writes no IG scores and no statistics"
+        r["ig"].is_null() && r["stats"].is_null() && r.get("atp").is_none(),
+        "an AP-only run writes no IG or AtP scores and no statistics"
     );
+    assert!(r.get("stats_pairs").is_none(), "nor pairs' statistics");
     assert_eq!(r["config"]["prompts_source"]["ioi"]["corrupt"], "abc");
 }
 

@@ -18,7 +18,8 @@ pub use query::{
 use std::fmt;
 
 use gradpatch_terms::{
-    Backend, Baseline, Component, Corruption, Direction, MethodSet, PromptPair, Quadrature,
+    Backend, Baseline, Component, Corruption, Direction, MethodPair, MethodSet, PromptPair,
+    Quadrature,
 };
 
 /// Where the weights come from.
@@ -96,17 +97,20 @@ pub enum Tab {
     Scatter,
     Overlap,
     MeanDiff,
+    /// One prompt's head scores at each position, per method.
+    Positions,
     Summary,
     Prompts,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::Heads,
         Tab::Neurons,
         Tab::Scatter,
         Tab::Overlap,
         Tab::MeanDiff,
+        Tab::Positions,
         Tab::Summary,
         Tab::Prompts,
     ];
@@ -118,6 +122,7 @@ impl Tab {
             Tab::Scatter => "scatter",
             Tab::Overlap => "overlap",
             Tab::MeanDiff => "meandiff",
+            Tab::Positions => "positions",
             Tab::Summary => "summary",
             Tab::Prompts => "prompts",
         }
@@ -127,9 +132,10 @@ impl Tab {
         match self {
             Tab::Heads => "Heads",
             Tab::Neurons => "Neurons",
-            Tab::Scatter => "IG vs AP",
+            Tab::Scatter => "Scatter",
             Tab::Overlap => "Top components",
             Tab::MeanDiff => "Mean difference",
+            Tab::Positions => "Positions",
             Tab::Summary => "Summary",
             Tab::Prompts => "Prompts",
         }
@@ -140,6 +146,8 @@ impl Tab {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct View {
     pub tab: Tab,
+    /// The two methods the scatter, overlap and mean-difference tabs compare.
+    pub pair: MethodPair,
     /// `None`: the mean over prompts.
     pub prompt: Option<usize>,
     pub selection: Option<Component>,
@@ -173,7 +181,7 @@ impl Default for PageState {
                 seed: 0,
                 corrupt: Corruption::Aba,
             },
-            methods: MethodSet::BOTH,
+            methods: MethodSet::ALL,
             ig_steps: 50,
             ig_method: Quadrature::GaussLegendre,
             ig_baseline: Baseline::Zero,
@@ -181,6 +189,7 @@ impl Default for PageState {
             percentile: 0.9,
             view: View {
                 tab: Tab::Heads,
+                pair: MethodPair::IgAp,
                 prompt: None,
                 selection: None,
             },
@@ -222,8 +231,8 @@ impl PageState {
 
     /// Rough seconds this configuration takes on GPT-2 small, from the native CPU figures of one
     /// 18-token prompt (BENCHMARKS.md "Attribution sweeps", 2 cores, 2026-11-27): IG 43.2 s at 50
-    /// steps, scaling with the steps; the AP sweep 195 s. The browser's CPU fallback is slower
-    /// (one thread); a GPU usually much faster. Zero when no method runs.
+    /// steps, scaling with the steps; the AP sweep 195 s; AtP 0.5 s. The browser's CPU fallback
+    /// is slower (one thread); a GPU usually much faster. Zero when no method runs.
     pub fn gpt2_cpu_seconds(&self) -> f64 {
         let ig = if self.methods.ig {
             43.2 * self.ig_steps as f64 / 50.0
@@ -231,7 +240,8 @@ impl PageState {
             0.0
         };
         let ap = if self.methods.ap { 195.0 } else { 0.0 };
-        self.n_prompts() as f64 * (ig + ap)
+        let atp = if self.methods.atp { 0.5 } else { 0.0 };
+        self.n_prompts() as f64 * (ig + ap + atp)
     }
 
     /// Whether a link may run this configuration as soon as the model is loaded; above this

@@ -196,6 +196,10 @@ pub fn parse(query: &str) -> (PageState, Vec<Warning>) {
             "ap" => flag(&v)
                 .map(|b| s.methods.ap = b)
                 .ok_or_else(|| "expected 1 or 0".to_string()),
+            "atp" => flag(&v)
+                .map(|b| s.methods.atp = b)
+                .ok_or_else(|| "expected 1 or 0".to_string()),
+            "pair" => v.parse().map(|x| s.view.pair = x),
             "steps" => number(&v, 1, MAX_STEPS, "a step count").map(|x| s.ig_steps = x),
             "quad" => v.parse().map(|x| s.ig_method = x),
             "baseline" => v.parse().map(|x| s.ig_baseline = x),
@@ -280,6 +284,9 @@ pub fn write(s: &PageState) -> String {
     if s.methods.ap != d.methods.ap {
         kv.push(("ap", bool01(s.methods.ap)));
     }
+    if s.methods.atp != d.methods.atp {
+        kv.push(("atp", bool01(s.methods.atp)));
+    }
     if s.ig_steps != d.ig_steps {
         kv.push(("steps", s.ig_steps.to_string()));
     }
@@ -296,6 +303,9 @@ pub fn write(s: &PageState) -> String {
         kv.push(("pct", s.percentile.to_string()));
     }
     kv.push(("tab", s.view.tab.key().into()));
+    if s.view.pair != d.view.pair {
+        kv.push(("pair", s.view.pair.key().into()));
+    }
     if let Some(p) = s.view.prompt {
         kv.push(("prompt", p.to_string()));
     }

@@ -4,7 +4,8 @@ use gradpatch_config::{
     MAX_PAIRS, ModelChoice, ModelUrl, PageState, Tab, Task, decode_component, encode_component,
 };
 use gradpatch_terms::{
-    Backend, Baseline, Component, Corruption, Direction, MethodSet, PromptPair, Quadrature,
+    Backend, Baseline, Component, Corruption, Direction, MethodPair, MethodSet, PromptPair,
+    Quadrature,
 };
 
 fn roundtrip(s: &PageState) {
@@ -36,6 +37,7 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
         methods: MethodSet {
             ig: false,
             ap: true,
+            atp: false,
         },
         ig_steps: 20,
         ig_method: Quadrature::RiemannTrapezoid,
@@ -44,6 +46,7 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
         percentile: 0.95,
         view: gradpatch_config::View {
             tab: Tab::MeanDiff,
+            pair: MethodPair::AtpAp,
             prompt: Some(3),
             selection: Some(Component::Neuron {
                 layer: 2,
@@ -288,4 +291,26 @@ fn links_of_today_read_and_write_byte_for_byte() {
         assert!(warnings.is_empty(), "{link}: {warnings:?}");
         assert_eq!(state.to_query(), link, "written differently");
     }
+}
+
+/// Issue 13, item 6: AtP is on unless `atp=0`; `pair` picks the compared methods.
+#[test]
+fn atp_flag_and_pair_selector() {
+    let (s, w) = PageState::from_query("n=4&seed=1&atp=0&pair=ig-atp&tab=scatter");
+    assert!(w.is_empty(), "{w:?}");
+    assert!(!s.methods.atp, "atp=0 turns AtP off");
+    assert_eq!(s.view.pair, MethodPair::IgAtp);
+    assert_eq!(s.to_query(), "n=4&seed=1&atp=0&tab=scatter&pair=ig-atp");
+    // Links written before AtP existed run it (the default), and write back unchanged.
+    let (old, _) = PageState::from_query("n=4&seed=1&tab=heads");
+    assert!(old.methods.atp && old.methods.ig && old.methods.ap);
+    assert_eq!(old.view.pair, MethodPair::IgAp);
+    assert_eq!(old.to_query(), "n=4&seed=1&tab=heads");
+    let (bad, w) = PageState::from_query("pair=ig-xx");
+    assert_eq!(bad.view.pair, MethodPair::IgAp);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(
+        w[0].message,
+        "unknown method pair \"ig-xx\", expected ig-ap, atp-ap or ig-atp"
+    );
 }

@@ -56,6 +56,8 @@ pub struct RunRequest {
     pub ig_baseline: Baseline,
     pub ap_direction: Direction,
     pub percentile: f64,
+    /// Also compute each method's head scores per position (the Positions tab).
+    pub positions: bool,
 }
 
 /// What was being done when an error happened (the page says so, and a failed load or run
@@ -140,11 +142,14 @@ pub enum FromWorker {
         n_prompts: usize,
         elapsed: f64,
     },
-    /// The finished (or cancelled) study; the page writes `results.json` from it.
-    /// `tokens[p]` are prompt p's clean tokens as text (for the prompt view).
+    /// The study's results; the page writes `results.json` from them. Sent when a method has
+    /// finished every prompt while others still run (`finished: false`: the page shows them and
+    /// goes on waiting), and at the end (or on a cancel). `tokens[p]` are prompt p's clean
+    /// tokens as text (for the prompt view and the Positions tab).
     Results {
         results: Box<gradpatch_study::Results>,
         tokens: Vec<Vec<String>>,
+        finished: bool,
     },
     Cache {
         files: Vec<CachedFile>,

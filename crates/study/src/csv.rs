@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use crate::Results;
+use gradpatch_terms::MethodPair;
+
+use crate::{Results, Stats};
 
 fn num(x: f64) -> String {
     if x.is_finite() {
@@ -24,25 +26,34 @@ fn quote(s: &str) -> String {
     )
 }
 
-/// `scores.csv`: prompt,layer,component,kind,method,score (empty score = not computed).
+/// `scores.csv`: prompt,layer,component,kind,method,score,position (empty score = not
+/// computed). Summed scores have an empty position; with `positions`, each head's scores per
+/// position follow as rows with the position (0 = BOS).
 pub fn scores_csv(r: &Results) -> String {
-    let mut out = String::from("prompt,layer,component,kind,method,score\n");
-    let mut put = |method: &str, kind: &str, scores: &[Vec<Vec<f32>>]| {
-        for (p, layers) in scores.iter().enumerate() {
-            for (l, comps) in layers.iter().enumerate() {
-                for (c, s) in comps.iter().enumerate() {
-                    let _ = writeln!(out, "{p},{l},{c},{kind},{method},{}", num(f64::from(*s)));
+    let mut out = String::from("prompt,layer,component,kind,method,score,position\n");
+    for method in r.methods() {
+        let Some((heads, neurons)) = r.scores(method) else {
+            continue;
+        };
+        let m = method.key();
+        for (kind, scores) in [("head", heads), ("neuron", neurons)] {
+            for (p, layers) in scores.iter().enumerate() {
+                for (l, comps) in layers.iter().enumerate() {
+                    for (c, s) in comps.iter().enumerate() {
+                        let _ = writeln!(out, "{p},{l},{c},{kind},{m},{},", num(f64::from(*s)));
+                    }
                 }
             }
         }
-    };
-    if let Some(ig) = &r.ig {
-        put("ig", "head", &ig.heads);
-        put("ig", "neuron", &ig.neurons);
-    }
-    if let Some(ap) = &r.ap {
-        put("ap", "head", &ap.heads);
-        put("ap", "neuron", &ap.neurons);
+        for (p, layers) in r.heads_pos(method).into_iter().flatten().enumerate() {
+            for (l, heads) in layers.iter().enumerate() {
+                for (h, terms) in heads.iter().enumerate() {
+                    for (pos, s) in terms.iter().enumerate() {
+                        let _ = writeln!(out, "{p},{l},{h},head,{m},{},{pos}", num(f64::from(*s)));
+                    }
+                }
+            }
+        }
     }
     out
 }
@@ -67,11 +78,20 @@ pub fn prompts_csv(r: &Results) -> String {
     out
 }
 
-/// `stats.csv`: kind,statistic,value for the scalar statistics, and per-prompt ones with a
-/// prompt column.
+/// `stats.csv`: kind,statistic,prompt,value,pair for the scalar statistics of each pair of
+/// methods (`ig-ap`, `atp-ap`, `ig-atp`), and per-prompt ones with a prompt column.
 pub fn stats_csv(r: &Results) -> String {
-    let mut out = String::from("kind,statistic,prompt,value\n");
-    if let Some(stats) = &r.stats {
+    let mut out = String::from("kind,statistic,prompt,value,pair\n");
+    let pairs: Vec<(MethodPair, &Stats)> = match &r.stats_pairs {
+        Some(pairs) => MethodPair::ALL
+            .iter()
+            .filter_map(|&p| pairs.get(p).map(|s| (p, s)))
+            .collect(),
+        // A file from before AtP: its IG–AP statistics.
+        None => r.stats.iter().map(|s| (MethodPair::IgAp, s)).collect(),
+    };
+    for (pair, stats) in pairs {
+        let pair = pair.key();
         for (kind, c) in [("head", &stats.heads), ("neuron", &stats.neurons)] {
             for (name, v) in [
                 ("pearson_mean", c.pearson_mean),
@@ -84,13 +104,13 @@ pub fn stats_csv(r: &Results) -> String {
                 ("upper_loa", c.upper_loa),
                 ("lower_loa", c.lower_loa),
             ] {
-                let _ = writeln!(out, "{kind},{name},,{}", num(v));
+                let _ = writeln!(out, "{kind},{name},,{},{pair}", num(v));
             }
             for (p, v) in c.pearson_per_prompt.iter().enumerate() {
-                let _ = writeln!(out, "{kind},pearson,{p},{}", num(*v));
+                let _ = writeln!(out, "{kind},pearson,{p},{},{pair}", num(*v));
             }
             for (p, v) in c.jaccard_per_prompt.iter().enumerate() {
-                let _ = writeln!(out, "{kind},jaccard,{p},{}", num(*v));
+                let _ = writeln!(out, "{kind},jaccard,{p},{},{pair}", num(*v));
             }
         }
     }
@@ -99,7 +119,48 @@ pub fn stats_csv(r: &Results) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use super::{quote, scores_csv};
+    use crate::{MethodScores, Results};
+
+    /// Issue 13: AtP rows, and the per-position head rows with their position.
+    #[test]
+    fn scores_csv_has_atp_rows_and_positions() {
+        let results = Results {
+            config: serde_json::from_value(serde_json::json!({
+                "model": "m", "processing": {"fold_ln": true, "center_writing_weights": true,
+                "center_unembed": true, "fold_value_biases": true}, "run_ig": false,
+                "run_ap": false, "run_atp": true, "ig_steps": 1, "ig_method": "gausslegendre",
+                "ig_baseline": "zero", "ap_direction": "noising", "percentile": 0.9,
+                "positions": true, "prompts_source": null, "backend": "ndarray"
+            }))
+            .unwrap_or_else(|e| panic!("config: {e}")),
+            prompts: vec![],
+            clean_logit_diff: vec![1.0],
+            corrupted_logit_diff: vec![0.0],
+            ig: None,
+            ap: None,
+            atp: Some(MethodScores {
+                heads: vec![vec![vec![0.5, f32::NAN]]],
+                neurons: vec![vec![vec![0.25]]],
+                heads_pos: Some(vec![vec![vec![vec![0.0, 0.5], vec![0.0, 1.0]]]]),
+            }),
+            stats: None,
+            stats_pairs: None,
+            complete: true,
+            seconds: Default::default(),
+        };
+        assert_eq!(
+            scores_csv(&results),
+            "prompt,layer,component,kind,method,score,position\n\
+             0,0,0,head,atp,0.5,\n\
+             0,0,1,head,atp,,\n\
+             0,0,0,neuron,atp,0.25,\n\
+             0,0,0,head,atp,0,0\n\
+             0,0,0,head,atp,0.5,1\n\
+             0,0,1,head,atp,0,0\n\
+             0,0,1,head,atp,1,1\n"
+        );
+    }
 
     /// Issue 11, item 16.
     #[test]

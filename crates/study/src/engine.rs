@@ -1,15 +1,25 @@
-//! Running a comparison (feature `engine`): the runs of each prompt, both methods and their
-//! progress.
+//! Running a comparison (feature `engine`): the runs of each prompt, the methods one after the
+//! other over all prompts (the cheapest first, so their scores can be shown while the next
+//! runs), and their progress.
 
 use gradpatch_dataset::TokenizedPair;
 use gradpatch_methods::{
-    ApOptions, IgOptions, Pause, Progress, activation_patching_async, integrated_gradients_async,
+    ApOptions, IgOptions, Progress, activation_patching_async, activation_patching_positions_async,
+    attribution_patching_async, integrated_gradients_async,
 };
 use gradpatch_model::{Gpt2, RunError, block_on};
 use gradpatch_runs::PromptRuns;
-use gradpatch_terms::Stage;
+use gradpatch_terms::{Method, Stage};
 
-use crate::{IgResults, MethodScores, PromptRecord, Results, StudyConfig, statistics};
+use crate::{
+    HeadsPos, IgResults, MethodScores, PromptRecord, Results, StudyConfig, pair_statistics,
+    statistics,
+};
+
+mod progress;
+
+use progress::{StageProgress, piece, shares};
+pub use progress::{StudyObserver, StudyProgress};
 
 impl StudyConfig {
     fn ig_options(&self, threads: usize) -> IgOptions {
@@ -32,88 +42,16 @@ impl StudyConfig {
     }
 }
 
-/// Where a running study is.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct StudyProgress {
-    pub prompt: usize,
-    pub n_prompts: usize,
-    pub stage: Stage,
-    /// Fraction of the whole study done, 0..=1.
-    pub fraction: f64,
-}
-
 fn rows(flat: &[f32], width: usize) -> Vec<Vec<f32>> {
     flat.chunks(width).map(<[f32]>::to_vec).collect()
 }
 
-/// Told where a running study is; answers whether to go on. [`StudyObserver::pause`] is awaited
-/// after each report, so a browser worker can let its event loop run there (and see a cancel).
-pub trait StudyObserver {
-    fn report(&mut self, progress: StudyProgress) -> bool;
-
-    fn pause(&mut self) -> Pause<'_> {
-        Box::pin(std::future::ready(()))
-    }
-}
-
-impl<F: FnMut(StudyProgress) -> bool> StudyObserver for F {
-    fn report(&mut self, progress: StudyProgress) -> bool {
-        self(progress)
-    }
-}
-
-/// A method's progress, seen as a share of the whole study.
-struct StageProgress<'a> {
-    observer: &'a mut dyn StudyObserver,
-    prompt: usize,
-    n_prompts: usize,
-    stage: Stage,
-    offset: f64,
-    weight: f64,
-}
-
-impl<'a> StageProgress<'a> {
-    fn new(
-        observer: &'a mut dyn StudyObserver,
-        (prompt, n_prompts): (usize, usize),
-        stage: Stage,
-        offset: f64,
-        weight: f64,
-    ) -> Self {
-        Self {
-            observer,
-            prompt,
-            n_prompts,
-            stage,
-            offset,
-            weight,
-        }
-    }
-
-    fn fraction(&self, done: u64, total: u64) -> f64 {
-        let within = if total == 0 {
-            1.0
-        } else {
-            done as f64 / total as f64
-        };
-        (self.prompt as f64 + self.offset + self.weight * within) / self.n_prompts as f64
-    }
-}
-
-impl Progress for StageProgress<'_> {
-    fn update(&mut self, done: u64, total: u64) -> bool {
-        let fraction = self.fraction(done, total);
-        self.observer.report(StudyProgress {
-            prompt: self.prompt,
-            n_prompts: self.n_prompts,
-            stage: self.stage,
-            fraction,
-        })
-    }
-
-    fn pause(&mut self) -> Pause<'_> {
-        self.observer.pause()
-    }
+/// `[L·H·S]` row-major (layer, head, position) → `[L][H][S]`.
+fn by_head(flat: &[f32], layers: usize, heads: usize) -> Vec<Vec<Vec<f32>>> {
+    let len = flat.len() / (layers * heads).max(1);
+    flat.chunks(heads * len.max(1))
+        .map(|layer| rows(layer, len.max(1)))
+        .collect()
 }
 
 /// Runs the comparison. `progress` is told where the study is and may cancel it (then the
@@ -129,21 +67,19 @@ pub fn run_study(
 }
 
 /// [`run_study`] for platforms that cannot block (WebGPU in the browser).
+///
+/// First the clean and corrupted runs of every prompt (with AtP, which needs nothing else), then
+/// IG over all prompts, then AP: each method's scores are complete before the next starts, and
+/// `observer.method_done` sees them. The runs are recomputed for each method (two forwards,
+/// against IG's and AP's hundreds), so memory holds one prompt's runs at a time. A cancel keeps
+/// the prompts whose runs finished and every score computed; a method cut short has fewer
+/// prompts (and NaN for the parts of a prompt it did not reach), one not started is absent.
 pub async fn run_study_async(
     model: &Gpt2,
     pairs: &[TokenizedPair],
     config: &StudyConfig,
     observer: &mut dyn StudyObserver,
 ) -> Result<Results, RunError> {
-    let c = &model.config;
-    let (h, m) = (c.n_heads, c.d_mlp);
-    let n = pairs.len();
-    // Relative cost of the stages (measured on GPT-2 small: the AP sweep dominates).
-    let (w_ig, w_ap) = match (config.methods.ig, config.methods.ap) {
-        (true, true) => (0.2, 0.8),
-        (true, false) => (1.0, 0.0),
-        _ => (0.0, 1.0),
-    };
     // On the CPU backend, parts of a sweep run side by side (its element-wise work is
     // single-threaded); a GPU gains nothing from it, and the browser has one thread.
     let threads = if model.on_cpu() {
@@ -153,70 +89,207 @@ pub async fn run_study_async(
     };
     let mut results = Results {
         config: config.clone(),
-        prompts: Vec::with_capacity(n),
-        clean_logit_diff: Vec::with_capacity(n),
-        corrupted_logit_diff: Vec::with_capacity(n),
-        ig: config.methods.ig.then(IgResults::default),
-        ap: config.methods.ap.then(MethodScores::default),
+        prompts: Vec::with_capacity(pairs.len()),
+        clean_logit_diff: Vec::with_capacity(pairs.len()),
+        corrupted_logit_diff: Vec::with_capacity(pairs.len()),
+        ig: None,
+        ap: None,
+        atp: None,
         stats: None,
+        stats_pairs: None,
         complete: true,
         seconds: serde_json::Map::new(),
     };
-    'prompts: for (i, pair) in pairs.iter().enumerate() {
-        let runs = PromptRuns::new_async(model, pair).await?;
-        results.prompts.push(PromptRecord {
-            pair: pair.pair.clone(),
-            clean_token_ids: pair.clean_ids.clone(),
-            corrupted_token_ids: pair.corrupted_ids.clone(),
-            labels: pair.labels(),
-        });
-        results.clean_logit_diff.push(runs.clean.logit_diff);
-        results.corrupted_logit_diff.push(runs.corrupted.logit_diff);
-        let at = (i, n);
-        let mut runs_done = StageProgress::new(observer, at, Stage::Runs, 0.0, 0.0);
-        let go_on = runs_done.update(0, 0);
-        runs_done.pause().await;
-        if !go_on {
-            // Cancelled before this prompt's methods: keep only the prompts that have scores.
-            results.prompts.pop();
-            results.clean_logit_diff.pop();
-            results.corrupted_logit_diff.pop();
-            results.complete = false;
-            break;
-        }
-        if let Some(ig) = results.ig.as_mut() {
-            let (scores, complete) = integrated_gradients_async(
-                model,
-                &runs,
-                &config.ig_options(threads),
-                &mut StageProgress::new(observer, at, Stage::Ig, 0.0, w_ig),
-            )
-            .await?;
-            ig.heads.push(rows(&scores.scores.heads, h));
-            ig.neurons.push(rows(&scores.scores.neurons, m));
-            ig.convergence_delta_heads.push(scores.delta_heads);
-            ig.convergence_delta_neurons.push(scores.delta_neurons);
-            if !complete {
-                results.complete = false;
-                break 'prompts;
-            }
-        }
-        if let Some(ap) = results.ap.as_mut() {
-            let (scores, complete) = activation_patching_async(
-                model,
-                &runs,
-                &config.ap_options(threads),
-                &mut StageProgress::new(observer, at, Stage::Ap, w_ig, w_ap),
-            )
-            .await?;
-            ap.heads.push(rows(&scores.heads, h));
-            ap.neurons.push(rows(&scores.neurons, m));
-            if !complete {
-                results.complete = false;
-                break 'prompts;
-            }
-        }
-    }
+    let study = Study {
+        model,
+        pairs,
+        config,
+        threads,
+        shares: shares(config),
+    };
+    let finished = study.run(&mut results, observer).await?;
+    results.complete = finished;
     results.stats = statistics(&results, config.percentile);
+    results.stats_pairs = pair_statistics(&results, config.percentile);
     Ok(results)
+}
+
+struct Study<'a> {
+    model: &'a Gpt2,
+    pairs: &'a [TokenizedPair],
+    config: &'a StudyConfig,
+    threads: usize,
+    shares: Vec<(Stage, f64)>,
+}
+
+impl Study<'_> {
+    fn piece(&self, stage: Stage, (i, n): (usize, usize)) -> (Stage, f64, f64) {
+        piece(&self.shares, stage, i, n)
+    }
+
+    /// Every stage of the plan; false when cancelled.
+    async fn run(
+        &self,
+        results: &mut Results,
+        observer: &mut dyn StudyObserver,
+    ) -> Result<bool, RunError> {
+        if !self.runs_and_atp(results, observer).await? {
+            return Ok(false);
+        }
+        let methods = self.config.methods;
+        let n = results.prompts.len();
+        let mut left = methods.iter().filter(|&m| m != Method::Atp).count();
+        if methods.atp && left > 0 {
+            self.show(results, observer);
+        }
+        for method in [Method::Ig, Method::Ap] {
+            if !methods.has(method) {
+                continue;
+            }
+            for i in 0..n {
+                let runs = PromptRuns::new_async(self.model, &self.pairs[i]).await?;
+                let go_on = match method {
+                    Method::Ig => self.ig(results, &runs, i, observer).await?,
+                    _ => self.ap(results, &runs, i, observer).await?,
+                };
+                if !go_on {
+                    return Ok(false);
+                }
+            }
+            left -= 1;
+            if left > 0 {
+                self.show(results, observer);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Tells the observer what is finished (with the statistics so far).
+    fn show(&self, results: &mut Results, observer: &mut dyn StudyObserver) {
+        results.stats = statistics(results, self.config.percentile);
+        results.stats_pairs = pair_statistics(results, self.config.percentile);
+        observer.method_done(results);
+    }
+
+    /// The runs of every prompt, recorded with their logit differences, and AtP on them.
+    async fn runs_and_atp(
+        &self,
+        results: &mut Results,
+        observer: &mut dyn StudyObserver,
+    ) -> Result<bool, RunError> {
+        let (h, m) = (self.model.config.n_heads, self.model.config.d_mlp);
+        let n = self.pairs.len();
+        let positions = self.config.positions;
+        for (i, pair) in self.pairs.iter().enumerate() {
+            let runs = PromptRuns::new_async(self.model, pair).await?;
+            let mut done = StageProgress::new(observer, (i, n), self.piece(Stage::Runs, (i, n)));
+            let go_on = done.update(1, 1);
+            done.pause().await;
+            if !go_on {
+                return Ok(false);
+            }
+            results.prompts.push(PromptRecord {
+                pair: pair.pair.clone(),
+                clean_token_ids: pair.clean_ids.clone(),
+                corrupted_token_ids: pair.corrupted_ids.clone(),
+                labels: pair.labels(),
+            });
+            results.clean_logit_diff.push(runs.clean.logit_diff);
+            results.corrupted_logit_diff.push(runs.corrupted.logit_diff);
+            if !self.config.methods.atp {
+                continue;
+            }
+            let scores =
+                attribution_patching_async(self.model, &runs, self.config.ap_direction).await?;
+            let atp = results.atp.get_or_insert_with(|| MethodScores {
+                heads_pos: positions.then(HeadsPos::new),
+                ..MethodScores::default()
+            });
+            atp.heads.push(rows(&scores.scores.heads, h));
+            atp.neurons.push(rows(&scores.scores.neurons, m));
+            if let Some(pos) = atp.heads_pos.as_mut() {
+                pos.push(by_head(&scores.heads_pos, self.model.config.n_layers, h));
+            }
+            let mut done = StageProgress::new(observer, (i, n), self.piece(Stage::Atp, (i, n)));
+            let go_on = done.update(1, 1);
+            done.pause().await;
+            if !go_on {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// IG of prompt `i`; false when cancelled.
+    async fn ig(
+        &self,
+        results: &mut Results,
+        runs: &PromptRuns,
+        i: usize,
+        observer: &mut dyn StudyObserver,
+    ) -> Result<bool, RunError> {
+        let c = &self.model.config;
+        let at = (i, results.prompts.len());
+        let (scores, complete) = integrated_gradients_async(
+            self.model,
+            runs,
+            &self.config.ig_options(self.threads),
+            &mut StageProgress::new(observer, at, self.piece(Stage::Ig, at)),
+        )
+        .await?;
+        let ig = results.ig.get_or_insert_with(|| IgResults {
+            heads_pos: self.config.positions.then(HeadsPos::new),
+            ..IgResults::default()
+        });
+        ig.heads.push(rows(&scores.scores.heads, c.n_heads));
+        ig.neurons.push(rows(&scores.scores.neurons, c.d_mlp));
+        ig.convergence_delta_heads.push(scores.delta_heads);
+        ig.convergence_delta_neurons.push(scores.delta_neurons);
+        if let Some(pos) = ig.heads_pos.as_mut() {
+            pos.push(by_head(&scores.heads_pos, c.n_layers, c.n_heads));
+        }
+        Ok(complete)
+    }
+
+    /// AP of prompt `i` (and per position with `positions`); false when cancelled.
+    async fn ap(
+        &self,
+        results: &mut Results,
+        runs: &PromptRuns,
+        i: usize,
+        observer: &mut dyn StudyObserver,
+    ) -> Result<bool, RunError> {
+        let c = &self.model.config;
+        let at = (i, results.prompts.len());
+        let (scores, complete) = activation_patching_async(
+            self.model,
+            runs,
+            &self.config.ap_options(self.threads),
+            &mut StageProgress::new(observer, at, self.piece(Stage::Ap, at)),
+        )
+        .await?;
+        let ap = results.ap.get_or_insert_with(|| MethodScores {
+            heads_pos: self.config.positions.then(HeadsPos::new),
+            ..MethodScores::default()
+        });
+        ap.heads.push(rows(&scores.heads, c.n_heads));
+        ap.neurons.push(rows(&scores.neurons, c.d_mlp));
+        if !complete {
+            return Ok(false);
+        }
+        if let Some(pos) = ap.heads_pos.as_mut() {
+            let (flat, complete) = activation_patching_positions_async(
+                self.model,
+                runs,
+                self.config.ap_direction,
+                &mut StageProgress::new(observer, at, self.piece(Stage::ApPositions, at)),
+            )
+            .await?;
+            pos.push(by_head(&flat, c.n_layers, c.n_heads));
+            if !complete {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
 }

@@ -3,8 +3,10 @@
 //! page exports.
 
 pub mod csv;
+mod pairs;
 mod results;
 
+pub use pairs::pair_stats;
 pub use results::*;
 
 #[cfg(feature = "engine")]

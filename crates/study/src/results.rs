@@ -1,9 +1,13 @@
 //! The `results.json` schema and the statistics of a comparison: plain data, free of the
 //! engine, so the page's UI reads results without linking it.
 
-use gradpatch_stats::{Comparison, compare};
-use gradpatch_terms::{Baseline, Direction, MethodSet, Processing, PromptPair, Quadrature};
+use gradpatch_terms::{Baseline, Direction, Method, MethodSet, Processing, PromptPair, Quadrature};
 use serde::{Deserialize, Serialize};
+
+pub use crate::pairs::{Stats, StatsPairs, pair_statistics, statistics};
+
+/// `[P][L][H][S_p]`: a head's scores at each position of prompt p (S_p tokens with BOS).
+pub type HeadsPos = Vec<Vec<Vec<Vec<f32>>>>;
 
 /// Everything that defines a comparison (recorded in `results.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -17,6 +21,8 @@ pub struct StudyConfig {
     pub ig_baseline: Baseline,
     pub ap_direction: Direction,
     pub percentile: f64,
+    /// Whether the head scores of each method are also written per position (`heads_pos`).
+    pub positions: bool,
     /// Where the prompts came from, e.g. `{"ioi": {"n": 4, "seed": 0, "corrupt": "aba"}}`.
     pub prompts_source: serde_json::Value,
     /// What computed the scores, for the record (`ndarray`, `wgpu`, `WebGPU (adapter)`, …);
@@ -34,11 +40,14 @@ pub struct PromptRecord {
     pub labels: [u32; 2],
 }
 
-/// `[P][L][C]` scores of one method.
+/// `[P][L][C]` scores of one method (AP, AtP).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MethodScores {
     pub heads: Vec<Vec<Vec<f32>>>,
     pub neurons: Vec<Vec<Vec<f32>>>,
+    /// With `positions`: the head scores at each position (they sum to `heads`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heads_pos: Option<HeadsPos>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -47,12 +56,9 @@ pub struct IgResults {
     pub neurons: Vec<Vec<Vec<f32>>>,
     pub convergence_delta_heads: Vec<Vec<f32>>,
     pub convergence_delta_neurons: Vec<Vec<f32>>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
-    pub heads: Comparison,
-    pub neurons: Comparison,
+    /// With `positions`: the head scores at each position (they sum to `heads`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heads_pos: Option<HeadsPos>,
 }
 
 /// The `results.json` schema (see README). Non-finite numbers are written as `null`.
@@ -64,23 +70,48 @@ pub struct Results {
     pub corrupted_logit_diff: Vec<f32>,
     pub ig: Option<IgResults>,
     pub ap: Option<MethodScores>,
-    /// Present when both methods ran.
+    /// Attribution patching (in the AP direction); absent when it did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atp: Option<MethodScores>,
+    /// IG vs AP, present when both ran (as in files written before AtP existed).
     pub stats: Option<Stats>,
+    /// The statistics of every pair of methods that ran (`ig_ap` equals `stats`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats_pairs: Option<StatsPairs>,
     /// False when the run was cancelled: missing scores are `null`.
     pub complete: bool,
     /// Wall-clock seconds per stage, as measured by the caller's clock.
     pub seconds: serde_json::Map<String, serde_json::Value>,
 }
 
-/// IG-vs-AP statistics of whatever both methods produced.
-pub fn statistics(results: &Results, percentile: f64) -> Option<Stats> {
-    let (ig, ap) = (results.ig.as_ref()?, results.ap.as_ref()?);
-    let flat = |s: &[Vec<Vec<f32>>]| -> Vec<Vec<f32>> { s.iter().map(|p| p.concat()).collect() };
-    let n = ig.heads.len().min(ap.heads.len());
-    Some(Stats {
-        heads: compare(&flat(&ig.heads[..n]), &flat(&ap.heads[..n]), percentile),
-        neurons: compare(&flat(&ig.neurons[..n]), &flat(&ap.neurons[..n]), percentile),
-    })
+impl Results {
+    /// The `[P][L][C]` head and neuron scores of `method`, when it ran.
+    #[allow(clippy::type_complexity)]
+    pub fn scores(&self, method: Method) -> Option<(&[Vec<Vec<f32>>], &[Vec<Vec<f32>>])> {
+        match method {
+            Method::Ig => self.ig.as_ref().map(|s| (&s.heads[..], &s.neurons[..])),
+            Method::Ap => self.ap.as_ref().map(|s| (&s.heads[..], &s.neurons[..])),
+            Method::Atp => self.atp.as_ref().map(|s| (&s.heads[..], &s.neurons[..])),
+        }
+    }
+
+    /// The per-position head scores of `method`, when it ran with `positions`.
+    pub fn heads_pos(&self, method: Method) -> Option<&HeadsPos> {
+        match method {
+            Method::Ig => self.ig.as_ref()?.heads_pos.as_ref(),
+            Method::Ap => self.ap.as_ref()?.heads_pos.as_ref(),
+            Method::Atp => self.atp.as_ref()?.heads_pos.as_ref(),
+        }
+    }
+
+    /// The methods with scores, in running order.
+    pub fn methods(&self) -> Vec<Method> {
+        Method::ALL
+            .iter()
+            .copied()
+            .filter(|&m| self.scores(m).is_some())
+            .collect()
+    }
 }
 
 /// The `results.json` layout of the types above, which flattens them (`run_ig`, `run_ap`; a
@@ -94,13 +125,22 @@ mod wire {
         processing: Processing,
         run_ig: bool,
         run_ap: bool,
+        // Written only when set, so files without AtP or positions stay as they were.
+        #[serde(default, skip_serializing_if = "is_false")]
+        run_atp: bool,
         ig_steps: usize,
         ig_method: Quadrature,
         ig_baseline: Baseline,
         ap_direction: Direction,
         percentile: f64,
+        #[serde(default, skip_serializing_if = "is_false")]
+        positions: bool,
         prompts_source: serde_json::Value,
         backend: String,
+    }
+
+    fn is_false(b: &bool) -> bool {
+        !b
     }
 
     impl From<super::StudyConfig> for StudyConfig {
@@ -110,11 +150,13 @@ mod wire {
                 processing: c.processing,
                 run_ig: c.methods.ig,
                 run_ap: c.methods.ap,
+                run_atp: c.methods.atp,
                 ig_steps: c.ig_steps,
                 ig_method: c.ig_method,
                 ig_baseline: c.ig_baseline,
                 ap_direction: c.ap_direction,
                 percentile: c.percentile,
+                positions: c.positions,
                 prompts_source: c.prompts_source,
                 backend: c.backend,
             }
@@ -129,12 +171,14 @@ mod wire {
                 methods: MethodSet {
                     ig: c.run_ig,
                     ap: c.run_ap,
+                    atp: c.run_atp,
                 },
                 ig_steps: c.ig_steps,
                 ig_method: c.ig_method,
                 ig_baseline: c.ig_baseline,
                 ap_direction: c.ap_direction,
                 percentile: c.percentile,
+                positions: c.positions,
                 prompts_source: c.prompts_source,
                 backend: c.backend,
             }

@@ -13,7 +13,7 @@
 
 use std::path::PathBuf;
 
-use gradpatch_study::Results;
+use gradpatch_study::{Results, pair_statistics};
 use gradpatch_terms::{Baseline, Corruption, Direction, MethodSet, Quadrature};
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -40,7 +40,20 @@ fn results_json_written_before_the_shared_types_reads_and_writes_as_before() {
 
     // The typed fields hold what the old strings and flags said.
     let c = &results.config;
-    assert_eq!(c.methods, MethodSet::BOTH);
+    assert_eq!(
+        c.methods,
+        MethodSet {
+            ig: true,
+            ap: true,
+            atp: false
+        },
+        "a file from before AtP ran IG and AP, not AtP"
+    );
+    assert!(!c.positions, "nor scores per position");
+    assert_eq!(
+        (results.atp.as_ref(), results.stats_pairs.as_ref()),
+        (None, None)
+    );
     assert_eq!(
         (c.ig_method, c.ig_baseline, c.ap_direction),
         (
@@ -64,5 +77,47 @@ fn results_json_written_before_the_shared_types_reads_and_writes_as_before() {
             "{:?}",
             p.pair
         );
+    }
+}
+
+/// Issue 13, item 9: the IG–AP statistics of the pairs code are today's, from today's scores.
+#[test]
+fn pairwise_ig_ap_statistics_equal_the_files_statistics() {
+    let results: Results = serde_json::from_slice(&fixture("results-cli-2026-12.json")).unwrap();
+    let pairs = pair_statistics(&results, results.config.percentile).expect("IG and AP ran");
+    assert!(
+        pairs.atp_ap.is_none() && pairs.ig_atp.is_none(),
+        "AtP did not run"
+    );
+    let (now, then) = (
+        serde_json::to_value(pairs.ig_ap.as_ref().expect("IG-AP")).unwrap(),
+        serde_json::to_value(results.stats.as_ref().expect("the file's stats")).unwrap(),
+    );
+    fn numbers(v: &serde_json::Value, at: String, out: &mut Vec<(String, Option<f64>)>) {
+        match v {
+            serde_json::Value::Object(m) => m
+                .iter()
+                .for_each(|(k, v)| numbers(v, format!("{at}.{k}"), out)),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| numbers(v, format!("{at}[{i}]"), out)),
+            other => out.push((at, other.as_f64())),
+        }
+    }
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    numbers(&now, String::new(), &mut a);
+    numbers(&then, String::new(), &mut b);
+    assert_eq!(a.len(), b.len(), "same statistics");
+    assert!(a.len() > 40, "{} numbers compared", a.len());
+    for ((name, x), (name_b, y)) in a.iter().zip(&b) {
+        assert_eq!(name, name_b);
+        match (x, y) {
+            (Some(x), Some(y)) => assert!(
+                (x - y).abs() <= 1e-12 * x.abs().max(1.0),
+                "{name}: {x} now, {y} in the file"
+            ),
+            _ => assert_eq!(x, y, "{name}: null in one only"),
+        }
     }
 }

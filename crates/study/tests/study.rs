@@ -20,12 +20,13 @@ fn config() -> StudyConfig {
     StudyConfig {
         model: "model-a".into(),
         processing: Processing::all(),
-        methods: MethodSet::BOTH,
+        methods: MethodSet::ALL,
         ig_steps: 20,
         ig_method: Quadrature::GaussLegendre,
         ig_baseline: Baseline::Zero,
         ap_direction: Direction::Noising,
         percentile: 0.9,
+        positions: false,
         prompts_source: serde_json::Value::Null,
         backend: "ndarray".into(),
     }
@@ -78,17 +79,21 @@ fn progress_reaches_the_end_and_cancelling_keeps_finished_prompts() {
         "progress ends at fraction 1, got {:?}",
         fractions.last()
     );
-    // Cancel at the first part of the first prompt's AP sweep (it spans fractions 0.1 to 0.5;
-    // its parts: layer 0's heads, layer 0's neurons, then layer 1's). Natively the parts run on
-    // the CPU's threads: the part under way finishes too, and no further one starts.
-    let cancelled = run_study(&model, pairs, &config(), &mut |p| {
-        !(p.stage == Stage::Ap && p.fraction > 0.1)
-    })
-    .unwrap();
+    // Cancel at the first report of the AP sweep, which comes when its first part has finished
+    // (the sweep runs after the runs, AtP and IG of both prompts; its parts: layer 0's heads,
+    // layer 0's neurons, then layer 1's). Natively the parts run on the CPU's threads: the part
+    // under way finishes too, and no further one starts.
+    let cancelled = run_study(&model, pairs, &config(), &mut |p| p.stage != Stage::Ap).unwrap();
     assert!(!cancelled.complete, "the cancelled study is not complete");
-    assert_eq!(cancelled.prompts.len(), 1);
+    assert_eq!(cancelled.prompts.len(), 2, "both prompts' runs finished");
+    assert_eq!(cancelled.ig.as_ref().unwrap().heads.len(), 2, "IG finished");
+    assert_eq!(
+        cancelled.atp.as_ref().unwrap().heads.len(),
+        2,
+        "AtP finished"
+    );
     let ap = cancelled.ap.as_ref().unwrap();
-    assert_eq!(ap.heads.len(), 1);
+    assert_eq!(ap.heads.len(), 1, "AP stopped in its first prompt");
     let finite = |row: &[f32]| row.iter().all(|x| x.is_finite());
     let missing = |row: &[f32]| row.iter().all(|x| x.is_nan());
     let (heads, neurons) = (&ap.heads[0], &ap.neurons[0]);
@@ -150,4 +155,93 @@ fn identical_clean_and_corrupted_prompts_do_not_crash() {
             .all(|x| x.is_null()),
         "every AP head score is null in results.json: {heads:?}"
     );
+}
+
+/// Records the methods that had finished at each `method_done`.
+struct Snapshots(Vec<Vec<gradpatch_terms::Method>>);
+
+impl gradpatch_study::StudyObserver for Snapshots {
+    fn report(&mut self, _: gradpatch_study::StudyProgress) -> bool {
+        true
+    }
+
+    fn method_done(&mut self, results: &gradpatch_study::Results) {
+        self.0.push(results.methods());
+    }
+}
+
+/// Issue 13: AtP, then IG, then AP, each shown when done; with `positions`, every method's head
+/// scores per position (ragged over prompts), AtP's and IG's summing to their head scores, AtP's
+/// and AP's 0 before the first token where the prompts differ.
+#[test]
+fn methods_finish_in_order_and_positions_add_up() {
+    use gradpatch_terms::Method;
+    let (model, pool) = setup();
+    let mut lengths = std::collections::BTreeSet::new();
+    let pairs: Vec<_> = pool
+        .into_iter()
+        .filter(|p| lengths.insert(p.clean_ids.len()))
+        .take(2)
+        .collect();
+    let config = StudyConfig {
+        positions: true,
+        ig_steps: 8,
+        ..config()
+    };
+    let mut seen = Snapshots(Vec::new());
+    let r = gradpatch_model::block_on(gradpatch_study::run_study_async(
+        &model, &pairs, &config, &mut seen,
+    ))
+    .unwrap();
+    assert_eq!(
+        seen.0,
+        [vec![Method::Atp], vec![Method::Atp, Method::Ig]],
+        "AtP is shown first, then IG; AP ends the study"
+    );
+    assert_eq!(r.methods(), [Method::Atp, Method::Ig, Method::Ap]);
+    let pairs_stats = r.stats_pairs.as_ref().expect("three methods ran");
+    assert_eq!(
+        pairs_stats.ig_ap.as_ref(),
+        r.stats.as_ref(),
+        "ig_ap is stats"
+    );
+    assert!(pairs_stats.atp_ap.is_some() && pairs_stats.ig_atp.is_some());
+    let c = &model.config;
+    for method in [Method::Atp, Method::Ig, Method::Ap] {
+        let pos = r
+            .heads_pos(method)
+            .unwrap_or_else(|| panic!("{method}: no heads_pos"));
+        let (heads, _) = r.scores(method).unwrap();
+        assert_eq!(pos.len(), 2, "{method}: one entry per prompt");
+        for (p, pair) in pairs.iter().enumerate() {
+            let len = pair.clean_ids.len();
+            let first_diff = pair
+                .clean_ids
+                .iter()
+                .zip(&pair.corrupted_ids)
+                .position(|(a, b)| a != b)
+                .unwrap();
+            assert_eq!(pos[p].len(), c.n_layers, "{method}");
+            for l in 0..c.n_layers {
+                assert_eq!(pos[p][l].len(), c.n_heads, "{method}");
+                for h in 0..c.n_heads {
+                    let terms = &pos[p][l][h];
+                    assert_eq!(terms.len(), len, "{method}: S_p = the prompt's tokens");
+                    // (IG's zero baseline differs from the input everywhere.)
+                    assert!(
+                        method == Method::Ig || terms[..first_diff].iter().all(|&x| x == 0.0),
+                        "{method} L{l}H{h}: positions before {first_diff} are exactly 0"
+                    );
+                    if method != Method::Ap {
+                        let sum: f32 = terms.iter().sum();
+                        let score = heads[p][l][h];
+                        assert!(
+                            (sum - score).abs() <= 1e-4 * score.abs().max(1e-2),
+                            "{method} L{l}H{h}: terms sum to {sum}, score {score}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -82,7 +82,9 @@ mod pair;
 mod quadrature;
 
 pub use component::Component;
-pub use options::{Backend, Baseline, Corruption, Direction, MethodSet, Processing, Stage};
+pub use options::{
+    Backend, Baseline, Corruption, Direction, Method, MethodPair, MethodSet, Processing, Stage,
+};
 pub use pair::PromptPair;
 pub use quadrature::{Quadrature, leggauss};
 
@@ -120,6 +122,44 @@ mod tests {
         assert_eq!("cpu".parse::<Backend>(), Ok(Backend::Cpu));
         assert_eq!("denoising".parse::<Direction>(), Ok(Direction::Denoising));
         assert_eq!("corrupted".parse::<Baseline>(), Ok(Baseline::Corrupted));
+    }
+
+    #[test]
+    fn method_sets_parse_and_pair_up() {
+        let set: MethodSet = "ap, atp".parse().unwrap_or(MethodSet::NONE);
+        assert_eq!(
+            set,
+            MethodSet {
+                ig: false,
+                ap: true,
+                atp: true
+            }
+        );
+        assert_eq!(set.keys(), "atp,ap");
+        assert_eq!(set.pairs().collect::<Vec<_>>(), [MethodPair::AtpAp]);
+        assert_eq!(MethodSet::ALL.pairs().count(), 3);
+        assert_eq!(
+            "ig,xx".parse::<MethodSet>(),
+            Err("unknown method \"xx\", expected atp, ig or ap \
+                 (in a comma-separated list such as ig,ap,atp)"
+                .to_string())
+        );
+        assert!(
+            "".parse::<MethodSet>().is_err(),
+            "an empty list must be refused"
+        );
+        // Messages written before AtP existed have no `atp` field.
+        let old: Result<MethodSet, _> = serde_json::from_str(r#"{"ig":true,"ap":false}"#);
+        assert_eq!(
+            old.ok(),
+            Some(MethodSet {
+                ig: true,
+                ap: false,
+                atp: false
+            })
+        );
+        assert_eq!(MethodPair::AtpAp.label(), "AtP–AP");
+        assert_eq!(MethodPair::IgAtp.field(), "ig_atp");
     }
 
     fn json(v: impl serde::Serialize) -> String {

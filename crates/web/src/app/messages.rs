@@ -131,14 +131,26 @@ impl Ctx {
                 n_prompts,
                 elapsed,
             })),
-            FromWorker::Results { results, tokens } => {
+            FromWorker::Results {
+                results,
+                tokens,
+                finished,
+            } => {
                 self.tokens.set(tokens);
-                self.running.set(false);
+                self.running.set(!finished);
                 let n = results.prompts.len();
-                self.status.set(if results.complete {
+                let done = results
+                    .methods()
+                    .iter()
+                    .map(|m| m.label())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.status.set(if !finished {
+                    format!("{done} done on {n} prompts; the charts show them while the rest runs.")
+                } else if results.complete {
                     format!("Comparison done: {n} prompts.")
                 } else {
-                    format!("Cancelled: the results hold the {n} prompts that finished.")
+                    format!("Cancelled: the results hold what finished ({done}; {n} prompts).")
                 });
                 // Keep the view's prompt in range (a link may name one the results lack).
                 let mut warnings = Vec::new();

@@ -358,6 +358,9 @@ pub fn ConfigPanel() -> impl IntoView {
                     on:change=move |ev| { let on = event_target_checked(&ev); ctx.state.update(|s| s.methods.ap = on); } />" AP"</label>
                 <label>"direction " {key_select(move || ctx.state.with(|s| s.ap_direction),
                     move |v: Direction| ctx.state.update(|s| s.ap_direction = v), Direction::key)}</label>
+                <label class="check" title="Attribution patching: AP's gradient approximation, one forward and one backward per prompt, in the AP direction">
+                    <input type="checkbox" data-testid="method-atp" prop:checked=move || ctx.state.with(|s| s.methods.atp)
+                    on:change=move |ev| { let on = event_target_checked(&ev); ctx.state.update(|s| s.methods.atp = on); } />" AtP"</label>
                 <label>"highlight quantile " <input type="number" step="0.01" min="0.01" max="0.99"
                     prop:value=move || ctx.state.with(|s| s.percentile)
                     on:change=set_percentile /></label>

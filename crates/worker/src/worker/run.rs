@@ -7,7 +7,7 @@ use gradpatch_dataset::{TokenizedPair, generate_ioi, tokenize_pairs};
 use gradpatch_methods::Pause;
 use gradpatch_model::RunError;
 use gradpatch_protocol::{FromWorker, Prompts, RunRequest};
-use gradpatch_study::{StudyConfig, StudyObserver, StudyProgress, run_study_async};
+use gradpatch_study::{Results, StudyConfig, StudyObserver, StudyProgress, run_study_async};
 use gradpatch_terms::PromptPair;
 use wasm_bindgen_futures::JsFuture;
 
@@ -35,6 +35,7 @@ struct Observer {
     cancel: Rc<Cell<bool>>,
     t0: f64,
     last: f64,
+    loaded: Rc<Loaded>,
 }
 
 impl StudyObserver for Observer {
@@ -61,6 +62,38 @@ impl StudyObserver for Observer {
             let _ = JsFuture::from(promise).await;
         })
     }
+
+    fn method_done(&mut self, results: &Results) {
+        let mut results = results.clone();
+        results
+            .seconds
+            .insert("comparison".into(), (now_s() - self.t0).into());
+        post_results(&self.loaded, results, false);
+    }
+}
+
+/// Posts the results with the prompts' tokens as text.
+fn post_results(l: &Loaded, mut results: Results, finished: bool) {
+    results.seconds.insert("load".into(), l.load_seconds.into());
+    let tokens = results
+        .prompts
+        .iter()
+        .map(|p| {
+            p.clean_token_ids
+                .iter()
+                .map(|&id| {
+                    l.tokenizer
+                        .decode(&[id])
+                        .unwrap_or_else(|_| format!("<{id}>"))
+                })
+                .collect()
+        })
+        .collect();
+    post(&FromWorker::Results {
+        results: Box::new(results),
+        tokens,
+        finished,
+    });
 }
 
 pub async fn run(req: RunRequest) -> Result<(), String> {
@@ -89,6 +122,7 @@ pub async fn run(req: RunRequest) -> Result<(), String> {
         ig_baseline: req.ig_baseline,
         ap_direction: req.ap_direction,
         percentile: req.percentile,
+        positions: req.positions,
         prompts_source: source,
         backend: l.backend.clone(),
     };
@@ -97,6 +131,7 @@ pub async fn run(req: RunRequest) -> Result<(), String> {
         cancel: cancel_flag(),
         t0,
         last: 0.0,
+        loaded: l.clone(),
     };
     let mut results = match run_study_async(&l.model, &pairs, &config, &mut observer).await {
         Ok(r) => r,
@@ -109,27 +144,9 @@ pub async fn run(req: RunRequest) -> Result<(), String> {
         }
         Err(e) => return Err(e.to_string()),
     };
-    results.seconds.insert("load".into(), l.load_seconds.into());
     results
         .seconds
         .insert("comparison".into(), (now_s() - t0).into());
-    let tokens = results
-        .prompts
-        .iter()
-        .map(|p| {
-            p.clean_token_ids
-                .iter()
-                .map(|&id| {
-                    l.tokenizer
-                        .decode(&[id])
-                        .unwrap_or_else(|_| format!("<{id}>"))
-                })
-                .collect()
-        })
-        .collect();
-    post(&FromWorker::Results {
-        results: Box::new(results),
-        tokens,
-    });
+    post_results(&l, results, true);
     Ok(())
 }

@@ -1,15 +1,15 @@
-//! The heatmaps of IG and AP scores: the heads tab, and the top of the neurons tab.
+//! The heatmaps of each method's scores: the heads tab, and the top of the neurons tab.
 
 use gradpatch_charts::data::{Kind, Method};
 use gradpatch_charts::draw;
 use leptos::prelude::*;
 
-use super::{KindData, selected_cell, selection_of};
+use super::{KindData, methods, selected_cell, selection_of};
 use crate::app::Ctx;
 use crate::app::canvas::{Hit, chart};
 
-/// IG's and AP's heatmaps of one kind, for the chosen prompt or the mean over prompts; hovering
-/// shows a cell's scores, clicking selects it.
+/// A heatmap of one kind per method that has scores (AtP, IG, AP), for the chosen prompt or the
+/// mean over prompts; hovering shows a cell's scores, clicking selects it.
 #[component]
 pub(super) fn Heatmaps(d: KindData) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
@@ -53,5 +53,5 @@ pub(super) fn Heatmaps(d: KindData) -> impl IntoView {
         )
     };
     let class = if kind == Kind::Heads { "pair" } else { "stack" };
-    view! { <div class=class>{one(Method::Ig)}{one(Method::Ap)}</div> }
+    view! { <div class=class>{move || methods(ctx).into_iter().map(one).collect_view()}</div> }
 }

@@ -1,5 +1,5 @@
-//! The mean-difference tab: AP − IG against the mean of the two (scaled) scores, with the
-//! limits of agreement.
+//! The mean-difference tab: the chosen pair's second method minus its first against the mean of
+//! the two (scaled) scores, with the limits of agreement.
 
 use gradpatch_charts::data;
 use gradpatch_charts::draw;
@@ -22,7 +22,8 @@ pub(super) fn MeanDiff(d: KindData) -> impl IntoView {
         420,
         move |area| {
             let r = ctx.results.get()?;
-            let c = data::comparison(&r, kind)?;
+            let pair = d.pair.get();
+            let c = data::comparison(&r, pair, kind)?;
             let md = d.mean_difference.read();
             let (pts, pairs) = (&md.0, &md.1);
             let sel = ctx.state.with(|s| s.view.selection);
@@ -31,14 +32,15 @@ pub(super) fn MeanDiff(d: KindData) -> impl IntoView {
                 .map(|flat| data::of_component(pairs, pts, flat))
                 .unwrap_or_default();
             let title = format!(
-                "{}: mean difference {} ± 1.96 × {}",
+                "{} {}: mean difference {} ± 1.96 × {}",
+                pair.label(),
                 kind.label(),
                 fmt(c.mean_difference),
                 fmt(c.sd_difference)
             );
             draw::mean_difference(
                 area,
-                &title,
+                (&title, pair),
                 pts,
                 c.mean_difference,
                 (c.lower_loa, c.upper_loa),
@@ -52,11 +54,14 @@ pub(super) fn MeanDiff(d: KindData) -> impl IntoView {
                 Some((*pts.get(i)?, *pairs.get(i)?))
             })?;
             let sel = flat_selection(kind, d.cols(), pair.3);
+            let (first, second) = d.pair.get_untracked().methods();
             Some((
                 format!(
-                    "{sel} (prompt {}): mean {}, AP − IG {}",
+                    "{sel} (prompt {}): mean {}, {} − {} {}",
                     pair.2,
                     fmt(pt.0),
+                    second.label(),
+                    first.label(),
                     fmt(pt.1)
                 ),
                 Some(sel),

@@ -7,11 +7,12 @@ mod heads;
 mod mean_diff;
 mod neurons;
 mod overlap;
+mod positions;
 mod prompts;
 mod scatter;
 mod summary;
 
-use gradpatch_charts::data::{self, Grid, Kind, Method, Point};
+use gradpatch_charts::data::{self, Grid, Kind, Method, MethodPair, Point, method_index};
 use gradpatch_config::Tab;
 use gradpatch_terms::Component;
 use leptos::prelude::*;
@@ -22,6 +23,7 @@ use heads::Heatmaps;
 use mean_diff::MeanDiff;
 use neurons::Neurons;
 use overlap::Overlap;
+use positions::Positions;
 use prompts::PromptsTable;
 use scatter::Scatter;
 use summary::Summary;
@@ -62,17 +64,20 @@ fn flat_selection(kind: Kind, cols: usize, flat: usize) -> Component {
     selection_of(kind, flat / cols.max(1), flat % cols.max(1))
 }
 
-/// The mean-difference plot's points `(mean, AP − IG)` and the pairs they come from.
+/// The mean-difference plot's points `(mean, second − first)` and the pairs they come from.
 type MeanDifference = (Vec<(f64, f64)>, Vec<Point>);
 
-/// The chart data of one kind (heads or neurons), computed when the results or the prompt
-/// change and shared by drawing and hit-testing: a pointer move only reads it (pooled neuron
-/// data of GPT-2 small is 36,864 values per prompt; the top-10% maps sort all of them).
+/// The chart data of one kind (heads or neurons), computed when the results, the prompt or the
+/// compared pair change and shared by drawing and hit-testing: a pointer move only reads it
+/// (pooled neuron data of GPT-2 small is 36,864 values per prompt; the top-10% maps sort all
+/// of them).
 #[derive(Clone, Copy)]
 struct KindData {
     kind: Kind,
-    ig: Memo<Option<Grid>>,
-    ap: Memo<Option<Grid>>,
+    /// Each method's grid, in [`Method::ALL`]'s order.
+    grids: [Memo<Option<Grid>>; 3],
+    /// The two methods the scatter, overlap and mean-difference tabs compare.
+    pair: Memo<MethodPair>,
     highlighted: Memo<Option<(Grid, Grid)>>,
     /// The scatter's points: the chosen prompt, or all prompts pooled.
     pairs: Memo<Vec<Point>>,
@@ -82,43 +87,51 @@ struct KindData {
 
 impl KindData {
     fn new(ctx: Ctx, kind: Kind) -> Self {
-        // Only the prompt matters here: selecting a component must not recompute anything.
+        // Only the prompt and the pair matter here: selecting a component must not recompute
+        // anything.
         let prompt = Memo::new(move |_| ctx.state.with(|s| s.view.prompt));
+        let pair = Memo::new(move |_| ctx.state.with(|s| s.view.pair));
         let grid = move |method| {
             Memo::new(move |_| data::grid(&*ctx.results.get()?, method, kind, prompt.get()))
         };
         Self {
             kind,
-            ig: grid(Method::Ig),
-            ap: grid(Method::Ap),
+            grids: std::array::from_fn(|i| grid(Method::ALL[i])),
+            pair,
             highlighted: Memo::new(move |_| {
-                data::highlighted(&*ctx.results.get()?, kind, prompt.get())
+                data::highlighted(&*ctx.results.get()?, pair.get(), kind, prompt.get())
             }),
             pairs: Memo::new(move |_| {
                 ctx.results
                     .get()
-                    .map(|r| data::pairs(&r, kind, prompt.get()))
+                    .map(|r| data::pairs(&r, pair.get(), kind, prompt.get()))
                     .unwrap_or_default()
             }),
             mean_difference: Memo::new(move |_| {
                 ctx.results
                     .get()
-                    .map(|r| (data::mean_difference(&r, kind), data::pairs(&r, kind, None)))
+                    .map(|r| {
+                        let p = pair.get();
+                        (
+                            data::mean_difference(&r, p, kind),
+                            data::pairs(&r, p, kind, None),
+                        )
+                    })
                     .unwrap_or_default()
             }),
         }
     }
 
     fn grid(&self, method: Method) -> Memo<Option<Grid>> {
-        match method {
-            Method::Ig => self.ig,
-            Method::Ap => self.ap,
-        }
+        self.grids[method_index(method)]
     }
 
     /// Columns of the kind's grids (heads or neurons per layer).
     fn cols(&self) -> usize {
-        self.ig.with_untracked(|g| g.as_ref().map_or(1, |g| g.cols))
+        self.grids
+            .iter()
+            .find_map(|g| g.with_untracked(|g| g.as_ref().map(|g| g.cols)))
+            .unwrap_or(1)
     }
 
     /// Flat index (as in [`data::Point`]) of the selection, when it is of this kind.
@@ -126,19 +139,25 @@ impl KindData {
         selected_cell(sel, self.kind).map(|(row, col)| row * self.cols() + col)
     }
 
-    /// Tooltip text of one cell: both methods' scores (for the current prompt or the mean).
+    /// Tooltip text of one cell: every method's score (for the current prompt or the mean).
     fn cell_text(&self, row: usize, col: usize) -> String {
         let sel = selection_of(self.kind, row, col);
-        let value = |m: Method| {
-            self.grid(m)
-                .with_untracked(|g| g.as_ref().map_or(f32::NAN, |g| g.get(row, col)))
-        };
-        format!(
-            "{sel}: IG {}, AP {}",
-            fmt(f64::from(value(Method::Ig))),
-            fmt(f64::from(value(Method::Ap)))
-        )
+        let scores: Vec<String> = Method::ALL
+            .iter()
+            .filter_map(|&m| {
+                let v = self
+                    .grid(m)
+                    .with_untracked(|g| g.as_ref().map(|g| g.get(row, col)))?;
+                Some(format!("{} {}", m.label(), fmt(f64::from(v))))
+            })
+            .collect();
+        format!("{sel}: {}", scores.join(", "))
     }
+}
+
+/// The methods with scores in the results, in running order.
+fn methods(ctx: Ctx) -> Vec<Method> {
+    ctx.results.get().map(|r| r.methods()).unwrap_or_default()
 }
 
 #[component]
@@ -168,6 +187,7 @@ pub fn ResultsView() -> impl IntoView {
                 Tab::Scatter => view! { <div class="pair"><Scatter d=heads /><Scatter d=neurons /></div> }.into_any(),
                 Tab::Overlap => view! { <Overlap d=heads /><Overlap d=neurons /> }.into_any(),
                 Tab::MeanDiff => view! { <div class="pair"><MeanDiff d=heads /><MeanDiff d=neurons /></div> }.into_any(),
+                Tab::Positions => view! { <Positions /> }.into_any(),
                 Tab::Summary => view! { <Summary /> }.into_any(),
                 Tab::Prompts => view! { <PromptsTable /> }.into_any(),
             }}
@@ -191,8 +211,7 @@ fn Toolbar(heads: KindData, neurons: KindData) -> impl IntoView {
             Component::Neuron { layer, neuron } => (neurons, layer, neuron),
         };
         // Tracked: the text follows the prompt (the grids change with it).
-        d.ig.track();
-        d.ap.track();
+        d.grids.iter().for_each(|g| g.track());
         Some(d.cell_text(row, col))
     };
     view! {
@@ -211,8 +230,46 @@ fn Toolbar(heads: KindData, neurons: KindData) -> impl IntoView {
                     }).collect_view()}
                 </select>
             </label>
+            <PairSelect />
             <span class="selected" data-testid="selected">{move || selected().unwrap_or_else(|| "Click a component to select it in every chart.".into())}</span>
             <ExportButtons />
         </div>
+    }
+}
+
+/// The pair of methods the scatter, overlap and mean-difference tabs compare: the pairs whose
+/// methods both have scores (all three when the results have none yet).
+#[component]
+fn PairSelect() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let available = move || {
+        let ran = methods(ctx);
+        MethodPair::ALL
+            .iter()
+            .copied()
+            .filter(|p| {
+                let (a, b) = p.methods();
+                ran.contains(&a) && ran.contains(&b)
+            })
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <label>"Compare "
+            <select data-testid="pair-select"
+                prop:value=move || ctx.state.with(|s| s.view.pair.key())
+                on:change=move |ev| {
+                    if let Ok(p) = event_target_value(&ev).parse::<MethodPair>() {
+                        ctx.state.update(|s| s.view.pair = p);
+                    }
+                }>
+                {move || {
+                    let ok = available();
+                    MethodPair::ALL.iter().map(|&p| view! {
+                        <option value=p.key() disabled=!ok.contains(&p)
+                            selected=move || ctx.state.with(|s| s.view.pair == p)>{p.label()}</option>
+                    }).collect_view()
+                }}
+            </select>
+        </label>
     }
 }

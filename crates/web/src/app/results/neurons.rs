@@ -6,7 +6,7 @@ use gradpatch_terms::Component;
 use leptos::prelude::*;
 
 use super::heads::Heatmaps;
-use super::{KindData, fmt};
+use super::{KindData, fmt, methods};
 use crate::app::Ctx;
 
 /// How many neurons each table lists.
@@ -18,37 +18,34 @@ pub(super) fn Neurons(d: KindData) -> impl IntoView {
     view! { <Heatmaps d=d /> <TopNeurons d=d /> }
 }
 
-/// Two tables, by |IG| and by |AP|, of the neurons with the largest |score| (for the chosen
-/// prompt or the mean), with both methods' scores; clicking a row selects the neuron.
+/// A table per method that has scores, of the neurons with the largest |score| by that method
+/// (for the chosen prompt or the mean), with every method's scores; clicking a row selects the
+/// neuron.
 #[component]
 fn TopNeurons(d: KindData) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
-    // Rows `(selection, ig, ap)`.
     let top = move |by: Method| {
-        let (ig, ap) = (d.ig.get(), d.ap.get());
-        data::top_components(ig.as_ref(), ap.as_ref(), by, TOP)
-            .into_iter()
-            .map(|c| {
-                let sel = Component::Neuron {
-                    layer: c.row,
-                    neuron: c.col,
-                };
-                (sel, c.ig, c.ap)
-            })
-            .collect::<Vec<_>>()
+        let grids = d.grids.map(|g| g.get());
+        data::top_components(grids.each_ref().map(Option::as_ref), by, TOP)
     };
     let table = move |method: Method| {
+        let ran = methods(ctx);
+        let heads = ran.clone();
         view! {
-            <table class="top">
+            <table class="top" data-testid=format!("top-neurons-{}", method.key())>
                 <caption>{format!("Top neurons by |{}|", method.label())}</caption>
-                <tr><th>"neuron"</th><th>"IG"</th><th>"AP"</th></tr>
-                {move || top(method).into_iter().map(|(sel, ig, ap)| view! {
-                    <tr class="clickable" on:click=move |_| ctx.state.update(|s| s.view.selection = Some(sel))>
-                        <td>{sel.to_string()}</td><td>{fmt(f64::from(ig))}</td><td>{fmt(f64::from(ap))}</td>
-                    </tr>
+                <tr><th>"neuron"</th>{heads.into_iter().map(|m| view! { <th>{m.label()}</th> }).collect_view()}</tr>
+                {move || top(method).into_iter().map(|c| {
+                    let sel = Component::Neuron { layer: c.row, neuron: c.col };
+                    let cells = ran.iter().map(|&m| view! { <td>{fmt(f64::from(c.score(m)))}</td> }).collect_view();
+                    view! {
+                        <tr class="clickable" on:click=move |_| ctx.state.update(|s| s.view.selection = Some(sel))>
+                            <td>{sel.to_string()}</td>{cells}
+                        </tr>
+                    }
                 }).collect_view()}
             </table>
         }
     };
-    view! { <div class="pair">{table(Method::Ig)}{table(Method::Ap)}</div> }
+    view! { <div class="pair">{move || methods(ctx).into_iter().map(table).collect_view()}</div> }
 }

@@ -1,6 +1,6 @@
 //! The overlap tab: which components each method highlights, and their Jaccard overlap.
 
-use gradpatch_charts::data::{self, Kind, Method};
+use gradpatch_charts::data::{self, Kind};
 use gradpatch_charts::draw;
 use leptos::prelude::*;
 use plotters::style::RGBColor;
@@ -19,18 +19,23 @@ pub(super) fn Overlap(d: KindData) -> impl IntoView {
         Kind::Heads => (470, 340, "head"),
         Kind::Neurons => (1000, 260, "neuron"),
     };
-    let one = move |method: Method| {
+    // `second`: the pair's second method (drawn in blue), else its first (red).
+    let one = move |second: bool| {
+        let pair = d.pair.get_untracked();
+        let (a, b) = pair.methods();
+        let method = if second { b } else { a };
         chart(
-            format!("top-{}-{}", method.label().to_lowercase(), kind.label()),
+            format!("top-{}-{}", method.key(), kind.label()),
             kind,
             w,
             h,
             move |area| {
                 let (prompt, sel) = ctx.state.with(|s| (s.view.prompt, s.view.selection));
-                let (ig, ap) = d.highlighted.get()?;
-                let (mine, other, colour) = match method {
-                    Method::Ig => (ig, ap, RGBColor(178, 24, 43)),
-                    Method::Ap => (ap, ig, RGBColor(33, 102, 172)),
+                let (first, last) = d.highlighted.get()?;
+                let (mine, other, colour) = if second {
+                    (last, first, RGBColor(33, 102, 172))
+                } else {
+                    (first, last, RGBColor(178, 24, 43))
                 };
                 let scope = prompt.map_or("any prompt".to_string(), |p| format!("prompt {p}"));
                 let title = format!(
@@ -60,28 +65,36 @@ pub(super) fn Overlap(d: KindData) -> impl IntoView {
     };
     let jaccard = move || {
         let r = ctx.results.get()?;
-        let c = data::comparison(&r, kind)?;
+        let pair = d.pair.get();
+        let (a, b) = pair.methods();
+        let c = data::comparison(&r, pair, kind)?;
         let prompt = ctx.state.with(|s| s.view.prompt);
+        let thresholds = format!(
+            "thresholds |{}| ≥ {}, |{}| ≥ {}",
+            a.label(),
+            fmt(c.threshold_ig),
+            b.label(),
+            fmt(c.threshold_ap)
+        );
         Some(match prompt {
             Some(p) => format!(
-                "{}: Jaccard overlap of the top sets in prompt {p} = {} (thresholds |IG| ≥ {}, |AP| ≥ {})",
+                "{} {}: Jaccard overlap of the top sets in prompt {p} = {} ({thresholds})",
+                pair.label(),
                 kind.label(),
                 fmt(c.jaccard_per_prompt.get(p).copied().unwrap_or(f64::NAN)),
-                fmt(c.threshold_ig),
-                fmt(c.threshold_ap)
             ),
             None => format!(
-                "{}: mean Jaccard overlap over prompts = {} (thresholds |IG| ≥ {}, |AP| ≥ {})",
+                "{} {}: mean Jaccard overlap over prompts = {} ({thresholds})",
+                pair.label(),
                 kind.label(),
                 fmt(c.jaccard_mean),
-                fmt(c.threshold_ig),
-                fmt(c.threshold_ap)
             ),
         })
     };
     let class = if kind == Kind::Heads { "pair" } else { "stack" };
     view! {
         <p class="stat" data-testid=format!("jaccard-{}", kind.label())>{jaccard}</p>
-        <div class=class>{one(Method::Ig)}{one(Method::Ap)}</div>
+        // Rebuilt when the pair changes (the charts' names follow its methods).
+        <div class=class>{move || { d.pair.track(); view! { {one(false)}{one(true)} } }}</div>
     }
 }

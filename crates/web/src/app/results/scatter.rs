@@ -1,4 +1,5 @@
-//! The scatter tab: IG against AP per component, with the least-squares line.
+//! The scatter tab: one method against another per component (the chosen pair), with the
+//! least-squares line.
 
 use gradpatch_charts::data;
 use gradpatch_charts::draw;
@@ -8,7 +9,7 @@ use super::{KindData, flat_selection, fmt};
 use crate::app::Ctx;
 use crate::app::canvas::{Hit, chart};
 
-/// IG-vs-AP scatter of one kind (the chosen prompt, or all prompts pooled) with Pearson r in
+/// The pair's scatter of one kind (the chosen prompt, or all prompts pooled) with Pearson r in
 /// the title; the selected component's points are marked.
 #[component]
 pub(super) fn Scatter(d: KindData) -> impl IntoView {
@@ -30,8 +31,14 @@ pub(super) fn Scatter(d: KindData) -> impl IntoView {
                 .map(|flat| data::of_component(&pairs, &pts, flat))
                 .unwrap_or_default();
             let scope = prompt.map_or("all prompts pooled".to_string(), |p| format!("prompt {p}"));
-            let title = format!("{} ({scope}): Pearson r = {}", kind.label(), fmt(rho));
-            draw::scatter(area, &title, &pts, (slope, intercept), &chosen).ok()
+            let pair = d.pair.get();
+            let title = format!(
+                "{} {} ({scope}): Pearson r = {}",
+                pair.label(),
+                kind.label(),
+                fmt(rho)
+            );
+            draw::scatter(area, (&title, pair), &pts, (slope, intercept), &chosen).ok()
         },
         move |a, x, y| -> Hit {
             let p = d.pairs.with_untracked(|pairs| {
@@ -39,11 +46,14 @@ pub(super) fn Scatter(d: KindData) -> impl IntoView {
                 pairs.get(i).copied()
             })?;
             let sel = flat_selection(kind, d.cols(), p.3);
+            let (first, second) = d.pair.get_untracked().methods();
             Some((
                 format!(
-                    "{sel} (prompt {}): IG {}, AP {}",
+                    "{sel} (prompt {}): {} {}, {} {}",
                     p.2,
+                    first.label(),
                     fmt(f64::from(p.0)),
+                    second.label(),
                     fmt(f64::from(p.1))
                 ),
                 Some(sel),

@@ -1,7 +1,7 @@
-//! The summary tab: the run's settings, logit differences, IG-vs-AP statistics, IG convergence
-//! and timings in one table.
+//! The summary tab: the run's settings, logit differences, the statistics of each pair of
+//! methods, IG convergence and timings in one table.
 
-use gradpatch_charts::data::{self, Kind};
+use gradpatch_charts::data::{self, Kind, MethodPair};
 use leptos::prelude::*;
 
 use super::fmt;
@@ -42,27 +42,48 @@ pub(super) fn Summary() -> impl IntoView {
                 mean_sd_text(data::mean_sd(&r.corrupted_logit_diff)),
             ),
         ];
-        if let Some(s) = &r.stats {
-            for (k, c) in [("heads", &s.heads), ("neurons", &s.neurons)] {
+        let pct = 100.0 * (1.0 - r.config.percentile);
+        for pair in MethodPair::ALL.iter().copied() {
+            let (Some(heads), Some(neurons)) = (
+                data::comparison(&r, pair, Kind::Heads),
+                data::comparison(&r, pair, Kind::Neurons),
+            ) else {
+                continue;
+            };
+            let (a, b) = pair.methods();
+            let vs = format!("{} vs {}", a.label(), b.label());
+            for (k, c) in [("heads", heads), ("neurons", neurons)] {
                 rows.push((
-                    format!("Pearson r IG vs AP, {k} (mean ± std over prompts)"),
+                    format!("Pearson r {vs}, {k} (mean ± std over prompts)"),
                     format!("{} ± {}", fmt(c.pearson_mean), fmt(c.pearson_std)),
                 ));
                 rows.push((
-                    format!(
-                        "top-{:.0}% Jaccard overlap, {k}",
-                        100.0 * (1.0 - r.config.percentile)
-                    ),
+                    format!("top-{pct:.0}% Jaccard overlap {vs}, {k}"),
                     fmt(c.jaccard_mean),
                 ));
-                rows.push((
-                    format!("IG mean ± std, {k}"),
-                    format!("{} ± {}", fmt(c.ig_mean), fmt(c.ig_std)),
-                ));
-                rows.push((
-                    format!("AP mean ± std, {k}"),
-                    format!("{} ± {}", fmt(c.ap_mean), fmt(c.ap_std)),
-                ));
+            }
+        }
+        // Each method's mean ± std, from the first pair it is in.
+        for method in r.methods() {
+            let pair = MethodPair::ALL.iter().copied().find_map(|p| {
+                let (a, b) = p.methods();
+                let first = a == method;
+                ((first || b == method) && data::comparison(&r, p, Kind::Heads).is_some())
+                    .then_some((p, first))
+            });
+            let Some((pair, first)) = pair else { continue };
+            for kind in [Kind::Heads, Kind::Neurons] {
+                if let Some(c) = data::comparison(&r, pair, kind) {
+                    let (m, sd) = if first {
+                        (c.ig_mean, c.ig_std)
+                    } else {
+                        (c.ap_mean, c.ap_std)
+                    };
+                    rows.push((
+                        format!("{} mean ± std, {}", method.label(), kind.label()),
+                        format!("{} ± {}", fmt(m), fmt(sd)),
+                    ));
+                }
             }
         }
         if let Some(ig) = &r.ig {
@@ -78,7 +99,8 @@ pub(super) fn Summary() -> impl IntoView {
         rows.push((
             "settings".into(),
             format!(
-                "IG {} steps, {}, {} baseline; AP {}; highlight quantile {}",
+                "{}; IG {} steps, {}, {} baseline; AP and AtP {}; highlight quantile {}",
+                r.config.methods.keys(),
                 r.config.ig_steps,
                 r.config.ig_method,
                 r.config.ig_baseline,
