@@ -57,7 +57,7 @@ await test('charts: hover shows both scores, click selects in every chart and in
   const box = await canvas.boundingBox();
   // Inside the plot area (left margin ~50 px, top ~30 px).
   await page.mouse.move(box.x + 80, box.y + 60);
-  const tip = await page.waitForSelector('[data-testid="tooltip"]', { timeout: 5000 });
+  const tip = await page.waitForSelector('[data-chart="ig-heads"] [data-testid="tooltip"]', { timeout: 5000 });
   const text = await tip.innerText();
   assert(/^L\d+H\d+: AtP -?[\d.]+, IG -?[\d.]+, AP -?[\d.]+/.test(text), `tooltip: ${text}`);
   await page.mouse.click(box.x + 80, box.y + 60);
@@ -110,7 +110,7 @@ await test('positions tab: a heatmap per method over the tokens; hover shows tok
   const box = await canvas.boundingBox();
   // Inside the plot area, away from the layer labels (left) and the token labels (bottom).
   await page.mouse.move(box.x + 200, box.y + 120);
-  const tip = await page.waitForSelector('[data-testid="tooltip"]:not([hidden])', { timeout: 5000 });
+  const tip = await page.waitForSelector('[data-chart="positions-ap"] [data-testid="tooltip"]', { timeout: 5000 });
   const text = await tip.innerText();
   assert(/^L\d+H\d+ at token \d+ ".*": AtP -?[\d.]+, IG -?[\d.]+, AP -?[\d.]+/.test(text), `tooltip: ${text}`);
   await page.mouse.click(box.x + 200, box.y + 120);
@@ -152,7 +152,7 @@ await test('results appear as each method finishes: AtP while IG and AP still ru
   // The finished method's charts are usable meanwhile: hover shows its score.
   const box = await page.locator('[data-chart="atp-heads"] canvas').boundingBox();
   await page.mouse.move(box.x + 80, box.y + 60);
-  const tip = await page.waitForSelector('[data-testid="tooltip"]:not([hidden])', { timeout: 5000 });
+  const tip = await page.waitForSelector('[data-chart="atp-heads"] [data-testid="tooltip"]', { timeout: 5000 });
   assert(/^L\d+H\d+: AtP -?[\d.]+/.test(await tip.innerText()), await tip.innerText());
   await page.click('[data-testid="cancel"]');
   await page.waitForFunction(() => /Cancelled/.test(document.querySelector('[data-testid="status"]')?.innerText || ''), null, { timeout: 120000 });

@@ -70,8 +70,8 @@ pub fn run_study(
 ///
 /// First the clean and corrupted runs of every prompt (with AtP, which needs nothing else), then
 /// IG over all prompts, then AP: each method's scores are complete before the next starts, and
-/// `observer.method_done` sees them. The runs are recomputed for each method (two forwards,
-/// against IG's and AP's hundreds), so memory holds one prompt's runs at a time. A cancel keeps
+/// `observer.method_done` sees them. The runs are kept for IG and AP within a memory budget and
+/// computed again beyond it (see `Study::runs_and_atp`). A cancel keeps
 /// the prompts whose runs finished and every score computed; a method cut short has fewer
 /// prompts (and NaN for the parts of a prompt it did not reach), one not started is absent.
 pub async fn run_study_async(
@@ -114,6 +114,19 @@ pub async fn run_study_async(
     Ok(results)
 }
 
+/// Device memory the runs kept between methods may take (GPT-2 small: about 8 prompts of 18
+/// tokens; the bundled model: hundreds).
+const KEEP_RUNS_BYTES: usize = 256 << 20;
+
+/// Bytes of one prompt's two cached runs of `len` tokens (per layer: the residual stream four
+/// times, `z`, the heads' results, the MLP input and output, and the shared prefix's keys and
+/// values), in f32.
+fn runs_bytes(model: &Gpt2, len: usize) -> usize {
+    let c = &model.config;
+    let per_run = 6 * c.d_model + c.n_heads * c.d_model + c.d_mlp;
+    4 * c.n_layers * len * (2 * per_run + 2 * c.d_model)
+}
+
 struct Study<'a> {
     model: &'a Gpt2,
     pairs: &'a [TokenizedPair],
@@ -133,7 +146,8 @@ impl Study<'_> {
         results: &mut Results,
         observer: &mut dyn StudyObserver,
     ) -> Result<bool, RunError> {
-        if !self.runs_and_atp(results, observer).await? {
+        let mut kept = Vec::with_capacity(self.pairs.len());
+        if !self.runs_and_atp(results, observer, &mut kept).await? {
             return Ok(false);
         }
         let methods = self.config.methods;
@@ -147,10 +161,17 @@ impl Study<'_> {
                 continue;
             }
             for i in 0..n {
-                let runs = PromptRuns::new_async(self.model, &self.pairs[i]).await?;
+                let computed;
+                let runs = match kept.get(i).and_then(Option::as_ref) {
+                    Some(runs) => runs,
+                    None => {
+                        computed = PromptRuns::new_async(self.model, &self.pairs[i]).await?;
+                        &computed
+                    }
+                };
                 let go_on = match method {
-                    Method::Ig => self.ig(results, &runs, i, observer).await?,
-                    _ => self.ap(results, &runs, i, observer).await?,
+                    Method::Ig => self.ig(results, runs, i, observer).await?,
+                    _ => self.ap(results, runs, i, observer).await?,
                 };
                 if !go_on {
                     return Ok(false);
@@ -171,15 +192,19 @@ impl Study<'_> {
         observer.method_done(results);
     }
 
-    /// The runs of every prompt, recorded with their logit differences, and AtP on them.
+    /// The runs of every prompt, recorded with their logit differences, and AtP on them. The
+    /// runs are `kept` for the other methods while they fit [`KEEP_RUNS_BYTES`] (the rest are
+    /// computed again for each method: two forwards, against IG's and AP's hundreds).
     async fn runs_and_atp(
         &self,
         results: &mut Results,
         observer: &mut dyn StudyObserver,
+        kept: &mut Vec<Option<PromptRuns>>,
     ) -> Result<bool, RunError> {
         let (h, m) = (self.model.config.n_heads, self.model.config.d_mlp);
         let n = self.pairs.len();
         let positions = self.config.positions;
+        let mut room = KEEP_RUNS_BYTES;
         for (i, pair) in self.pairs.iter().enumerate() {
             let runs = PromptRuns::new_async(self.model, pair).await?;
             let mut done = StageProgress::new(observer, (i, n), self.piece(Stage::Runs, (i, n)));
@@ -196,11 +221,17 @@ impl Study<'_> {
             });
             results.clean_logit_diff.push(runs.clean.logit_diff);
             results.corrupted_logit_diff.push(runs.corrupted.logit_diff);
+            let bytes = runs_bytes(self.model, runs.len());
+            let keep = bytes <= room;
             if !self.config.methods.atp {
+                room -= if keep { bytes } else { 0 };
+                kept.push(keep.then_some(runs));
                 continue;
             }
             let scores =
                 attribution_patching_async(self.model, &runs, self.config.ap_direction).await?;
+            room -= if keep { bytes } else { 0 };
+            kept.push(keep.then_some(runs));
             let atp = results.atp.get_or_insert_with(|| MethodScores {
                 heads_pos: positions.then(HeadsPos::new),
                 ..MethodScores::default()
