@@ -4,8 +4,11 @@ mod bench;
 mod bench_methods;
 mod files;
 mod logits;
+mod merge;
 mod random;
 mod run;
+mod shard;
+mod status;
 mod train_demo;
 
 use std::path::PathBuf;
@@ -124,8 +127,13 @@ enum Command {
     },
     /// Time the full AP sweep and IG against the naive one-forward-per-component loop.
     BenchMethods(bench_methods::BenchMethodsArgs),
-    /// The IG-vs-AP comparison on every head and neuron, written as results.json.
+    /// The comparison (AtP, IG, AP) on every head and neuron, written as results.json; with
+    /// --shard K/N, one shard of it written as a part for `merge`.
     Run(run::RunArgs),
+    /// Join the parts of a sharded run into the results.json of the whole run.
+    Merge(merge::MergeArgs),
+    /// Sum the progress files of the runs writing into a folder (e.g. the shards of a run).
+    Status(status::StatusArgs),
     /// Train the project's small IOI GPT-2 (tokenizer and model) and write it to --out.
     TrainDemo(train_demo::TrainDemoArgs),
     /// IOI figures on held-out prompts: clean and aba-corrupted logit differences.
@@ -157,6 +165,8 @@ fn main() -> ExitCode {
         } => random::run(&out, layout, dtype, seed),
         Command::Bench { model, repeats } => bench::run(&model, repeats),
         Command::Run(args) => run::run(&args),
+        Command::Merge(args) => merge::run(&args),
+        Command::Status(args) => status::run(&args),
         Command::BenchMethods(args) => bench_methods::run(&args),
         Command::TrainDemo(args) => train_demo::run(&args),
         Command::EvalIoi(args) => train_demo::eval(&args),

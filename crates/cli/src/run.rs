@@ -11,7 +11,9 @@ use gradpatch_study::{StudyConfig, StudyProgress, csv, run_study};
 use gradpatch_terms::{MethodPair, MethodSet, Stage};
 
 use crate::ModelArgs;
-use crate::files::{load, processing, prompts};
+use crate::files::{load, model_files, processing, prompts};
+use crate::shard::{ModelDigest, Part, PartInfo, Shard};
+use crate::status::ProgressWriter;
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -48,8 +50,12 @@ pub struct RunArgs {
     #[arg(long)]
     out: PathBuf,
     /// Also write scores.csv, prompts.csv and stats.csv (long format) into this directory.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     csv: Option<PathBuf>,
+    /// Compute only shard K of N (the prompts whose index is K modulo N) and write a part for
+    /// `gradpatch merge`.
+    #[arg(long)]
+    shard: Option<Shard>,
 }
 
 /// Most IG steps and IOI prompts a run accepts (the page's bounds are lower).
@@ -135,6 +141,23 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
             serde_json::json!({"file": path.as_ref().map_or("embedded model-a prompts".to_string(), |p| p.display().to_string())}),
         ),
     };
+    let n_prompts = pairs.len();
+    let (pairs, part) = match args.shard {
+        Some(shard) => {
+            let indices = shard.indices(n_prompts);
+            let files = model_files(&args.model)?;
+            let info = PartInfo {
+                index: shard.index,
+                count: shard.count,
+                n_prompts,
+                prompt_indices: indices.clone(),
+                model: ModelDigest::of(&files.weights, &files.tokenizer),
+            };
+            let mine = indices.iter().map(|&i| pairs[i].clone()).collect();
+            (mine, Some(info))
+        }
+        None => (pairs, None),
+    };
     let config = StudyConfig {
         model: args.model.describe(),
         processing: processing(&args.model),
@@ -153,8 +176,11 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let mut last_draw = 0.0f64;
     let mut stage_times: Vec<(Stage, f64)> = Vec::new();
     let mut stderr = std::io::stderr();
+    let mut progress_file = ProgressWriter::new(&args.out, args.shard, pairs.len());
+    progress_file.write(0.0, 0.0, false);
     let mut progress = |p: StudyProgress| {
         let now = t0.elapsed().as_secs_f64();
+        progress_file.write(p.fraction, now, false);
         if stage_times.last().map(|s| s.0) != Some(p.stage) {
             stage_times.push((p.stage, now));
         }
@@ -192,7 +218,17 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let total = t0.elapsed().as_secs_f64();
     results.seconds.insert("load".into(), load_s.into());
     results.seconds.insert("comparison".into(), total.into());
-    write_outputs(&results, &args.out, args.csv.as_deref())?;
+    match part {
+        Some(shard) => {
+            let part = Part { shard, results };
+            let json = serde_json::to_vec(&part).map_err(|e| e.to_string())?;
+            std::fs::write(&args.out, json)
+                .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+            results = part.results;
+        }
+        None => write_outputs(&results, &args.out, args.csv.as_deref())?,
+    }
+    ProgressWriter::new(&args.out, args.shard, results.prompts.len()).write(1.0, total, true);
     eprintln!(
         "wrote {} ({} prompts, {:.1} s)",
         args.out.display(),
@@ -220,7 +256,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn write_outputs(
+pub fn write_outputs(
     results: &gradpatch_study::Results,
     out: &Path,
     csv_dir: Option<&Path>,

@@ -15,32 +15,64 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
+    #[serde(deserialize_with = "f64s_or_nan")]
     pub pearson_per_prompt: Vec<f64>,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub pearson_mean: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub pearson_std: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub threshold_ig: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub threshold_ap: f64,
     /// `[prompts][layers × components]`; not serialised (|score| ≥ threshold gives them back).
     #[serde(skip)]
     pub highlighted_ig: Vec<Vec<bool>>,
     #[serde(skip)]
     pub highlighted_ap: Vec<Vec<bool>>,
+    #[serde(deserialize_with = "f64s_or_nan")]
     pub jaccard_per_prompt: Vec<f64>,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub jaccard_mean: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub mean_difference: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub sd_difference: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub upper_loa: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub lower_loa: f64,
     /// Regression of y = AP − IG on x = their mean (scaled scores).
+    #[serde(deserialize_with = "f64_or_nan")]
     pub regression_slope: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub regression_intercept: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub ig_max_abs: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub ap_max_abs: f64,
     /// Mean and population std of each method's raw scores.
+    #[serde(deserialize_with = "f64_or_nan")]
     pub ig_mean: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub ig_std: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub ap_mean: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub ap_std: f64,
+}
+
+/// A statistic that could not be computed is written as `null` (serde_json's NaN) and read back
+/// as NaN.
+fn f64_or_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+fn f64s_or_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    Ok(Vec::<Option<f64>>::deserialize(d)?
+        .into_iter()
+        .map(|x| x.unwrap_or(f64::NAN))
+        .collect())
 }
 
 fn mean(xs: &[f64]) -> f64 {

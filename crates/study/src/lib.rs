@@ -3,6 +3,7 @@
 //! page exports.
 
 pub mod csv;
+mod nullable;
 mod pairs;
 mod results;
 

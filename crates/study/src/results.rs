@@ -43,21 +43,35 @@ pub struct PromptRecord {
 /// `[P][L][C]` scores of one method (AP, AtP).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MethodScores {
+    #[serde(deserialize_with = "crate::nullable::read")]
     pub heads: Vec<Vec<Vec<f32>>>,
+    #[serde(deserialize_with = "crate::nullable::read")]
     pub neurons: Vec<Vec<Vec<f32>>>,
-    /// With `positions`: the head scores at each position (they sum to `heads`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// With `positions`: the head scores at each position.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::nullable::read"
+    )]
     pub heads_pos: Option<HeadsPos>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct IgResults {
+    #[serde(deserialize_with = "crate::nullable::read")]
     pub heads: Vec<Vec<Vec<f32>>>,
+    #[serde(deserialize_with = "crate::nullable::read")]
     pub neurons: Vec<Vec<Vec<f32>>>,
+    #[serde(deserialize_with = "crate::nullable::read")]
     pub convergence_delta_heads: Vec<Vec<f32>>,
+    #[serde(deserialize_with = "crate::nullable::read")]
     pub convergence_delta_neurons: Vec<Vec<f32>>,
     /// With `positions`: the head scores at each position (they sum to `heads`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::nullable::read"
+    )]
     pub heads_pos: Option<HeadsPos>,
 }
 
@@ -66,7 +80,9 @@ pub struct IgResults {
 pub struct Results {
     pub config: StudyConfig,
     pub prompts: Vec<PromptRecord>,
+    #[serde(deserialize_with = "crate::nullable::read")]
     pub clean_logit_diff: Vec<f32>,
+    #[serde(deserialize_with = "crate::nullable::read")]
     pub corrupted_logit_diff: Vec<f32>,
     pub ig: Option<IgResults>,
     pub ap: Option<MethodScores>,

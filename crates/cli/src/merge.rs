@@ -1,0 +1,261 @@
+//! `gradpatch merge`: the parts of a sharded run joined into the results.json that one
+//! `gradpatch run` of the whole prompt list writes (the same scores, bit for bit; the statistics
+//! computed again from them).
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use gradpatch_study::{IgResults, MethodScores, Results, pair_statistics, statistics};
+
+use crate::files::read;
+use crate::run::{check_writable, write_outputs};
+use crate::shard::{Part, PartInfo};
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// The part files (`gradpatch run --shard K/N --out PART`), in any order.
+    #[arg(required = true)]
+    parts: Vec<PathBuf>,
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write scores.csv, prompts.csv and stats.csv (long format) into this directory.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+}
+
+fn read_part(path: &Path) -> Result<Part, String> {
+    let bytes = read(path)?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not JSON ({e})", path.display()))?;
+    if value.get("shard").is_none() {
+        return Err(format!(
+            "{}: not a part of a sharded run (no `shard` field): expected the output of \
+             `gradpatch run --shard K/N`",
+            path.display()
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The first top-level field where two configurations differ.
+fn config_difference(a: &Results, b: &Results) -> Option<String> {
+    let (a, b) = (
+        serde_json::to_value(&a.config).ok()?,
+        serde_json::to_value(&b.config).ok()?,
+    );
+    let (a, b) = (a.as_object()?, b.as_object()?);
+    a.keys()
+        .chain(b.keys())
+        .find(|k| a.get(*k) != b.get(*k))
+        .map(|k| {
+            let show = |v: Option<&serde_json::Value>| v.map_or("absent".into(), |v| v.to_string());
+            format!(
+                "config.{k} is {} in one and {} in the other",
+                show(a.get(k)),
+                show(b.get(k))
+            )
+        })
+}
+
+/// Checks that the parts are one run's, each prompt in exactly one; returns, for each prompt of
+/// the whole run, its part and its position there.
+fn check(parts: &[(PathBuf, Part)]) -> Result<Vec<(usize, usize)>, String> {
+    let (first_path, first) = &parts[0];
+    let (count, n) = (first.shard.count, first.shard.n_prompts);
+    for (path, part) in parts {
+        let s = &part.shard;
+        let name = path.display();
+        if (s.count, s.n_prompts) != (count, n) {
+            return Err(format!(
+                "{name} is shard {}/{} of {} prompts, {} is shard {}/{count} of {n}: parts of \
+                 different runs",
+                s.index,
+                s.count,
+                s.n_prompts,
+                first_path.display(),
+                first.shard.index
+            ));
+        }
+        if s.model != first.shard.model {
+            return Err(format!(
+                "{name} and {} were computed with different model files (SHA-256 of the \
+                 weights or the tokenizer differ)",
+                first_path.display()
+            ));
+        }
+        if let Some(diff) = config_difference(&part.results, &first.results) {
+            return Err(format!(
+                "{name} and {} are parts of different runs: {diff}",
+                first_path.display()
+            ));
+        }
+        if !part.results.complete {
+            return Err(format!(
+                "{name} (shard {}/{count}) was cancelled (complete: false): run that shard again",
+                s.index
+            ));
+        }
+        let expected: Vec<usize> = (s.index..n).step_by(count.max(1)).collect();
+        if s.prompt_indices != expected || part.results.prompts.len() != expected.len() {
+            return Err(format!(
+                "{name}: shard {}/{count} should hold prompts {expected:?} of {n}, it holds {:?} \
+                 ({} prompt records)",
+                s.index,
+                s.prompt_indices,
+                part.results.prompts.len()
+            ));
+        }
+    }
+    let mut owner: Vec<Option<(usize, usize)>> = vec![None; n];
+    for (p, (path, part)) in parts.iter().enumerate() {
+        for (local, &i) in part.shard.prompt_indices.iter().enumerate() {
+            if let Some((q, _)) = owner[i] {
+                return Err(format!(
+                    "prompt {i} is in both {} and {} (shard {}/{count} given twice)",
+                    parts[q].0.display(),
+                    path.display(),
+                    part.shard.index
+                ));
+            }
+            owner[i] = Some((p, local));
+        }
+    }
+    let mut missing: Vec<usize> = (0..count)
+        .filter(|&k| !parts.iter().any(|(_, p)| p.shard.index == k))
+        .collect();
+    missing.retain(|&k| k < n);
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|k| format!("{k}/{count}")).collect();
+        return Err(format!(
+            "missing part{} for shard{} {}: every shard of the run is needed",
+            if names.len() > 1 { "s" } else { "" },
+            if names.len() > 1 { "s" } else { "" },
+            names.join(", ")
+        ));
+    }
+    Ok(owner.into_iter().flatten().collect())
+}
+
+/// Rows of each prompt of the whole run, in order, taken from the parts' `field`.
+fn gather<T: Clone>(
+    parts: &[(PathBuf, Part)],
+    order: &[(usize, usize)],
+    field: impl Fn(&Results) -> Option<&Vec<T>>,
+) -> Option<Vec<T>> {
+    let rows: Vec<Option<&Vec<T>>> = parts.iter().map(|(_, p)| field(&p.results)).collect();
+    // A part with no prompt ran nothing: it has no scores to give.
+    if parts
+        .iter()
+        .zip(&rows)
+        .any(|((_, p), r)| r.is_none() && !p.results.prompts.is_empty())
+    {
+        return None;
+    }
+    order
+        .iter()
+        .map(|&(p, local)| rows[p]?.get(local).cloned())
+        .collect()
+}
+
+fn ig_of(r: &Results) -> Option<&IgResults> {
+    r.ig.as_ref()
+}
+
+fn method_scores(
+    parts: &[(PathBuf, Part)],
+    order: &[(usize, usize)],
+    of: impl Fn(&Results) -> Option<&MethodScores> + Copy,
+) -> Option<MethodScores> {
+    Some(MethodScores {
+        heads: gather(parts, order, |r| of(r).map(|s| &s.heads))?,
+        neurons: gather(parts, order, |r| of(r).map(|s| &s.neurons))?,
+        heads_pos: gather::<Vec<Vec<Vec<f32>>>>(parts, order, |r| {
+            of(r).and_then(|s| s.heads_pos.as_ref())
+        }),
+    })
+}
+
+/// The whole run's results from its checked parts.
+pub fn join(parts: &[(PathBuf, Part)]) -> Result<Results, String> {
+    let order = check(parts)?;
+    let first = &parts[0].1.results;
+    let mut seconds = serde_json::Map::new();
+    for (_, part) in parts {
+        for (k, v) in &part.results.seconds {
+            let sum = seconds
+                .get(k)
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(0.0)
+                + v.as_f64().unwrap_or(0.0);
+            seconds.insert(k.clone(), sum.into());
+        }
+    }
+    let incomplete = || "the parts' scores do not line up with their prompts".to_string();
+    let methods = first.config.methods;
+    let ig = if methods.ig && !order.is_empty() {
+        Some(IgResults {
+            heads: gather(parts, &order, |r| ig_of(r).map(|s| &s.heads)).ok_or_else(incomplete)?,
+            neurons: gather(parts, &order, |r| ig_of(r).map(|s| &s.neurons))
+                .ok_or_else(incomplete)?,
+            convergence_delta_heads: gather(parts, &order, |r| {
+                ig_of(r).map(|s| &s.convergence_delta_heads)
+            })
+            .ok_or_else(incomplete)?,
+            convergence_delta_neurons: gather(parts, &order, |r| {
+                ig_of(r).map(|s| &s.convergence_delta_neurons)
+            })
+            .ok_or_else(incomplete)?,
+            heads_pos: gather::<Vec<Vec<Vec<f32>>>>(parts, &order, |r| {
+                ig_of(r).and_then(|s| s.heads_pos.as_ref())
+            }),
+        })
+    } else {
+        None
+    };
+    let scores = |on: bool, of: fn(&Results) -> Option<&MethodScores>| {
+        if on && !order.is_empty() {
+            method_scores(parts, &order, of)
+                .ok_or_else(incomplete)
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let mut results = Results {
+        config: first.config.clone(),
+        prompts: gather(parts, &order, |r| Some(&r.prompts)).ok_or_else(incomplete)?,
+        clean_logit_diff: gather(parts, &order, |r| Some(&r.clean_logit_diff))
+            .ok_or_else(incomplete)?,
+        corrupted_logit_diff: gather(parts, &order, |r| Some(&r.corrupted_logit_diff))
+            .ok_or_else(incomplete)?,
+        ig,
+        ap: scores(methods.ap, |r| r.ap.as_ref())?,
+        atp: scores(methods.atp, |r| r.atp.as_ref())?,
+        stats: None,
+        stats_pairs: None,
+        complete: true,
+        seconds,
+    };
+    results.stats = statistics(&results, results.config.percentile);
+    results.stats_pairs = pair_statistics(&results, results.config.percentile);
+    Ok(results)
+}
+
+pub fn run(args: &MergeArgs) -> Result<(), String> {
+    check_writable(&args.out)?;
+    let parts = args
+        .parts
+        .iter()
+        .map(|p| read_part(p).map(|part| (p.clone(), part)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let results = join(&parts)?;
+    write_outputs(&results, &args.out, args.csv.as_deref())?;
+    let PartInfo {
+        count, n_prompts, ..
+    } = parts[0].1.shard;
+    eprintln!(
+        "wrote {} ({n_prompts} prompts from {count} parts)",
+        args.out.display()
+    );
+    Ok(())
+}
