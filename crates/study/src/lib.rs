@@ -4,9 +4,11 @@
 
 pub mod csv;
 mod nullable;
+mod open;
 mod pairs;
 mod results;
 
+pub use open::MAX_RESULTS_BYTES;
 pub use pairs::pair_stats;
 pub use results::*;
 

@@ -121,3 +121,96 @@ fn pairwise_ig_ap_statistics_equal_the_files_statistics() {
         }
     }
 }
+
+/// Issue 14, item 1: a results.json from elsewhere is read with the wrong field named, and its
+/// arrays are checked against each other.
+#[test]
+fn opening_a_results_json_names_what_is_wrong() {
+    let good = fixture("results-cli-2026-12.json");
+    let r = Results::from_json(&good).expect("the CLI's file opens");
+    assert_eq!(r.prompts.len(), 2);
+    let mut v: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    type Break = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(Break, &str)> = vec![
+        (
+            Box::new(|v| v["ig"]["heads"][1][0][2] = "x".into()),
+            "`ig.heads[1][0][2]`: invalid type: string \"x\", expected f32",
+        ),
+        (
+            Box::new(|v| v["config"]["ap_direction"] = "sideways".into()),
+            "`config.ap_direction`: unknown variant `sideways`",
+        ),
+        (
+            Box::new(|v| {
+                v["ap"]["neurons"][1].as_array_mut().unwrap().pop();
+            }),
+            "`ap.neurons[1][0]`: prompt 1 has 1 layers",
+        ),
+        (
+            Box::new(|v| {
+                v["clean_logit_diff"].as_array_mut().unwrap().pop();
+            }),
+            "`clean_logit_diff` has 1 values for 2 prompts",
+        ),
+        (
+            Box::new(|v| {
+                v["ap"]["heads"].as_array_mut().unwrap().pop();
+                v["ap"]["neurons"].as_array_mut().unwrap().pop();
+            }),
+            "`ap.heads` covers 1 of 2 prompts in a complete run",
+        ),
+        (
+            Box::new(|v| v["config"]["percentile"] = 1.5.into()),
+            "`config.percentile` is 1.5",
+        ),
+    ];
+    for (break_it, expected) in cases {
+        let mut bad = v.clone();
+        break_it(&mut bad);
+        let err = Results::from_json(&serde_json::to_vec(&bad).unwrap())
+            .err()
+            .unwrap_or_default();
+        assert!(
+            err.starts_with(expected),
+            "expected {expected:?}, got {err:?}"
+        );
+    }
+    assert!(
+        Results::from_json(b"<html>")
+            .err()
+            .unwrap_or_default()
+            .starts_with("not a results.json"),
+        "an HTML page is not a results.json"
+    );
+    // A cancelled run's nulls open as gaps.
+    v["ap"]["heads"][1][0][0] = serde_json::Value::Null;
+    v["complete"] = false.into();
+    let r = Results::from_json(&serde_json::to_vec(&v).unwrap()).expect("nulls are gaps");
+    assert!(r.ap.unwrap().heads[1][0][0].is_nan());
+}
+
+/// Issue 14, item 2: another highlight quantile recomputes the statistics from the scores, as
+/// a run at that quantile does; the scores are untouched.
+#[test]
+fn another_quantile_recomputes_the_statistics() {
+    let r = Results::from_json(&fixture("results-cli-2026-12.json")).unwrap();
+    let at = r.at_percentile(0.75);
+    assert_eq!(at.config.percentile, 0.75);
+    assert_eq!(
+        (&at.ig, &at.ap),
+        (&r.ig, &r.ap),
+        "the scores are the file's"
+    );
+    let s = at.stats.as_ref().unwrap();
+    assert_eq!(Some(s), gradpatch_study::statistics(&r, 0.75).as_ref());
+    assert_ne!(
+        s.heads.threshold_ig,
+        r.stats.as_ref().unwrap().heads.threshold_ig,
+        "a lower quantile, a lower threshold"
+    );
+    let back = at.at_percentile(r.config.percentile);
+    assert_eq!(
+        back.stats,
+        gradpatch_study::statistics(&r, r.config.percentile)
+    );
+}

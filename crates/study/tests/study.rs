@@ -245,3 +245,33 @@ fn methods_finish_in_order_and_positions_add_up() {
         }
     }
 }
+
+/// Issue 14, item 2: results re-thresholded at another quantile equal a run at that quantile.
+#[test]
+fn a_quantile_changed_afterwards_equals_a_run_at_it() {
+    let (model, pool) = setup();
+    let pairs = &pool[..2];
+    let fast = StudyConfig {
+        ig_steps: 4,
+        ..config()
+    };
+    let at_09 = run_study(&model, pairs, &fast, &mut |_| true).unwrap();
+    let at_08 = run_study(
+        &model,
+        pairs,
+        &StudyConfig {
+            percentile: 0.8,
+            ..fast
+        },
+        &mut |_| true,
+    )
+    .unwrap();
+    let changed = at_09.at_percentile(0.8);
+    assert_eq!(changed.config, at_08.config);
+    assert_eq!(changed.stats, at_08.stats, "IG-AP statistics");
+    assert_eq!(
+        changed.stats_pairs, at_08.stats_pairs,
+        "every pair's statistics"
+    );
+    assert_ne!(changed.stats, at_09.stats, "the quantile matters");
+}
