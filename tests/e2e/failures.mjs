@@ -131,7 +131,7 @@ export async function failureTests({ gpu, base, closed, executablePath, common, 
     const browser = await chromium.launch({ executablePath, headless: true, args: [...common, '--host-resolver-rules=MAP insecure.test 127.0.0.1'] });
     try {
       const insecure = base.replace('127.0.0.1', 'insecure.test');
-      const page = await open(browser, insecure, '?model=bundled&n=1&seed=3&steps=2');
+      const page = await open(browser, insecure, '?model=bundled&n=1&seed=3&steps=2&atp=0&pos=0');
       assert(await page.evaluate(() => !window.isSecureContext && !('caches' in window)), 'an origin without the Cache API');
       await waitResults(page);
       const notices = (await page.locator('[data-testid="notice"]').allInnerTexts()).join('\n');

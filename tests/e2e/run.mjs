@@ -34,11 +34,14 @@ const common = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-b
 const gpuArgs = [...common, '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-webgpu-adapter=swiftshader'];
 
 const demo = 'model=bundled&n=2&seed=3&steps=4';
+// IG and AP only, no scores per position: for the tests that are not about AtP or positions
+// (on SwiftShader each method and the per-position AP add about a minute to a run).
+const lite = `${demo}&atp=0&pos=0`;
 
 const gpu = await chromium.launch({ executablePath, headless: true, args: gpuArgs });
 
 await test('WebGPU: the bundled model loads and the comparison runs on the GPU', async () => {
-  const page = await open(gpu, `?${demo}&tab=heads`, logs);
+  const page = await open(gpu, `?${lite}&tab=heads`, logs);
   await waitResults(page);
   const info = await page.innerText('[data-testid="model-info"]');
   assert(info.includes('WebGPU'), `expected to compute on WebGPU, got: ${info}; notices: ${await page.locator('[data-testid="notice"]').allInnerTexts()}`);
@@ -51,7 +54,7 @@ await test('WebGPU: the bundled model loads and the comparison runs on the GPU',
 });
 
 await test('charts: hover shows both scores, click selects in every chart and in the URL', async () => {
-  const page = await open(gpu, `?${demo}&tab=heads&prompt=1`, logs);
+  const page = await open(gpu, `?${lite}&tab=heads&prompt=1`, logs);
   await waitResults(page);
   const canvas = page.locator('[data-chart="ig-heads"] canvas');
   const box = await canvas.boundingBox();
@@ -59,18 +62,17 @@ await test('charts: hover shows both scores, click selects in every chart and in
   await page.mouse.move(box.x + 80, box.y + 60);
   const tip = await page.waitForSelector('[data-chart="ig-heads"] [data-testid="tooltip"]', { timeout: 5000 });
   const text = await tip.innerText();
-  assert(/^L\d+H\d+: AtP -?[\d.]+, IG -?[\d.]+, AP -?[\d.]+/.test(text), `tooltip: ${text}`);
+  assert(/^L\d+H\d+: IG -?[\d.]+, AP -?[\d.]+$/.test(text), `tooltip: ${text}`);
   await page.mouse.click(box.x + 80, box.y + 60);
   const sel = text.split(':')[0];
   await page.waitForFunction((s) => location.search.includes(`sel=${s}`), sel, { timeout: 5000 });
   const shown = await page.innerText('[data-testid="selected"]');
   assert(shown.startsWith(sel), `selected: ${shown}`);
-  // The neuron tab: the three maps and top-neuron tables (15 rows, the three scores each).
+  // The neuron tab: both maps and the top-neuron tables (15 rows, both scores each).
   await page.click('[data-testid="tab-neurons"]');
   await page.waitForSelector('[data-chart="ap-neurons"] canvas');
-  await page.waitForSelector('[data-chart="atp-neurons"] canvas');
   const rows = await page.locator('table.top tr.clickable').allInnerTexts();
-  assert(rows.length === 45 && rows.every((r) => /^L\d+N\d+(\s+-?[\d.]+){3}$/.test(r.trim())), rows.slice(0, 3).join(' | '));
+  assert(rows.length === 30 && rows.every((r) => /^L\d+N\d+(\s+-?[\d.]+){2}$/.test(r.trim())), rows.slice(0, 3).join(' | '));
   // The permalink restores tab, prompt and selection.
   await page.click('[data-testid="tab-scatter"]');
   const url = page.url();
@@ -123,7 +125,7 @@ await test('positions tab: a heatmap per method over the tokens; hover shows tok
 });
 
 await test('pair selector: AtP–AP drives the scatter, overlap and mean difference, and the link', async () => {
-  const page = await open(gpu, `?${demo}&tab=overlap`, logs);
+  const page = await open(gpu, `?${demo}&pos=0&tab=overlap`, logs);
   await waitResults(page);
   const before = await page.innerText('[data-testid="jaccard-heads"]');
   assert(before.startsWith('IG–AP heads'), before);
@@ -143,7 +145,7 @@ await test('pair selector: AtP–AP drives the scatter, overlap and mean differe
 await test('results appear as each method finishes: AtP while IG and AP still run', async () => {
   // Enough prompts and IG steps that IG and AP run for a while after AtP (still a link that
   // runs without asking).
-  const page = await open(gpu, '?model=bundled&n=16&seed=1&steps=100', logs);
+  const page = await open(gpu, '?model=bundled&n=16&seed=1&steps=100&pos=0', logs);
   await page.waitForSelector('[data-chart="atp-heads"] canvas', { timeout: RUN_TIMEOUT });
   assert(await page.$('[data-testid="cancel"]') !== null, 'the run goes on while AtP is shown');
   assert(await page.$('[data-chart="ap-heads"]') === null, 'AP is not there yet');
@@ -192,7 +194,7 @@ await test('downloads: a wrong file is refused early, a failed download offers t
 });
 
 await test('cancel keeps the prompts that finished', async () => {
-  const page = await open(gpu, '?model=bundled&n=40&steps=4', logs);
+  const page = await open(gpu, '?model=bundled&n=40&steps=4&atp=0&pos=0', logs);
   await page.waitForSelector('[data-testid="run-progress"]', { timeout: RUN_TIMEOUT });
   await page.waitForFunction(() => /prompt [2-9]/.test(document.querySelector('[data-testid="run-progress"]')?.innerText || ''), null, { timeout: RUN_TIMEOUT });
   await page.click('[data-testid="cancel"]');
@@ -248,7 +250,7 @@ await gpu.close();
 await test('no WebGPU: the CPU fallback says so and gives results', async () => {
   const cpu = await chromium.launch({ executablePath, headless: true, args: common });
   try {
-    const page = await open(cpu, `?${demo}`, logs);
+    const page = await open(cpu, `?${lite}`, logs);
     await waitResults(page);
     const notices = await page.locator('[data-testid="notice"]').allInnerTexts();
     assert(notices.some((n) => n.includes('no WebGPU')), notices.join('\n'));

@@ -153,7 +153,7 @@ export async function siteTests({ gpu, base, executablePath, gpuArgs }) {
     await context.grantPermissions(['clipboard-read', 'clipboard-write']);
     const page = await watchCsp(await context.newPage());
     // The link loads the bundled model with no method on, so nothing runs by itself.
-    await page.goto(base + '?model=bundled&n=2&seed=3&steps=4&ig=0&ap=0&atp=0');
+    await page.goto(base + '?model=bundled&n=2&seed=3&steps=4&ig=0&ap=0&atp=0&pos=0');
     await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
     await tabTo(page, '[data-testid="method-ig"]');
     const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
@@ -187,7 +187,7 @@ export async function siteTests({ gpu, base, executablePath, gpuArgs }) {
   });
 
   await test('narrow window (760 px): panels stack, no horizontal scrolling of the page (screenshot kept)', async () => {
-    const page = await open(gpu, base, '?model=bundled&n=2&seed=3&steps=4&tab=neurons', { viewport: { width: 760, height: 1000 } });
+    const page = await open(gpu, base, '?model=bundled&n=2&seed=3&steps=4&atp=0&pos=0&tab=neurons', { viewport: { width: 760, height: 1000 } });
     await page.waitForSelector('[data-chart="ig-neurons"] canvas', { timeout: RUN_TIMEOUT });
     const { scroll, client } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
     fs.mkdirSync(artefacts, { recursive: true });

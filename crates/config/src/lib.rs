@@ -161,6 +161,8 @@ pub struct PageState {
     pub backend: Backend,
     pub task: Task,
     pub methods: MethodSet,
+    /// Also compute each method's head scores per position (the Positions tab).
+    pub positions: bool,
     pub ig_steps: usize,
     pub ig_method: Quadrature,
     pub ig_baseline: Baseline,
@@ -182,6 +184,7 @@ impl Default for PageState {
                 corrupt: Corruption::Aba,
             },
             methods: MethodSet::ALL,
+            positions: true,
             ig_steps: 50,
             ig_method: Quadrature::GaussLegendre,
             ig_baseline: Baseline::Zero,

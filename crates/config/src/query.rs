@@ -199,6 +199,9 @@ pub fn parse(query: &str) -> (PageState, Vec<Warning>) {
             "atp" => flag(&v)
                 .map(|b| s.methods.atp = b)
                 .ok_or_else(|| "expected 1 or 0".to_string()),
+            "pos" => flag(&v)
+                .map(|b| s.positions = b)
+                .ok_or_else(|| "expected 1 or 0".to_string()),
             "pair" => v.parse().map(|x| s.view.pair = x),
             "steps" => number(&v, 1, MAX_STEPS, "a step count").map(|x| s.ig_steps = x),
             "quad" => v.parse().map(|x| s.ig_method = x),
@@ -286,6 +289,9 @@ pub fn write(s: &PageState) -> String {
     }
     if s.methods.atp != d.methods.atp {
         kv.push(("atp", bool01(s.methods.atp)));
+    }
+    if s.positions != d.positions {
+        kv.push(("pos", bool01(s.positions)));
     }
     if s.ig_steps != d.ig_steps {
         kv.push(("steps", s.ig_steps.to_string()));

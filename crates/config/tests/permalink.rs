@@ -39,6 +39,7 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
             ap: true,
             atp: false,
         },
+        positions: false,
         ig_steps: 20,
         ig_method: Quadrature::RiemannTrapezoid,
         ig_baseline: Baseline::Corrupted,
@@ -296,14 +297,18 @@ fn links_of_today_read_and_write_byte_for_byte() {
 /// Issue 13, item 6: AtP is on unless `atp=0`; `pair` picks the compared methods.
 #[test]
 fn atp_flag_and_pair_selector() {
-    let (s, w) = PageState::from_query("n=4&seed=1&atp=0&pair=ig-atp&tab=scatter");
+    let (s, w) = PageState::from_query("n=4&seed=1&atp=0&pos=0&pair=ig-atp&tab=scatter");
     assert!(w.is_empty(), "{w:?}");
     assert!(!s.methods.atp, "atp=0 turns AtP off");
+    assert!(!s.positions, "pos=0: no scores per position");
     assert_eq!(s.view.pair, MethodPair::IgAtp);
-    assert_eq!(s.to_query(), "n=4&seed=1&atp=0&tab=scatter&pair=ig-atp");
+    assert_eq!(
+        s.to_query(),
+        "n=4&seed=1&atp=0&pos=0&tab=scatter&pair=ig-atp"
+    );
     // Links written before AtP existed run it (the default), and write back unchanged.
     let (old, _) = PageState::from_query("n=4&seed=1&tab=heads");
-    assert!(old.methods.atp && old.methods.ig && old.methods.ap);
+    assert!(old.methods.atp && old.methods.ig && old.methods.ap && old.positions);
     assert_eq!(old.view.pair, MethodPair::IgAp);
     assert_eq!(old.to_query(), "n=4&seed=1&tab=heads");
     let (bad, w) = PageState::from_query("pair=ig-xx");

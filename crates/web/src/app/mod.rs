@@ -184,8 +184,7 @@ impl Ctx {
                 ig_baseline: s.ig_baseline,
                 ap_direction: s.ap_direction,
                 percentile: s.percentile,
-                // Cheap beside the sweeps (AP per position: ~4% of the AP sweep).
-                positions: true,
+                positions: s.positions,
             },
         });
     }

@@ -361,6 +361,9 @@ pub fn ConfigPanel() -> impl IntoView {
                 <label class="check" title="Attribution patching: AP's gradient approximation, one forward and one backward per prompt, in the AP direction">
                     <input type="checkbox" data-testid="method-atp" prop:checked=move || ctx.state.with(|s| s.methods.atp)
                     on:change=move |ev| { let on = event_target_checked(&ev); ctx.state.update(|s| s.methods.atp = on); } />" AtP"</label>
+                <label class="check" title="Each head's score at each token (the Positions tab); AP per head and position costs about 4% more than the AP sweep">
+                    <input type="checkbox" data-testid="positions" prop:checked=move || ctx.state.with(|s| s.positions)
+                    on:change=move |ev| { let on = event_target_checked(&ev); ctx.state.update(|s| s.positions = on); } />" per position"</label>
                 <label>"highlight quantile " <input type="number" step="0.01" min="0.01" max="0.99"
                     prop:value=move || ctx.state.with(|s| s.percentile)
                     on:change=set_percentile /></label>
