@@ -72,7 +72,6 @@ export async function done(page) {
 export async function waitResults(page) {
   await page.waitForFunction(() => /Comparison done/.test(document.querySelector('[data-testid="status"]')?.innerText || '')
     || document.querySelector('[data-testid="error"]'), null, { timeout: RUN_TIMEOUT });
-  await page.waitForSelector('[data-chart$="-heads"] canvas, [data-testid="error"]', { timeout: 10000 });
   const err = await page.$('[data-testid="error"]');
   if (err) throw new Error('page error: ' + (await err.innerText()));
 }
