@@ -109,6 +109,8 @@ await test('positions tab: a heatmap per method over the tokens; hover shows tok
   await waitResults(page);
   for (const m of ['atp', 'ig', 'ap']) await page.waitForSelector(`[data-chart="positions-${m}"] canvas`);
   const canvas = page.locator('[data-chart="positions-ap"] canvas');
+  // The third chart may wrap below the fold.
+  await canvas.scrollIntoViewIfNeeded();
   const box = await canvas.boundingBox();
   // Inside the plot area, away from the layer labels (left) and the token labels (bottom).
   await page.mouse.move(box.x + 200, box.y + 120);
