@@ -164,6 +164,21 @@ fn grid_area<DB: DrawingBackend>(chart: &GridChart<'_, DB>, rows: usize, cols: u
     }
 }
 
+/// Every cell of `grid` in the diverging colour of its value.
+fn fill_cells<DB: DrawingBackend>(
+    chart: &mut GridChart<'_, DB>,
+    grid: &Grid,
+    scale: f64,
+) -> DrawResult<(), DB> {
+    chart.draw_series((0..grid.rows).flat_map(|r| {
+        (0..grid.cols).map(move |c| {
+            let color = diverging(f64::from(grid.get(r, c)), scale);
+            Rectangle::new(cell(r, c), color.filled())
+        })
+    }))?;
+    Ok(())
+}
+
 /// A layer × component heatmap (layer 0 at the bottom) with a colour bar to its right.
 /// `scale` is the colour scale's half-range (shared by charts that are compared);
 /// `selected` = `(row, col)` is outlined.
@@ -179,12 +194,7 @@ pub fn heatmap<DB: DrawingBackend>(
     let (w, _) = root.dim_in_pixel();
     let (main, bar) = root.split_horizontally(w.saturating_sub(70));
     let mut chart = grid_chart(&main, title, x_label, (grid.rows, grid.cols))?;
-    chart.draw_series((0..grid.rows).flat_map(|r| {
-        (0..grid.cols).map(move |c| {
-            let color = diverging(f64::from(grid.get(r, c)), scale);
-            Rectangle::new(cell(r, c), color.filled())
-        })
-    }))?;
+    fill_cells(&mut chart, grid, scale)?;
     if let Some((r, c)) = selected.filter(|&(r, c)| r < grid.rows && c < grid.cols) {
         chart.draw_series(std::iter::once(Rectangle::new(
             cell(r, c),
@@ -252,12 +262,7 @@ pub fn positions_heatmap<DB: DrawingBackend>(
                 .transform(FontTransform::Rotate90),
         )
         .draw()?;
-    chart.draw_series((0..rows).flat_map(|r| {
-        (0..cols).map(move |c| {
-            let color = diverging(f64::from(grid.get(r, c)), scale);
-            Rectangle::new(cell(r, c), color.filled())
-        })
-    }))?;
+    fill_cells(&mut chart, grid, scale)?;
     if let Some(r) = selected.filter(|&r| r < rows && cols > 0) {
         chart.draw_series(std::iter::once(Rectangle::new(
             [

@@ -76,7 +76,11 @@ pub fn processing(args: &ModelArgs) -> Processing {
 }
 
 pub fn load(args: &ModelArgs) -> Result<Loaded, String> {
-    let files = model_files(args)?;
+    load_files(args, &model_files(args)?)
+}
+
+/// [`load`] from files already read (a sharded run also hashes them).
+pub fn load_files(args: &ModelArgs, files: &ModelFiles) -> Result<Loaded, String> {
     let opts = LoadOptions {
         config_json: files.config.as_deref(),
         n_heads: args.heads,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use gradpatch_study::{IgResults, MethodScores, Results, pair_statistics, statistics};
+use serde::Deserialize;
 
 use crate::files::read;
 use crate::run::{check_writable, write_outputs};
@@ -23,18 +24,33 @@ pub struct MergeArgs {
     csv: Option<PathBuf>,
 }
 
+/// A file that should be a part: `shard` is optional here so that a whole run's results.json
+/// is refused with a message saying so, from one parse of the (possibly large) file.
+#[derive(Deserialize)]
+struct MaybePart {
+    #[serde(default)]
+    shard: Option<PartInfo>,
+    #[serde(flatten)]
+    results: Results,
+}
+
 fn read_part(path: &Path) -> Result<Part, String> {
     let bytes = read(path)?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{}: not JSON ({e})", path.display()))?;
-    if value.get("shard").is_none() {
-        return Err(format!(
+    let file: MaybePart = serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => format!("{}: {e}", path.display()),
+        _ => format!("{}: not JSON ({e})", path.display()),
+    })?;
+    let shard = file.shard.ok_or_else(|| {
+        format!(
             "{}: not a part of a sharded run (no `shard` field): expected the output of \
              `gradpatch run --shard K/N`",
             path.display()
-        ));
-    }
-    serde_json::from_value(value).map_err(|e| format!("{}: {e}", path.display()))
+        )
+    })?;
+    Ok(Part {
+        shard,
+        results: file.results,
+    })
 }
 
 /// The first top-level field where two configurations differ.

@@ -11,7 +11,7 @@ use gradpatch_study::{StudyConfig, StudyProgress, csv, run_study};
 use gradpatch_terms::{MethodPair, MethodSet, Stage};
 
 use crate::ModelArgs;
-use crate::files::{load, model_files, processing, prompts};
+use crate::files::{load_files, model_files, processing, prompts};
 use crate::shard::{ModelDigest, Part, PartInfo, Shard};
 use crate::status::ProgressWriter;
 
@@ -95,7 +95,8 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn eta(seconds: f64) -> String {
+/// `1h02m` or `3m07s`: an ETA or a duration.
+pub fn eta(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     if s >= 3600 {
         format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
@@ -125,7 +126,8 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     }
     args.ig_method.nodes(args.ig_steps)?;
     let started = Instant::now();
-    let loaded = load(&args.model)?;
+    let files = model_files(&args.model)?;
+    let loaded = load_files(&args.model, &files)?;
     let n_ctx = loaded.model.config.n_ctx;
     let (pairs, source) = match (args.ioi, &args.prompts) {
         (Some(n), _) => {
@@ -145,7 +147,6 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let (pairs, part) = match args.shard {
         Some(shard) => {
             let indices = shard.indices(n_prompts);
-            let files = model_files(&args.model)?;
             let info = PartInfo {
                 index: shard.index,
                 count: shard.count,
@@ -228,7 +229,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         }
         None => write_outputs(&results, &args.out, args.csv.as_deref())?,
     }
-    ProgressWriter::new(&args.out, args.shard, results.prompts.len()).write(1.0, total, true);
+    progress_file.write(1.0, total, true);
     eprintln!(
         "wrote {} ({} prompts, {:.1} s)",
         args.out.display(),

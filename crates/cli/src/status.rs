@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
+use crate::run::eta as duration;
 use crate::shard::Shard;
 
 /// A run's progress file.
@@ -89,15 +90,6 @@ pub struct StatusArgs {
     /// Seconds without an update after which an unfinished run is reported as stalled.
     #[arg(long, default_value_t = 300.0)]
     stalled_after: f64,
-}
-
-fn duration(s: f64) -> String {
-    let s = s.max(0.0).round() as u64;
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    } else {
-        format!("{}m{:02}s", s / 60, s % 60)
-    }
 }
 
 /// The report of a folder's progress files (one line per run and a total).

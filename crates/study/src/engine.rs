@@ -4,10 +4,10 @@
 
 use gradpatch_dataset::TokenizedPair;
 use gradpatch_methods::{
-    ApOptions, IgOptions, Progress, activation_patching_async, activation_patching_positions_async,
-    attribution_patching_async, integrated_gradients_async,
+    ApOptions, IgOptions, Progress, Scores, activation_patching_async,
+    activation_patching_positions_async, attribution_patching_async, integrated_gradients_async,
 };
-use gradpatch_model::{Gpt2, RunError, block_on};
+use gradpatch_model::{Gpt2, Gpt2Config, RunError, block_on};
 use gradpatch_runs::PromptRuns;
 use gradpatch_terms::{Method, Stage};
 
@@ -52,6 +52,23 @@ fn by_head(flat: &[f32], layers: usize, heads: usize) -> Vec<Vec<Vec<f32>>> {
     flat.chunks(heads * len.max(1))
         .map(|layer| rows(layer, len.max(1)))
         .collect()
+}
+
+/// Appends one prompt's head and neuron scores to a method's results, created at its first
+/// prompt (with room for the scores per position when the study computes them).
+fn push_scores<'a>(
+    slot: &'a mut Option<MethodScores>,
+    positions: bool,
+    c: &Gpt2Config,
+    scores: &Scores,
+) -> &'a mut MethodScores {
+    let method = slot.get_or_insert_with(|| MethodScores {
+        heads_pos: positions.then(HeadsPos::new),
+        ..MethodScores::default()
+    });
+    method.heads.push(rows(&scores.heads, c.n_heads));
+    method.neurons.push(rows(&scores.neurons, c.d_mlp));
+    method
 }
 
 /// Runs the comparison. `progress` is told where the study is and may cancel it (then the
@@ -152,8 +169,9 @@ impl Study<'_> {
         }
         let methods = self.config.methods;
         let n = results.prompts.len();
-        let mut left = methods.iter().filter(|&m| m != Method::Atp).count();
-        if methods.atp && left > 0 {
+        // The last method's results are the study's: only the others are shown on the way.
+        let last = methods.iter().last();
+        if methods.atp && last != Some(Method::Atp) {
             self.show(results, observer);
         }
         for method in [Method::Ig, Method::Ap] {
@@ -177,8 +195,7 @@ impl Study<'_> {
                     return Ok(false);
                 }
             }
-            left -= 1;
-            if left > 0 {
+            if last != Some(method) {
                 self.show(results, observer);
             }
         }
@@ -201,9 +218,8 @@ impl Study<'_> {
         observer: &mut dyn StudyObserver,
         kept: &mut Vec<Option<PromptRuns>>,
     ) -> Result<bool, RunError> {
-        let (h, m) = (self.model.config.n_heads, self.model.config.d_mlp);
+        let c = &self.model.config;
         let n = self.pairs.len();
-        let positions = self.config.positions;
         let mut room = KEEP_RUNS_BYTES;
         for (i, pair) in self.pairs.iter().enumerate() {
             let runs = PromptRuns::new_async(self.model, pair).await?;
@@ -221,25 +237,21 @@ impl Study<'_> {
             });
             results.clean_logit_diff.push(runs.clean.logit_diff);
             results.corrupted_logit_diff.push(runs.corrupted.logit_diff);
+            let scores = if self.config.methods.atp {
+                Some(attribution_patching_async(self.model, &runs, self.config.ap_direction).await?)
+            } else {
+                None
+            };
             let bytes = runs_bytes(self.model, runs.len());
             let keep = bytes <= room;
-            if !self.config.methods.atp {
-                room -= if keep { bytes } else { 0 };
-                kept.push(keep.then_some(runs));
-                continue;
+            if keep {
+                room -= bytes;
             }
-            let scores =
-                attribution_patching_async(self.model, &runs, self.config.ap_direction).await?;
-            room -= if keep { bytes } else { 0 };
             kept.push(keep.then_some(runs));
-            let atp = results.atp.get_or_insert_with(|| MethodScores {
-                heads_pos: positions.then(HeadsPos::new),
-                ..MethodScores::default()
-            });
-            atp.heads.push(rows(&scores.scores.heads, h));
-            atp.neurons.push(rows(&scores.scores.neurons, m));
+            let Some(scores) = scores else { continue };
+            let atp = push_scores(&mut results.atp, self.config.positions, c, &scores.scores);
             if let Some(pos) = atp.heads_pos.as_mut() {
-                pos.push(by_head(&scores.heads_pos, self.model.config.n_layers, h));
+                pos.push(by_head(&scores.heads_pos, c.n_layers, c.n_heads));
             }
             let mut done = StageProgress::new(observer, (i, n), self.piece(Stage::Atp, (i, n)));
             let go_on = done.update(1, 1);
@@ -299,12 +311,7 @@ impl Study<'_> {
             &mut StageProgress::new(observer, at, self.piece(Stage::Ap, at)),
         )
         .await?;
-        let ap = results.ap.get_or_insert_with(|| MethodScores {
-            heads_pos: self.config.positions.then(HeadsPos::new),
-            ..MethodScores::default()
-        });
-        ap.heads.push(rows(&scores.heads, c.n_heads));
-        ap.neurons.push(rows(&scores.neurons, c.d_mlp));
+        let ap = push_scores(&mut results.ap, self.config.positions, c, &scores);
         if !complete {
             return Ok(false);
         }

@@ -142,17 +142,21 @@ impl KindData {
     /// Tooltip text of one cell: every method's score (for the current prompt or the mean).
     fn cell_text(&self, row: usize, col: usize) -> String {
         let sel = selection_of(self.kind, row, col);
-        let scores: Vec<String> = Method::ALL
-            .iter()
-            .filter_map(|&m| {
-                let v = self
-                    .grid(m)
-                    .with_untracked(|g| g.as_ref().map(|g| g.get(row, col)))?;
-                Some(format!("{} {}", m.label(), fmt(f64::from(v))))
-            })
-            .collect();
-        format!("{sel}: {}", scores.join(", "))
+        format!("{sel}: {}", scores_at(|m| self.grid(m), row, col))
     }
+}
+
+/// "AtP 0.1234, IG …, AP …": each method's value at `(row, col)` of its grid, for the methods
+/// that have one.
+fn scores_at(grid: impl Fn(Method) -> Memo<Option<Grid>>, row: usize, col: usize) -> String {
+    let scores: Vec<String> = Method::ALL
+        .iter()
+        .filter_map(|&m| {
+            let v = grid(m).with_untracked(|g| g.as_ref().map(|g| g.get(row, col)))?;
+            Some(format!("{} {}", m.label(), fmt(f64::from(v))))
+        })
+        .collect();
+    scores.join(", ")
 }
 
 /// The methods with scores in the results, in running order.

@@ -6,7 +6,7 @@ use gradpatch_charts::draw;
 use gradpatch_terms::Component;
 use leptos::prelude::*;
 
-use super::{fmt, methods};
+use super::{methods, scores_at};
 use crate::app::Ctx;
 use crate::app::canvas::{Hit, chart};
 
@@ -43,14 +43,10 @@ pub(super) fn Positions() -> impl IntoView {
     let text = move |row: usize, col: usize| {
         let sel = head_of(row, heads());
         let token = tokens.with_untracked(|t| t.get(col).cloned().unwrap_or_default());
-        let scores: Vec<String> = Method::ALL
-            .iter()
-            .filter_map(|&m| {
-                let v = grid(m).with_untracked(|g| g.as_ref().map(|g| g.get(row, col)))?;
-                Some(format!("{} {}", m.label(), fmt(f64::from(v))))
-            })
-            .collect();
-        format!("{sel} at token {col} {token:?}: {}", scores.join(", "))
+        format!(
+            "{sel} at token {col} {token:?}: {}",
+            scores_at(grid, row, col)
+        )
     };
     let one = move |method: Method| {
         chart(
