@@ -71,10 +71,13 @@ gpt2_dir="$target/gpt2-random"
 # The page's numbers are checked against the CLI's on the same configuration.
 cli_results="$(mktemp --suffix=.json)"
 "$target/debug/gradpatch" run --model web/models/ioi-demo --ioi 2 --seed 3 --ig-steps 4 --positions --out "$cli_results" 2>/dev/null
-E2E_GPT2_DIR="$gpt2_dir" E2E_CLI_RESULTS="$cli_results" node tests/e2e/run.mjs dist 2>&1 | tee "$e2e_log" || e2e_rc=$?
+# The same run at another highlight quantile: the results viewer recomputes its statistics.
+cli_results_pct="$(mktemp --suffix=.json)"
+"$target/debug/gradpatch" run --model web/models/ioi-demo --ioi 2 --seed 3 --ig-steps 4 --percentile 0.8 --out "$cli_results_pct" 2>/dev/null
+E2E_GPT2_DIR="$gpt2_dir" E2E_CLI_RESULTS="$cli_results" E2E_CLI_RESULTS_PCT="$cli_results_pct" node tests/e2e/run.mjs dist 2>&1 | tee "$e2e_log" || e2e_rc=$?
 e2e_passed=$(grep -Eo '^e2e: [0-9]+ passed' "$e2e_log" | awk '{print $2}')
 e2e_failed=$(grep -Eo '[0-9]+ failed$' "$e2e_log" | tail -1 | awk '{print $1}')
-rm -f "$e2e_log"
+rm -f "$e2e_log" "$cli_results" "$cli_results_pct"
 passed=$((passed + ${e2e_passed:-0}))
 failed=$((failed + ${e2e_failed:-0}))
 # The CLI's `openblas` variant rebuilds burn's CPU backend and everything above it: ~15 min on

@@ -4,7 +4,8 @@
 // Usage: node tests/e2e/run.mjs [dist-dir]   (the release build: `trunk build --release`;
 // CHROMIUM=/usr/bin/chromium by default; E2E_GPT2_DIR=a GPT-2-small-shaped model from
 // `gradpatch make-random-gpt2`, served at gpt2/; E2E_CLI_RESULTS=the CLI's results.json for the
-// parity test; E2E_ARTEFACTS=folder for screenshots, default target/e2e-artefacts)
+// parity test and the results viewer; E2E_CLI_RESULTS_PCT=the same run at --percentile 0.8;
+// E2E_ARTEFACTS=folder for screenshots, default target/e2e-artefacts)
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,6 +15,7 @@ import { startServer } from './server.mjs';
 import { RUN_TIMEOUT, assert, compareWithCli, done, logs, open as openPage, test, totals, waitError, waitResults, watchCsp, watchCspReports } from './lib.mjs';
 import { siteTests } from './site.mjs';
 import { failureTests } from './failures.mjs';
+import { viewerTests } from './viewer.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(process.argv[2] || path.join(here, '..', '..', 'dist'));
@@ -25,7 +27,7 @@ if (!fs.existsSync(path.join(dist, 'index.html'))) {
   process.exit(1);
 }
 
-const { server, base, reports, closed } = await startServer(dist, { gpt2Dir });
+const { server, base, origin, reports, closed } = await startServer(dist, { gpt2Dir, cliResults: process.env.E2E_CLI_RESULTS });
 watchCspReports(reports);
 const open = (browser, query, _logs, opts) => openPage(browser, base, query, opts);
 
@@ -244,6 +246,7 @@ await test('GPT-2 small shape: 548 MB of weights load on WebGPU (147 MiB wte), w
   }
 });
 
+await viewerTests({ gpu, base, origin });
 await siteTests({ gpu, base, executablePath, gpuArgs, common });
 await failureTests({ gpu, base, closed, executablePath, common, gpuArgs });
 

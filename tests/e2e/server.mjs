@@ -11,7 +11,7 @@ import { parseHeaders, staticHandler } from '../../web/build/static-server.mjs';
 export const PREFIX = '/gradpatch/';
 
 /** Starts the server; `reports` collects every CSP violation report the browser sends. */
-export async function startServer(dist, { gpt2Dir } = {}) {
+export async function startServer(dist, { gpt2Dir, cliResults } = {}) {
   const reports = [];
   // Requests to the misbehaving routes whose connection the browser closed (an aborted fetch).
   const closed = [];
@@ -50,6 +50,7 @@ export async function startServer(dist, { gpt2Dir } = {}) {
       res.on('close', () => closed.push(rel));
       return;
     }
+    if (rel && rel.startsWith('/results/')) { results(rel.slice('/results/'.length), res, cliResults); return; }
     if (gpt2Dir && rel && rel.startsWith('/gpt2/')) {
       const file = path.join(path.resolve(gpt2Dir), path.basename(rel));
       if (!fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
@@ -139,6 +140,38 @@ function misbehave(rel, req, res, demo) {
       return true;
   }
   return false;
+}
+
+/**
+ * results.json files for the results viewer, readable from any site (CORS), as a results host
+ * would serve them:
+ *   cli.json     the CLI's results (E2E_CLI_RESULTS)
+ *   broken.json  the same with prompt 1's `labels` cut to one id
+ *   huge.json    announces 600 MB
+ *   page.json    an HTML page
+ */
+function results(name, res, cliResults) {
+  const json = { 'content-type': 'application/json', 'access-control-allow-origin': '*' };
+  if (!cliResults) { res.writeHead(404); res.end('E2E_CLI_RESULTS is not set'); return; }
+  switch (name) {
+    case 'cli.json': res.writeHead(200, json); res.end(fs.readFileSync(cliResults)); return;
+    case 'broken.json': {
+      const r = JSON.parse(fs.readFileSync(cliResults, 'utf8'));
+      r.prompts[1].labels = r.prompts[1].labels.slice(0, 1);
+      res.writeHead(200, json);
+      res.end(JSON.stringify(r));
+      return;
+    }
+    case 'huge.json':
+      res.writeHead(200, { ...json, 'content-length': 600_000_000 });
+      res.write('{"config": ' + ' '.repeat(65536));
+      return;
+    case 'page.json':
+      res.writeHead(200, { 'content-type': 'text/html', 'access-control-allow-origin': '*' });
+      res.end('<!DOCTYPE html><html><body>not here</body></html>');
+      return;
+    default: res.writeHead(404); res.end();
+  }
 }
 
 const LARGE = { n_layer: 36, n_head: 20, n_embd: 1280, n_positions: 1024, vocab_size: 50257 };

@@ -7,6 +7,7 @@
 mod keys;
 mod model_url;
 mod query;
+mod results_link;
 
 pub use keys::Move;
 pub use model_url::ModelUrl;
@@ -14,6 +15,7 @@ pub use query::{
     MAX_FIELD_CHARS, MAX_PAIRS, ParsedPairs, decode_component, encode_component, pairs_text,
     parse_pairs,
 };
+pub use results_link::ResultsLink;
 
 use std::fmt;
 
@@ -156,6 +158,8 @@ pub struct View {
 /// Everything a permalink holds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PageState {
+    /// Results to show instead of computing them: the page opens this file and loads no model.
+    pub results: Option<ResultsLink>,
     pub model: ModelChoice,
     pub processing: bool,
     pub backend: Backend,
@@ -175,6 +179,7 @@ pub struct PageState {
 impl Default for PageState {
     fn default() -> Self {
         Self {
+            results: None,
             model: ModelChoice::Gpt2,
             processing: true,
             backend: Backend::Auto,
@@ -301,6 +306,15 @@ impl PageState {
     /// Reads a query string (with or without the leading `?`). Never fails.
     pub fn from_query(query: &str) -> (Self, Vec<Warning>) {
         query::parse(query)
+    }
+
+    /// Whether `query` sets the highlight quantile itself (else results opened from a link keep
+    /// the file's).
+    pub fn query_sets_percentile(query: &str) -> bool {
+        query
+            .trim_start_matches('?')
+            .split('&')
+            .any(|kv| kv.split_once('=').map_or(kv, |(k, _)| k) == "pct")
     }
 
     /// The query string (without `?`) that restores this state.

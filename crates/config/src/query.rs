@@ -2,7 +2,9 @@
 
 use gradpatch_terms::{Backend, Component, Corruption, PromptPair};
 
-use crate::{MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl, PageState, Tab, Task, Warning};
+use crate::{
+    MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl, PageState, ResultsLink, Tab, Task, Warning,
+};
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).
 pub fn encode_component(s: &str) -> String {
@@ -151,6 +153,7 @@ pub fn parse(query: &str) -> (PageState, Vec<Warning>) {
             continue;
         };
         let result: Result<(), String> = match key.as_str() {
+            "results" => ResultsLink::parse(&v).map(|r| s.results = Some(r)),
             "model" => match v.as_str() {
                 "gpt2" => {
                     s.model = ModelChoice::Gpt2;
@@ -256,6 +259,9 @@ pub fn parse(query: &str) -> (PageState, Vec<Warning>) {
 pub fn write(s: &PageState) -> String {
     let d = PageState::default();
     let mut kv: Vec<(&str, String)> = Vec::new();
+    if let Some(r) = &s.results {
+        kv.push(("results", r.to_string()));
+    }
     match &s.model {
         ModelChoice::Gpt2 => {}
         ModelChoice::Bundled => kv.push(("model", "bundled".into())),

@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gradpatch_config::{
-    MAX_PAIRS, ModelChoice, ModelUrl, PageState, Tab, Task, decode_component, encode_component,
+    MAX_PAIRS, ModelChoice, ModelUrl, PageState, ResultsLink, Tab, Task, decode_component,
+    encode_component,
 };
 use gradpatch_terms::{
     Backend, Baseline, Component, Corruption, Direction, MethodPair, MethodSet, PromptPair,
@@ -26,6 +27,7 @@ fn default_and_empty_query_agree() {
 #[test]
 fn every_setting_and_the_view_survive_a_roundtrip() {
     let s = PageState {
+        results: Some(ResultsLink::parse("https://example.org/r/results.json?x=1&y=2").unwrap()),
         model: ModelChoice::Url(ModelUrl::parse("https://example.org/m/?a=1&b=2").unwrap()),
         processing: false,
         backend: Backend::Cpu,
@@ -67,6 +69,30 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
         ..PageState::default()
     };
     roundtrip(&custom);
+    let relative = PageState {
+        results: Some(ResultsLink::Relative("runs/a/results.json?v=2".into())),
+        ..PageState::default()
+    };
+    roundtrip(&relative);
+}
+
+/// Issue 14, item 1: `?results=…` names the file; the view parameters come with it, and the
+/// highlight quantile only when the link sets it.
+#[test]
+fn a_results_link_keeps_its_view() {
+    let q = "?results=https%3A%2F%2Fexample.org%2Fresults.json&tab=positions&prompt=1&sel=L0H1&pair=atp-ap";
+    let (s, w) = PageState::from_query(q);
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(
+        s.results.as_ref().map(ResultsLink::as_str),
+        Some("https://example.org/results.json")
+    );
+    assert_eq!(s.view.tab, Tab::Positions);
+    assert!(!PageState::query_sets_percentile(q));
+    assert!(PageState::query_sets_percentile(&format!("{q}&pct=0.8")));
+    let (_, w) = PageState::from_query("?results=javascript%3Aalert(1)");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].key, "results");
 }
 
 #[test]

@@ -12,6 +12,9 @@ use crate::{DatasetError, Gpt2Tokenizer};
 pub struct TokenizedPair {
     pub pair: PromptPair,
     pub clean_ids: Vec<u32>,
+    /// Each clean token as text (`<id>` where the tokenizer cannot decode it alone), for
+    /// results that are read without the tokenizer.
+    pub clean_tokens: Vec<String>,
     pub corrupted_ids: Vec<u32>,
     pub correct_id: u32,
     pub incorrect_id: u32,
@@ -119,11 +122,16 @@ impl TokenizedPair {
             tok.single_token(text)
                 .map_err(|e| format!("answer \"{name}\": {e}"))
         };
+        let clean_tokens = clean_ids
+            .iter()
+            .map(|&id| tok.decode(&[id]).unwrap_or_else(|_| format!("<{id}>")))
+            .collect();
         Ok(TokenizedPair {
             correct_id: answer("correct", &pair.correct)?,
             incorrect_id: answer("incorrect", &pair.incorrect)?,
             pair: pair.clone(),
             clean_ids,
+            clean_tokens,
             corrupted_ids,
         })
     }

@@ -144,11 +144,9 @@ pub enum FromWorker {
     },
     /// The study's results; the page writes `results.json` from them. Sent when a method has
     /// finished every prompt while others still run (`finished: false`: the page shows them and
-    /// goes on waiting), and at the end (or on a cancel). `tokens[p]` are prompt p's clean
-    /// tokens as text (for the prompt view and the Positions tab).
+    /// goes on waiting), and at the end (or on a cancel).
     Results {
         results: Box<gradpatch_study::Results>,
-        tokens: Vec<Vec<String>>,
         finished: bool,
     },
     Cache {

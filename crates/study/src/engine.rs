@@ -232,6 +232,7 @@ impl Study<'_> {
             results.prompts.push(PromptRecord {
                 pair: pair.pair.clone(),
                 clean_token_ids: pair.clean_ids.clone(),
+                clean_tokens: pair.clean_tokens.clone(),
                 corrupted_token_ids: pair.corrupted_ids.clone(),
                 labels: pair.labels(),
             });

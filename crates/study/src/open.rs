@@ -60,6 +60,14 @@ impl Results {
                 return Err(format!("`{what}` has {n} values for {p} prompts"));
             }
         }
+        for (i, r) in self.prompts.iter().enumerate() {
+            let (texts, ids) = (r.clean_tokens.len(), r.clean_token_ids.len());
+            if texts != 0 && texts != ids {
+                return Err(format!(
+                    "`prompts[{i}].clean_tokens` has {texts} tokens, `clean_token_ids` {ids}"
+                ));
+            }
+        }
         let q = self.config.percentile;
         if !(q > 0.0 && q < 1.0) {
             return Err(format!(

@@ -36,8 +36,25 @@ pub struct StudyConfig {
 pub struct PromptRecord {
     pub pair: PromptPair,
     pub clean_token_ids: Vec<u32>,
+    /// Each clean token as text, so that a reader without the tokenizer (the page opening a
+    /// file) labels positions; empty in files written before it existed.
+    pub clean_tokens: Vec<String>,
     pub corrupted_token_ids: Vec<u32>,
     pub labels: [u32; 2],
+}
+
+impl PromptRecord {
+    /// The clean tokens as text, or `<id>` for each when the file has no texts.
+    pub fn token_texts(&self) -> Vec<String> {
+        if self.clean_tokens.len() == self.clean_token_ids.len() {
+            self.clean_tokens.clone()
+        } else {
+            self.clean_token_ids
+                .iter()
+                .map(|id| format!("<{id}>"))
+                .collect()
+        }
+    }
 }
 
 /// `[P][L][C]` scores of one method (AP, AtP).
@@ -118,6 +135,19 @@ impl Results {
             Method::Ap => self.ap.as_ref()?.heads_pos.as_ref(),
             Method::Atp => self.atp.as_ref()?.heads_pos.as_ref(),
         }
+    }
+
+    /// `(layers, heads per layer, neurons per layer)` of the scores, when any method has some.
+    pub fn shape(&self) -> Option<(usize, usize, usize)> {
+        Method::ALL.iter().find_map(|&m| {
+            let (heads, neurons) = self.scores(m)?;
+            let (h, n) = (heads.first()?, neurons.first()?);
+            Some((
+                h.len(),
+                h.first().map_or(0, Vec::len),
+                n.first().map_or(0, Vec::len),
+            ))
+        })
     }
 
     /// The methods with scores, in running order.
@@ -208,6 +238,8 @@ mod wire {
         correct: String,
         incorrect: String,
         clean_token_ids: Vec<u32>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        clean_tokens: Vec<String>,
         corrupted_token_ids: Vec<u32>,
         labels: [u32; 2],
     }
@@ -226,6 +258,7 @@ mod wire {
                 correct,
                 incorrect,
                 clean_token_ids: r.clean_token_ids,
+                clean_tokens: r.clean_tokens,
                 corrupted_token_ids: r.corrupted_token_ids,
                 labels: r.labels,
             }
@@ -242,6 +275,7 @@ mod wire {
                     incorrect: r.incorrect,
                 },
                 clean_token_ids: r.clean_token_ids,
+                clean_tokens: r.clean_tokens,
                 corrupted_token_ids: r.corrupted_token_ids,
                 labels: r.labels,
             }

@@ -129,6 +129,18 @@ fn opening_a_results_json_names_what_is_wrong() {
     let good = fixture("results-cli-2026-12.json");
     let r = Results::from_json(&good).expect("the CLI's file opens");
     assert_eq!(r.prompts.len(), 2);
+    // Written before token texts were recorded: positions are labelled by id.
+    let ids = &r.prompts[0].clean_token_ids;
+    assert_eq!(r.prompts[0].token_texts()[1], format!("<{}>", ids[1]));
+    let (layers, heads, neurons) = r.shape().expect("scores");
+    assert_eq!(
+        (layers, heads, neurons),
+        (
+            r.ig.as_ref().unwrap().heads[0].len(),
+            r.ig.as_ref().unwrap().heads[0][0].len(),
+            r.ig.as_ref().unwrap().neurons[0][0].len()
+        )
+    );
     let mut v: serde_json::Value = serde_json::from_slice(&good).unwrap();
     type Break = Box<dyn Fn(&mut serde_json::Value)>;
     let cases: Vec<(Break, &str)> = vec![
@@ -162,6 +174,14 @@ fn opening_a_results_json_names_what_is_wrong() {
         (
             Box::new(|v| v["config"]["percentile"] = 1.5.into()),
             "`config.percentile` is 1.5",
+        ),
+        (
+            Box::new(|v| v["prompts"][1]["clean_tokens"] = serde_json::json!(["When"])),
+            "`prompts[1].clean_tokens` has 1 tokens, `clean_token_ids` ",
+        ),
+        (
+            Box::new(|v| v["prompts"][1]["labels"] = serde_json::json!([464])),
+            "`prompts[1].labels`: invalid length 1, expected an array of length 2",
         ),
     ];
     for (break_it, expected) in cases {

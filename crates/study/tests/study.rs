@@ -55,6 +55,10 @@ fn prompts_of_different_lengths_get_their_single_prompt_scores() {
             alone.ig.as_ref().unwrap().neurons[0]
         );
         assert_eq!(all.clean_logit_diff[i], alone.clean_logit_diff[0]);
+        // Each token's text, for readers without the tokenizer: BOS, then the prompt.
+        let tokens = &all.prompts[i].clean_tokens;
+        assert_eq!(tokens.len(), pair.clean_ids.len());
+        assert_eq!(tokens[1..].concat(), pair.pair.clean);
     }
     assert!(all.complete, "the uncancelled study finished (complete)");
     assert_eq!(

@@ -83,12 +83,16 @@ pub fn chart(
     // The keyboard cursor starts at the selection (when it is of this chart's kind).
     let cursor = RwSignal::new(None::<Component>);
     let on_key = move |ev: KeyboardEvent| {
-        let Some(info) = ctx.model.get_untracked() else {
+        // The scores' shape: results opened from a file have no model.
+        let Some((n_layers, n_heads, d_mlp)) = ctx
+            .results
+            .with_untracked(|r| r.as_ref().and_then(|r| r.shape()))
+        else {
             return;
         };
         let per_layer = match kind {
-            Kind::Heads => info.n_heads,
-            Kind::Neurons => info.d_mlp,
+            Kind::Heads => n_heads,
+            Kind::Neurons => d_mlp,
         };
         let start = cursor.get_untracked().or_else(|| {
             ctx.state.with_untracked(|s| s.view.selection).filter(|s| {
@@ -113,7 +117,7 @@ pub fn chart(
             cursor.set(Some(start));
         } else if let Some(m) = Move::from_key(&key) {
             ev.prevent_default();
-            cursor.set(Some(m.apply(start, info.n_layers, per_layer)));
+            cursor.set(Some(m.apply(start, n_layers, per_layer)));
         }
     };
     let label = format!(

@@ -131,12 +131,7 @@ impl Ctx {
                 n_prompts,
                 elapsed,
             })),
-            FromWorker::Results {
-                results,
-                tokens,
-                finished,
-            } => {
-                self.tokens.set(tokens);
+            FromWorker::Results { results, finished } => {
                 self.running.set(!finished);
                 let n = results.prompts.len();
                 let done = results
@@ -161,6 +156,7 @@ impl Ctx {
                 }
                 self.warnings
                     .update(|w| w.extend(warnings.iter().map(ToString::to_string)));
+                self.results_from.set(Some(super::open::ResultsFrom::Run));
                 self.results.set(Some(Arc::new(*results)));
             }
             FromWorker::Cache { files } => {

@@ -5,6 +5,7 @@ mod bridge;
 mod canvas;
 mod choose;
 mod messages;
+mod open;
 mod panels;
 mod results;
 
@@ -58,8 +59,10 @@ pub struct Ctx {
     pub running: RwSignal<bool>,
     pub progress: RwSignal<Option<RunProgress>>,
     pub results: RwSignal<Option<Arc<Results>>>,
-    /// Each prompt's clean tokens as text.
-    pub tokens: RwSignal<Vec<Vec<String>>>,
+    /// Where the results came from: a run, a file or a link.
+    pub results_from: RwSignal<Option<open::ResultsFrom>>,
+    /// A link names results on another site: ask before downloading them.
+    pub confirm_results: RwSignal<Option<gradpatch_config::ResultsLink>>,
     pub validation: RwSignal<Vec<Option<String>>>,
     pub cache: RwSignal<Vec<CachedFile>>,
     /// A link names a model URL that is not a preset: ask before downloading it.
@@ -173,6 +176,8 @@ impl Ctx {
         };
         self.error.set(None);
         self.confirm_run.set(false);
+        // The link no longer shows an opened file once the page computes its own results.
+        self.state.update(|s| s.results = None);
         self.running.set(true);
         self.progress.set(None);
         self.send(&ToWorker::Run {
@@ -237,7 +242,8 @@ pub fn App() -> impl IntoView {
         running: RwSignal::new(false),
         progress: RwSignal::new(None),
         results: RwSignal::new(None),
-        tokens: RwSignal::new(Vec::new()),
+        results_from: RwSignal::new(None),
+        confirm_results: RwSignal::new(None),
         validation: RwSignal::new(Vec::new()),
         cache: RwSignal::new(Vec::new()),
         confirm_url: RwSignal::new(None),
@@ -255,8 +261,9 @@ pub fn App() -> impl IntoView {
     provide_context(ctx);
     // Nothing large loads unasked: non-preset model URLs after the user agrees, GPT-2 at once
     // only from the cache (else the page offers the choice), the small bundled model at once
-    // unless the browser asks to save data.
+    // unless the browser asks to save data. A link to results loads no model: it shows them.
     match &state.model {
+        _ if state.results.is_some() => ctx.run_after_load.set(false),
         ModelChoice::Url(u) => {
             ctx.confirm_url.set(Some(u.clone()));
             ctx.run_after_load.set(false);
@@ -267,6 +274,22 @@ pub fn App() -> impl IntoView {
     }
     let handler: Rc<dyn Fn(FromWorker)> = Rc::new(move |msg| ctx.on_message(msg));
     ctx.bridge.set_value(Some(Bridge::new(handler)));
+    if let Some(link) = state.results.clone() {
+        ctx.open_link(link, false);
+    }
+    // The highlight quantile applies to the results on screen, a run's or a file's: their
+    // statistics are computed again from the scores (as a run at that quantile would).
+    Effect::new(move |_| {
+        let pct = ctx.state.with(|s| s.percentile);
+        let stale = ctx.results.with(|r| {
+            r.as_ref()
+                .filter(|r| r.config.percentile != pct)
+                .map(|r| r.at_percentile(pct))
+        });
+        if let Some(r) = stale {
+            ctx.results.set(Some(Arc::new(r)));
+        }
+    });
     // The URL follows the state.
     Effect::new(move |_| {
         let q = ctx.state.with(PageState::to_query);
@@ -286,11 +309,13 @@ pub fn App() -> impl IntoView {
             </p>
         </header>
         <panels::Banners />
+        <open::ConfirmResults />
         <choose::ChooseModel />
         <main>
             <section class="controls">
                 <panels::ModelPanel />
                 <panels::ConfigPanel />
+                <open::OpenPanel />
             </section>
             <section class="results">
                 <results::ResultsView />

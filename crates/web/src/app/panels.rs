@@ -364,7 +364,7 @@ pub fn ConfigPanel() -> impl IntoView {
                 <label class="check" title="Each head's score at each token (the Positions tab); AP per head and position costs about 4% more than the AP sweep">
                     <input type="checkbox" data-testid="positions" prop:checked=move || ctx.state.with(|s| s.positions)
                     on:change=move |ev| { let on = event_target_checked(&ev); ctx.state.update(|s| s.positions = on); } />" per position"</label>
-                <label>"highlight quantile " <input type="number" step="0.01" min="0.01" max="0.99"
+                <label>"highlight quantile " <input type="number" step="0.01" min="0.01" max="0.99" data-testid="pct"
                     prop:value=move || ctx.state.with(|s| s.percentile)
                     on:change=set_percentile /></label>
             </div>

@@ -72,26 +72,11 @@ impl StudyObserver for Observer {
     }
 }
 
-/// Posts the results with the prompts' tokens as text.
+/// Posts the results (with the load time, which only the worker knows).
 fn post_results(l: &Loaded, mut results: Results, finished: bool) {
     results.seconds.insert("load".into(), l.load_seconds.into());
-    let tokens = results
-        .prompts
-        .iter()
-        .map(|p| {
-            p.clean_token_ids
-                .iter()
-                .map(|&id| {
-                    l.tokenizer
-                        .decode(&[id])
-                        .unwrap_or_else(|_| format!("<{id}>"))
-                })
-                .collect()
-        })
-        .collect();
     post(&FromWorker::Results {
         results: Box::new(results),
-        tokens,
         finished,
     });
 }

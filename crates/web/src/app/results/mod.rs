@@ -176,7 +176,7 @@ pub fn ResultsView() -> impl IntoView {
     );
     view! {
         <Show when=move || ctx.results.get().is_some()
-            fallback=|| view! { <p class="placeholder">"Load a model and run the comparison to see the charts."</p> }>
+            fallback=|| view! { <p class="placeholder">"Load a model and run the comparison, or open a results.json, to see the charts."</p> }>
             <nav class="tabs">
                 {Tab::ALL.iter().map(|&t| view! {
                     <button class:active=move || tab() == t data-testid=format!("tab-{}", t.key())

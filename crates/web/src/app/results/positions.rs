@@ -32,13 +32,14 @@ pub(super) fn Positions() -> impl IntoView {
     });
     let grid = move |m: Method| grids[data::method_index(m)];
     let tokens = Memo::new(move |_| {
-        ctx.tokens
-            .with(|t| t.get(prompt.get()).cloned())
+        ctx.results
+            .with(|r| Some(r.as_ref()?.prompts.get(prompt.get())?.token_texts()))
             .unwrap_or_default()
     });
+    // From the scores, so that results opened without a model draw the same.
     let heads = move || {
-        ctx.model
-            .with_untracked(|m| m.as_ref().map_or(1, |m| m.n_heads))
+        ctx.results
+            .with_untracked(|r| r.as_ref().and_then(|r| r.shape()).map_or(1, |s| s.1))
     };
     let text = move |row: usize, col: usize| {
         let sel = head_of(row, heads());

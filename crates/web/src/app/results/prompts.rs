@@ -11,7 +11,6 @@ pub(super) fn PromptsTable() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     move || {
         let r = ctx.results.get()?;
-        let tokens = ctx.tokens.get();
         Some(view! {
             <table class="prompts" data-testid="prompts">
                 <tr><th>"#"</th><th>"clean"</th><th>"corrupted"</th><th>"correct"</th><th>"incorrect"</th><th>"tokens"</th><th>"clean LD"</th><th>"corrupted LD"</th></tr>
@@ -21,7 +20,7 @@ pub(super) fn PromptsTable() -> impl IntoView {
                         <tr class="clickable" on:click=move |_| ctx.state.update(|s| s.view.prompt = Some(i))>
                             <td>{i}</td><td>{p.pair.clean.clone()}</td><td>{p.pair.corrupted.clone()}</td>
                             <td>{format!("{:?}", p.pair.correct)}</td><td>{format!("{:?}", p.pair.incorrect)}</td>
-                            <td class="tokens">{tokens.get(i).cloned().unwrap_or_default().into_iter().zip(p.clean_token_ids.clone()).map(|(t, id)| view! {
+                            <td class="tokens">{p.token_texts().into_iter().zip(p.clean_token_ids.clone()).map(|(t, id)| view! {
                                 <span class="tok" title=format!("id {id}")>{t}</span>
                             }).collect_view()}</td>
                             <td>{ld(&r.clean_logit_diff)}</td><td>{ld(&r.corrupted_logit_diff)}</td>

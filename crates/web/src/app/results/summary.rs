@@ -6,7 +6,28 @@ use leptos::prelude::*;
 
 use super::fmt;
 use crate::app::Ctx;
+use crate::app::open::ResultsFrom;
 use crate::app::panels::duration;
+
+/// A JSON value as text, strings without quotes.
+fn plain(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+/// `{"ioi": {"n": 4, "seed": 0, "corrupt": "aba"}}` as `ioi: n 4, seed 0, corrupt aba`,
+/// `{"file": "p.json"}` as `file: p.json`.
+fn prompts_source(v: &serde_json::Value) -> String {
+    let Some((kind, fields)) = v.as_object().and_then(|o| o.iter().next()) else {
+        return plain(v);
+    };
+    match fields.as_object() {
+        Some(f) => {
+            let f: Vec<String> = f.iter().map(|(k, v)| format!("{k} {}", plain(v))).collect();
+            format!("{kind}: {}", f.join(", "))
+        }
+        None => format!("{kind}: {}", plain(fields)),
+    }
+}
 
 /// "mean ± SD" of a [`data::mean_sd`], "—" when there were no values.
 fn mean_sd_text(m: Option<(f64, f64)>) -> String {
@@ -18,8 +39,14 @@ pub(super) fn Summary() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     move || {
         let r = ctx.results.get()?;
+        let from = ctx.results_from.get().unwrap_or(ResultsFrom::Run);
         let mut rows: Vec<(String, String)> = vec![
+            ("results from".into(), from.to_string()),
             ("model".into(), r.config.model.clone()),
+            (
+                "prompts from".into(),
+                prompts_source(&r.config.prompts_source),
+            ),
             ("computed on".into(), r.config.backend.clone()),
             (
                 "prompts".into(),

@@ -1,0 +1,88 @@
+//! Where a link points the page for a `results.json` to show: an absolute URL (checked like a
+//! model URL) or a path relative to the page (same site, e.g. `results/run1.json`).
+
+use std::fmt;
+
+use crate::ModelUrl;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResultsLink {
+    /// `https:` (or `http:` on this machine): the page asks before fetching from another site.
+    Url(ModelUrl),
+    /// A path on the page's own site, resolved against the page's address.
+    Relative(String),
+}
+
+impl ResultsLink {
+    /// Parses a link's `results` value; the error says what is wrong and what is expected.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.contains("://") {
+            return ModelUrl::parse(s).map(ResultsLink::Url);
+        }
+        if s.is_empty() {
+            return Err("expected the URL of a results.json".into());
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("a path cannot contain spaces or control characters".into());
+        }
+        // `//host/…` is another site without a scheme, `name:` a scheme (javascript:, data:).
+        let head = &s[..s.find(['/', '?', '#']).unwrap_or(s.len())];
+        if s.starts_with("//") || s.starts_with("/\\") || head.contains(':') {
+            return Err(
+                "expected an https:// URL or a path on this site like results/run.json".into(),
+            );
+        }
+        Ok(ResultsLink::Relative(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            ResultsLink::Url(u) => u.as_str(),
+            ResultsLink::Relative(p) => p,
+        }
+    }
+}
+
+impl fmt::Display for ResultsLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::ResultsLink;
+
+    #[test]
+    fn results_links_are_urls_or_paths_on_the_site() {
+        assert!(matches!(
+            ResultsLink::parse("https://example.org/r/results.json").unwrap(),
+            ResultsLink::Url(_)
+        ));
+        for path in [
+            "results.json",
+            "runs/a/results.json?v=2",
+            "/gradpatch/r.json",
+        ] {
+            assert_eq!(
+                ResultsLink::parse(path).unwrap(),
+                ResultsLink::Relative(path.into())
+            );
+        }
+        let refused = [
+            ("", "expected the URL"),
+            ("javascript:alert(1)", "a path on this site"),
+            ("data:application/json,{}", "a path on this site"),
+            ("//evil.org/r.json", "a path on this site"),
+            ("/\\evil.org/r.json", "a path on this site"),
+            ("http://example.org/r.json", "only allowed for localhost"),
+            ("a b.json", "spaces"),
+        ];
+        for (link, why) in refused {
+            let e = ResultsLink::parse(link).unwrap_err();
+            assert!(e.contains(why), "{link}: {e}");
+        }
+    }
+}

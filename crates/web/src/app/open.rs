@@ -1,0 +1,306 @@
+//! Showing a `results.json` instead of computing one: from a file (picked or dropped) or from a
+//! link (`?results=…`, which asks before fetching from another site). The file is read up to
+//! [`MAX_RESULTS_BYTES`], checked ([`Results::from_json`] names the field that is wrong) and
+//! shown exactly as a run's results; no model is needed. A file that cannot be shown leaves
+//! the results on screen as they were.
+
+use std::fmt;
+use std::sync::Arc;
+
+use gradpatch_config::{PageState, ResultsLink};
+use gradpatch_study::{MAX_RESULTS_BYTES, Results};
+use js_sys::{Promise, Reflect, Uint8Array};
+use leptos::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DragEvent, File, HtmlInputElement, Response};
+
+use super::Ctx;
+
+/// A link's server that sends nothing for this long has stalled.
+const STALL_MS: i32 = 30_000;
+
+/// Where the results on screen came from (the summary names it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResultsFrom {
+    Run,
+    File(String),
+    Link(String),
+}
+
+impl fmt::Display for ResultsFrom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResultsFrom::Run => f.write_str("this page's run"),
+            ResultsFrom::File(name) => write!(f, "the file {name}"),
+            ResultsFrom::Link(url) => write!(f, "the link {url}"),
+        }
+    }
+}
+
+fn mib(bytes: f64) -> String {
+    format!("{:.0} MiB", bytes / f64::from(1u32 << 20))
+}
+
+fn js_text(e: &JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            Reflect::get(e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+        })
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// `p`'s value, or `None` when it has not settled within [`STALL_MS`].
+async fn within_stall(p: &Promise) -> Result<Option<JsValue>, JsValue> {
+    let timer = Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_1(
+            &resolve,
+            STALL_MS,
+            &"stall".into(),
+        );
+    });
+    let v = JsFuture::from(Promise::race(&js_sys::Array::of2(p, &timer))).await?;
+    Ok((v.as_string().as_deref() != Some("stall")).then_some(v))
+}
+
+/// The link's address resolved against the page's, and whether it is on the page's site.
+fn resolve(link: &ResultsLink) -> Result<(String, bool), String> {
+    let here = window().location();
+    let page = here.href().map_err(|e| js_text(&e))?;
+    let url = web_sys::Url::new_with_base(link.as_str(), &page)
+        .map_err(|e| format!("`{link}` is not a URL: {}", js_text(&e)))?;
+    let origin = here.origin().map_err(|e| js_text(&e))?;
+    Ok((url.href(), url.origin() == origin))
+}
+
+/// The body of `url`, refused beyond [`MAX_RESULTS_BYTES`] (announced or received) and when
+/// the server stalls.
+async fn fetch_capped(url: &str) -> Result<Vec<u8>, String> {
+    let stalled = || format!("the server sent nothing for {} s", STALL_MS / 1000);
+    let resp = within_stall(&window().fetch_with_str(url))
+        .await
+        .map_err(|e| {
+            format!(
+                "could not fetch it ({}): offline, or a server on another site that does not allow this page to read it (CORS)",
+                js_text(&e)
+            )
+        })?
+        .ok_or_else(stalled)?;
+    let resp: Response = resp.unchecked_into();
+    if !resp.ok() {
+        return Err(format!("the server answered HTTP {}", resp.status()));
+    }
+    let cap = MAX_RESULTS_BYTES;
+    let limit = mib(cap as f64);
+    let announced = resp
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(n) = announced.filter(|&n| n > cap) {
+        if let Some(body) = resp.body() {
+            let _ = body.cancel();
+        }
+        return Err(format!(
+            "the server announces {}, more than the {limit} this page opens",
+            mib(n as f64)
+        ));
+    }
+    let body = resp.body().ok_or("the response has no body")?;
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut bytes = Vec::new();
+    loop {
+        let chunk = match within_stall(&reader.read()).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                let _ = reader.cancel();
+                return Err(format!("{} after {} bytes", stalled(), bytes.len()));
+            }
+            Err(e) => return Err(format!("the download broke off: {}", js_text(&e))),
+        };
+        if Reflect::get(&chunk, &"done".into()).map_or(true, |d| d.is_truthy()) {
+            return Ok(bytes);
+        }
+        let value: Uint8Array = Reflect::get(&chunk, &"value".into())
+            .map_err(|e| js_text(&e))?
+            .unchecked_into();
+        if bytes.len() as u64 + u64::from(value.length()) > cap {
+            let _ = reader.cancel();
+            return Err(format!("it is larger than the {limit} this page opens"));
+        }
+        let old = bytes.len();
+        bytes.resize(old + value.length() as usize, 0);
+        value.copy_to(&mut bytes[old..]);
+    }
+}
+
+impl Ctx {
+    /// Shows the results in `bytes`, or says why they cannot be shown (keeping what is on
+    /// screen). `keep_pct`: the link set the highlight quantile, which then applies to the file;
+    /// else the file's own applies.
+    fn show_opened(&self, bytes: &[u8], from: ResultsFrom, keep_pct: bool) {
+        self.status.set(String::new());
+        let r = match Results::from_json(bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                self.error.set(Some(format!(
+                    "Open results: {from} is not a results.json this page can show: {e}"
+                )));
+                return;
+            }
+        };
+        let mut warnings = Vec::new();
+        let n = r.prompts.len();
+        self.state.update(|s| {
+            if !keep_pct {
+                s.percentile = r.config.percentile;
+            }
+            if !matches!(from, ResultsFrom::Link(_)) {
+                // The address can only name results on a server.
+                s.results = None;
+            }
+            let (layers, heads, neurons) = r.shape().unwrap_or((0, 0, 0));
+            warnings = s.fit_view(layers, heads, neurons, Some(n));
+        });
+        self.warnings
+            .update(|w| w.extend(warnings.iter().map(ToString::to_string)));
+        self.error.set(None);
+        self.status.set(format!(
+            "Opened the results of {} on {n} prompts from {from}.",
+            r.config.model
+        ));
+        self.results_from.set(Some(from));
+        // (The highlight quantile, when it differs from the file's, is applied by the effect
+        // that follows it: see `App`.)
+        self.results.set(Some(Arc::new(r)));
+    }
+
+    pub fn open_file(&self, file: File) {
+        let name = file.name();
+        let size = file.size();
+        if size > MAX_RESULTS_BYTES as f64 {
+            self.error.set(Some(format!(
+                "Open results: {name} is {}, larger than the {} this page opens.",
+                mib(size),
+                mib(MAX_RESULTS_BYTES as f64)
+            )));
+            return;
+        }
+        self.status.set(format!("Reading {name}…"));
+        let ctx = *self;
+        leptos::task::spawn_local(async move {
+            match JsFuture::from(file.array_buffer()).await {
+                Ok(buf) => {
+                    let bytes = Uint8Array::new(&buf).to_vec();
+                    ctx.show_opened(&bytes, ResultsFrom::File(name), false);
+                }
+                Err(e) => {
+                    ctx.status.set(String::new());
+                    ctx.error.set(Some(format!(
+                        "Open results: could not read {name}: {}",
+                        js_text(&e)
+                    )));
+                }
+            }
+        });
+    }
+
+    /// Opens the results a link names; one on another site only once the user agreed
+    /// (`asked`).
+    pub fn open_link(&self, link: ResultsLink, asked: bool) {
+        let (url, same_site) = match resolve(&link) {
+            Ok(r) => r,
+            Err(e) => {
+                self.error.set(Some(format!("Open results: {e}")));
+                return;
+            }
+        };
+        if !same_site && !asked {
+            self.confirm_results.set(Some(link));
+            return;
+        }
+        self.confirm_results.set(None);
+        self.status
+            .set(format!("Downloading the results from {url}…"));
+        let keep_pct = PageState::query_sets_percentile(&super::location_query());
+        let ctx = *self;
+        leptos::task::spawn_local(async move {
+            match fetch_capped(&url).await {
+                Ok(bytes) => ctx.show_opened(&bytes, ResultsFrom::Link(url), keep_pct),
+                Err(e) => {
+                    ctx.status.set(String::new());
+                    ctx.error
+                        .set(Some(format!("Open results from {url}: {e}.")));
+                }
+            }
+        });
+    }
+}
+
+/// The question before fetching results from another site.
+#[component]
+pub fn ConfirmResults() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    move || {
+        ctx.confirm_results.get().map(|link| {
+            let host = match &link {
+                ResultsLink::Url(u) => u.host().to_string(),
+                ResultsLink::Relative(_) => String::new(),
+            };
+            let go = link.clone();
+            view! {
+                <div class="banner confirm" data-testid="confirm-results">
+                    <span>"This link shows results from "</span>
+                    <strong class="host" data-testid="confirm-results-host">{host}</strong>
+                    <span>" ("</span><code>{link.to_string()}</code><span>"). Download them?"</span>
+                    <button data-testid="confirm-results-go" on:click=move |_| ctx.open_link(go.clone(), true)>"Download"</button>
+                    <button on:click=move |_| {
+                        ctx.confirm_results.set(None);
+                        ctx.state.update(|s| s.results = None);
+                    }>"No"</button>
+                </div>
+            }
+        })
+    }
+}
+
+/// Opening a results.json: pick or drop a file.
+#[component]
+pub fn OpenPanel() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let first = |files: Option<web_sys::FileList>| files.and_then(|l| l.get(0));
+    let on_pick = move |ev: leptos::ev::Event| {
+        let input = ev
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok());
+        if let Some(file) = first(input.as_ref().and_then(HtmlInputElement::files)) {
+            ctx.open_file(file);
+        }
+        // The same file picked again (after it changed) must fire `change` again.
+        if let Some(input) = input {
+            input.set_value("");
+        }
+    };
+    let on_drop = move |ev: DragEvent| {
+        ev.prevent_default();
+        if let Some(file) = first(ev.data_transfer().and_then(|d| d.files())) {
+            ctx.open_file(file);
+        }
+    };
+    view! {
+        <fieldset class="panel" data-testid="open-panel">
+            <legend>"Open results"</legend>
+            <div class="drop" on:dragover=|ev: DragEvent| ev.prevent_default() on:drop=on_drop>
+                "Drop or pick a results.json (the CLI's, or this page's export) to see its charts without computing: "
+                <input type="file" accept=".json,application/json" on:change=on_pick data-testid="results-file"
+                    aria-label="A results.json to open" />
+            </div>
+            {move || ctx.results_from.get().filter(|f| *f != ResultsFrom::Run).map(|f| view! {
+                <p class="hint" data-testid="results-from">{format!("Showing results from {f}.")}</p>
+            })}
+        </fieldset>
+    }
+}
