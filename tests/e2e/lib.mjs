@@ -76,6 +76,19 @@ export async function waitResults(page) {
   if (err) throw new Error('page error: ' + (await err.innerText()));
 }
 
+/**
+ * Points at (x, y) inside chart `name`'s canvas (scrolled into view first: a chart may wrap
+ * below the fold) and returns its tooltip's text and a click at the same place.
+ */
+export async function hoverChart(page, name, x, y) {
+  const canvas = page.locator(`[data-chart="${name}"] canvas`);
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  await page.mouse.move(box.x + x, box.y + y);
+  const tip = await page.waitForSelector(`[data-chart="${name}"] [data-testid="tooltip"]`, { timeout: 5000 });
+  return { text: await tip.innerText(), click: () => page.mouse.click(box.x + x, box.y + y) };
+}
+
 // Waits until the error banner says what `re` expects (the banner re-renders as state changes).
 export async function waitError(page, re) {
   try {

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './server.mjs';
-import { RUN_TIMEOUT, assert, compareWithCli, done, logs, open as openPage, test, totals, waitError, waitResults, watchCsp, watchCspReports } from './lib.mjs';
+import { RUN_TIMEOUT, assert, compareWithCli, done, hoverChart, logs, open as openPage, test, totals, waitError, waitResults, watchCsp, watchCspReports } from './lib.mjs';
 import { siteTests } from './site.mjs';
 import { failureTests } from './failures.mjs';
 import { viewerTests } from './viewer.mjs';
@@ -58,14 +58,10 @@ await test('WebGPU: the bundled model loads and the comparison runs on the GPU',
 await test('charts: hover shows both scores, click selects in every chart and in the URL', async () => {
   const page = await open(gpu, `?${lite}&tab=heads&prompt=1`, logs);
   await waitResults(page);
-  const canvas = page.locator('[data-chart="ig-heads"] canvas');
-  const box = await canvas.boundingBox();
   // Inside the plot area (left margin ~50 px, top ~30 px).
-  await page.mouse.move(box.x + 80, box.y + 60);
-  const tip = await page.waitForSelector('[data-chart="ig-heads"] [data-testid="tooltip"]', { timeout: 5000 });
-  const text = await tip.innerText();
+  const { text, click } = await hoverChart(page, 'ig-heads', 80, 60);
   assert(/^L\d+H\d+: IG -?[\d.]+, AP -?[\d.]+$/.test(text), `tooltip: ${text}`);
-  await page.mouse.click(box.x + 80, box.y + 60);
+  await click();
   const sel = text.split(':')[0];
   await page.waitForFunction((s) => location.search.includes(`sel=${s}`), sel, { timeout: 5000 });
   const shown = await page.innerText('[data-testid="selected"]');
@@ -110,16 +106,10 @@ await test('positions tab: a heatmap per method over the tokens; hover shows tok
   const page = await open(gpu, `?${demo}&tab=positions&prompt=1`, logs);
   await waitResults(page);
   for (const m of ['atp', 'ig', 'ap']) await page.waitForSelector(`[data-chart="positions-${m}"] canvas`);
-  const canvas = page.locator('[data-chart="positions-ap"] canvas');
-  // The third chart may wrap below the fold.
-  await canvas.scrollIntoViewIfNeeded();
-  const box = await canvas.boundingBox();
   // Inside the plot area, away from the layer labels (left) and the token labels (bottom).
-  await page.mouse.move(box.x + 200, box.y + 120);
-  const tip = await page.waitForSelector('[data-chart="positions-ap"] [data-testid="tooltip"]', { timeout: 5000 });
-  const text = await tip.innerText();
+  const { text, click } = await hoverChart(page, 'positions-ap', 200, 120);
   assert(/^L\d+H\d+ at token \d+ ".*": AtP -?[\d.]+, IG -?[\d.]+, AP -?[\d.]+/.test(text), `tooltip: ${text}`);
-  await page.mouse.click(box.x + 200, box.y + 120);
+  await click();
   const sel = text.split(' ')[0];
   await page.waitForFunction((s) => location.search.includes(`sel=${s}`), sel, { timeout: 5000 });
   assert((await page.innerText('[data-testid="selected"]')).startsWith(sel), 'selected everywhere');
@@ -156,10 +146,8 @@ await test('results appear as each method finishes: AtP while IG and AP still ru
   const status = await page.innerText('[data-testid="status"]');
   assert(/^AtP(, IG)? done on 16 prompts/.test(status), status);
   // The finished method's charts are usable meanwhile: hover shows its score.
-  const box = await page.locator('[data-chart="atp-heads"] canvas').boundingBox();
-  await page.mouse.move(box.x + 80, box.y + 60);
-  const tip = await page.waitForSelector('[data-chart="atp-heads"] [data-testid="tooltip"]', { timeout: 5000 });
-  assert(/^L\d+H\d+: AtP -?[\d.]+/.test(await tip.innerText()), await tip.innerText());
+  const { text } = await hoverChart(page, 'atp-heads', 80, 60);
+  assert(/^L\d+H\d+: AtP -?[\d.]+/.test(text), text);
   await page.click('[data-testid="cancel"]');
   await page.waitForFunction(() => /Cancelled/.test(document.querySelector('[data-testid="status"]')?.innerText || ''), null, { timeout: 120000 });
   await page.waitForSelector('[data-chart="atp-heads"] canvas');

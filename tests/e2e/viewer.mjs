@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { assert, done, open, test, waitError } from './lib.mjs';
+import { assert, done, hoverChart, open, test, waitError } from './lib.mjs';
 
 const cliPath = () => {
   const p = process.env.E2E_CLI_RESULTS;
@@ -92,12 +92,7 @@ export async function viewerTests({ gpu, base, origin }) {
     assert((await page.innerText('[data-testid="selected"]')).startsWith('L0H1: AtP'), await page.innerText('[data-testid="selected"]'));
     assert(await page.$eval('[data-testid="pair-select"]', (e) => e.value) === 'atp-ap', 'pair from the link');
     // The token text comes from the file.
-    const canvas = page.locator('[data-chart="positions-ap"] canvas');
-    await canvas.scrollIntoViewIfNeeded();
-    const box = await canvas.boundingBox();
-    await page.mouse.move(box.x + 200, box.y + 120);
-    const tip = await page.waitForSelector('[data-chart="positions-ap"] [data-testid="tooltip"]', { timeout: 5000 });
-    const text = await tip.innerText();
+    const { text } = await hoverChart(page, 'positions-ap', 200, 120);
     const m = /^L\d+H\d+ at token (\d+) "(.*)": AtP -?[\d.]+, IG -?[\d.]+, AP -?[\d.]+/.exec(text);
     assert(m, `tooltip: ${text}`);
     assert(m[2] === cli.prompts[1].clean_tokens[Number(m[1])], `token ${m[1]}: "${m[2]}" vs the file's "${cli.prompts[1].clean_tokens[Number(m[1])]}"`);
