@@ -103,9 +103,10 @@ export async function waitError(page, re) {
  * Checks the page's results.json against the native CLI's (ndarray, CPU) on the same
  * configuration (E2E_CLI_RESULTS, written by tests/run-all.sh) and returns the worst difference
  * as a fraction of its tolerance. f32 on two backends: 1e-3 absolute on logit differences (about
- * 10), 2e-4 of each method's largest |score| on scores (seen: under 4e-5).
+ * 10), 2e-4 of each method's largest |score| on scores (seen: under 4e-5). `methods`: those the
+ * page ran (the CLI's file has all three); `positions`: whether it ran the per-position scores.
  */
-export function compareWithCli(json) {
+export function compareWithCli(json, { methods = ['atp', 'ig', 'ap'], positions = true } = {}) {
   const cliPath = process.env.E2E_CLI_RESULTS;
   if (!cliPath) throw new Error('E2E_CLI_RESULTS is not set (tests/run-all.sh writes it with `gradpatch run`)');
   const cli = JSON.parse(fs.readFileSync(cliPath, 'utf8'));
@@ -119,14 +120,14 @@ export function compareWithCli(json) {
   for (const p of ['clean_token_ids', 'corrupted_token_ids']) assert(JSON.stringify(json.prompts.map((x) => x[p])) === JSON.stringify(cli.prompts.map((x) => x[p])), `${p} differ`);
   const scale = (t) => Math.max(...t.flat(3).filter((x) => x !== null).map(Math.abs));
   close(json.clean_logit_diff, cli.clean_logit_diff, () => 1e-3, 'clean_logit_diff');
-  // Every method both ran, and the head scores per position where both have them (AtP's and
-  // AP's are checked by the CLI against the reference's goldens).
+  // Every method the page ran, and the head scores per position (AtP's and AP's are checked by
+  // the CLI against the reference's goldens).
   for (const m of ['atp', 'ig', 'ap']) {
-    assert(!!json[m] === !!cli[m], `${m}: in one file only`);
+    assert(!!json[m] === methods.includes(m), `${m}: ${json[m] ? 'ran, but should not have' : 'missing from the page\'s results'}`);
     if (!json[m]) continue;
-    for (const k of ['heads', 'neurons', 'heads_pos']) {
-      if (!cli[m][k] && k === 'heads_pos') continue;
-      assert(json[m][k], `${m}.${k} is missing from the page's results`);
+    assert(cli[m], `${m} is missing from the CLI's results`);
+    for (const k of positions ? ['heads', 'neurons', 'heads_pos'] : ['heads', 'neurons']) {
+      assert(json[m][k] && cli[m][k], `${m}.${k} is missing from the ${json[m][k] ? 'CLI\'s' : 'page\'s'} results`);
       const s = scale(cli[m][k]);
       close(json[m][k], cli[m][k], () => 2e-4 * s, `${m}.${k}`);
     }

@@ -12,10 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './server.mjs';
-import { RUN_TIMEOUT, assert, compareWithCli, done, hoverChart, logs, open as openPage, test, totals, waitError, waitResults, watchCsp, watchCspReports } from './lib.mjs';
+import { RUN_TIMEOUT, assert, done, hoverChart, logs, open as openPage, test, totals, waitError, waitResults, watchCsp, watchCspReports } from './lib.mjs';
 import { siteTests } from './site.mjs';
 import { failureTests } from './failures.mjs';
 import { viewerTests } from './viewer.mjs';
+import { comparisonTests } from './comparison.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(process.argv[2] || path.join(here, '..', '..', 'dist'));
@@ -35,116 +36,20 @@ const common = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-b
   '--disable-component-update', '--disable-sync'];
 const gpuArgs = [...common, '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-webgpu-adapter=swiftshader'];
 
-const demo = 'model=bundled&n=2&seed=3&steps=4';
-// IG and AP only, no scores per position: for the tests that are not about AtP or positions
-// (on SwiftShader each method and the per-position AP add about a minute to a run).
-const lite = `${demo}&atp=0&pos=0`;
 
 const gpu = await chromium.launch({ executablePath, headless: true, args: gpuArgs });
 
-await test('WebGPU: the bundled model loads and the comparison runs on the GPU', async () => {
-  const page = await open(gpu, `?${lite}&tab=heads`, logs);
-  await waitResults(page);
-  const info = await page.innerText('[data-testid="model-info"]');
-  assert(info.includes('WebGPU'), `expected to compute on WebGPU, got: ${info}; notices: ${await page.locator('[data-testid="notice"]').allInnerTexts()}`);
-  const summaryTab = page.locator('[data-testid="tab-summary"]');
-  await summaryTab.click();
-  const summary = await page.innerText('[data-testid="summary"]');
-  assert(summary.includes('Pearson r IG vs AP, heads'), summary);
-  assert(/prompts\s+2/.test(summary), summary);
-  await done(page);
-});
-
-await test('charts: hover shows both scores, click selects in every chart and in the URL', async () => {
-  const page = await open(gpu, `?${lite}&tab=heads&prompt=1`, logs);
-  await waitResults(page);
-  // Inside the plot area (left margin ~50 px, top ~30 px).
-  const { text, click } = await hoverChart(page, 'ig-heads', 80, 60);
-  assert(/^L\d+H\d+: IG -?[\d.]+, AP -?[\d.]+$/.test(text), `tooltip: ${text}`);
-  await click();
-  const sel = text.split(':')[0];
-  await page.waitForFunction((s) => location.search.includes(`sel=${s}`), sel, { timeout: 5000 });
-  const shown = await page.innerText('[data-testid="selected"]');
-  assert(shown.startsWith(sel), `selected: ${shown}`);
-  // The neuron tab: both maps and the top-neuron tables (15 rows, both scores each).
-  await page.click('[data-testid="tab-neurons"]');
-  await page.waitForSelector('[data-chart="ap-neurons"] canvas');
-  const rows = await page.locator('table.top tr.clickable').allInnerTexts();
-  assert(rows.length === 30 && rows.every((r) => /^L\d+N\d+(\s+-?[\d.]+){2}$/.test(r.trim())), rows.slice(0, 3).join(' | '));
-  // The permalink restores tab, prompt and selection.
-  await page.click('[data-testid="tab-scatter"]');
-  const url = page.url();
-  assert(url.includes('tab=scatter') && url.includes('prompt=1'), url);
-  const again = await open(gpu, url.slice(base.length), logs);
-  await again.waitForSelector('[data-chart="scatter-heads"] canvas', { timeout: RUN_TIMEOUT });
-  assert((await again.innerText('[data-testid="selected"]')).startsWith(sel), 'selection restored');
-  assert(await again.$eval('[data-testid="prompt-select"]', (e) => e.value) === '1', 'prompt restored');
-  await done(again);
-  await done(page);
-});
-
-await test('exports: results.json has the CLI schema, charts save as PNG', async () => {
-  const page = await open(gpu, `?${demo}`, logs);
-  await waitResults(page);
-  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
-  const json = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
-  for (const k of ['config', 'prompts', 'clean_logit_diff', 'ig', 'ap', 'atp', 'stats', 'stats_pairs', 'complete']) assert(k in json, `results.json lacks ${k}`);
-  for (const p of ['ig_ap', 'atp_ap', 'ig_atp']) assert(json.stats_pairs[p]?.heads, `stats_pairs.${p}`);
-  for (const m of ['ig', 'ap', 'atp']) assert(json[m].heads_pos?.length === 2, `${m}.heads_pos`);
-  assert(json.prompts.length === 2 && json.ig.heads.length === 2, 'two prompts');
-  // Same numbers as the native CLI (ndarray, CPU) on the same configuration.
-  const worst = compareWithCli(json);
-  console.log(`     (page on WebGPU vs CLI on ndarray: worst difference ${worst.diff.toFixed(3)} of the tolerance, at ${worst.what})`);
-  const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-chart="ap-heads"] .png')]);
-  assert(png.suggestedFilename() === 'ap-heads.png', png.suggestedFilename());
-  const bytes = fs.readFileSync(await png.path());
-  assert(bytes.subarray(1, 4).toString() === 'PNG' && bytes.length > 2000, 'a PNG image');
-  await done(page);
-});
-
-await test('positions tab: a heatmap per method over the tokens; hover shows token, head and the three scores; click selects', async () => {
-  const page = await open(gpu, `?${demo}&tab=positions&prompt=1`, logs);
-  await waitResults(page);
-  for (const m of ['atp', 'ig', 'ap']) await page.waitForSelector(`[data-chart="positions-${m}"] canvas`);
-  // Inside the plot area, away from the layer labels (left) and the token labels (bottom).
-  const { text, click } = await hoverChart(page, 'positions-ap', 200, 120);
-  assert(/^L\d+H\d+ at token \d+ ".*": AtP -?[\d.]+, IG -?[\d.]+, AP -?[\d.]+/.test(text), `tooltip: ${text}`);
-  await click();
-  const sel = text.split(' ')[0];
-  await page.waitForFunction((s) => location.search.includes(`sel=${s}`), sel, { timeout: 5000 });
-  assert((await page.innerText('[data-testid="selected"]')).startsWith(sel), 'selected everywhere');
-  const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-chart="positions-atp"] .png')]);
-  assert(png.suggestedFilename() === 'positions-atp.png', png.suggestedFilename());
-  await done(page);
-});
-
-await test('pair selector: AtP–AP drives the scatter, overlap and mean difference, and the link', async () => {
-  const page = await open(gpu, `?${demo}&pos=0&tab=overlap`, logs);
-  await waitResults(page);
-  const before = await page.innerText('[data-testid="jaccard-heads"]');
-  assert(before.startsWith('IG–AP heads'), before);
-  await page.selectOption('[data-testid="pair-select"]', 'atp-ap');
-  await page.waitForFunction(() => location.search.includes('pair=atp-ap'), null, { timeout: 5000 });
-  const after = await page.innerText('[data-testid="jaccard-heads"]');
-  assert(after.startsWith('AtP–AP heads') && after.includes('|AtP|'), after);
-  await page.waitForSelector('[data-chart="top-atp-heads"] canvas');
-  await page.click('[data-testid="tab-scatter"]');
-  await page.waitForSelector('[data-chart="scatter-heads"] canvas');
-  await page.click('[data-testid="tab-summary"]');
-  const summary = await page.innerText('[data-testid="summary"]');
-  for (const vs of ['IG vs AP', 'AtP vs AP', 'IG vs AtP']) assert(summary.includes(`Pearson r ${vs}, heads`), summary);
-  await done(page);
-});
+await comparisonTests({ gpu, base });
 
 await test('results appear as each method finishes: AtP while IG and AP still run', async () => {
-  // Enough prompts and IG steps that IG and AP run for a while after AtP (still a link that
-  // runs without asking).
-  const page = await open(gpu, '?model=bundled&n=16&seed=1&steps=100&pos=0', logs);
+  // Enough IG steps that IG and AP run for a while after AtP (still a link that runs without
+  // asking); AP alone takes minutes on SwiftShader.
+  const page = await open(gpu, '?model=bundled&n=3&seed=1&steps=100&pos=0', logs);
   await page.waitForSelector('[data-chart="atp-heads"] canvas', { timeout: RUN_TIMEOUT });
   assert(await page.$('[data-testid="cancel"]') !== null, 'the run goes on while AtP is shown');
   assert(await page.$('[data-chart="ap-heads"]') === null, 'AP is not there yet');
   const status = await page.innerText('[data-testid="status"]');
-  assert(/^AtP(, IG)? done on 16 prompts/.test(status), status);
+  assert(/^AtP(, IG)? done on 3 prompts/.test(status), status);
   // The finished method's charts are usable meanwhile: hover shows its score.
   const { text } = await hoverChart(page, 'atp-heads', 80, 60);
   assert(/^L\d+H\d+: AtP -?[\d.]+/.test(text), text);
@@ -243,7 +148,8 @@ await gpu.close();
 await test('no WebGPU: the CPU fallback says so and gives results', async () => {
   const cpu = await chromium.launch({ executablePath, headless: true, args: common });
   try {
-    const page = await open(cpu, `?${lite}`, logs);
+    // One prompt, IG and AP with 2 steps: the CPU is slow, and the numbers are checked elsewhere.
+    const page = await open(cpu, '?model=bundled&n=1&seed=3&steps=2&atp=0&pos=0', logs);
     await waitResults(page);
     const notices = await page.locator('[data-testid="notice"]').allInnerTexts();
     assert(notices.some((n) => n.includes('no WebGPU')), notices.join('\n'));
