@@ -10,11 +10,16 @@ let cspReports = [];
 /** Where the server collects CSP reports (set once the server is up). */
 export function watchCspReports(reports) { cspReports = reports; }
 
+// Pages open now (`open` adds them): a failed test closes the ones it opened, so a run it left
+// going does not slow the tests after it (SwiftShader shares two cores between them).
+const openPages = new Set();
+
 export async function test(name, fn) {
   // E2E_ONLY=substring runs only the matching tests (for working on one).
   if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return;
   const t0 = Date.now();
   const reportsBefore = cspReports.length;
+  const pagesBefore = new Set(openPages);
   try {
     await fn();
     // Any CSP violation, in the page or the worker, fails the test that caused it.
@@ -25,6 +30,7 @@ export async function test(name, fn) {
   } catch (e) {
     results.failed++;
     console.log(`FAIL ${name}: ${e && e.stack || e}`);
+    for (const page of [...openPages].filter((p) => !pagesBefore.has(p))) await page.close().catch(() => {});
   }
 }
 export const totals = () => results;
@@ -55,6 +61,8 @@ export async function watchCsp(page) {
 
 export async function open(browserOrContext, base, query, opts = {}) {
   const page = await browserOrContext.newPage({ viewport: { width: 1500, height: 1000 }, acceptDownloads: true, ...opts });
+  openPages.add(page);
+  page.on('close', () => openPages.delete(page));
   page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
   await watchCsp(page);

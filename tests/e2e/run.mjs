@@ -3,7 +3,8 @@
 // Content-Security-Policy (server.mjs); any violation fails the test that caused it.
 // Usage: node tests/e2e/run.mjs [dist-dir]   (the release build: `trunk build --release`;
 // CHROMIUM=/usr/bin/chromium by default; E2E_GPT2_DIR=a GPT-2-small-shaped model from
-// `gradpatch make-random-gpt2`, served at gpt2/; E2E_CLI_RESULTS=the CLI's results.json for the
+// `gradpatch make-random-gpt2`, served at gpt2/; E2E_GPT2_MEDIUM_DIR=the same with
+// `--preset medium`, served at gpt2-medium/; E2E_CLI_RESULTS=the CLI's results.json for the
 // parity test and the results viewer; E2E_CLI_RESULTS_PCT=the same run at --percentile 0.8;
 // E2E_ARTEFACTS=folder for screenshots, default target/e2e-artefacts)
 import { chromium } from 'playwright-core';
@@ -22,13 +23,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(process.argv[2] || path.join(here, '..', '..', 'dist'));
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 const gpt2Dir = process.env.E2E_GPT2_DIR;
+const gpt2MediumDir = process.env.E2E_GPT2_MEDIUM_DIR;
 
 if (!fs.existsSync(path.join(dist, 'index.html'))) {
   console.error(`error: ${dist}/index.html not found: build the page first (trunk build --release)`);
   process.exit(1);
 }
 
-const { server, base, origin, reports, closed } = await startServer(dist, { gpt2Dir, cliResults: process.env.E2E_CLI_RESULTS });
+const { server, base, origin, reports, closed } = await startServer(dist, { gpt2Dir, gpt2MediumDir, cliResults: process.env.E2E_CLI_RESULTS });
 watchCspReports(reports);
 const open = (browser, query, _logs, opts) => openPage(browser, base, query, opts);
 
@@ -102,7 +104,7 @@ await test('cancel keeps the prompts that finished', async () => {
   await done(page);
 });
 
-await test('GPT-2 small shape: 548 MB of weights load on WebGPU (147 MiB wte), worker memory < 4 GiB', async () => {
+await test('GPT-2 small shape: 548 MB of weights load on WebGPU part by part (147 MiB wte), worker memory under 1.2 GB', async () => {
   if (!gpt2Dir) throw new Error('E2E_GPT2_DIR is not set (tests/run-all.sh makes the model with `gradpatch make-random-gpt2`)');
   // A persistent profile, as a real browser has: incognito contexts get a tiny storage quota.
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-e2e-'));
@@ -120,7 +122,8 @@ await test('GPT-2 small shape: 548 MB of weights load on WebGPU (147 MiB wte), w
   assert(info.includes('12 layers × 12 heads, 3072 neurons per layer, vocabulary 50257, context 1024'), info);
   assert(info.includes('WebGPU'), info);
   const heap = Number(/Worker memory ([\d.]+) MB/.exec(info)[1]);
-  assert(heap > 500 && heap < 4096, `worker memory ${heap} MB`);
+  // The file (548 MB) and one part of the model in f32 at a time (goal: at most 1.2 GB).
+  assert(heap > 500 && heap <= 1200, `worker memory ${heap} MB`);
   console.log(`     (${info.split('. ').slice(-2).join('. ')})`);
   // Reloading comes from the Cache API.
   try {
@@ -137,6 +140,25 @@ await test('GPT-2 small shape: 548 MB of weights load on WebGPU (147 MiB wte), w
     await context.close();
     fs.rmSync(profile, { recursive: true, force: true });
   }
+});
+
+await test('gpt2-medium shape: 1.52 GB of f32 weights load on WebGPU part by part; worker memory under 2.5 GB', async () => {
+  if (!gpt2MediumDir) throw new Error('E2E_GPT2_MEDIUM_DIR is not set (tests/run-all.sh makes the model with `gradpatch make-random-gpt2 --preset medium`)');
+  // Loaded only: a run of this shape on SwiftShader did not finish AtP on one prompt in 10
+  // minutes (its forward passes are measured natively: BENCHMARKS.md).
+  const page = await open(gpu, `?model=${encodeURIComponent(base + 'gpt2-medium/')}&n=1&ig=0&ap=0&atp=0`, logs);
+  await page.click('[data-testid="confirm-url"] button');
+  await page.waitForSelector('[data-testid="model-info"], [data-testid="error"]', { timeout: RUN_TIMEOUT });
+  const err = await page.$('[data-testid="error"]');
+  if (err) throw new Error(await err.innerText());
+  const info = await page.innerText('[data-testid="model-info"]');
+  assert(info.includes('24 layers × 16 heads, 4096 neurons per layer, vocabulary 50257, context 1024') && info.includes('WebGPU'), info);
+  // The file (1,520 MB: the hub's layout, with its mask buffers) and one part in f32 at a
+  // time (the embeddings, 210 MB) and its copy.
+  const heap = Number(/Worker memory ([\d.]+) MB/.exec(info)[1]);
+  assert(heap > 1400 && heap <= 2500, `worker memory ${heap} MB`);
+  console.log(`     (${info.split('. ').slice(-2).join('. ')})`);
+  await done(page);
 });
 
 await viewerTests({ gpu, base, origin });

@@ -11,7 +11,7 @@ import { parseHeaders, staticHandler } from '../../web/build/static-server.mjs';
 export const PREFIX = '/gradpatch/';
 
 /** Starts the server; `reports` collects every CSP violation report the browser sends. */
-export async function startServer(dist, { gpt2Dir, cliResults } = {}) {
+export async function startServer(dist, { gpt2Dir, gpt2MediumDir, cliResults } = {}) {
   const reports = [];
   // Requests to the misbehaving routes whose connection the browser closed (an aborted fetch).
   const closed = [];
@@ -51,8 +51,11 @@ export async function startServer(dist, { gpt2Dir, cliResults } = {}) {
       return;
     }
     if (rel && rel.startsWith('/results/')) { results(rel.slice('/results/'.length), res, cliResults); return; }
-    if (gpt2Dir && rel && rel.startsWith('/gpt2/')) {
-      const file = path.join(path.resolve(gpt2Dir), path.basename(rel));
+    // The random GPT-2-shaped models of `make-random-gpt2` (small and medium presets).
+    const folder = rel && /^\/(gpt2|gpt2-medium)\//.exec(rel)?.[1];
+    const dir = { gpt2: gpt2Dir, 'gpt2-medium': gpt2MediumDir }[folder];
+    if (dir) {
+      const file = path.join(path.resolve(dir), path.basename(rel));
       if (!fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': fs.statSync(file).size });
       fs.createReadStream(file).pipe(res);
@@ -74,7 +77,7 @@ export async function startServer(dist, { gpt2Dir, cliResults } = {}) {
  *   long-length/    Content-Length 1000 bytes beyond the weights, then the connection closes
  *   no-length/      the weights chunked, without Content-Length
  *   gzip/           the weights with Content-Encoding: gzip (Content-Length is the compressed size)
- *   huge/           announces 2 GB of weights
+ *   huge/           announces 3 GB of weights (more than a wasm32 buffer holds)
  *   slow/           the weights in 64 KiB pieces 50 ms apart (about 2.3 s)
  *   large-header/  config and header of GPT-2 large in F16 (774 M parameters, 1.55 GB), no length
  */
@@ -118,7 +121,7 @@ function misbehave(rel, req, res, demo) {
       return true;
     }
     case 'huge':
-      res.writeHead(200, { ...octet, 'content-length': 2_000_000_000 });
+      res.writeHead(200, { ...octet, 'content-length': 3_000_000_000 });
       res.write(weights.subarray(0, 65536));
       return true;
     case 'slow': {

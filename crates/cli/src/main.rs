@@ -114,10 +114,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Write a GPT-2-small-shaped checkpoint with random weights, config.json and the GPT-2 tokenizer.
+    /// Write a GPT-2-shaped checkpoint with random weights, config.json and the GPT-2 tokenizer.
     MakeRandomGpt2 {
         #[arg(long)]
         out: PathBuf,
+        /// The shape: small (GPT-2, 124 M parameters), distil (distilgpt2, 82 M) or medium
+        /// (gpt2-medium, 355 M).
+        #[arg(long, default_value = "small")]
+        preset: gradpatch_model::Gpt2Preset,
         #[arg(long, value_enum, default_value = "hub")]
         layout: random::Layout,
         #[arg(long, value_enum, default_value = "f32")]
@@ -159,10 +163,11 @@ fn main() -> ExitCode {
         } => logits::run(&model, prompts.as_deref(), json),
         Command::MakeRandomGpt2 {
             out,
+            preset,
             layout,
             dtype,
             seed,
-        } => random::run(&out, layout, dtype, seed),
+        } => random::run(&out, preset, layout, dtype, seed),
         Command::Bench { model, repeats } => bench::run(&model, repeats),
         Command::Run(args) => run::run(&args),
         Command::Merge(args) => merge::run(&args),

@@ -1,11 +1,11 @@
-//! `gradpatch make-random-gpt2`: a GPT-2-small-shaped checkpoint with random weights, for
-//! loading, memory and speed work without the real weights.
+//! `gradpatch make-random-gpt2`: a checkpoint of a GPT-2 preset's shape (small, distil, medium)
+//! with random weights, for loading, memory and speed work without the real weights.
 
 use std::path::Path;
 
 use clap::ValueEnum;
 use gradpatch_model::weights::LayerWeights;
-use gradpatch_model::{Gpt2Config, HostWeights, KeyLayout, StoreDtype, to_safetensors};
+use gradpatch_model::{Gpt2Config, Gpt2Preset, HostWeights, KeyLayout, StoreDtype, to_safetensors};
 use gradpatch_train::net::Normal;
 
 const GPT2_TOKENIZER: &[u8] = include_bytes!("../assets/gpt2-tokenizer.json");
@@ -61,12 +61,19 @@ pub fn random_weights(c: &Gpt2Config, seed: u64) -> HostWeights {
     }
 }
 
-pub fn run(out: &Path, layout: Layout, dtype: Dtype, seed: u64) -> Result<(), String> {
-    let config = Gpt2Config::gpt2_small();
+pub fn run(
+    out: &Path,
+    preset: Gpt2Preset,
+    layout: Layout,
+    dtype: Dtype,
+    seed: u64,
+) -> Result<(), String> {
+    let config = Gpt2Config::preset(preset);
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     eprintln!(
-        "generating {} random parameters (seed {seed})…",
-        config.n_params().unwrap_or(0)
+        "generating {} random parameters of GPT-2 {} (seed {seed})…",
+        config.n_params().unwrap_or(0),
+        preset.key()
     );
     let weights = random_weights(&config, seed);
     let layout = match layout {

@@ -16,6 +16,40 @@ pub const MAX_WIDTH: usize = 1 << 20;
 pub const MAX_PARAMS: u64 = 1_000_000_000;
 
 /// The shape of a GPT-2 model. Names follow TransformerLens (`d_model`, `d_mlp`, ...).
+/// Published GPT-2 shapes (the tokenizer, context and vocabulary are GPT-2's in all three).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gpt2Preset {
+    /// `openai-community/gpt2`: 12 layers x 12 heads, d_model 768 (124 M parameters).
+    Small,
+    /// `distilbert/distilgpt2`: 6 layers x 12 heads, d_model 768 (82 M parameters).
+    Distil,
+    /// `openai-community/gpt2-medium`: 24 layers x 16 heads, d_model 1024 (355 M parameters).
+    Medium,
+}
+
+impl Gpt2Preset {
+    pub const ALL: [Gpt2Preset; 3] = [Gpt2Preset::Small, Gpt2Preset::Distil, Gpt2Preset::Medium];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Gpt2Preset::Small => "small",
+            Gpt2Preset::Distil => "distil",
+            Gpt2Preset::Medium => "medium",
+        }
+    }
+}
+
+impl std::str::FromStr for Gpt2Preset {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.key() == s)
+            .ok_or_else(|| format!("unknown GPT-2 preset `{s}`: expected small, distil or medium"))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Gpt2Config {
     pub n_layers: usize,
@@ -29,6 +63,26 @@ pub struct Gpt2Config {
 
 impl Gpt2Config {
     /// GPT-2 small (124M parameters).
+    /// The shape of a published GPT-2 checkpoint.
+    pub fn preset(p: Gpt2Preset) -> Self {
+        let small = Self::gpt2_small();
+        match p {
+            Gpt2Preset::Small => small,
+            // DistilGPT-2: GPT-2 small's width with half its blocks.
+            Gpt2Preset::Distil => Self {
+                n_layers: 6,
+                ..small
+            },
+            Gpt2Preset::Medium => Self {
+                n_layers: 24,
+                n_heads: 16,
+                d_model: 1024,
+                d_mlp: 4096,
+                ..small
+            },
+        }
+    }
+
     pub fn gpt2_small() -> Self {
         Self {
             n_layers: 12,
@@ -150,21 +204,34 @@ impl Gpt2Config {
     /// Number of parameters of the GPT-2 with this shape (unembedding tied), `None` if it
     /// overflows.
     pub fn n_params(&self) -> Option<u64> {
-        let [d, m, v, ctx, l] = [
-            self.d_model,
-            self.d_mlp,
-            self.d_vocab,
-            self.n_ctx,
-            self.n_layers,
-        ]
-        .map(|x| x as u64);
+        let [d, v, ctx, l] =
+            [self.d_model, self.d_vocab, self.n_ctx, self.n_layers].map(|x| x as u64);
+        (v + ctx)
+            .checked_mul(d)?
+            .checked_add(l.checked_mul(self.block_params()?)?)?
+            .checked_add(2 * d)
+    }
+
+    /// Parameters of one block, `None` if it overflows.
+    fn block_params(&self) -> Option<u64> {
+        let [d, m] = [self.d_model, self.d_mlp].map(|x| x as u64);
         let mul = |a: u64, b: u64| a.checked_mul(b);
         // ln_1, ln_2: 4d; c_attn: 3d^2 + 3d; c_proj: d^2 + d; c_fc: dm + m; mlp c_proj: md + d.
-        let per_layer = mul(4, mul(d, d)?)?
+        mul(4, mul(d, d)?)?
             .checked_add(mul(2, mul(d, m)?)?)?
-            .checked_add(9 * d + m)?;
-        mul(v + ctx, d)?
-            .checked_add(mul(l, per_layer)?)?
-            .checked_add(2 * d)
+            .checked_add(9 * d + m)
+    }
+
+    /// f32 values of the largest part the streaming load (`Gpt2::load`) holds at once: the
+    /// embeddings (`wte` and `wpe`), one block with its fused `c_attn` copy, or the unembedding
+    /// with its bias. `None` if it overflows.
+    pub fn largest_part(&self) -> Option<u64> {
+        let [d, v, ctx] = [self.d_model, self.d_vocab, self.n_ctx].map(|x| x as u64);
+        let embeddings = (v + ctx).checked_mul(d)?;
+        let block = self
+            .block_params()?
+            .checked_add(3 * d.checked_mul(d)? + 3 * d)?;
+        let unembedding = v.checked_mul(d)?.checked_add(v)?;
+        Some(embeddings.max(block).max(unembedding))
     }
 }

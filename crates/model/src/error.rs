@@ -24,6 +24,8 @@ pub enum LoadError {
     UnsupportedDtype { tensor: String, dtype: String },
     #[error("missing tensor `{0}`")]
     MissingTensor(String),
+    #[error("`{0}` holds NaN or infinite values (a broken checkpoint)")]
+    NonFinite(String),
     #[error("tensor `{tensor}` has shape {found:?}, expected {expected:?}")]
     WrongShape {
         tensor: String,
@@ -50,6 +52,11 @@ pub enum LoadError {
         file: u64,
         available: u64,
     },
+    #[error(
+        "the file is {}, more than the {} a browser worker can hold in one buffer (f16 halves it)",
+        gb(*file), gb(*limit)
+    )]
+    FileTooBig { file: u64, limit: u64 },
     #[error(
         "the number of attention heads cannot be inferred from the tensors: give config.json or an \
          explicit head count (GPT-2 small has 12)"

@@ -10,13 +10,16 @@ use serde::Deserialize;
 
 use crate::config::Gpt2Config;
 use crate::error::LoadError;
-use crate::weights::{LoadOptions, infer_config};
+use crate::weights::{LoadOptions, infer_config, layout_of};
 
 /// The format's own limit on the header (the `safetensors` crate refuses larger ones).
 pub const MAX_HEADER_BYTES: u64 = 100_000_000;
 
 /// What one worker can address: wasm32's 4 GiB heap.
 pub const WASM_HEAP_BYTES: u64 = 4 << 30;
+/// The largest file a worker can hold: it keeps the file in one buffer, and a wasm32 buffer
+/// holds at most 2 GiB - 1 bytes (gpt2-medium in f32 is 1.52 GB).
+pub const MAX_FILE_BYTES: u64 = i32::MAX as u64;
 
 /// One tensor as the header describes it; `start..end` is relative to the end of the header.
 #[derive(Clone, Debug, PartialEq)]
@@ -193,8 +196,8 @@ fn tensor(name: String, value: serde_json::Value) -> Result<HeaderTensor, LoadEr
 pub struct LoadPlan {
     pub config: Gpt2Config,
     pub file_bytes: u64,
-    /// Peak memory of the load in the worker's heap: the file, its f32 copy (with the
-    /// unembedding as a second copy of `wte` when tied) and, on the CPU, the backend's tensors.
+    /// Peak memory of the load in the worker's heap: the file, the part of the model being
+    /// built (in f32) and its copy on the way to the device; on the CPU, the backend's tensors.
     pub peak_bytes: u64,
 }
 
@@ -220,22 +223,31 @@ impl LoadPlan {
         let config = infer_config(header.prefix()?, &names, &|n| header.shape(n), opts)?;
         let c = &config;
         // Checked: bounds make these small, but wasm32 is where they would wrap.
+        let overflow = || LoadError::BadConfig("the model's size overflows".into());
         let f32_bytes = c
             .n_params()
             .and_then(|p| p.checked_add(c.d_vocab as u64 * (c.d_model as u64 + 1)))
             .and_then(|n| n.checked_mul(4))
-            .ok_or_else(|| LoadError::BadConfig("the model's size overflows".into()))?;
+            .ok_or_else(overflow)?;
+        let part_bytes = c
+            .largest_part()
+            .and_then(|n| n.checked_mul(4))
+            .ok_or_else(overflow)?;
         let file_bytes = header.file_len();
-        let largest = header
-            .tensors
-            .iter()
-            .map(|t| t.end - t.start)
-            .max()
-            .unwrap_or(0);
-        // Read step: file + f32 copy. Upload step (file freed): f32 copy + the backend's copy,
-        // all of it on the CPU, one tensor at a time on a GPU.
-        let upload = if on_cpu { f32_bytes } else { 2 * largest };
-        let peak_bytes = (file_bytes + f32_bytes).max(f32_bytes + upload);
+        if file_bytes > MAX_FILE_BYTES {
+            return Err(LoadError::FileTooBig {
+                file: file_bytes,
+                limit: MAX_FILE_BYTES,
+            });
+        }
+        // The streaming load holds the file and one part in f32 at a time, plus the copy each
+        // tensor of the part makes on its way to the device (at most the part again). On the
+        // CPU the backend's tensors are in the heap too: all of them by the end.
+        let peak_bytes = if on_cpu {
+            file_bytes + f32_bytes + part_bytes
+        } else {
+            file_bytes + 2 * part_bytes
+        };
         if peak_bytes > heap_bytes {
             return Err(LoadError::TooBig {
                 needed: peak_bytes,
@@ -254,15 +266,6 @@ impl LoadPlan {
 impl Header {
     /// The key prefix of the layout the tensors use (`transformer.` or none).
     fn prefix(&self) -> Result<&'static str, LoadError> {
-        let names = self.names();
-        if names.contains(&"transformer.wte.weight") {
-            Ok("transformer.")
-        } else if names.contains(&"wte.weight") {
-            Ok("")
-        } else {
-            Err(LoadError::MissingTensor(
-                "wte.weight (or transformer.wte.weight): is this a GPT-2 checkpoint?".to_string(),
-            ))
-        }
+        Ok(layout_of(&self.names())?.prefix())
     }
 }

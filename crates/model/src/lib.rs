@@ -4,6 +4,7 @@
 //!
 //! This crate knows nothing of attribution methods.
 
+mod build;
 pub mod config;
 pub mod error;
 mod forward;
@@ -21,9 +22,9 @@ pub mod save;
 pub mod vocab;
 pub mod weights;
 
-pub use config::Gpt2Config;
+pub use config::{Gpt2Config, Gpt2Preset};
 pub use error::{LoadError, RunError};
-pub use header::{Header, LoadPlan, MAX_HEADER_BYTES, WASM_HEAP_BYTES};
+pub use header::{Header, LoadPlan, MAX_FILE_BYTES, MAX_HEADER_BYTES, WASM_HEAP_BYTES};
 pub use hooks::{Activation, ActivationCache, HookPoint, Hooks, Patch, Positions};
 pub use layers::gelu_new;
 pub use model::{Gpt2, PrefixKv, Readout, Run, RunOutput, Source, TokenBatch};

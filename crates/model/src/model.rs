@@ -3,15 +3,14 @@
 //! the entry points that reach inside a block (`hook_z` to `hook_result`, `hook_mlp_in` to
 //! `hook_post`). The forward pass is in `forward.rs` and `readout.rs`.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
 use crate::config::Gpt2Config;
-use crate::error::{LoadError, RunError};
+use crate::error::RunError;
 use crate::hooks::{ActivationCache, HookPoint, Hooks};
-use crate::layers::{Attention, Block, LayerNorm, Linear, Mlp, gelu_new};
+use crate::layers::{Block, LayerNorm, gelu_new};
 use crate::processing::Processing;
 use crate::vocab::RowChunks;
-use crate::weights::{HostWeights, LoadOptions, load_host_weights};
 
 /// A GPT-2 on a burn device. Backends are chosen at run time by the [`Device`]
 /// (`Device::ndarray()`, `Device::wgpu(..)`, ...); gradients flow when an input is
@@ -116,80 +115,7 @@ pub struct RunOutput {
     pub cache: ActivationCache,
 }
 
-fn t1(v: &[f32], device: &Device) -> Tensor<1> {
-    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
-}
-
-fn t2(v: &[f32], shape: [usize; 2], device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(v.to_vec(), shape), device)
-}
-
 impl Gpt2 {
-    /// Reads a checkpoint from bytes, applies the weight processing and moves it to `device`.
-    pub fn load(
-        bytes: &[u8],
-        opts: &LoadOptions<'_>,
-        processing: Processing,
-        device: &Device,
-    ) -> Result<Self, LoadError> {
-        let mut host = load_host_weights(bytes, opts)?;
-        crate::processing::apply(processing, &mut host);
-        Ok(Self::from_host(&host, processing, device))
-    }
-
-    /// Moves (already processed) host weights to `device`.
-    pub fn from_host(w: &HostWeights, processing: Processing, device: &Device) -> Self {
-        let c = &w.config;
-        let (d, m, h) = (c.d_model, c.d_mlp, c.n_heads);
-        let eps = c.layer_norm_eps;
-        let norm = |a: &Option<(Vec<f32>, Vec<f32>)>| LayerNorm {
-            affine: a.as_ref().map(|(g, b)| (t1(g, device), t1(b, device))),
-            eps,
-        };
-        let linear = |w: &[f32], b: &[f32], shape: [usize; 2]| Linear {
-            w: t2(w, shape, device),
-            b: t1(b, device),
-        };
-        let blocks = w
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(layer, lw)| {
-                let (c_attn, b_attn) = lw.c_attn();
-                Block {
-                    layer,
-                    ln1: norm(&lw.ln1),
-                    attn: Attention {
-                        layer,
-                        qkv: linear(&c_attn, &b_attn, [d, 3 * d]),
-                        w_o: Tensor::from_data(
-                            TensorData::new(lw.w_o.clone(), [h, d / h, d]),
-                            device,
-                        ),
-                        b_o: t1(&lw.b_o, device),
-                    },
-                    ln2: norm(&lw.ln2),
-                    mlp: Mlp {
-                        layer,
-                        w_in: linear(&lw.w_in, &lw.b_in, [d, m]),
-                        w_out: linear(&lw.w_out, &lw.b_out, [m, d]),
-                    },
-                }
-            })
-            .collect();
-        Self {
-            config: c.clone(),
-            processing,
-            device: device.clone(),
-            w_e: RowChunks::new(&w.w_e, c.d_vocab, d, device),
-            w_pos: t2(&w.w_pos, [c.n_ctx, d], device),
-            blocks,
-            ln_final: norm(&w.ln_f),
-            unembed: RowChunks::new(&w.unembed, c.d_vocab, d, device),
-            b_u: t1(&w.b_u, device),
-        }
-    }
-
     pub fn device(&self) -> &Device {
         &self.device
     }

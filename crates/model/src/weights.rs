@@ -1,8 +1,6 @@
 //! GPT-2 checkpoints in safetensors, read from bytes (the browser has no filesystem) into host
 //! memory as f32, in both Hugging Face key layouts and in F32, F16 or BF16.
 
-use std::collections::BTreeSet;
-
 use safetensors::{Dtype, SafeTensorError, SafeTensors, tensor::TensorView};
 
 use crate::config::{Gpt2Config, MAX_LAYERS};
@@ -79,40 +77,6 @@ pub struct HostWeights {
     pub unembed: Vec<f32>,
     /// `[d_vocab]`; zero for GPT-2 until `fold_ln` moves `ln_f.b` into it.
     pub b_u: Vec<f32>,
-}
-
-impl HostWeights {
-    /// The first tensor holding a NaN or an infinity, if any (a broken checkpoint; cheaper to
-    /// find here than as non-finite logits).
-    pub fn first_non_finite(&self) -> Option<String> {
-        let bad = |v: &[f32]| v.iter().any(|x| !x.is_finite());
-        let pair =
-            |p: &Option<(Vec<f32>, Vec<f32>)>| p.as_ref().is_some_and(|(a, b)| bad(a) || bad(b));
-        if bad(&self.w_e) {
-            return Some("wte.weight".into());
-        }
-        if bad(&self.w_pos) {
-            return Some("wpe.weight".into());
-        }
-        for (l, w) in self.layers.iter().enumerate() {
-            let attn = [
-                &w.w_q, &w.w_k, &w.w_v, &w.b_q, &w.b_k, &w.b_v, &w.w_o, &w.b_o,
-            ];
-            if pair(&w.ln1) || pair(&w.ln2) || attn.iter().any(|v| bad(v)) {
-                return Some(format!("h.{l}.attn or its layer norms"));
-            }
-            if [&w.w_in, &w.b_in, &w.w_out, &w.b_out]
-                .iter()
-                .any(|v| bad(v))
-            {
-                return Some(format!("h.{l}.mlp"));
-            }
-        }
-        if pair(&self.ln_f) {
-            return Some("ln_f".into());
-        }
-        (bad(&self.unembed) || bad(&self.b_u)).then(|| "lm_head.weight".into())
-    }
 }
 
 /// The two key layouts GPT-2 checkpoints come in.
@@ -201,12 +165,26 @@ fn tensor_to_f32(name: &str, view: &TensorView<'_>) -> Result<Vec<f32>, LoadErro
     })
 }
 
-struct Reader<'a> {
+/// A parsed checkpoint, read a part at a time (each tensor converted to f32 when asked for, and
+/// checked finite: a NaN is cheaper to name here than to find as non-finite logits).
+pub(crate) struct Reader<'a> {
     st: SafeTensors<'a>,
     prefix: &'static str,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Result<Self, LoadError> {
+        let st = parse_safetensors(bytes)?;
+        let prefix = detect_layout(&st)?.prefix();
+        Ok(Self { st, prefix })
+    }
+
+    /// The GPT-2 shape of the checkpoint (see [`infer_config`]).
+    pub(crate) fn config(&self, opts: &LoadOptions<'_>) -> Result<Gpt2Config, LoadError> {
+        let shape_of = |name: &str| self.st.tensor(name).ok().map(|t| t.shape().to_vec());
+        infer_config(self.prefix, &self.st.names(), &shape_of, opts)
+    }
+
     fn get(&self, key: &str, expected: &[usize]) -> Result<Vec<f32>, LoadError> {
         self.get_named(&format!("{}{key}", self.prefix), expected)
     }
@@ -223,7 +201,67 @@ impl Reader<'_> {
                 found: view.shape().to_vec(),
             });
         }
-        tensor_to_f32(name, &view)
+        let values = tensor_to_f32(name, &view)?;
+        if values.iter().any(|x| !x.is_finite()) {
+            return Err(LoadError::NonFinite(name.to_string()));
+        }
+        Ok(values)
+    }
+
+    /// `wte` `[d_vocab, d_model]` and `wpe` `[n_ctx, d_model]`.
+    pub(crate) fn embeddings(&self, c: &Gpt2Config) -> Result<(Vec<f32>, Vec<f32>), LoadError> {
+        Ok((
+            self.get(keys::WTE, &[c.d_vocab, c.d_model])?,
+            self.get(keys::WPE, &[c.n_ctx, c.d_model])?,
+        ))
+    }
+
+    /// Block `l`, with `c_attn` split into Q, K and V.
+    pub(crate) fn layer(&self, l: usize, c: &Gpt2Config) -> Result<LayerWeights, LoadError> {
+        let (d, m) = (c.d_model, c.d_mlp);
+        let get = |t: BlockTensor| self.get(&format!("h.{l}.{}", t.name()), &t.shape(d, m));
+        let c_attn = get(BlockTensor::QkvWeight)?;
+        let b_attn = get(BlockTensor::QkvBias)?;
+        let split = |part: usize| -> Vec<f32> {
+            c_attn
+                .chunks_exact(3 * d)
+                .flat_map(|row| row[part * d..(part + 1) * d].iter().copied())
+                .collect()
+        };
+        Ok(LayerWeights {
+            ln1: Some((get(BlockTensor::Ln1Weight)?, get(BlockTensor::Ln1Bias)?)),
+            w_q: split(0),
+            w_k: split(1),
+            w_v: split(2),
+            b_q: b_attn[..d].to_vec(),
+            b_k: b_attn[d..2 * d].to_vec(),
+            b_v: b_attn[2 * d..].to_vec(),
+            w_o: get(BlockTensor::OWeight)?,
+            b_o: get(BlockTensor::OBias)?,
+            ln2: Some((get(BlockTensor::Ln2Weight)?, get(BlockTensor::Ln2Bias)?)),
+            w_in: get(BlockTensor::InWeight)?,
+            b_in: get(BlockTensor::InBias)?,
+            w_out: get(BlockTensor::OutWeight)?,
+            b_out: get(BlockTensor::OutBias)?,
+        })
+    }
+
+    /// `ln_f`'s weight and bias.
+    pub(crate) fn ln_f(&self, c: &Gpt2Config) -> Result<(Vec<f32>, Vec<f32>), LoadError> {
+        Ok((
+            self.get(keys::LN_F_WEIGHT, &[c.d_model])?,
+            self.get(keys::LN_F_BIAS, &[c.d_model])?,
+        ))
+    }
+
+    /// The unembedding by vocabulary row: `lm_head.weight` (never under the `transformer.`
+    /// prefix), or `wte` read again when tied (rather than a copy kept from the embeddings).
+    pub(crate) fn unembed(&self, c: &Gpt2Config) -> Result<Vec<f32>, LoadError> {
+        if self.st.names().contains(&keys::LM_HEAD) {
+            self.get_named(keys::LM_HEAD, &[c.d_vocab, c.d_model])
+        } else {
+            self.get(keys::WTE, &[c.d_vocab, c.d_model])
+        }
     }
 }
 
@@ -238,10 +276,14 @@ pub struct LoadOptions<'a> {
 
 /// Detects the key layout of a parsed checkpoint.
 pub fn detect_layout(st: &SafeTensors<'_>) -> Result<KeyLayout, LoadError> {
-    let names: BTreeSet<&str> = st.names().into_iter().collect();
-    if names.contains("transformer.wte.weight") {
+    layout_of(&st.names())
+}
+
+/// The key layout tensor names are in (a parsed file's or a header's).
+pub(crate) fn layout_of(names: &[&str]) -> Result<KeyLayout, LoadError> {
+    if names.contains(&"transformer.wte.weight") {
         Ok(KeyLayout::HuggingFace)
-    } else if names.contains("wte.weight") {
+    } else if names.contains(&"wte.weight") {
         Ok(KeyLayout::Hub)
     } else {
         Err(LoadError::MissingTensor(
@@ -353,63 +395,22 @@ pub(crate) fn infer_config(
     Ok(config)
 }
 
-/// Reads a GPT-2 checkpoint from safetensors bytes into f32 host weights (unprocessed).
+/// Reads a GPT-2 checkpoint from safetensors bytes into f32 host weights (unprocessed), all of
+/// it at once (the trainer and the tests; the model itself loads part by part: `Gpt2::load`).
 pub fn load_host_weights(bytes: &[u8], opts: &LoadOptions<'_>) -> Result<HostWeights, LoadError> {
-    let st = parse_safetensors(bytes)?;
-    let prefix = detect_layout(&st)?.prefix();
-    let config = {
-        let shape_of = |name: &str| st.tensor(name).ok().map(|t| t.shape().to_vec());
-        infer_config(prefix, &st.names(), &shape_of, opts)?
-    };
-    let r = Reader { st, prefix };
-    let (d, m, v) = (config.d_model, config.d_mlp, config.d_vocab);
-    let w_e = r.get(keys::WTE, &[v, d])?;
-    let w_pos = r.get(keys::WPE, &[config.n_ctx, d])?;
-    let mut layers = Vec::with_capacity(config.n_layers);
-    for l in 0..config.n_layers {
-        let get = |t: BlockTensor| r.get(&format!("h.{l}.{}", t.name()), &t.shape(d, m));
-        let c_attn = get(BlockTensor::QkvWeight)?;
-        let b_attn = get(BlockTensor::QkvBias)?;
-        let split = |part: usize| -> Vec<f32> {
-            c_attn
-                .chunks_exact(3 * d)
-                .flat_map(|row| row[part * d..(part + 1) * d].iter().copied())
-                .collect()
-        };
-        layers.push(LayerWeights {
-            ln1: Some((get(BlockTensor::Ln1Weight)?, get(BlockTensor::Ln1Bias)?)),
-            w_q: split(0),
-            w_k: split(1),
-            w_v: split(2),
-            b_q: b_attn[..d].to_vec(),
-            b_k: b_attn[d..2 * d].to_vec(),
-            b_v: b_attn[2 * d..].to_vec(),
-            w_o: get(BlockTensor::OWeight)?,
-            b_o: get(BlockTensor::OBias)?,
-            ln2: Some((get(BlockTensor::Ln2Weight)?, get(BlockTensor::Ln2Bias)?)),
-            w_in: get(BlockTensor::InWeight)?,
-            b_in: get(BlockTensor::InBias)?,
-            w_out: get(BlockTensor::OutWeight)?,
-            b_out: get(BlockTensor::OutBias)?,
-        });
-    }
-    let ln_f = Some((
-        r.get(keys::LN_F_WEIGHT, &[d])?,
-        r.get(keys::LN_F_BIAS, &[d])?,
-    ));
-    // lm_head is never under the `transformer.` prefix; tied to wte when absent.
-    let unembed = if r.st.names().contains(&keys::LM_HEAD) {
-        r.get_named(keys::LM_HEAD, &[v, d])?
-    } else {
-        w_e.clone()
-    };
+    let r = Reader::new(bytes)?;
+    let config = r.config(opts)?;
+    let (w_e, w_pos) = r.embeddings(&config)?;
+    let layers = (0..config.n_layers)
+        .map(|l| r.layer(l, &config))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(HostWeights {
+        ln_f: Some(r.ln_f(&config)?),
+        unembed: r.unembed(&config)?,
+        b_u: vec![0.0; config.d_vocab],
         config,
         w_e,
         w_pos,
         layers,
-        ln_f,
-        unembed,
-        b_u: vec![0.0; v],
     })
 }

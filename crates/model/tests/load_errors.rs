@@ -261,3 +261,34 @@ fn hub_layout_mask_buffers_are_ignored_and_lm_head_is_tied() {
     assert_eq!(a.unembed, b.unembed);
     assert_eq!(a.unembed, a.w_e, "lm_head absent: tied to wte");
 }
+
+#[test]
+fn a_nan_in_a_tensor_is_named_before_anything_runs() {
+    let b = rewrite(|name, v| {
+        if name == "transformer.h.1.attn.c_proj.weight" {
+            let mut data = v.data().to_vec();
+            data[4..8].copy_from_slice(&f32::NAN.to_le_bytes());
+            Some((v.dtype(), v.shape().to_vec(), data))
+        } else {
+            keep(v)
+        }
+    });
+    let e = err_of(&b);
+    assert!(
+        matches!(&e, LoadError::NonFinite(n) if n == "transformer.h.1.attn.c_proj.weight"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("NaN or infinite"), "{e}");
+    // The model's own (streaming) load says the same.
+    let c = config();
+    let opts = LoadOptions {
+        config_json: Some(&c),
+        n_heads: None,
+    };
+    #[allow(deprecated)]
+    let device = burn::tensor::Device::ndarray();
+    let e = gradpatch_model::Gpt2::load(&b, &opts, Default::default(), &device)
+        .err()
+        .unwrap();
+    assert!(matches!(&e, LoadError::NonFinite(_)), "{e}");
+}

@@ -180,3 +180,38 @@ fn fold_value_biases_moves_b_v_out_of_hook_z() {
         "model-a has real value biases"
     );
 }
+
+#[test]
+fn the_streaming_load_builds_the_same_model_as_processing_all_of_it_at_once() {
+    // `Gpt2::load` reads, processes and uploads part by part; the trainer's path processes the
+    // whole model in host memory. Same arithmetic in the same order: the same numbers exactly.
+    let device = ndarray();
+    let bytes = read(model_a_dir().join("model.safetensors"));
+    let config = read(model_a_dir().join("config.json"));
+    let opts = LoadOptions {
+        config_json: Some(&config),
+        n_heads: None,
+    };
+    let hooks = [HookPoint::AttnResult(0), HookPoint::MlpPost(1)];
+    let steps = [
+        Processing::none(),
+        only(|p| p.fold_ln = true),
+        only(|p| p.center_unembed = true),
+        Processing::all(),
+    ];
+    for p in steps {
+        let streamed = Gpt2::load(&bytes, &opts, p, &device).unwrap();
+        let mut host = load_host_weights(&bytes, &opts).unwrap();
+        gradpatch_model::processing::apply(p, &mut host);
+        let at_once = Gpt2::from_host(&host, p, &device);
+        let (a, b) = (
+            run_prompt0(&streamed, &hooks),
+            run_prompt0(&at_once, &hooks),
+        );
+        assert_eq!(logits(&a), logits(&b), "{p:?}");
+        for h in hooks {
+            let get = |o: &RunOutput| o.cache.get(h).unwrap().to_vec().unwrap();
+            assert_eq!(get(&a), get(&b), "{p:?} {h:?}");
+        }
+    }
+}

@@ -17,8 +17,9 @@ use super::body::read_body;
 use super::cache::{cache_failed, cache_or_notice, lock};
 use super::{copy_bytes, post};
 
-/// Refuse larger files (GPT-2 small's weights are 548 MB; medium would not fit the heap).
-pub const MAX_WEIGHTS_BYTES: u64 = 1_200_000_000;
+/// Refuse larger files before anything arrives (one wasm32 buffer); whether the model then fits
+/// is decided from its header, by the memory its load needs (`LoadPlan`).
+pub const MAX_WEIGHTS_BYTES: u64 = gradpatch_model::MAX_FILE_BYTES;
 /// GPT-2's `config.json` is under 1 KB.
 pub const MAX_CONFIG_BYTES: u64 = 1_000_000;
 

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use burn::tensor::Device;
 use gradpatch_dataset::{Gpt2Tokenizer, MAX_TOKENIZER_BYTES};
 use gradpatch_model::{
-    Gpt2, Gpt2Config, Header, LoadOptions, LoadPlan, Processing, WASM_HEAP_BYTES, load_host_weights,
+    Gpt2, Gpt2Config, Header, LoadOptions, LoadPlan, Processing, WASM_HEAP_BYTES,
 };
 use gradpatch_protocol::{FromWorker, ModelInfo, ModelSource};
 use wasm_bindgen::JsValue;
@@ -154,25 +154,18 @@ pub async fn load(
     } else {
         Processing::none()
     };
-    // Step by step rather than `Gpt2::load`, so each copy is freed before the next is made:
-    // the wasm heap never shrinks, its peak is what stays.
-    let mut host = load_host_weights(
+    // Part by part: the heap holds the file and one part of the model in f32 at a time.
+    let model = Gpt2::load(
         &weights,
         &LoadOptions {
             config_json: config.as_deref(),
             n_heads: None,
         },
+        processing,
+        &device,
     )
     .map_err(|e| format!("model.safetensors: {e}"))?;
     drop(weights);
-    if let Some(tensor) = host.first_non_finite() {
-        return Err(format!(
-            "model.safetensors: `{tensor}` holds NaN or infinite values (a broken checkpoint)"
-        ));
-    }
-    gradpatch_model::processing::apply(processing, &mut host);
-    let model = Gpt2::from_host(&host, processing, &device);
-    drop(host);
     // No warm-up forward pass: the first run compiles the kernels it needs anyway, the device
     // passed its self-test and the weights were checked finite above.
     let c = &model.config;
