@@ -68,16 +68,17 @@ e2e_rc=0
 # A GPT-2-small-shaped model with random weights (548 MB) for the full-size browser test.
 gpt2_dir="$target/gpt2-random"
 [ -f "$gpt2_dir/model.safetensors" ] || "$target/debug/gradpatch" make-random-gpt2 --out "$gpt2_dir"
-# And a gpt2-medium-shaped one (1.52 GB of f32): loaded part by part within the worker's heap.
-gpt2_medium_dir="$target/gpt2-medium-random"
-[ -f "$gpt2_medium_dir/model.safetensors" ] || "$target/debug/gradpatch" make-random-gpt2 --preset medium --out "$gpt2_medium_dir"
+# And the other presets' shapes (gpt2-medium: 1.52 GB of f32), loaded part by part.
+for preset in medium distil; do
+  [ -f "$target/gpt2-$preset-random/model.safetensors" ] || "$target/debug/gradpatch" make-random-gpt2 --preset "$preset" --out "$target/gpt2-$preset-random"
+done
 # The page's numbers are checked against the CLI's on the same configuration.
 cli_results="$(mktemp --suffix=.json)"
 "$target/debug/gradpatch" run --model web/models/ioi-demo --ioi 2 --seed 3 --ig-steps 4 --positions --out "$cli_results" 2>/dev/null
 # The same run at another highlight quantile: the results viewer recomputes its statistics.
 cli_results_pct="$(mktemp --suffix=.json)"
 "$target/debug/gradpatch" run --model web/models/ioi-demo --ioi 2 --seed 3 --ig-steps 4 --percentile 0.8 --out "$cli_results_pct" 2>/dev/null
-E2E_GPT2_DIR="$gpt2_dir" E2E_GPT2_MEDIUM_DIR="$gpt2_medium_dir" E2E_CLI_RESULTS="$cli_results" E2E_CLI_RESULTS_PCT="$cli_results_pct" node tests/e2e/run.mjs dist 2>&1 | tee "$e2e_log" || e2e_rc=$?
+E2E_GPT2_DIR="$gpt2_dir" E2E_GPT2_MEDIUM_DIR="$target/gpt2-medium-random" E2E_GPT2_DISTIL_DIR="$target/gpt2-distil-random" E2E_CLI_RESULTS="$cli_results" E2E_CLI_RESULTS_PCT="$cli_results_pct" node tests/e2e/run.mjs dist 2>&1 | tee "$e2e_log" || e2e_rc=$?
 e2e_passed=$(grep -Eo '^e2e: [0-9]+ passed' "$e2e_log" | awk '{print $2}')
 e2e_failed=$(grep -Eo '[0-9]+ failed$' "$e2e_log" | tail -1 | awk '{print $1}')
 rm -f "$e2e_log" "$cli_results" "$cli_results_pct"

@@ -3,8 +3,8 @@
 // Content-Security-Policy (server.mjs); any violation fails the test that caused it.
 // Usage: node tests/e2e/run.mjs [dist-dir]   (the release build: `trunk build --release`;
 // CHROMIUM=/usr/bin/chromium by default; E2E_GPT2_DIR=a GPT-2-small-shaped model from
-// `gradpatch make-random-gpt2`, served at gpt2/; E2E_GPT2_MEDIUM_DIR=the same with
-// `--preset medium`, served at gpt2-medium/; E2E_CLI_RESULTS=the CLI's results.json for the
+// `gradpatch make-random-gpt2`, served at gpt2/; E2E_GPT2_MEDIUM_DIR and E2E_GPT2_DISTIL_DIR=the
+// same with `--preset medium` and `--preset distil`, served at gpt2-medium/ and gpt2-distil/; E2E_CLI_RESULTS=the CLI's results.json for the
 // parity test and the results viewer; E2E_CLI_RESULTS_PCT=the same run at --percentile 0.8;
 // E2E_ARTEFACTS=folder for screenshots, default target/e2e-artefacts)
 import { chromium } from 'playwright-core';
@@ -24,13 +24,14 @@ const dist = path.resolve(process.argv[2] || path.join(here, '..', '..', 'dist')
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 const gpt2Dir = process.env.E2E_GPT2_DIR;
 const gpt2MediumDir = process.env.E2E_GPT2_MEDIUM_DIR;
+const gpt2DistilDir = process.env.E2E_GPT2_DISTIL_DIR;
 
 if (!fs.existsSync(path.join(dist, 'index.html'))) {
   console.error(`error: ${dist}/index.html not found: build the page first (trunk build --release)`);
   process.exit(1);
 }
 
-const { server, base, origin, reports, closed } = await startServer(dist, { gpt2Dir, gpt2MediumDir, cliResults: process.env.E2E_CLI_RESULTS });
+const { server, base, origin, reports, closed } = await startServer(dist, { gpt2Dir, gpt2MediumDir, gpt2DistilDir, cliResults: process.env.E2E_CLI_RESULTS });
 watchCspReports(reports);
 const open = (browser, query, _logs, opts) => openPage(browser, base, query, opts);
 
@@ -142,24 +143,30 @@ await test('GPT-2 small shape: 548 MB of weights load on WebGPU part by part (14
   }
 });
 
-await test('gpt2-medium shape: 1.52 GB of f32 weights load on WebGPU part by part; worker memory under 2.5 GB', async () => {
-  if (!gpt2MediumDir) throw new Error('E2E_GPT2_MEDIUM_DIR is not set (tests/run-all.sh makes the model with `gradpatch make-random-gpt2 --preset medium`)');
-  // Loaded only: a run of this shape on SwiftShader did not finish AtP on one prompt in 10
-  // minutes (its forward passes are measured natively: BENCHMARKS.md).
-  const page = await open(gpu, `?model=${encodeURIComponent(base + 'gpt2-medium/')}&n=1&ig=0&ap=0&atp=0`, logs);
-  await page.click('[data-testid="confirm-url"] button');
-  await page.waitForSelector('[data-testid="model-info"], [data-testid="error"]', { timeout: RUN_TIMEOUT });
-  const err = await page.$('[data-testid="error"]');
-  if (err) throw new Error(await err.innerText());
-  const info = await page.innerText('[data-testid="model-info"]');
-  assert(info.includes('24 layers × 16 heads, 4096 neurons per layer, vocabulary 50257, context 1024') && info.includes('WebGPU'), info);
-  // The file (1,520 MB: the hub's layout, with its mask buffers) and one part in f32 at a
-  // time (the embeddings, 210 MB) and its copy.
-  const heap = Number(/Worker memory ([\d.]+) MB/.exec(info)[1]);
-  assert(heap > 1400 && heap <= 2500, `worker memory ${heap} MB`);
-  console.log(`     (${info.split('. ').slice(-2).join('. ')})`);
-  await done(page);
-});
+// The other presets' shapes (random weights, the hub's layout with its mask buffers): loaded part
+// by part, the worker's memory about the file plus twice the embeddings in f32 (210 MB for
+// medium, 157 MB for distil). Loaded only: a run of the medium shape on SwiftShader did not finish
+// AtP on one prompt in 10 minutes (its forward passes are measured natively: BENCHMARKS.md).
+const presets = [
+  ['gpt2-medium', gpt2MediumDir, 'E2E_GPT2_MEDIUM_DIR', 'medium', '1.52 GB', '24 layers × 16 heads, 4096 neurons per layer', 1400, 2500],
+  ['gpt2-distil', gpt2DistilDir, 'E2E_GPT2_DISTIL_DIR', 'distil', '353 MB', '6 layers × 12 heads, 3072 neurons per layer', 350, 1000],
+];
+for (const [folder, dir, env, preset, size, shape, low, high] of presets) {
+  await test(`${folder} shape: ${size} of f32 weights load on WebGPU part by part; worker memory under ${high} MB`, async () => {
+    if (!dir) throw new Error(`${env} is not set (tests/run-all.sh makes the model with \`gradpatch make-random-gpt2 --preset ${preset}\`)`);
+    const page = await open(gpu, `?model=${encodeURIComponent(base + folder + '/')}&n=1&ig=0&ap=0&atp=0`, logs);
+    await page.click('[data-testid="confirm-url"] button');
+    await page.waitForSelector('[data-testid="model-info"], [data-testid="error"]', { timeout: RUN_TIMEOUT });
+    const err = await page.$('[data-testid="error"]');
+    if (err) throw new Error(await err.innerText());
+    const info = await page.innerText('[data-testid="model-info"]');
+    assert(info.includes(`${shape}, vocabulary 50257, context 1024`) && info.includes('WebGPU'), info);
+    const heap = Number(/Worker memory ([\d.]+) MB/.exec(info)[1]);
+    assert(heap > low && heap <= high, `worker memory ${heap} MB`);
+    console.log(`     (${info.split('. ').slice(-2).join('. ')})`);
+    await done(page);
+  });
+}
 
 await viewerTests({ gpu, base, origin });
 await siteTests({ gpu, base, executablePath, gpuArgs, common });

@@ -11,7 +11,7 @@ import { parseHeaders, staticHandler } from '../../web/build/static-server.mjs';
 export const PREFIX = '/gradpatch/';
 
 /** Starts the server; `reports` collects every CSP violation report the browser sends. */
-export async function startServer(dist, { gpt2Dir, gpt2MediumDir, cliResults } = {}) {
+export async function startServer(dist, { gpt2Dir, gpt2MediumDir, gpt2DistilDir, cliResults } = {}) {
   const reports = [];
   // Requests to the misbehaving routes whose connection the browser closed (an aborted fetch).
   const closed = [];
@@ -51,9 +51,9 @@ export async function startServer(dist, { gpt2Dir, gpt2MediumDir, cliResults } =
       return;
     }
     if (rel && rel.startsWith('/results/')) { results(rel.slice('/results/'.length), res, cliResults); return; }
-    // The random GPT-2-shaped models of `make-random-gpt2` (small and medium presets).
-    const folder = rel && /^\/(gpt2|gpt2-medium)\//.exec(rel)?.[1];
-    const dir = { gpt2: gpt2Dir, 'gpt2-medium': gpt2MediumDir }[folder];
+    // The random GPT-2-shaped models of `make-random-gpt2` (its three presets).
+    const folder = rel && /^\/(gpt2|gpt2-medium|gpt2-distil)\//.exec(rel)?.[1];
+    const dir = { gpt2: gpt2Dir, 'gpt2-medium': gpt2MediumDir, 'gpt2-distil': gpt2DistilDir }[folder];
     if (dir) {
       const file = path.join(path.resolve(dir), path.basename(rel));
       if (!fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
