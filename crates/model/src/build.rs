@@ -59,31 +59,7 @@ fn block(layer: usize, lw: &LayerWeights, c: &Gpt2Config, device: &Device) -> Bl
     }
 }
 
-/// The parts of a model on its device, in the order a load makes them.
-struct Parts {
-    w_e: RowChunks,
-    w_pos: Tensor<2>,
-    blocks: Vec<Block>,
-    ln_final: LayerNorm,
-    unembed: RowChunks,
-    b_u: Tensor<1>,
-}
-
 impl Gpt2 {
-    fn assemble(config: Gpt2Config, processing: Processing, device: &Device, p: Parts) -> Self {
-        Self {
-            config,
-            processing,
-            device: device.clone(),
-            w_e: p.w_e,
-            w_pos: p.w_pos,
-            blocks: p.blocks,
-            ln_final: p.ln_final,
-            unembed: p.unembed,
-            b_u: p.b_u,
-        }
-    }
-
     /// Reads a checkpoint from bytes and builds it on `device` part by part, applying the
     /// weight processing to each part on the way (see the module's documentation).
     pub fn load(
@@ -114,22 +90,27 @@ impl Gpt2 {
         let mut unembed = r.unembed(&c)?;
         let mut b_u = vec![0.0; v];
         processing::unembedding(processing, &mut unembed, &mut b_u, &mut ln_f, d);
-        let parts = Parts {
-            w_e,
-            w_pos,
-            blocks,
+        Ok(Self {
             ln_final: norm(&ln_f, c.layer_norm_eps, device),
             unembed: RowChunks::new(&unembed, v, d, device),
             b_u: t1(&b_u, device),
-        };
-        Ok(Self::assemble(c, processing, device, parts))
+            config: c,
+            processing,
+            device: device.clone(),
+            w_e,
+            w_pos,
+            blocks,
+        })
     }
 
     /// Moves (already processed) host weights to `device`.
     pub fn from_host(w: &HostWeights, processing: Processing, device: &Device) -> Self {
         let c = &w.config;
         let d = c.d_model;
-        let parts = Parts {
+        Self {
+            config: c.clone(),
+            processing,
+            device: device.clone(),
             w_e: RowChunks::new(&w.w_e, c.d_vocab, d, device),
             w_pos: t2(&w.w_pos, [c.n_ctx, d], device),
             blocks: (w.layers.iter().enumerate())
@@ -138,7 +119,6 @@ impl Gpt2 {
             ln_final: norm(&w.ln_f, c.layer_norm_eps, device),
             unembed: RowChunks::new(&w.unembed, c.d_vocab, d, device),
             b_u: t1(&w.b_u, device),
-        };
-        Self::assemble(c.clone(), processing, device, parts)
+        }
     }
 }

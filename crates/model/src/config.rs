@@ -15,7 +15,6 @@ pub const MAX_WIDTH: usize = 1 << 20;
 /// Most parameters accepted: their f32 copy alone (4 GB) fills a browser worker's heap.
 pub const MAX_PARAMS: u64 = 1_000_000_000;
 
-/// The shape of a GPT-2 model. Names follow TransformerLens (`d_model`, `d_mlp`, ...).
 /// Published GPT-2 shapes (the tokenizer, context and vocabulary are GPT-2's in all three).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Gpt2Preset {
@@ -50,6 +49,7 @@ impl std::str::FromStr for Gpt2Preset {
     }
 }
 
+/// The shape of a GPT-2 model. Names follow TransformerLens (`d_model`, `d_mlp`, ...).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Gpt2Config {
     pub n_layers: usize,
@@ -62,7 +62,6 @@ pub struct Gpt2Config {
 }
 
 impl Gpt2Config {
-    /// GPT-2 small (124M parameters).
     /// The shape of a published GPT-2 checkpoint.
     pub fn preset(p: Gpt2Preset) -> Self {
         let small = Self::gpt2_small();
@@ -83,6 +82,7 @@ impl Gpt2Config {
         }
     }
 
+    /// GPT-2 small (124M parameters).
     pub fn gpt2_small() -> Self {
         Self {
             n_layers: 12,
@@ -231,7 +231,13 @@ impl Gpt2Config {
         let block = self
             .block_params()?
             .checked_add(3 * d.checked_mul(d)? + 3 * d)?;
-        let unembedding = v.checked_mul(d)?.checked_add(v)?;
-        Some(embeddings.max(block).max(unembedding))
+        Some(embeddings.max(block).max(self.unembedding_params()?))
+    }
+
+    /// Values of the untied unembedding and its bias (`[d_vocab, d_model]` and `[d_vocab]`), `None`
+    /// if it overflows.
+    pub fn unembedding_params(&self) -> Option<u64> {
+        let [d, v] = [self.d_model, self.d_vocab].map(|x| x as u64);
+        v.checked_mul(d)?.checked_add(v)
     }
 }

@@ -226,7 +226,7 @@ impl LoadPlan {
         let overflow = || LoadError::BadConfig("the model's size overflows".into());
         let f32_bytes = c
             .n_params()
-            .and_then(|p| p.checked_add(c.d_vocab as u64 * (c.d_model as u64 + 1)))
+            .and_then(|p| p.checked_add(c.unembedding_params()?))
             .and_then(|n| n.checked_mul(4))
             .ok_or_else(overflow)?;
         let part_bytes = c

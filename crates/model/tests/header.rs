@@ -249,13 +249,7 @@ fn item_3_memory_is_estimated_and_a_model_too_big_is_refused_before_download() {
     assert!(matches!(e, LoadError::OutOfBounds { .. }), "{e}");
     assert!(e.to_string().contains("parameters"), "{e}");
     // GPT-2 medium shaped in f32 (355 M parameters, 1.4 GB): fits 4 GiB, not 2 GiB.
-    let medium = Gpt2Config {
-        n_layers: 24,
-        n_heads: 16,
-        d_model: 1024,
-        d_mlp: 4096,
-        ..small
-    };
+    let medium = Gpt2Config::preset(Gpt2Preset::Medium);
     let (b, len) = header_bytes(&gpt2_tensors(&medium, "F32"));
     let header = read_all(&b, len).unwrap();
     let opts = heads(16);
@@ -271,7 +265,7 @@ fn item_3_memory_is_estimated_and_a_model_too_big_is_refused_before_download() {
         msg.contains("the file is 1.42 GB") && msg.contains("2.15 GB"),
         "{msg}"
     );
-    // On a GPU, part by part: the file and 2 x 206 MB (the unembedding and its upload copy).
+    // On a GPU, part by part: the file and 2 x 210 MB (the embeddings and their upload copy).
     let gpu = LoadPlan::new(&header, &opts, false, WASM_HEAP_BYTES).unwrap();
     assert!(
         (1_830_000_000..1_850_000_000).contains(&gpu.peak_bytes),
