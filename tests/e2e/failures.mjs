@@ -3,26 +3,13 @@
 // the CPU-only switch. Each failure is produced for real by a route of the test server
 // (server.mjs) or by damaging the browser's own cache.
 import { chromium } from 'playwright-core';
-import { RUN_TIMEOUT, assert, compareWithCli, done, exportedResults, open, test, waitError, waitResults } from './lib.mjs';
-
-/** Opens a link naming a model folder of the test server and agrees to download it. */
-async function loadFrom(gpu, base, folder) {
-  const page = await open(gpu, base, `?model=${encodeURIComponent(base + folder)}&ig=0&ap=0&atp=0`);
-  await page.click('[data-testid="confirm-url"] button');
-  return page;
-}
+import { RUN_TIMEOUT, assert, compareWithCli, done, exportedResults, loadFrom, loaded, open, test, waitError, waitResults } from './lib.mjs';
 
 /** The bundled model loads from the same page (no reload needed after a failure). */
 async function bundledLoads(page) {
   await page.selectOption('[data-testid="model-select"]', 'bundled');
   await page.click('[data-testid="load"]');
   await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
-}
-
-async function loaded(page) {
-  await page.waitForSelector('[data-testid="model-info"], [data-testid="error"]', { timeout: RUN_TIMEOUT });
-  const err = await page.$('[data-testid="error"]');
-  if (err) throw new Error(await err.innerText());
 }
 
 export async function failureTests({ gpu, base, closed, executablePath, common, gpuArgs }) {
@@ -71,8 +58,7 @@ export async function failureTests({ gpu, base, closed, executablePath, common, 
   await test('item 3: a model too large for the worker is refused from its header, naming both sizes', async () => {
     // GPT-2 large in F16 (1.55 GB) loads part by part on a GPU, but on the CPU its f32 tensors
     // would live in the worker's heap too: more than 4 GiB.
-    const page = await open(gpu, base, `?model=${encodeURIComponent(base + 'large-header/')}&ig=0&ap=0&atp=0&backend=cpu`);
-    await page.click('[data-testid="confirm-url"] button');
+    const page = await loadFrom(gpu, base, 'large-header/', '&backend=cpu');
     await waitError(page, /refused after \d+ bytes: loading this model needs about 5\.\d\d GB of memory \(the file is 1\.55 GB\), more than the 4\.29 GB/);
     await done(page);
   });

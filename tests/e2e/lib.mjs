@@ -70,6 +70,23 @@ export async function open(browserOrContext, base, query, opts = {}) {
   return page;
 }
 
+/**
+ * Opens a link naming a model folder of the test server (no method on, so nothing runs; `extra`
+ * adds link parameters) and agrees to download it.
+ */
+export async function loadFrom(browserOrContext, base, folder, extra = '') {
+  const page = await open(browserOrContext, base, `?model=${encodeURIComponent(base + folder)}&ig=0&ap=0&atp=0${extra}`);
+  await page.click('[data-testid="confirm-url"] button');
+  return page;
+}
+
+/** Waits for the model to load; a load error fails the test with its text. */
+export async function loaded(page) {
+  await page.waitForSelector('[data-testid="model-info"], [data-testid="error"]', { timeout: RUN_TIMEOUT });
+  const err = await page.$('[data-testid="error"]');
+  if (err) throw new Error(await err.innerText());
+}
+
 /** Closes a page after checking it saw no CSP violation. */
 export async function done(page) {
   await page.check();

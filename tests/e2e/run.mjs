@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './server.mjs';
-import { RUN_TIMEOUT, assert, done, hoverChart, logs, open as openPage, test, totals, waitError, waitResults, watchCsp, watchCspReports } from './lib.mjs';
+import { RUN_TIMEOUT, assert, done, hoverChart, loadFrom, loaded, logs, open as openPage, test, totals, waitError, waitResults, watchCsp, watchCspReports } from './lib.mjs';
 import { siteTests } from './site.mjs';
 import { failureTests } from './failures.mjs';
 import { viewerTests } from './viewer.mjs';
@@ -154,11 +154,8 @@ const presets = [
 for (const [folder, dir, env, preset, size, shape, low, high] of presets) {
   await test(`${folder} shape: ${size} of f32 weights load on WebGPU part by part; worker memory under ${high} MB`, async () => {
     if (!dir) throw new Error(`${env} is not set (tests/run-all.sh makes the model with \`gradpatch make-random-gpt2 --preset ${preset}\`)`);
-    const page = await open(gpu, `?model=${encodeURIComponent(base + folder + '/')}&n=1&ig=0&ap=0&atp=0`, logs);
-    await page.click('[data-testid="confirm-url"] button');
-    await page.waitForSelector('[data-testid="model-info"], [data-testid="error"]', { timeout: RUN_TIMEOUT });
-    const err = await page.$('[data-testid="error"]');
-    if (err) throw new Error(await err.innerText());
+    const page = await loadFrom(gpu, base, `${folder}/`);
+    await loaded(page);
     const info = await page.innerText('[data-testid="model-info"]');
     assert(info.includes(`${shape}, vocabulary 50257, context 1024`) && info.includes('WebGPU'), info);
     const heap = Number(/Worker memory ([\d.]+) MB/.exec(info)[1]);
