@@ -3,7 +3,14 @@
 // the CPU-only switch. Each failure is produced for real by a route of the test server
 // (server.mjs) or by damaging the browser's own cache.
 import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RUN_TIMEOUT, assert, compareWithCli, done, exportedResults, loadFrom, loaded, open, test, waitError, waitResults } from './lib.mjs';
+
+/** The size of a file of the bundled demo model (what a complete cache entry holds). */
+const demoDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'web', 'models', 'ioi-demo');
+const demoSize = (name) => fs.statSync(path.join(demoDir, name)).size;
 
 /** The bundled model loads from the same page (no reload needed after a failure). */
 async function bundledLoads(page) {
@@ -95,7 +102,7 @@ export async function failureTests({ gpu, base, closed, executablePath, common, 
         for (const req of await cache.keys()) out[req.url.split('/').pop()] = (await (await cache.match(req)).arrayBuffer()).byteLength;
         return out;
       });
-      assert(sizes['model.safetensors'] === 2896664 && sizes['tokenizer.json'] === 19655, JSON.stringify(sizes));
+      assert(sizes['model.safetensors'] === demoSize('model.safetensors') && sizes['tokenizer.json'] === demoSize('tokenizer.json'), JSON.stringify(sizes));
       await done(page);
     } finally {
       await context.close();
@@ -195,7 +202,7 @@ export async function failureTests({ gpu, base, closed, executablePath, common, 
       await Promise.all(tabs.map(loaded));
       const weights = base + 'slow/model.safetensors';
       const after = await entries(tabs[0]);
-      assert(after[weights] === 2896664, `one complete entry: ${JSON.stringify(after)}`);
+      assert(after[weights] === demoSize('model.safetensors'), `one complete entry: ${JSON.stringify(after)}`);
       for (const t of tabs) {
         const notices = (await t.locator('[data-testid="notice"]').allInnerTexts()).join('\n');
         assert(!/damaged/.test(notices), notices);
@@ -208,7 +215,7 @@ export async function failureTests({ gpu, base, closed, executablePath, common, 
       await tabs[1].click('[data-testid="clear-cache"]');
       await loaded(tabs[0]);
       const left = await entries(tabs[1]);
-      assert(left[weights] === undefined || left[weights] === 2896664, `no half entry: ${JSON.stringify(left)}`);
+      assert(left[weights] === undefined || left[weights] === demoSize('model.safetensors'), `no half entry: ${JSON.stringify(left)}`);
       for (const t of tabs) await done(t);
     } finally {
       await context.close();

@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use gradpatch_dataset::{Gpt2Tokenizer, Split};
 use gradpatch_model::{Gpt2, LoadOptions, Processing};
 use gradpatch_train::eval::{MAX_CORRUPTED_RATIO, MIN_FRACTION_POSITIVE, MIN_MEAN_CLEAN};
-use gradpatch_train::{IoiEval, TrainConfig, eval_ioi, train};
+use gradpatch_train::{IoiEval, TemplateEval, TrainConfig, eval_by_template, eval_ioi, train};
 
 use crate::files::load;
 use crate::{Backend, ModelArgs};
@@ -32,6 +32,9 @@ pub struct TrainDemoArgs {
 pub enum SplitArg {
     /// Names and templates held out of every training IOI prompt.
     Heldout,
+    /// Templates written by hand to differ in structure from every training template, with
+    /// the held-out names.
+    Handwritten,
     /// The standard generator's pools (`gradpatch run --ioi`, the page's prompts).
     Standard,
     /// The training pools.
@@ -42,6 +45,7 @@ impl SplitArg {
     fn split(self) -> Split {
         match self {
             SplitArg::Heldout => Split::HeldOut,
+            SplitArg::Handwritten => Split::HandWritten,
             SplitArg::Standard => Split::Standard,
             SplitArg::Train => Split::Train,
         }
@@ -50,6 +54,9 @@ impl SplitArg {
     fn describe(self) -> &'static str {
         match self {
             SplitArg::Heldout => "held-out (names and templates never in a training IOI prompt)",
+            SplitArg::Handwritten => {
+                "hand-written (templates unlike any training template, held-out names)"
+            }
             SplitArg::Standard => "standard (the generator behind `run --ioi`)",
             SplitArg::Train => "training-pool",
         }
@@ -66,6 +73,9 @@ pub struct EvalIoiArgs {
     seed: u64,
     #[arg(long, value_enum, default_value = "heldout")]
     split: SplitArg,
+    /// Figures per template (a Markdown table; `--n` is then spread over the templates).
+    #[arg(long)]
+    by_template: bool,
     /// Print the figures as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -109,6 +119,60 @@ fn evaluate(
     } else {
         print_eval(&e, split, seed);
     }
+    verdict(&e)
+}
+
+/// `| template | … |` rows, then the pooled figures.
+fn print_table(rows: &[TemplateEval], all: &IoiEval) {
+    println!(
+        "| template | prompts | mean clean logit diff | clean prompts preferring IO | mean corrupted logit diff |"
+    );
+    println!("|---|---|---|---|---|");
+    let line = |name: &str, e: &IoiEval| {
+        println!(
+            "| {name} | {} | {:.3} | {:.1}% | {:.3} |",
+            e.n,
+            e.mean_clean,
+            100.0 * e.fraction_positive,
+            e.mean_corrupted
+        );
+    };
+    for r in rows {
+        line(&format!("`{}`", r.template), &r.eval);
+    }
+    line("**all**", all);
+}
+
+/// Per-template figures of `split`; fails when the pooled figures miss a threshold.
+fn evaluate_by_template(
+    model: &Gpt2,
+    tok: &Gpt2Tokenizer,
+    args: &EvalIoiArgs,
+) -> Result<(), String> {
+    let count = args.split.split().pools().templates.len().max(1);
+    let per = args.n.div_ceil(count).max(1);
+    let rows = eval_by_template(model, tok, args.split.split(), per, args.seed)?;
+    let all = IoiEval::pooled(rows.iter().map(|r| &r.eval));
+    if args.json {
+        let v = serde_json::json!({
+            "templates": rows,
+            "all": all,
+            "passes": all.failures().is_empty(),
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "IOI on {} {} prompts ({per} per template), seed {}:",
+            all.n,
+            args.split.describe(),
+            args.seed
+        );
+        print_table(&rows, &all);
+    }
+    verdict(&all)
+}
+
+fn verdict(e: &IoiEval) -> Result<(), String> {
     let failures = e.failures();
     if failures.is_empty() {
         Ok(())
@@ -122,6 +186,9 @@ fn evaluate(
 
 pub fn eval(args: &EvalIoiArgs) -> Result<(), String> {
     let loaded = load(&args.model)?;
+    if args.by_template {
+        return evaluate_by_template(&loaded.model, &loaded.tokenizer, args);
+    }
     evaluate(
         &loaded.model,
         &loaded.tokenizer,

@@ -37,6 +37,66 @@ fn eval_ioi_on_the_demo_model_passes() {
     assert!(text.contains("mean clean logit difference"), "{text}");
 }
 
+/// The committed demo model misses the goal on the hand-written split (README, "Demo model"):
+/// the table is still printed, every template a row, and the exit status says it failed.
+#[test]
+fn eval_ioi_by_template_on_hand_written_prompts() {
+    let out = gradpatch(&[
+        "eval-ioi",
+        "--model",
+        &demo_dir(),
+        "--split",
+        "handwritten",
+        "--by-template",
+        "--n",
+        "160",
+        "--json",
+    ]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = json["templates"].as_array().unwrap();
+    assert_eq!(rows.len(), 16, "one row per hand-written template");
+    for row in rows {
+        assert_eq!(row["n"], 10, "{row}");
+        assert!(row["template"].as_str().unwrap().contains("{S2}"), "{row}");
+    }
+    assert_eq!(json["all"]["n"], 160);
+    let clean: f64 = rows
+        .iter()
+        .map(|r| r["mean_clean"].as_f64().unwrap())
+        .sum::<f64>()
+        / 16.0;
+    assert!(
+        (clean - json["all"]["mean_clean"].as_f64().unwrap()).abs() < 1e-4,
+        "equal-sized rows: the pooled mean is the mean of the rows' means"
+    );
+    assert_eq!(json["passes"], false, "{}", json["all"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("does not do IOI on these prompts"),
+        "{stderr}"
+    );
+
+    let table = gradpatch(&[
+        "eval-ioi",
+        "--model",
+        &demo_dir(),
+        "--split",
+        "handwritten",
+        "--by-template",
+        "--n",
+        "16",
+    ]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("| template | prompts |"), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("| `")).count(),
+        16,
+        "{text}"
+    );
+    assert!(text.contains("| **all** | 16 |"), "{text}");
+}
+
 #[test]
 fn a_short_training_run_writes_a_model_the_engine_loads() {
     let dir = tmp("train-demo");

@@ -1,10 +1,13 @@
 //! IOI pools split for training a model and judging it on what it never saw: the training
 //! split is the standard pools ([`crate::ioi::TEMPLATES`], [`crate::ioi::NAMES`]) plus more
-//! templates and names; the held-out split has its own templates and names, disjoint from the
-//! training ones (places and objects are shared). The standard generator is unchanged.
+//! templates and names; the held-out and hand-written splits have their own templates and the
+//! held-out names, disjoint from the training ones (places and objects are shared). The standard
+//! generator is unchanged.
 //!
 //! Held-out templates use only words that training text contains, in arrangements no training
-//! template has.
+//! template has. Hand-written templates were written to differ in structure from every training
+//! template (a test measures it), as IOI prompts written outside the project do; they may use
+//! words the training text lacks.
 
 use crate::ioi::{IoiPools, NAMES, OBJECTS, PLACES, TEMPLATES};
 
@@ -26,6 +29,27 @@ pub const HELDOUT_TEMPLATES: [&str; 4] = [
     "After{A} and{B} arrived at the{PLACE},{S2} decided to give the{OBJECT} to",
     "Then{A} and{B} walked to the{PLACE}, where{S2} passed a{OBJECT} to",
     "When{A} and{B} met at the{PLACE} with a{OBJECT},{S2} gave it to",
+];
+
+/// Templates written by hand, each unlike every training template in how it introduces the
+/// names, links them to S2 or ends: IOI prompts "from outside".
+pub const HANDWRITTEN_TEMPLATES: [&str; 16] = [
+    "{A} was in the{PLACE} when{B} came in, and a little later{S2} gave the{OBJECT} to",
+    "The{OBJECT} was on the table.{A} and{B} looked at it for a long time, and in the end{S2} gave it to",
+    "In the morning{A} asked{B} to come to the{PLACE}. In the evening{S2} wrote a letter to",
+    "Because{A} and{B} were late for work at the{PLACE},{S2} sent a message to",
+    "{A} and{B} sat in the{PLACE} for hours. In the end{S2} said goodbye to",
+    "Outside the{PLACE},{A} waited for{B}. When they met,{S2} handed the{OBJECT} to",
+    "It was a long day for{A} and{B}, and because the{PLACE} was closed{S2} bought a{OBJECT} for",
+    "Both{A} and{B} liked the{PLACE}, but only{S2} brought a{OBJECT} to",
+    "{A} and{B} talked about the{OBJECT} all day. At the{PLACE},{S2} finally gave it to",
+    "After school,{A} and{B} went home together. Later that night{S2} called",
+    "{A} and{B} were both at the{PLACE}, and everyone was happy.{S2} kept talking to",
+    "The{PLACE} was empty except for{A} and{B}.{S2} gave a{OBJECT} to",
+    "{A} told{B} a story at the{PLACE}, and when it was over{S2} gave a{OBJECT} to",
+    "When the{PLACE} closed,{A} and{B} went outside, where{S2} gave the{OBJECT} to",
+    "{A} and{B} had known each other for years. One day at the{PLACE},{S2} gave a{OBJECT} to",
+    "Near the{PLACE} there were{A} and{B}. Suddenly{S2} threw the{OBJECT} to",
 ];
 
 /// Names added to the standard sixteen for training.
@@ -196,6 +220,8 @@ pub enum Split {
     Train,
     /// [`HELDOUT_TEMPLATES`] and [`HELDOUT_NAMES`] with the standard places and objects.
     HeldOut,
+    /// [`HANDWRITTEN_TEMPLATES`] and [`HELDOUT_NAMES`] with the standard places and objects.
+    HandWritten,
 }
 
 impl Split {
@@ -211,6 +237,7 @@ impl Split {
                 NAMES.iter().chain(&TRAIN_EXTRA_NAMES).copied().collect(),
             ),
             Split::HeldOut => (HELDOUT_TEMPLATES.to_vec(), HELDOUT_NAMES.to_vec()),
+            Split::HandWritten => (HANDWRITTEN_TEMPLATES.to_vec(), HELDOUT_NAMES.to_vec()),
         };
         IoiPools {
             templates,

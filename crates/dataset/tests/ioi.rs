@@ -120,6 +120,11 @@ fn held_out_split_shares_no_name_or_template_with_training() {
     let train = Split::Train.pools();
     let held = Split::HeldOut.pools();
     let standard = Split::Standard.pools();
+    let hand = Split::HandWritten.pools();
+    assert_eq!(
+        hand.names, held.names,
+        "the hand-written split uses the held-out names"
+    );
     let set = |v: &[&'static str]| v.iter().copied().collect::<BTreeSet<_>>();
     for pools in [&train, &held] {
         assert_eq!(set(&pools.names).len(), pools.names.len(), "unique names");
@@ -139,6 +144,17 @@ fn held_out_split_shares_no_name_or_template_with_training() {
         set(&train.templates).is_disjoint(&set(&held.templates)),
         "the train and held-out templates are disjoint"
     );
+    assert_eq!(set(&hand.templates).len(), hand.templates.len());
+    assert!(
+        set(&train.templates).is_disjoint(&set(&hand.templates))
+            && set(&held.templates).is_disjoint(&set(&hand.templates)),
+        "the hand-written templates are in no other split"
+    );
+    for t in &hand.templates {
+        let (a, b, s2) = (t.find("{A}"), t.find("{B}"), t.find("{S2}"));
+        assert!(a.is_some() && a < b && b < s2, "A, B, S2 in order: {t:?}");
+        assert!(!t.ends_with(' ') && !t.contains("  "), "spacing: {t:?}");
+    }
     assert!(
         set(&standard.names).is_subset(&set(&train.names)),
         "the standard names are among the train names"
@@ -158,5 +174,60 @@ fn held_out_split_shares_no_name_or_template_with_training() {
             p.pair.correct
         );
         assert_eq!(p.clean_ids.len(), p.corrupted_ids.len());
+    }
+}
+
+/// Words and placeholders of a template, in order (`,` and `.` count as words).
+fn units(template: &str) -> Vec<String> {
+    let spaced = template
+        .replace('{', " {")
+        .replace('}', "} ")
+        .replace(',', " , ")
+        .replace('.', " . ");
+    spaced.split_whitespace().map(str::to_string).collect()
+}
+
+/// The longest run of `a`'s units that also occurs, in a row, in `b`.
+fn longest_common_run(a: &[String], b: &[String]) -> usize {
+    let mut best = 0;
+    let mut prev = vec![0usize; b.len() + 1];
+    for x in a {
+        let mut row = vec![0usize; b.len() + 1];
+        for (j, y) in b.iter().enumerate() {
+            if x == y {
+                row[j + 1] = prev[j] + 1;
+                best = best.max(row[j + 1]);
+            }
+        }
+        prev = row;
+    }
+    best
+}
+
+/// "Differs in structure", measured: no run of more than half of a hand-written template's
+/// words and placeholders occurs in a row in any training template, so the opening, the link to
+/// S2 and the action cannot all be borrowed.
+#[test]
+fn hand_written_templates_differ_in_structure_from_every_training_template() {
+    use gradpatch_dataset::Split;
+    let train: Vec<Vec<String>> = Split::Train
+        .pools()
+        .templates
+        .iter()
+        .map(|t| units(t))
+        .collect();
+    for template in Split::HandWritten.pools().templates {
+        let mine = units(template);
+        let (worst, closest) = train
+            .iter()
+            .map(|t| (longest_common_run(&mine, t), t))
+            .max_by_key(|(n, _)| *n)
+            .unwrap();
+        assert!(
+            2 * worst <= mine.len(),
+            "{template:?} shares a run of {worst} of its {} units with the training template {:?}",
+            mine.len(),
+            closest.join(" ")
+        );
     }
 }

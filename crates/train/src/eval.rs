@@ -2,7 +2,7 @@
 //! differences (logit(IO) − logit(S) at the last token) through the model's `LogitDiff`
 //! readout, the numbers `gradpatch run` and the page show.
 
-use gradpatch_dataset::{Corruption, Gpt2Tokenizer, Split, generate_ioi_from};
+use gradpatch_dataset::{Corruption, Gpt2Tokenizer, IoiPools, Split, generate_ioi_from};
 use gradpatch_model::Gpt2;
 use gradpatch_runs::logit_diffs;
 use serde::Serialize;
@@ -52,9 +52,59 @@ impl IoiEval {
     }
 }
 
-/// Logit differences of `pairs` (clean or corrupted rows) in batches of 64.
+impl IoiEval {
+    /// Figures of the clean and corrupted logit differences of the same prompts.
+    fn from_diffs(clean: Vec<f32>, corrupted: Vec<f32>) -> Self {
+        let frac = |x: &[f32], f: fn(f32) -> bool| {
+            x.iter().filter(|&&v| f(v)).count() as f32 / x.len().max(1) as f32
+        };
+        Self {
+            n: clean.len(),
+            mean_clean: mean(&clean),
+            fraction_positive: frac(&clean, |v| v > 0.0),
+            mean_corrupted: mean(&corrupted),
+            fraction_corrupted_negative: frac(&corrupted, |v| v < 0.0),
+            clean,
+            corrupted,
+        }
+    }
+
+    /// The figures of all prompts of `parts` together.
+    pub fn pooled<'a>(parts: impl IntoIterator<Item = &'a IoiEval>) -> Self {
+        let (mut clean, mut corrupted) = (Vec::new(), Vec::new());
+        for p in parts {
+            clean.extend(&p.clean);
+            corrupted.extend(&p.corrupted);
+        }
+        Self::from_diffs(clean, corrupted)
+    }
+}
+
+/// One template's figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct TemplateEval {
+    pub template: String,
+    #[serde(flatten)]
+    pub eval: IoiEval,
+}
+
 fn mean(x: &[f32]) -> f32 {
     x.iter().sum::<f32>() / x.len().max(1) as f32
+}
+
+/// `n` IOI prompts of `pools` for `seed`, corrupted with `aba`, scored by the engine.
+fn eval_pools(
+    model: &Gpt2,
+    tok: &Gpt2Tokenizer,
+    pools: &IoiPools,
+    n: usize,
+    seed: u64,
+) -> Result<IoiEval, String> {
+    let pairs = generate_ioi_from(pools, n, seed, Corruption::Aba, tok, model.config.n_ctx)
+        .map_err(|e| e.to_string())?;
+    let clean = logit_diffs(model, &pairs, false).map_err(|e| e.to_string())?;
+    let corrupted = logit_diffs(model, &pairs, true).map_err(|e| e.to_string())?;
+    Ok(IoiEval::from_diffs(clean, corrupted))
 }
 
 /// `n` IOI prompts of `split` for `seed`, corrupted with `aba`, scored by the engine.
@@ -65,27 +115,31 @@ pub fn eval_ioi(
     n: usize,
     seed: u64,
 ) -> Result<IoiEval, String> {
-    let pairs = generate_ioi_from(
-        &split.pools(),
-        n,
-        seed,
-        Corruption::Aba,
-        tok,
-        model.config.n_ctx,
-    )
-    .map_err(|e| e.to_string())?;
-    let clean = logit_diffs(model, &pairs, false).map_err(|e| e.to_string())?;
-    let corrupted = logit_diffs(model, &pairs, true).map_err(|e| e.to_string())?;
-    let frac = |x: &[f32], f: fn(f32) -> bool| {
-        x.iter().filter(|&&v| f(v)).count() as f32 / x.len().max(1) as f32
-    };
-    Ok(IoiEval {
-        n: pairs.len(),
-        mean_clean: mean(&clean),
-        fraction_positive: frac(&clean, |v| v > 0.0),
-        mean_corrupted: mean(&corrupted),
-        fraction_corrupted_negative: frac(&corrupted, |v| v < 0.0),
-        clean,
-        corrupted,
-    })
+    eval_pools(model, tok, &split.pools(), n, seed)
+}
+
+/// `per_template` prompts of each template of `split` (names, places and objects drawn as
+/// [`eval_ioi`] draws them, with `seed`), in the split's template order.
+pub fn eval_by_template(
+    model: &Gpt2,
+    tok: &Gpt2Tokenizer,
+    split: Split,
+    per_template: usize,
+    seed: u64,
+) -> Result<Vec<TemplateEval>, String> {
+    let pools = split.pools();
+    pools
+        .templates
+        .iter()
+        .map(|template| {
+            let one = IoiPools {
+                templates: vec![*template],
+                ..pools.clone()
+            };
+            Ok(TemplateEval {
+                template: template.to_string(),
+                eval: eval_pools(model, tok, &one, per_template, seed)?,
+            })
+        })
+        .collect()
 }

@@ -21,7 +21,7 @@ use gradpatch_dataset::ioi_split::all_names;
 use gradpatch_model::{Gpt2Config, HostWeights, KeyLayout, StoreDtype, to_host, to_safetensors};
 
 pub use corpus::{Example, Sampler};
-pub use eval::{IoiEval, eval_ioi};
+pub use eval::{IoiEval, TemplateEval, eval_by_template, eval_ioi};
 pub use net::Net;
 
 /// Everything that decides the trained files.
