@@ -149,9 +149,8 @@ fn evaluate_by_template(
     tok: &Gpt2Tokenizer,
     args: &EvalIoiArgs,
 ) -> Result<(), String> {
-    let count = args.split.split().pools().templates.len().max(1);
-    let per = args.n.div_ceil(count).max(1);
-    let rows = eval_by_template(model, tok, args.split.split(), per, args.seed)?;
+    let rows = eval_by_template(model, tok, args.split.split(), args.n, args.seed)?;
+    let per = rows.first().map_or(0, |r| r.eval.n);
     let all = IoiEval::pooled(rows.iter().map(|r| &r.eval));
     if args.json {
         let v = serde_json::json!({

@@ -37,21 +37,31 @@ fn eval_ioi_on_the_demo_model_passes() {
     assert!(text.contains("mean clean logit difference"), "{text}");
 }
 
-/// The committed demo model misses the goal on the hand-written split (README, "Demo model"):
-/// the table is still printed, every template a row, and the exit status says it failed.
-#[test]
-fn eval_ioi_by_template_on_hand_written_prompts() {
-    let out = gradpatch(&[
+/// `eval-ioi --split handwritten --by-template` on the committed demo model.
+fn hand_written_by_template(n: usize, json: bool) -> std::process::Output {
+    let n = n.to_string();
+    let demo = demo_dir();
+    let mut args = vec![
         "eval-ioi",
         "--model",
-        &demo_dir(),
+        &demo,
         "--split",
         "handwritten",
         "--by-template",
         "--n",
-        "160",
-        "--json",
-    ]);
+        &n,
+    ];
+    if json {
+        args.push("--json");
+    }
+    gradpatch(&args)
+}
+
+/// The committed demo model misses the goal on the hand-written split (README, "Demo model"):
+/// the table is still printed, every template a row, and the exit status says it failed.
+#[test]
+fn eval_ioi_by_template_on_hand_written_prompts() {
+    let out = hand_written_by_template(160, true);
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = json["templates"].as_array().unwrap();
     assert_eq!(rows.len(), 16, "one row per hand-written template");
@@ -77,16 +87,7 @@ fn eval_ioi_by_template_on_hand_written_prompts() {
         "{stderr}"
     );
 
-    let table = gradpatch(&[
-        "eval-ioi",
-        "--model",
-        &demo_dir(),
-        "--split",
-        "handwritten",
-        "--by-template",
-        "--n",
-        "16",
-    ]);
+    let table = hand_written_by_template(16, false);
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains("| template | prompts |"), "{text}");
     assert_eq!(

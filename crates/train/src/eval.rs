@@ -118,16 +118,18 @@ pub fn eval_ioi(
     eval_pools(model, tok, &split.pools(), n, seed)
 }
 
-/// `per_template` prompts of each template of `split` (names, places and objects drawn as
-/// [`eval_ioi`] draws them, with `seed`), in the split's template order.
+/// About `n` prompts spread over the templates of `split` (`ceil(n / templates)` each, at least
+/// one; names, places and objects drawn as [`eval_ioi`] draws them, with `seed`), in the split's
+/// template order.
 pub fn eval_by_template(
     model: &Gpt2,
     tok: &Gpt2Tokenizer,
     split: Split,
-    per_template: usize,
+    n: usize,
     seed: u64,
 ) -> Result<Vec<TemplateEval>, String> {
     let pools = split.pools();
+    let per_template = n.div_ceil(pools.templates.len().max(1)).max(1);
     pools
         .templates
         .iter()
