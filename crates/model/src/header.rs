@@ -10,7 +10,8 @@ use serde::Deserialize;
 
 use crate::config::Gpt2Config;
 use crate::error::LoadError;
-use crate::weights::{LoadOptions, infer_config, layout_of};
+use crate::infer::{infer_config, layout_of};
+use crate::weights::LoadOptions;
 
 /// The format's own limit on the header (the `safetensors` crate refuses larger ones).
 pub const MAX_HEADER_BYTES: u64 = 100_000_000;

@@ -12,6 +12,7 @@ pub mod header;
 mod hook_ctx;
 mod hook_point;
 pub mod hooks;
+mod infer;
 mod keys;
 mod layers;
 pub mod model;
