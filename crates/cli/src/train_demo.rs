@@ -244,5 +244,8 @@ pub fn run(args: &TrainDemoArgs) -> Result<(), String> {
     )
     .map_err(|e| format!("the written model does not load: {e}"))?;
     let tok = Gpt2Tokenizer::from_bytes(tokenizer).map_err(|e| e.to_string())?;
-    evaluate(&model, &tok, SplitArg::Heldout, 200, 1, false)
+    // Both checks print their figures before either verdict counts.
+    let held_out = evaluate(&model, &tok, SplitArg::Heldout, 200, 1, false);
+    let hand_written = evaluate(&model, &tok, SplitArg::Handwritten, 400, 1, false);
+    held_out.and(hand_written)
 }

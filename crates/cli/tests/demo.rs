@@ -57,19 +57,25 @@ fn hand_written_by_template(n: usize, json: bool) -> std::process::Output {
     gradpatch(&args)
 }
 
-/// The committed demo model misses the goal on the hand-written split (README, "Demo model"):
-/// the table is still printed, every template a row, and the exit status says it failed.
+/// The committed demo model meets the goal on the hand-written split (README, "Demo model"):
+/// the README's 800 prompts, every template a row, the pooled figures the rows' prompts
+/// together, exit status 0.
 #[test]
 fn eval_ioi_by_template_on_hand_written_prompts() {
-    let out = hand_written_by_template(160, true);
+    let out = hand_written_by_template(800, true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = json["templates"].as_array().unwrap();
     assert_eq!(rows.len(), 16, "one row per hand-written template");
     for row in rows {
-        assert_eq!(row["n"], 10, "{row}");
+        assert_eq!(row["n"], 50, "{row}");
         assert!(row["template"].as_str().unwrap().contains("{S2}"), "{row}");
     }
-    assert_eq!(json["all"]["n"], 160);
+    assert_eq!(json["all"]["n"], 800);
     let clean: f64 = rows
         .iter()
         .map(|r| r["mean_clean"].as_f64().unwrap())
@@ -79,13 +85,7 @@ fn eval_ioi_by_template_on_hand_written_prompts() {
         (clean - json["all"]["mean_clean"].as_f64().unwrap()).abs() < 1e-4,
         "equal-sized rows: the pooled mean is the mean of the rows' means"
     );
-    assert_eq!(json["passes"], false, "{}", json["all"]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("does not do IOI on these prompts"),
-        "{stderr}"
-    );
+    assert_eq!(json["passes"], true, "{}", json["all"]);
 
     let table = hand_written_by_template(16, false);
     let text = String::from_utf8_lossy(&table.stdout);
@@ -122,6 +122,25 @@ fn a_short_training_run_writes_a_model_the_engine_loads() {
     for name in ["model.safetensors", "tokenizer.json", "config.json"] {
         assert!(dir.join("demo").join(name).is_file(), "{name}");
     }
+    // The per-template table of a model that fails: still printed, and the exit status says so.
+    let by_template = gradpatch(&[
+        "eval-ioi",
+        "--model",
+        &out_dir,
+        "--split",
+        "handwritten",
+        "--by-template",
+        "--n",
+        "16",
+    ]);
+    assert!(!by_template.status.success());
+    let text = String::from_utf8_lossy(&by_template.stdout);
+    assert!(text.contains("| **all** | 16 |"), "{text}");
+    let stderr = String::from_utf8_lossy(&by_template.stderr);
+    assert!(
+        stderr.contains("does not do IOI on these prompts"),
+        "{stderr}"
+    );
     let logits = gradpatch(&["logits", "--model", &out_dir, "--json"]);
     assert!(
         logits.status.success(),

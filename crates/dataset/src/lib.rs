@@ -2,6 +2,7 @@
 //! does) and validated clean/corrupted prompt pairs.
 
 pub mod ioi;
+pub mod ioi_grammar;
 pub mod ioi_split;
 pub mod prompts;
 pub mod tokenizer;

@@ -125,10 +125,16 @@ fn held_out_split_shares_no_name_or_template_with_training() {
         hand.names, held.names,
         "the hand-written split uses the held-out names"
     );
+    assert!(
+        train.templates.len() > 10_000,
+        "the grammar makes many templates: {}",
+        train.templates.len()
+    );
     let set = |v: &[&'static str]| v.iter().copied().collect::<BTreeSet<_>>();
+    let templates = |v: &[String]| v.iter().cloned().collect::<BTreeSet<_>>();
     for pools in [&train, &held] {
         assert_eq!(set(&pools.names).len(), pools.names.len(), "unique names");
-        assert_eq!(set(&pools.templates).len(), pools.templates.len());
+        assert_eq!(templates(&pools.templates).len(), pools.templates.len());
         for name in &pools.names {
             assert!(
                 name.starts_with(' ') && !name[1..].contains(' '),
@@ -141,13 +147,13 @@ fn held_out_split_shares_no_name_or_template_with_training() {
         "the train and held-out names are disjoint"
     );
     assert!(
-        set(&train.templates).is_disjoint(&set(&held.templates)),
+        templates(&train.templates).is_disjoint(&templates(&held.templates)),
         "the train and held-out templates are disjoint"
     );
-    assert_eq!(set(&hand.templates).len(), hand.templates.len());
+    assert_eq!(templates(&hand.templates).len(), hand.templates.len());
     assert!(
-        set(&train.templates).is_disjoint(&set(&hand.templates))
-            && set(&held.templates).is_disjoint(&set(&hand.templates)),
+        templates(&train.templates).is_disjoint(&templates(&hand.templates))
+            && templates(&held.templates).is_disjoint(&templates(&hand.templates)),
         "the hand-written templates are in no other split"
     );
     for t in &hand.templates {
@@ -160,7 +166,7 @@ fn held_out_split_shares_no_name_or_template_with_training() {
         "the standard names are among the train names"
     );
     assert!(
-        set(&standard.templates).is_subset(&set(&train.templates)),
+        templates(&standard.templates).is_subset(&templates(&train.templates)),
         "the standard templates are among the train templates"
     );
     // Held-out prompts are valid IOI pairs (GPT-2 has most of these names as one token).
@@ -217,7 +223,7 @@ fn hand_written_templates_differ_in_structure_from_every_training_template() {
         .map(|t| units(t))
         .collect();
     for template in Split::HandWritten.pools().templates {
-        let mine = units(template);
+        let mine = units(&template);
         let (worst, closest) = train
             .iter()
             .map(|t| (longest_common_run(&mine, t), t))
@@ -230,4 +236,28 @@ fn hand_written_templates_differ_in_structure_from_every_training_template() {
             closest.join(" ")
         );
     }
+}
+
+#[test]
+fn the_grammar_samples_only_its_own_templates_and_all_kinds_of_them() {
+    use gradpatch_dataset::ioi::SplitMix;
+    use gradpatch_dataset::ioi_grammar::{FILLERS, PRELUDES, SUBORDINATE, all, sample};
+    use std::collections::BTreeSet;
+    let every: BTreeSet<String> = all().into_iter().collect();
+    let mut rng = SplitMix::new(3);
+    let drawn: Vec<String> = (0..5000).map(|_| sample(&mut rng)).collect();
+    for t in &drawn {
+        assert!(every.contains(t), "sampled but not listed: {t:?}");
+    }
+    let share = |f: &dyn Fn(&String) -> bool| {
+        drawn.iter().filter(|t| f(t)).count() as f64 / drawn.len() as f64
+    };
+    let subordinate = share(&|t| SUBORDINATE.iter().any(|s| t.contains(s)));
+    assert!((0.25..0.35).contains(&subordinate), "{subordinate}");
+    let prelude = share(&|t| PRELUDES.iter().any(|p| t.starts_with(p)));
+    assert!((0.15..0.25).contains(&prelude), "{prelude}");
+    let filler = share(&|t| FILLERS.iter().any(|f| t.contains(f)));
+    assert!((0.2..0.3).contains(&filler), "{filler}");
+    let distinct: BTreeSet<&String> = drawn.iter().collect();
+    assert!(distinct.len() > 3000, "{} distinct of 5000", distinct.len());
 }

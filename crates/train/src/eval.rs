@@ -135,11 +135,11 @@ pub fn eval_by_template(
         .iter()
         .map(|template| {
             let one = IoiPools {
-                templates: vec![*template],
+                templates: vec![template.clone()],
                 ..pools.clone()
             };
             Ok(TemplateEval {
-                template: template.to_string(),
+                template: template.clone(),
                 eval: eval_pools(model, tok, &one, per_template, seed)?,
             })
         })

@@ -1,5 +1,6 @@
 //! Training is deterministic for a seed and its files load in the engine; the committed demo
-//! model does IOI on held-out prompts; the held-out templates use only words training text has.
+//! model does IOI on held-out and hand-written prompts; their templates use only words training
+//! text has.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
@@ -7,7 +8,7 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use burn::tensor::{Int, Tensor, TensorData};
-use gradpatch_dataset::ioi_split::{HELDOUT_TEMPLATES, all_names};
+use gradpatch_dataset::ioi_split::{HANDWRITTEN_TEMPLATES, HELDOUT_TEMPLATES, all_names};
 use gradpatch_dataset::{Gpt2Tokenizer, Split};
 use gradpatch_model::{
     Gpt2, Hooks, LoadOptions, Processing, Readout, Run, Source, load_host_weights, to_host,
@@ -81,7 +82,7 @@ fn demo_dir() -> PathBuf {
 }
 
 #[test]
-fn committed_demo_model_does_ioi_on_held_out_prompts() {
+fn committed_demo_model_does_ioi_on_held_out_and_hand_written_prompts() {
     let dir = demo_dir();
     let read = |name: &str| {
         std::fs::read(dir.join(name))
@@ -92,7 +93,7 @@ fn committed_demo_model_does_ioi_on_held_out_prompts() {
         &read("config.json"),
         &read("tokenizer.json"),
     );
-    for split in [Split::HeldOut, Split::Standard] {
+    for split in [Split::HeldOut, Split::HandWritten, Split::Standard] {
         let e = eval_ioi(&model, &tok, split, 200, 1).unwrap();
         assert_eq!(e.n, 200);
         assert!(
@@ -114,22 +115,28 @@ fn words(text: &str) -> Vec<String> {
 }
 
 #[test]
-fn held_out_templates_use_only_words_of_the_training_text() {
+fn held_out_and_hand_written_templates_use_only_words_of_the_training_text() {
     let mut sampler = Sampler::new(0, TrainConfig::demo(0).ioi_per_16);
     let seen: BTreeSet<String> = (0..20_000)
         .flat_map(|_| words(&sampler.next_example().text()))
         .collect();
-    for template in HELDOUT_TEMPLATES {
+    let mut unseen = Vec::new();
+    for template in HELDOUT_TEMPLATES.iter().chain(&HANDWRITTEN_TEMPLATES) {
         let bare = ["{A}", "{B}", "{S2}", "{PLACE}", "{OBJECT}"]
             .iter()
             .fold(template.to_string(), |t, p| t.replace(p, " "));
-        for w in words(&bare) {
-            assert!(
-                seen.contains(&w),
-                "{w:?} of {template:?} is in no training sentence"
-            );
-        }
+        unseen.extend(
+            words(&bare)
+                .into_iter()
+                .filter(|w| !seen.contains(w))
+                .map(|w| format!("{w:?} of {template:?}")),
+        );
     }
+    assert!(
+        unseen.is_empty(),
+        "words in no training sentence: {}",
+        unseen.join("; ")
+    );
 }
 
 /// The trainer's network (`train/src/net.rs`, a burn `Module` Adam can update) is the engine's
