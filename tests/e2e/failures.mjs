@@ -3,14 +3,7 @@
 // the CPU-only switch. Each failure is produced for real by a route of the test server
 // (server.mjs) or by damaging the browser's own cache.
 import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { RUN_TIMEOUT, assert, compareWithCli, done, exportedResults, loadFrom, loaded, open, test, waitError, waitResults } from './lib.mjs';
-
-/** The size of a file of the bundled demo model (what a complete cache entry holds). */
-const demoDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'web', 'models', 'ioi-demo');
-const demoSize = (name) => fs.statSync(path.join(demoDir, name)).size;
+import { RUN_TIMEOUT, assert, compareWithCli, demoSize, done, exportedResults, loadFrom, loaded, open, test, waitError, waitResults } from './lib.mjs';
 
 /** The bundled model loads from the same page (no reload needed after a failure). */
 async function bundledLoads(page) {

@@ -1,6 +1,12 @@
 // What every browser test shares: the test runner, assertions, opening a page under the
 // Content-Security-Policy watch, and waiting for results or errors.
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const demoDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'web', 'models', 'ioi-demo');
+/** The size of a file of the bundled demo model (what a complete cache entry holds). */
+export const demoSize = (name) => fs.statSync(path.join(demoDir, name)).size;
 
 export const RUN_TIMEOUT = Number(process.env.E2E_RUN_TIMEOUT_MS || 600_000);
 

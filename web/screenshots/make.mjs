@@ -3,16 +3,19 @@
 // prompts with 50 IG steps on SwiftShader would take most of an hour; the numbers are the same,
 // tests/e2e checks the page against the CLI).
 //
-//   gradpatch run --model web/models/ioi-demo --ioi 16 --seed 0 --out /tmp/demo16.json
-//   node web/screenshots/make.mjs dist /tmp/demo16.json L2H1
+//   gradpatch run --model web/models/ioi-demo --ioi 16 --seed 0 --out /tmp/demo16.json   (from the repository root)
+//   node web/screenshots/make.mjs dist /tmp/demo16.json L0H3
 //
 // The last argument is the head to select (the README's text names it).
-import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../tests/e2e/server.mjs';
 
-const [dist, results, sel = 'L2H1'] = process.argv.slice(2);
+// playwright-core is installed for the browser tests (tests/e2e/node_modules).
+const { chromium } = createRequire(new URL('../../tests/e2e/package.json', import.meta.url))('playwright-core');
+
+const [dist, results, sel = 'L0H3'] = process.argv.slice(2);
 if (!dist || !results) {
   console.error('usage: node web/screenshots/make.mjs DIST RESULTS_JSON [HEAD]');
   process.exit(2);
