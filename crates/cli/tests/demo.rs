@@ -37,14 +37,13 @@ fn eval_ioi_on_the_demo_model_passes() {
     assert!(text.contains("mean clean logit difference"), "{text}");
 }
 
-/// `eval-ioi --split handwritten --by-template` on the committed demo model.
-fn hand_written_by_template(n: usize, json: bool) -> std::process::Output {
+/// `eval-ioi --split handwritten --by-template` on the model in `dir`.
+fn hand_written_by_template(dir: &str, n: usize, json: bool) -> std::process::Output {
     let n = n.to_string();
-    let demo = demo_dir();
     let mut args = vec![
         "eval-ioi",
         "--model",
-        &demo,
+        dir,
         "--split",
         "handwritten",
         "--by-template",
@@ -62,7 +61,7 @@ fn hand_written_by_template(n: usize, json: bool) -> std::process::Output {
 /// together, exit status 0.
 #[test]
 fn eval_ioi_by_template_on_hand_written_prompts() {
-    let out = hand_written_by_template(800, true);
+    let out = hand_written_by_template(&demo_dir(), 800, true);
     assert!(
         out.status.success(),
         "{}",
@@ -87,7 +86,7 @@ fn eval_ioi_by_template_on_hand_written_prompts() {
     );
     assert_eq!(json["passes"], true, "{}", json["all"]);
 
-    let table = hand_written_by_template(16, false);
+    let table = hand_written_by_template(&demo_dir(), 16, false);
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains("| template | prompts |"), "{text}");
     assert_eq!(
@@ -123,16 +122,7 @@ fn a_short_training_run_writes_a_model_the_engine_loads() {
         assert!(dir.join("demo").join(name).is_file(), "{name}");
     }
     // The per-template table of a model that fails: still printed, and the exit status says so.
-    let by_template = gradpatch(&[
-        "eval-ioi",
-        "--model",
-        &out_dir,
-        "--split",
-        "handwritten",
-        "--by-template",
-        "--n",
-        "16",
-    ]);
+    let by_template = hand_written_by_template(&out_dir, 16, false);
     assert!(!by_template.status.success());
     let text = String::from_utf8_lossy(&by_template.stdout);
     assert!(text.contains("| **all** | 16 |"), "{text}");

@@ -1,7 +1,7 @@
 //! The training split's procedural IOI templates: sometimes a sentence without names first, an
-//! opening clause that introduces the two names (`{A}`, `{B}`), a link to the subject's second mention (directly, through a
-//! conjunction, or after a sentence break and a filler sentence without names), and the
-//! subject's action that ends right before the indirect object. Varied on purpose (clause
+//! opening clause that introduces the two names (`{A}`, `{B}`), a link to the subject's second
+//! mention (directly, through a conjunction, or after a sentence break and a filler sentence
+//! without names), and the subject's action that ends right before the indirect object. Varied on purpose (clause
 //! order, sentence splits, distance between the names and S2, verbs and final prepositions) so
 //! that a model trained on it cannot lean on positions or one phrasing.
 //!

@@ -1,9 +1,8 @@
 //! IOI pools split for training a model and judging it on what it never saw: the training
 //! split is the standard pools ([`crate::ioi::TEMPLATES`], [`crate::ioi::NAMES`]) plus more
 //! templates (eight written out, and every template of [`crate::ioi_grammar`]) and names; the
-//! held-out and hand-written splits have their own templates and the
-//! held-out names, disjoint from the training ones (places and objects are shared). The standard
-//! generator is unchanged.
+//! held-out and hand-written splits have their own templates and the held-out names, disjoint
+//! from the training ones (places and objects are shared). The standard generator is unchanged.
 //!
 //! Held-out templates use only words that training text contains, in arrangements no training
 //! template has. Hand-written templates were written to differ in structure from every training
