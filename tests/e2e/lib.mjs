@@ -1,7 +1,8 @@
-// What every browser test shares: the test runner, assertions, opening a page under the
-// Content-Security-Policy watch, and waiting for results or errors.
+// What every browser test shares: tests on Node's runner with the page's CSP watched,
+// assertions, opening a page, and waiting for results or errors.
 import fs from 'node:fs';
 import path from 'node:path';
+import { test as nodeTest } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const demoDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'web', 'models', 'ioi-demo');
@@ -10,7 +11,6 @@ export const demoSize = (name) => fs.statSync(path.join(demoDir, name)).size;
 
 export const RUN_TIMEOUT = Number(process.env.E2E_RUN_TIMEOUT_MS || 600_000);
 
-const results = { passed: 0, failed: 0 };
 export const logs = [];
 let cspReports = [];
 /** Where the server collects CSP reports (set once the server is up). */
@@ -20,26 +20,29 @@ export function watchCspReports(reports) { cspReports = reports; }
 // going does not slow the tests after it (SwiftShader shares two cores between them).
 const openPages = new Set();
 
-export async function test(name, fn) {
-  // E2E_ONLY=substring runs only the matching tests (for working on one).
-  if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return;
-  const t0 = Date.now();
-  const reportsBefore = cspReports.length;
-  const pagesBefore = new Set(openPages);
-  try {
-    await fn();
-    // Any CSP violation, in the page or the worker, fails the test that caused it.
-    const fresh = cspReports.slice(reportsBefore);
-    if (fresh.length) throw new Error(`Content-Security-Policy violations reported: ${fresh.join(' | ').slice(0, 2000)}`);
-    results.passed++;
-    console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  } catch (e) {
-    results.failed++;
-    console.log(`FAIL ${name}: ${e && e.stack || e}`);
-    for (const page of [...openPages].filter((p) => !pagesBefore.has(p))) await page.close().catch(() => {});
-  }
+/**
+ * A test on Node's runner (`node --test`; one file per area, see run.mjs): any CSP violation
+ * the server was sent during it fails it, and when it fails, the pages it opened are closed and
+ * the browser's last console lines printed. E2E_ONLY=substring still picks tests by name.
+ */
+export function test(name, fn) {
+  const skip = !!process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY);
+  return nodeTest(name, { skip }, async () => {
+    const reportsBefore = cspReports.length;
+    const pagesBefore = new Set(openPages);
+    const logsBefore = logs.length;
+    try {
+      await fn();
+      const fresh = cspReports.slice(reportsBefore);
+      if (fresh.length) throw new Error(`Content-Security-Policy violations reported: ${fresh.join(' | ').slice(0, 2000)}`);
+    } catch (e) {
+      for (const page of [...openPages].filter((p) => !pagesBefore.has(p))) await page.close().catch(() => {});
+      const seen = logs.slice(logsBefore).slice(-60);
+      if (seen.length) console.log(`--- browser console during "${name}" (last ${seen.length} lines)\n${seen.join('\n')}`);
+      throw e;
+    }
+  });
 }
-export const totals = () => results;
 
 export function assert(cond, msg) { if (!cond) throw new Error(msg); }
 

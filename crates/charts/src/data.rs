@@ -3,23 +3,10 @@
 //! position grids and the summary's means. No drawing here.
 
 use gradpatch_stats::Comparison;
-use gradpatch_study::{IgResults, Results};
+use gradpatch_study::{MethodScores, Results};
+/// Heads or neurons (the charts' name for them).
+pub use gradpatch_terms::ComponentKind as Kind;
 pub use gradpatch_terms::{Method, MethodPair};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Heads,
-    Neurons,
-}
-
-impl Kind {
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::Heads => "heads",
-            Kind::Neurons => "neurons",
-        }
-    }
-}
 
 /// A `[rows × cols]` grid, row-major (rows = layers).
 #[derive(Clone, Debug, PartialEq)]
@@ -48,11 +35,7 @@ impl Grid {
 
 /// `[P][L][C]` scores of one method and kind, when that method ran.
 pub fn scores(results: &Results, method: Method, kind: Kind) -> Option<&[Vec<Vec<f32>>]> {
-    let (heads, neurons) = results.scores(method)?;
-    Some(match kind {
-        Kind::Heads => heads,
-        Kind::Neurons => neurons,
-    })
+    Some(results.scores(method)?.of(kind))
 }
 
 /// One prompt's grid, or (prompt `None`) the mean over prompts of each cell's finite values.
@@ -83,10 +66,10 @@ pub fn grid(results: &Results, method: Method, kind: Kind, prompt: Option<usize>
 /// The statistics of one pair of methods and one kind, present when both methods ran (files from
 /// before AtP have only IG–AP's, as `stats`).
 pub fn comparison(results: &Results, pair: MethodPair, kind: Kind) -> Option<&Comparison> {
-    let stats = match (&results.stats_pairs, pair) {
-        (Some(pairs), _) => pairs.get(pair)?,
-        (None, MethodPair::IgAp) => results.stats.as_ref()?,
-        (None, _) => return None,
+    let stats = match &results.stats_pairs {
+        Some(pairs) => pairs.get(pair)?,
+        None if pair == MethodPair::first_of_all() => results.stats.as_ref()?,
+        None => return None,
     };
     Some(match kind {
         Kind::Heads => &stats.heads,
@@ -211,7 +194,7 @@ pub fn of_component(pairs: &[Point], points: &[(f64, f64)], flat: usize) -> Vec<
 pub struct Ranked {
     pub row: usize,
     pub col: usize,
-    pub scores: [f32; 3],
+    pub scores: [f32; Method::COUNT],
 }
 
 impl Ranked {
@@ -222,14 +205,15 @@ impl Ranked {
 
 /// `method`'s place in [`Method::ALL`] (and in arrays indexed like it).
 pub fn method_index(method: Method) -> usize {
-    Method::ALL.iter().position(|&m| m == method).unwrap_or(0)
+    // A fieldless enum's discriminants count from 0 in `ALL`'s order.
+    method as usize
 }
 
 /// The ranking of a top-components table: the at most `n` components with the largest |score| of
 /// method `by`, largest first, ties in row-major order; non-finite scores are left out. Empty
 /// when `by` has no grid. `grids` are the methods' grids (of the same shape) in
 /// [`Method::ALL`]'s order.
-pub fn top_components(grids: [Option<&Grid>; 3], by: Method, n: usize) -> Vec<Ranked> {
+pub fn top_components(grids: [Option<&Grid>; Method::COUNT], by: Method, n: usize) -> Vec<Ranked> {
     let Some(g) = grids[method_index(by)] else {
         return Vec::new();
     };
@@ -283,12 +267,12 @@ pub fn mean_sd(xs: &[f32]) -> Option<(f64, f64)> {
     Some((m, sd))
 }
 
-/// [`mean_sd`] of IG's convergence |delta| of one kind (one per prompt and layer), over all
-/// prompts and layers.
-pub fn convergence_mean_sd(ig: &IgResults, kind: Kind) -> Option<(f64, f64)> {
+/// [`mean_sd`] of a method's convergence |delta| of one kind (one per prompt and layer), over
+/// all prompts and layers; `None` for a method without them.
+pub fn convergence_mean_sd(scores: &MethodScores, kind: Kind) -> Option<(f64, f64)> {
     let delta = match kind {
-        Kind::Heads => &ig.convergence_delta_heads,
-        Kind::Neurons => &ig.convergence_delta_neurons,
+        Kind::Heads => scores.convergence_delta_heads.as_ref()?,
+        Kind::Neurons => scores.convergence_delta_neurons.as_ref()?,
     };
     let abs: Vec<f32> = delta.iter().flatten().map(|x| x.abs()).collect();
     mean_sd(&abs)

@@ -3,9 +3,9 @@
 
 mod common;
 
-use gradpatch_charts::data::{self, Kind, Method, MethodPair};
+use gradpatch_charts::data::{self, Kind, Method};
 use gradpatch_charts::draw;
-use gradpatch_study::{IgResults, MethodScores, Results, statistics};
+use gradpatch_study::{MethodScores, Results, statistics};
 use plotters::prelude::*;
 
 fn results() -> Results {
@@ -19,30 +19,30 @@ fn results() -> Results {
         vec![vec![2.0, -2.0, 0.2], vec![0.4, 0.5, 1.0]],
     ];
     let neurons = |k: f32| vec![vec![vec![k, -k, 0.0, 1.0], vec![2.0 * k, 0.0, 0.5, -1.0]]; 2];
-    let config = common::study_config();
-    let mut r = Results {
-        config,
-        prompts: vec![],
-        clean_logit_diff: vec![2.0, 3.0],
-        corrupted_logit_diff: vec![-1.0, 0.0],
-        ig: Some(IgResults {
-            heads: ig_heads,
-            neurons: neurons(1.0),
-            convergence_delta_heads: vec![vec![0.0; 2]; 2],
-            convergence_delta_neurons: vec![vec![0.0; 2]; 2],
-            heads_pos: None,
-        }),
-        ap: Some(MethodScores {
-            heads: ap_heads,
-            neurons: neurons(0.5),
-            heads_pos: None,
-        }),
-        atp: None,
-        stats: None,
-        stats_pairs: None,
-        complete: true,
-        seconds: Default::default(),
-    };
+    let mut r = common::results_with(
+        vec![2.0, 3.0],
+        vec![-1.0, 0.0],
+        vec![
+            (
+                Method::Ig,
+                MethodScores {
+                    heads: ig_heads,
+                    neurons: neurons(1.0),
+                    convergence_delta_heads: Some(vec![vec![0.0; 2]; 2]),
+                    convergence_delta_neurons: Some(vec![vec![0.0; 2]; 2]),
+                    heads_pos: None,
+                },
+            ),
+            (
+                Method::Ap,
+                MethodScores {
+                    heads: ap_heads,
+                    neurons: neurons(0.5),
+                    ..MethodScores::default()
+                },
+            ),
+        ],
+    );
     r.stats = statistics(&r, 0.9);
     r
 }
@@ -67,10 +67,10 @@ fn mean_grid_skips_missing_values() {
 #[test]
 fn pairs_fit_and_highlights_follow_the_statistics() {
     let r = results();
-    let pooled = data::pairs(&r, MethodPair::IgAp, Kind::Heads, None);
+    let pooled = data::pairs(&r, common::ig_ap(), Kind::Heads, None);
     assert_eq!(pooled.len(), 11, "the NaN pair is left out");
     let (rho, slope, intercept) =
-        data::fit(&data::pairs(&r, MethodPair::IgAp, Kind::Heads, Some(1)));
+        data::fit(&data::pairs(&r, common::ig_ap(), Kind::Heads, Some(1)));
     assert!(
         (rho - r.stats.as_ref().unwrap().heads.pearson_per_prompt[1]).abs() < 1e-9,
         "the fit's rho {rho} is prompt 1's heads pearson"
@@ -79,11 +79,11 @@ fn pairs_fit_and_highlights_follow_the_statistics() {
         slope > 0.0 && intercept.is_finite(),
         "the fit has a positive slope {slope} and a finite intercept {intercept}"
     );
-    let (ig, ap) = data::highlighted(&r, MethodPair::IgAp, Kind::Heads, Some(1)).unwrap();
+    let (ig, ap) = data::highlighted(&r, common::ig_ap(), Kind::Heads, Some(1)).unwrap();
     // The 0.9 quantile of |IG| pooled is 3.0 (lerp): prompt 1's 3.0 and −4.0 are highlighted.
     assert_eq!(ig.values, [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
     assert_eq!(ap.values.iter().sum::<f32>(), 2.0);
-    let md = data::mean_difference(&r, MethodPair::IgAp, Kind::Heads);
+    let md = data::mean_difference(&r, common::ig_ap(), Kind::Heads);
     assert_eq!(md.len(), 11);
     let s = &r.stats.as_ref().unwrap().heads;
     let mean = md.iter().map(|p| p.1).sum::<f64>() / md.len() as f64;
@@ -134,7 +134,7 @@ fn heatmap_draws_and_maps_pixels_back_to_cells() {
 #[test]
 fn scatter_overlap_and_mean_difference_draw() {
     let r = results();
-    let pts: Vec<(f64, f64)> = data::pairs(&r, MethodPair::IgAp, Kind::Neurons, None)
+    let pts: Vec<(f64, f64)> = data::pairs(&r, common::ig_ap(), Kind::Neurons, None)
         .iter()
         .map(|p| (f64::from(p.0), f64::from(p.1)))
         .collect();
@@ -144,18 +144,18 @@ fn scatter_overlap_and_mean_difference_draw() {
         let parts = root.split_evenly((1, 3));
         draw::scatter(
             &parts[0],
-            ("neurons", MethodPair::IgAp),
+            ("neurons", common::ig_ap()),
             &pts,
             (0.5, 0.0),
             &pts[..1],
         )
         .unwrap();
-        let (ig, ap) = data::highlighted(&r, MethodPair::IgAp, Kind::Neurons, None).unwrap();
+        let (ig, ap) = data::highlighted(&r, common::ig_ap(), Kind::Neurons, None).unwrap();
         draw::highlight_map(&parts[1], "IG top", "neuron", &ig, &ap, RED, None).unwrap();
-        let md = data::mean_difference(&r, MethodPair::IgAp, Kind::Neurons);
+        let md = data::mean_difference(&r, common::ig_ap(), Kind::Neurons);
         draw::mean_difference(
             &parts[2],
-            ("md", MethodPair::IgAp),
+            ("md", common::ig_ap()),
             &md,
             0.0,
             (-1.0, 1.0),

@@ -6,7 +6,7 @@ mod common;
 
 use gradpatch_charts::PlotArea;
 use gradpatch_charts::data::{self, Grid, Kind, Method, MethodPair};
-use gradpatch_study::{IgResults, MethodScores, Results, statistics};
+use gradpatch_study::{MethodScores, statistics};
 
 fn grid(cols: usize, values: &[f32]) -> Grid {
     Grid {
@@ -121,10 +121,10 @@ fn mean_sd_is_the_population_sd_of_the_finite_values() {
 
 #[test]
 fn convergence_mean_sd_is_over_the_absolute_deltas() {
-    let ig = IgResults {
-        convergence_delta_heads: vec![vec![-1.0, 3.0], vec![f32::NAN, -2.0]],
-        convergence_delta_neurons: vec![vec![f32::NAN]],
-        ..IgResults::default()
+    let ig = MethodScores {
+        convergence_delta_heads: Some(vec![vec![-1.0, 3.0], vec![f32::NAN, -2.0]]),
+        convergence_delta_neurons: Some(vec![vec![f32::NAN]]),
+        ..MethodScores::default()
     };
     let (m, sd) = data::convergence_mean_sd(&ig, Kind::Heads).unwrap();
     let want_sd = (2.0f64 / 3.0).sqrt();
@@ -200,47 +200,33 @@ fn nearest_point_is_found_within_six_pixels() {
 
 #[test]
 fn comparison_is_the_kinds_statistics() {
-    let config = common::study_config();
     let scores = |k: f32| MethodScores {
         heads: vec![vec![vec![k, -2.0 * k, 0.5]]],
         neurons: vec![vec![vec![1.0, k, 3.0, -k]]],
-        heads_pos: None,
+        ..MethodScores::default()
     };
-    let ig = scores(1.0);
-    let mut r = Results {
-        config,
-        prompts: vec![],
-        clean_logit_diff: vec![1.0],
-        corrupted_logit_diff: vec![0.0],
-        ig: Some(IgResults {
-            heads: ig.heads,
-            neurons: ig.neurons,
-            ..IgResults::default()
-        }),
-        ap: Some(scores(2.0)),
-        atp: None,
-        stats: None,
-        stats_pairs: None,
-        complete: true,
-        seconds: Default::default(),
-    };
+    let mut r = common::results_with(
+        vec![1.0],
+        vec![0.0],
+        vec![(Method::Ig, scores(1.0)), (Method::Ap, scores(2.0))],
+    );
     assert!(
-        data::comparison(&r, MethodPair::IgAp, Kind::Heads).is_none(),
+        data::comparison(&r, common::ig_ap(), Kind::Heads).is_none(),
         "no statistics, no comparison"
     );
     r.stats = statistics(&r, 0.9);
     let s = r.stats.clone().unwrap();
     assert_eq!(
-        data::comparison(&r, MethodPair::IgAp, Kind::Heads),
+        data::comparison(&r, common::ig_ap(), Kind::Heads),
         Some(&s.heads)
     );
     assert_eq!(
-        data::comparison(&r, MethodPair::IgAp, Kind::Neurons),
+        data::comparison(&r, common::ig_ap(), Kind::Neurons),
         Some(&s.neurons)
     );
 }
 
-/// Issue 13: the pair selector's data come from `stats_pairs` (a file from before AtP has only
+/// The pair selector's data come from `stats_pairs` (a file from before AtP has only
 /// IG–AP's, as `stats`); the Positions tab's grid is one prompt's heads × tokens.
 #[test]
 fn pairs_of_methods_and_position_grids() {
@@ -252,35 +238,29 @@ fn pairs_of_methods_and_position_grids() {
             vec![0.0, -2.0 * k, 0.0],
             vec![0.5, 0.0, 0.0],
         ]]]),
+        ..MethodScores::default()
     };
-    let mut r = Results {
-        config: common::study_config(),
-        prompts: vec![],
-        clean_logit_diff: vec![1.0],
-        corrupted_logit_diff: vec![0.0],
-        ig: None,
-        ap: Some(scores(2.0)),
-        atp: Some(scores(-1.0)),
-        stats: None,
-        stats_pairs: None,
-        complete: true,
-        seconds: Default::default(),
-    };
-    assert!(data::comparison(&r, MethodPair::AtpAp, Kind::Heads).is_none());
+    let mut r = common::results_with(
+        vec![1.0],
+        vec![0.0],
+        vec![(Method::Ap, scores(2.0)), (Method::Atp, scores(-1.0))],
+    );
+    let atp_ap = MethodPair::of(Method::Atp, Method::Ap).unwrap();
+    assert!(data::comparison(&r, atp_ap, Kind::Heads).is_none());
     r.stats_pairs = gradpatch_study::pair_statistics(&r, 0.9);
     let s = r.stats_pairs.clone().unwrap();
-    assert!(s.ig_ap.is_none() && s.ig_atp.is_none(), "IG did not run");
+    assert_eq!(s.iter().count(), 1, "IG did not run: only AtP–AP");
     assert_eq!(
-        data::comparison(&r, MethodPair::AtpAp, Kind::Heads),
-        s.atp_ap.as_ref().map(|s| &s.heads)
+        data::comparison(&r, atp_ap, Kind::Heads),
+        s.get(atp_ap).map(|s| &s.heads)
     );
-    let points = data::pairs(&r, MethodPair::AtpAp, Kind::Heads, None);
+    let points = data::pairs(&r, atp_ap, Kind::Heads, None);
     assert_eq!(
         points,
         [(-1.0, 2.0, 0, 0), (2.0, -4.0, 0, 1), (0.5, 0.5, 0, 2)],
         "(AtP, AP) of each head"
     );
-    assert!(data::pairs(&r, MethodPair::IgAp, Kind::Heads, None).is_empty());
+    assert!(data::pairs(&r, common::ig_ap(), Kind::Heads, None).is_empty());
     let g = data::positions_grid(&r, Method::Atp, 0).unwrap();
     assert_eq!((g.rows, g.cols), (3, 3), "3 heads × 3 tokens");
     assert_eq!(g.get(1, 1), 2.0, "head 1 at token 1");

@@ -5,6 +5,7 @@ mod bench_methods;
 mod files;
 mod logits;
 mod merge;
+mod options;
 mod random;
 mod run;
 mod shard;

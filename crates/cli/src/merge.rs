@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use gradpatch_study::{IgResults, MethodScores, Results, pair_statistics, statistics};
+use gradpatch_study::{MethodScores, Results, pair_statistics, statistics};
+use gradpatch_terms::Method;
 use serde::Deserialize;
 
 use crate::files::read;
@@ -173,28 +174,28 @@ fn gather<T: Clone>(
         .collect()
 }
 
-fn ig_of(r: &Results) -> Option<&IgResults> {
-    r.ig.as_ref()
-}
-
+/// `method`'s scores of the whole run, gathered from the parts.
 fn method_scores(
     parts: &[(PathBuf, Part)],
     order: &[(usize, usize)],
-    of: impl Fn(&Results) -> Option<&MethodScores> + Copy,
+    method: Method,
 ) -> Option<MethodScores> {
+    let optional = |field: fn(&MethodScores) -> Option<&Vec<Vec<f32>>>| {
+        gather(parts, order, |r| r.scores(method).and_then(field))
+    };
     Some(MethodScores {
-        heads: gather(parts, order, |r| of(r).map(|s| &s.heads))?,
-        neurons: gather(parts, order, |r| of(r).map(|s| &s.neurons))?,
+        heads: gather(parts, order, |r| r.scores(method).map(|s| &s.heads))?,
+        neurons: gather(parts, order, |r| r.scores(method).map(|s| &s.neurons))?,
+        convergence_delta_heads: optional(|s| s.convergence_delta_heads.as_ref()),
+        convergence_delta_neurons: optional(|s| s.convergence_delta_neurons.as_ref()),
         heads_pos: gather::<Vec<Vec<Vec<f32>>>>(parts, order, |r| {
-            of(r).and_then(|s| s.heads_pos.as_ref())
+            r.scores(method).and_then(|s| s.heads_pos.as_ref())
         }),
     })
 }
 
-/// The whole run's results from its checked parts.
-pub fn join(parts: &[(PathBuf, Part)]) -> Result<Results, String> {
-    let order = check(parts)?;
-    let first = &parts[0].1.results;
+/// Seconds per stage, summed over the parts.
+fn summed_seconds(parts: &[(PathBuf, Part)]) -> serde_json::Map<String, serde_json::Value> {
     let mut seconds = serde_json::Map::new();
     for (_, part) in parts {
         for (k, v) in &part.results.seconds {
@@ -206,54 +207,32 @@ pub fn join(parts: &[(PathBuf, Part)]) -> Result<Results, String> {
             seconds.insert(k.clone(), sum.into());
         }
     }
+    seconds
+}
+
+/// The whole run's results from its checked parts.
+pub fn join(parts: &[(PathBuf, Part)]) -> Result<Results, String> {
+    let order = check(parts)?;
+    let first = &parts[0].1.results;
     let incomplete = || "the parts' scores do not line up with their prompts".to_string();
-    let methods = first.config.methods;
-    let ig = if methods.ig && !order.is_empty() {
-        Some(IgResults {
-            heads: gather(parts, &order, |r| ig_of(r).map(|s| &s.heads)).ok_or_else(incomplete)?,
-            neurons: gather(parts, &order, |r| ig_of(r).map(|s| &s.neurons))
-                .ok_or_else(incomplete)?,
-            convergence_delta_heads: gather(parts, &order, |r| {
-                ig_of(r).map(|s| &s.convergence_delta_heads)
-            })
-            .ok_or_else(incomplete)?,
-            convergence_delta_neurons: gather(parts, &order, |r| {
-                ig_of(r).map(|s| &s.convergence_delta_neurons)
-            })
-            .ok_or_else(incomplete)?,
-            heads_pos: gather::<Vec<Vec<Vec<f32>>>>(parts, &order, |r| {
-                ig_of(r).and_then(|s| s.heads_pos.as_ref())
-            }),
-        })
-    } else {
-        None
-    };
-    let scores = |on: bool, of: fn(&Results) -> Option<&MethodScores>| {
-        if on && !order.is_empty() {
-            method_scores(parts, &order, of)
-                .ok_or_else(incomplete)
-                .map(Some)
-        } else {
-            Ok(None)
-        }
-    };
     let mut results = Results {
-        config: first.config.clone(),
         prompts: gather(parts, &order, |r| Some(&r.prompts)).ok_or_else(incomplete)?,
         clean_logit_diff: gather(parts, &order, |r| Some(&r.clean_logit_diff))
             .ok_or_else(incomplete)?,
         corrupted_logit_diff: gather(parts, &order, |r| Some(&r.corrupted_logit_diff))
             .ok_or_else(incomplete)?,
-        ig,
-        ap: scores(methods.ap, |r| r.ap.as_ref())?,
-        atp: scores(methods.atp, |r| r.atp.as_ref())?,
-        stats: None,
-        stats_pairs: None,
-        complete: true,
-        seconds,
+        seconds: summed_seconds(parts),
+        ..Results::empty(first.config.clone())
     };
-    results.stats = statistics(&results, results.config.percentile);
-    results.stats_pairs = pair_statistics(&results, results.config.percentile);
+    if !order.is_empty() {
+        for method in first.config.options.methods.iter() {
+            let scores = method_scores(parts, &order, method).ok_or_else(incomplete)?;
+            results.scores.insert(method, scores);
+        }
+    }
+    let percentile = results.config.options.percentile;
+    results.stats = statistics(&results, percentile);
+    results.stats_pairs = pair_statistics(&results, percentile);
     Ok(results)
 }
 

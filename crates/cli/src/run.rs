@@ -1,17 +1,18 @@
-//! `gradpatch run`: the full IG-vs-AP comparison, written as results.json (and CSV tables).
+//! `gradpatch run`: the comparison of the chosen methods, written as results.json (and CSV
+//! tables).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use gradpatch_dataset::{Corruption, generate_ioi};
-use gradpatch_methods::{Baseline, Direction, Quadrature};
-use gradpatch_study::{StudyConfig, StudyProgress, csv, run_study};
-use gradpatch_terms::{MethodPair, MethodSet, Stage};
+use gradpatch_dataset::{Corruption, TokenizedPair, generate_ioi};
+use gradpatch_study::{Results, StudyConfig, StudyProgress, csv, run_study};
+use gradpatch_terms::{Prompts, StudyOptions, duration_text, seconds_left};
 
 use crate::ModelArgs;
 use crate::files::{load_files, model_files, processing, prompts};
+use crate::options::{OptionArgs, args_of};
 use crate::shard::{ModelDigest, Part, PartInfo, Shard};
 use crate::status::ProgressWriter;
 
@@ -29,24 +30,8 @@ pub struct RunArgs {
     seed: u64,
     #[arg(long, default_value = "aba")]
     corrupt: Corruption,
-    /// Comma-separated, any of: ig, ap, atp (AtP follows --ap-direction).
-    #[arg(long, default_value = "ig,ap,atp")]
-    methods: MethodSet,
-    /// Also write each method's head scores per position (`heads_pos`): AtP's and IG's come
-    /// with their sums; AP per head and position costs about 4% of the AP sweep more.
-    #[arg(long)]
-    positions: bool,
-    #[arg(long, default_value_t = 50)]
-    ig_steps: usize,
-    #[arg(long, default_value = "gausslegendre")]
-    ig_method: Quadrature,
-    #[arg(long, default_value = "zero")]
-    ig_baseline: Baseline,
-    #[arg(long, default_value = "noising")]
-    ap_direction: Direction,
-    /// Quantile of |score| above which a component is highlighted.
-    #[arg(long, default_value_t = 0.9)]
-    percentile: f64,
+    #[command(flatten)]
+    options: OptionArgs,
     #[arg(long)]
     out: PathBuf,
     /// Also write scores.csv, prompts.csv and stats.csv (long format) into this directory.
@@ -58,8 +43,7 @@ pub struct RunArgs {
     shard: Option<Shard>,
 }
 
-/// Most IG steps and IOI prompts a run accepts (the page's bounds are lower).
-const MAX_IG_STEPS: usize = 1000;
+/// Most IOI prompts a run accepts (the page's bound is lower).
 const MAX_IOI: usize = 10_000;
 
 pub fn in_range(flag: &str, value: usize, max: usize) -> Result<(), String> {
@@ -95,128 +79,135 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `1h02m` or `3m07s`: an ETA or a duration.
-pub fn eta(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    } else {
-        format!("{}m{:02}s", s / 60, s % 60)
+/// The prompt pairs of the run and where they came from (`prompts_source`).
+fn prompt_pairs(
+    args: &RunArgs,
+    loaded: &crate::files::Loaded,
+) -> Result<(Vec<TokenizedPair>, serde_json::Value), String> {
+    let n_ctx = loaded.model.config.n_ctx;
+    match (args.ioi, &args.prompts) {
+        (Some(n), _) => {
+            let pairs = generate_ioi(n, args.seed, args.corrupt, &loaded.tokenizer, n_ctx)
+                .map_err(|e| e.to_string())?;
+            let source = StudyConfig::source_of(&Prompts::Ioi {
+                n,
+                seed: args.seed,
+                corrupt: args.corrupt,
+            });
+            Ok((pairs, source))
+        }
+        (None, path) => {
+            let source = path
+                .as_ref()
+                .map_or("embedded model-a prompts".to_string(), |p| {
+                    p.display().to_string()
+                });
+            Ok((
+                prompts(path.as_deref(), loaded)?,
+                serde_json::json!({ "file": source }),
+            ))
+        }
     }
 }
 
-pub fn run(args: &RunArgs) -> Result<(), String> {
-    let methods = args.methods;
-    if !(args.percentile > 0.0 && args.percentile < 1.0) {
-        return Err(format!(
-            "--percentile {} must be in (0, 1), e.g. 0.9",
-            args.percentile
-        ));
+/// The shard's prompts of `pairs`, and what its part records; all of them without a shard.
+fn shard_of(
+    args: &RunArgs,
+    files: &crate::files::ModelFiles,
+    pairs: Vec<TokenizedPair>,
+) -> (Vec<TokenizedPair>, Option<PartInfo>) {
+    let Some(shard) = args.shard else {
+        return (pairs, None);
+    };
+    let n_prompts = pairs.len();
+    let indices = shard.indices(n_prompts);
+    let mine = indices.iter().map(|&i| pairs[i].clone()).collect();
+    let info = PartInfo {
+        index: shard.index,
+        count: shard.count,
+        n_prompts,
+        prompt_indices: indices,
+        model: ModelDigest::of(&files.weights, &files.tokenizer),
+    };
+    (mine, Some(info))
+}
+
+/// Draws the progress bar on stderr (at most 4 times a second) and keeps the progress file.
+struct ProgressBar {
+    t0: Instant,
+    last_draw: f64,
+    file: ProgressWriter,
+}
+
+impl ProgressBar {
+    fn update(&mut self, p: StudyProgress) -> bool {
+        let now = self.t0.elapsed().as_secs_f64();
+        self.file.write(p.fraction, now, false);
+        if now - self.last_draw > 0.25 || p.fraction >= 1.0 {
+            self.last_draw = now;
+            let width = 30;
+            let filled = ((p.fraction * width as f64) as usize).min(width);
+            let rest = seconds_left(now, p.fraction).unwrap_or(f64::NAN);
+            let _ = write!(
+                std::io::stderr(),
+                "\r[{}{}] {:5.1}%  prompt {}/{}  {:<4}  elapsed {}  ETA {}   ",
+                "#".repeat(filled),
+                ".".repeat(width - filled),
+                100.0 * p.fraction,
+                p.prompt + 1,
+                p.n_prompts,
+                p.stage.label(),
+                duration_text(now),
+                duration_text(rest),
+            );
+        }
+        true
     }
-    in_range("--ig-steps", args.ig_steps, MAX_IG_STEPS)?;
+}
+
+/// Checks everything that can be checked before a run of minutes or hours.
+fn check_args(args: &RunArgs) -> Result<StudyOptions, String> {
+    let options = args.options.options()?;
     if let Some(n) = args.ioi {
         in_range("--ioi", n, MAX_IOI)?;
     }
-    // Before a run of minutes or hours, not after it.
     check_writable(&args.out)?;
     if let Some(dir) = &args.csv {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         check_writable(&dir.join("scores.csv"))?;
     }
-    args.ig_method.nodes(args.ig_steps)?;
+    Ok(options)
+}
+
+pub fn run(args: &RunArgs) -> Result<(), String> {
+    let options = check_args(args)?;
+    // Every option spelled out: the arguments that rerun this comparison whatever the defaults.
+    eprintln!("options: {}", args_of(&options).join(" "));
     let started = Instant::now();
     let files = model_files(&args.model)?;
     let loaded = load_files(&args.model, &files)?;
-    let n_ctx = loaded.model.config.n_ctx;
-    let (pairs, source) = match (args.ioi, &args.prompts) {
-        (Some(n), _) => {
-            let pairs = generate_ioi(n, args.seed, args.corrupt, &loaded.tokenizer, n_ctx)
-                .map_err(|e| e.to_string())?;
-            (
-                pairs,
-                serde_json::json!({"ioi": {"n": n, "seed": args.seed, "corrupt": args.corrupt}}),
-            )
-        }
-        (None, path) => (
-            prompts(path.as_deref(), &loaded)?,
-            serde_json::json!({"file": path.as_ref().map_or("embedded model-a prompts".to_string(), |p| p.display().to_string())}),
-        ),
-    };
-    let n_prompts = pairs.len();
-    let (pairs, part) = match args.shard {
-        Some(shard) => {
-            let indices = shard.indices(n_prompts);
-            let info = PartInfo {
-                index: shard.index,
-                count: shard.count,
-                n_prompts,
-                prompt_indices: indices.clone(),
-                model: ModelDigest::of(&files.weights, &files.tokenizer),
-            };
-            let mine = indices.iter().map(|&i| pairs[i].clone()).collect();
-            (mine, Some(info))
-        }
-        None => (pairs, None),
-    };
+    let (pairs, source) = prompt_pairs(args, &loaded)?;
+    let (pairs, part) = shard_of(args, &files, pairs);
     let config = StudyConfig {
         model: args.model.describe(),
         processing: processing(&args.model),
-        methods,
-        ig_steps: args.ig_steps,
-        ig_method: args.ig_method,
-        ig_baseline: args.ig_baseline,
-        ap_direction: args.ap_direction,
-        percentile: args.percentile,
-        positions: args.positions,
+        options,
         prompts_source: source,
         backend: args.model.backend.name().into(),
     };
     let load_s = started.elapsed().as_secs_f64();
-    let t0 = Instant::now();
-    let mut last_draw = 0.0f64;
-    let mut stage_times: Vec<(Stage, f64)> = Vec::new();
-    let mut stderr = std::io::stderr();
-    let mut progress_file = ProgressWriter::new(&args.out, args.shard, pairs.len());
-    progress_file.write(0.0, 0.0, false);
-    let mut progress = |p: StudyProgress| {
-        let now = t0.elapsed().as_secs_f64();
-        progress_file.write(p.fraction, now, false);
-        if stage_times.last().map(|s| s.0) != Some(p.stage) {
-            stage_times.push((p.stage, now));
-        }
-        if now - last_draw > 0.25 || p.fraction >= 1.0 {
-            last_draw = now;
-            let width = 30;
-            let filled = ((p.fraction * width as f64) as usize).min(width);
-            let rest = if p.fraction > 0.0 {
-                now / p.fraction - now
-            } else {
-                f64::NAN
-            };
-            let stage = p.stage.label();
-            let _ = write!(
-                stderr,
-                "\r[{}{}] {:5.1}%  prompt {}/{}  {stage:<4}  elapsed {}  ETA {}   ",
-                "#".repeat(filled),
-                ".".repeat(width - filled),
-                100.0 * p.fraction,
-                p.prompt + 1,
-                p.n_prompts,
-                eta(now),
-                if rest.is_finite() {
-                    eta(rest)
-                } else {
-                    "?".to_string()
-                },
-            );
-        }
-        true
+    let mut bar = ProgressBar {
+        t0: Instant::now(),
+        last_draw: 0.0,
+        file: ProgressWriter::new(&args.out, args.shard, pairs.len()),
     };
+    bar.file.write(0.0, 0.0, false);
+    let mut progress = |p: StudyProgress| bar.update(p);
     let mut results =
         run_study(&loaded.model, &pairs, &config, &mut progress).map_err(|e| e.to_string())?;
     eprintln!();
-    let total = t0.elapsed().as_secs_f64();
+    let total = bar.t0.elapsed().as_secs_f64();
     results.seconds.insert("load".into(), load_s.into());
     results.seconds.insert("comparison".into(), total.into());
     match part {
@@ -229,39 +220,37 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         }
         None => write_outputs(&results, &args.out, args.csv.as_deref())?,
     }
-    progress_file.write(1.0, total, true);
+    bar.file.write(1.0, total, true);
     eprintln!(
         "wrote {} ({} prompts, {:.1} s)",
         args.out.display(),
         results.prompts.len(),
         total
     );
-    let pairs = results.stats_pairs.as_ref();
-    for (pair, stats) in MethodPair::ALL
-        .iter()
-        .filter_map(|&p| pairs.and_then(|s| s.get(p)).map(|s| (p, s)))
-    {
+    print_summary(&results);
+    Ok(())
+}
+
+/// Each pair's statistics, one line per kind of component.
+fn print_summary(results: &Results) {
+    let percentile = results.config.options.percentile;
+    for (pair, stats) in results.stats_pairs.iter().flat_map(|p| p.iter()) {
         for (kind, c) in [("heads", &stats.heads), ("neurons", &stats.neurons)] {
             eprintln!(
                 "{:>7} {kind:>7}: pearson {:+.3} ± {:.3}, jaccard (top {:.0}%) {:.3}, mean difference {:+.4} (sd {:.4})",
                 pair.label(),
                 c.pearson_mean,
                 c.pearson_std,
-                100.0 * (1.0 - args.percentile),
+                100.0 * (1.0 - percentile),
                 c.jaccard_mean,
                 c.mean_difference,
                 c.sd_difference
             );
         }
     }
-    Ok(())
 }
 
-pub fn write_outputs(
-    results: &gradpatch_study::Results,
-    out: &Path,
-    csv_dir: Option<&Path>,
-) -> Result<(), String> {
+pub fn write_outputs(results: &Results, out: &Path, csv_dir: Option<&Path>) -> Result<(), String> {
     let json = serde_json::to_vec(results).map_err(|e| e.to_string())?;
     std::fs::write(out, json).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     if let Some(dir) = csv_dir {

@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use crate::run::eta as duration;
 use crate::shard::Shard;
+use gradpatch_terms::{duration_text as duration, seconds_left};
 
 /// A run's progress file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,7 +63,7 @@ impl ProgressWriter {
             return;
         }
         self.last = elapsed_s;
-        let eta_s = (fraction > 0.0).then(|| (elapsed_s / fraction - elapsed_s).max(0.0));
+        let eta_s = seconds_left(elapsed_s, fraction);
         let file = ProgressFile {
             shard: self.shard.map(|s| s.to_string()),
             prompts: self.prompts,
@@ -92,8 +92,8 @@ pub struct StatusArgs {
     stalled_after: f64,
 }
 
-/// The report of a folder's progress files (one line per run and a total).
-pub fn report(dir: &Path, stalled_after: f64, now: f64) -> Result<String, String> {
+/// The progress files of `dir`, by run name, sorted.
+fn progress_files(dir: &Path) -> Result<Vec<(String, ProgressFile)>, String> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     let mut files: Vec<(String, ProgressFile)> = Vec::new();
@@ -116,37 +116,65 @@ pub fn report(dir: &Path, stalled_after: f64, now: f64) -> Result<String, String
         ));
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(files)
+}
+
+/// A run's state: finished, or its ETA (and whether it looks stalled).
+fn state(f: &ProgressFile, stalled_after: f64, now: f64) -> String {
+    if f.finished {
+        return "finished".to_string();
+    }
+    let left = f
+        .eta_s
+        .map_or("ETA ?".to_string(), |e| format!("ETA {}", duration(e)));
+    let age = now - f.updated_unix_s;
+    if age > stalled_after {
+        format!(
+            "{left}; no update for {}: stalled or stopped?",
+            duration(age)
+        )
+    } else {
+        left
+    }
+}
+
+/// The shards of an `N`-shard run that have no progress file yet.
+fn missing_shards(seen: &[Shard]) -> Option<String> {
+    let n = seen.first()?.count;
+    let missing: Vec<String> = (0..n)
+        .filter(|k| !seen.iter().any(|s| s.index == *k))
+        .map(|k| format!("{k}/{n}"))
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "\nno progress yet from shard{} {}",
+            if missing.len() > 1 { "s" } else { "" },
+            missing.join(", ")
+        )
+    })
+}
+
+/// The report of a folder's progress files (one line per run and a total).
+pub fn report(dir: &Path, stalled_after: f64, now: f64) -> Result<String, String> {
+    let files = progress_files(dir)?;
     let mut out = String::new();
     let (mut total, mut done, mut eta, mut finished) = (0usize, 0.0f64, 0.0f64, 0usize);
     let mut shards_seen: Vec<Shard> = Vec::new();
     for (name, f) in &files {
-        let shard = f.shard.as_deref().and_then(|s| s.parse::<Shard>().ok());
-        shards_seen.extend(shard);
-        let age = now - f.updated_unix_s;
-        let state = if f.finished {
+        shards_seen.extend(f.shard.as_deref().and_then(|s| s.parse::<Shard>().ok()));
+        if f.finished {
             finished += 1;
-            "finished".to_string()
         } else {
-            let left = f
-                .eta_s
-                .map_or("ETA ?".to_string(), |e| format!("ETA {}", duration(e)));
             eta = eta.max(f.eta_s.unwrap_or(0.0));
-            if age > stalled_after {
-                format!(
-                    "{left}; no update for {}: stalled or stopped?",
-                    duration(age)
-                )
-            } else {
-                left
-            }
-        };
+        }
         total += f.prompts;
         done += f.fraction * f.prompts as f64;
         out.push_str(&format!(
-            "{name:<24} {:<8} {:>6.1}%  {:>5} prompts  {state}\n",
+            "{name:<24} {:<8} {:>6.1}%  {:>5} prompts  {}\n",
             f.shard.as_deref().unwrap_or("-"),
             100.0 * f.fraction,
-            f.prompts
+            f.prompts,
+            state(f, stalled_after, now)
         ));
     }
     let fraction = if total > 0 { done / total as f64 } else { 1.0 };
@@ -160,19 +188,7 @@ pub fn report(dir: &Path, stalled_after: f64, now: f64) -> Result<String, String
             format!(", ETA {}", duration(eta))
         }
     ));
-    if let Some(n) = shards_seen.first().map(|s| s.count) {
-        let missing: Vec<String> = (0..n)
-            .filter(|k| !shards_seen.iter().any(|s| s.index == *k))
-            .map(|k| format!("{k}/{n}"))
-            .collect();
-        if !missing.is_empty() {
-            out.push_str(&format!(
-                "\nno progress yet from shard{} {}",
-                if missing.len() > 1 { "s" } else { "" },
-                missing.join(", ")
-            ));
-        }
-    }
+    out.extend(missing_shards(&shards_seen));
     Ok(out)
 }
 

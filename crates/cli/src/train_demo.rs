@@ -111,7 +111,7 @@ fn evaluate(
     seed: u64,
     json: bool,
 ) -> Result<(), String> {
-    let e = eval_ioi(model, tok, split.split(), n, seed)?;
+    let e = eval_ioi(model, tok, split.split(), n, seed).map_err(|e| e.to_string())?;
     if json {
         let mut v = serde_json::to_value(&e).map_err(|err| err.to_string())?;
         v["passes"] = e.failures().is_empty().into();
@@ -149,7 +149,8 @@ fn evaluate_by_template(
     tok: &Gpt2Tokenizer,
     args: &EvalIoiArgs,
 ) -> Result<(), String> {
-    let rows = eval_by_template(model, tok, args.split.split(), args.n, args.seed)?;
+    let rows = eval_by_template(model, tok, args.split.split(), args.n, args.seed)
+        .map_err(|e| e.to_string())?;
     let per = rows.first().map_or(0, |r| r.eval.n);
     let all = IoiEval::pooled(rows.iter().map(|r| &r.eval));
     if args.json {
@@ -221,10 +222,11 @@ pub fn run(args: &TrainDemoArgs) -> Result<(), String> {
             );
             let _ = std::io::stderr().flush();
         }
-    })?;
-    trained.write(&args.out)?;
+    })
+    .map_err(|e| e.to_string())?;
+    trained.write(&args.out).map_err(|e| e.to_string())?;
     eprintln!("wrote {}", args.out.display());
-    let files = trained.files()?;
+    let files = trained.files().map_err(|e| e.to_string())?;
     let get = |name: &str| files.iter().find(|(n, _)| *n == name).map(|(_, b)| b);
     let (Some(weights), Some(config), Some(tokenizer)) = (
         get("model.safetensors"),

@@ -8,21 +8,18 @@ mod keys;
 mod model_url;
 mod query;
 mod results_link;
+mod warning;
 
 pub use keys::Move;
-pub use model_url::ModelUrl;
+pub use model_url::{ModelUrl, UrlError};
 pub use query::{
-    MAX_FIELD_CHARS, MAX_PAIRS, ParsedPairs, decode_component, encode_component, pairs_text,
-    parse_pairs,
+    Dropped, MAX_FIELD_CHARS, MAX_PAIRS, PairsError, ParsedPairs, decode_component,
+    encode_component, pairs_text, parse_pairs,
 };
-pub use results_link::ResultsLink;
+pub use results_link::{LinkError, ResultsLink};
+pub use warning::{ParamError, Warning};
 
-use std::fmt;
-
-use gradpatch_terms::{
-    Backend, Baseline, Component, Corruption, Direction, MethodPair, MethodSet, PromptPair,
-    Quadrature,
-};
+use gradpatch_terms::{Backend, Component, Method, MethodPair, Prompts, StudyOptions};
 
 /// Where the weights come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,16 +77,6 @@ impl ModelChoice {
     pub fn is_preset(&self) -> bool {
         !matches!(self, ModelChoice::Url(_))
     }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Task {
-    Ioi {
-        n: usize,
-        seed: u64,
-        corrupt: Corruption,
-    },
-    Custom(Vec<PromptPair>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,16 +150,8 @@ pub struct PageState {
     pub model: ModelChoice,
     pub processing: bool,
     pub backend: Backend,
-    pub task: Task,
-    pub methods: MethodSet,
-    /// Also compute each method's head scores per position (the Positions tab).
-    pub positions: bool,
-    pub ig_steps: usize,
-    pub ig_method: Quadrature,
-    pub ig_baseline: Baseline,
-    pub ap_direction: Direction,
-    /// Highlight threshold as a quantile of |score|, in (0, 1).
-    pub percentile: f64,
+    pub prompts: Prompts,
+    pub options: StudyOptions,
     pub view: View,
 }
 
@@ -183,21 +162,11 @@ impl Default for PageState {
             model: ModelChoice::Gpt2,
             processing: true,
             backend: Backend::Auto,
-            task: Task::Ioi {
-                n: 8,
-                seed: 0,
-                corrupt: Corruption::Aba,
-            },
-            methods: MethodSet::ALL,
-            positions: true,
-            ig_steps: 50,
-            ig_method: Quadrature::GaussLegendre,
-            ig_baseline: Baseline::Zero,
-            ap_direction: Direction::Noising,
-            percentile: 0.9,
+            prompts: Prompts::default(),
+            options: StudyOptions::default(),
             view: View {
                 tab: Tab::Heads,
-                pair: MethodPair::IgAp,
+                pair: MethodPair::default(),
                 prompt: None,
                 selection: None,
             },
@@ -207,20 +176,7 @@ impl Default for PageState {
 
 /// Bounds the page accepts (IOI prompt count, IG steps).
 pub const MAX_PROMPTS: usize = 256;
-pub const MAX_STEPS: usize = 1000;
-
-/// A parameter of the link that was not used, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Warning {
-    pub key: String,
-    pub message: String,
-}
-
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "link parameter `{}` ignored: {}", self.key, self.message)
-    }
-}
+pub const MAX_STEPS: usize = StudyOptions::MAX_IG_STEPS;
 
 /// The work a shared link may start without a click: on GPT-2 (or a model of unknown size),
 /// 8 prompts and 100 IG steps; the bundled model is ~400 times smaller.
@@ -229,38 +185,16 @@ const AUTO_RUN_STEPS: usize = 100;
 const AUTO_RUN_PROMPTS_BUNDLED: usize = 64;
 
 impl PageState {
-    /// The number of prompt pairs the task runs.
-    pub fn n_prompts(&self) -> usize {
-        match &self.task {
-            Task::Ioi { n, .. } => *n,
-            Task::Custom(pairs) => pairs.len(),
-        }
-    }
-
-    /// Rough seconds this configuration takes on GPT-2 small, from the native CPU figures of one
-    /// 18-token prompt (BENCHMARKS.md "Attribution sweeps", 2 cores, 2026-11-27): IG 43.2 s at 50
-    /// steps, scaling with the steps; the AP sweep 195 s; AtP 0.5 s. The browser's CPU fallback
-    /// is slower (one thread); a GPU usually much faster. Zero when no method runs.
-    pub fn gpt2_cpu_seconds(&self) -> f64 {
-        let ig = if self.methods.ig {
-            43.2 * self.ig_steps as f64 / 50.0
-        } else {
-            0.0
-        };
-        let ap = if self.methods.ap { 195.0 } else { 0.0 };
-        let atp = if self.methods.atp { 0.5 } else { 0.0 };
-        self.n_prompts() as f64 * (ig + ap + atp)
-    }
-
     /// Whether a link may run this configuration as soon as the model is loaded; above this
     /// bound the page shows the estimate and asks first.
     pub fn auto_run_allowed(&self) -> bool {
-        let steps_ok = !self.methods.ig || self.ig_steps <= AUTO_RUN_STEPS;
+        let o = &self.options;
+        let steps_ok = !o.methods.has(Method::Ig) || o.ig_steps <= AUTO_RUN_STEPS;
         let prompts = match self.model {
             ModelChoice::Bundled => AUTO_RUN_PROMPTS_BUNDLED,
             ModelChoice::Gpt2 | ModelChoice::Url(_) => AUTO_RUN_PROMPTS_GPT2,
         };
-        steps_ok && self.n_prompts() <= prompts
+        steps_ok && self.prompts.len() <= prompts
     }
 
     /// Drops a selected component or prompt the loaded model or the results do not have, with a
@@ -279,25 +213,28 @@ impl PageState {
                 Component::Neuron { layer, neuron } => (layer, neuron, d_mlp, "neurons"),
             };
             if layer >= n_layers || index >= width {
-                warnings.push(Warning {
-                    key: "sel".into(),
-                    message: format!(
-                        "{sel} is not in this model ({n_layers} layers of {width} {what})"
-                    ),
-                });
+                warnings.push(Warning::new(
+                    "sel",
+                    ParamError::NotInModel {
+                        selection: sel,
+                        layers: n_layers,
+                        width,
+                        what,
+                    },
+                ));
                 self.view.selection = None;
             }
         }
         if let (Some(p), Some(n)) = (self.view.prompt, n_prompts)
             && p >= n
         {
-            warnings.push(Warning {
-                key: "prompt".into(),
-                message: format!(
-                    "prompt {p} does not exist (the results have {n} prompts, 0 to {})",
-                    n.saturating_sub(1)
-                ),
-            });
+            warnings.push(Warning::new(
+                "prompt",
+                ParamError::NoSuchPrompt {
+                    prompt: p,
+                    prompts: n,
+                },
+            ));
             self.view.prompt = None;
         }
         warnings

@@ -10,16 +10,56 @@ pub struct ModelUrl {
     host: String,
 }
 
+/// Why a text is not a model URL a link may name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UrlError {
+    Whitespace,
+    Scheme,
+    Credentials,
+    UnclosedIpv6,
+    Port(String),
+    Host(String),
+    PlainHttp(String),
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UrlError::Whitespace => {
+                f.write_str("a URL cannot contain spaces or control characters")
+            }
+            UrlError::Scheme => {
+                f.write_str("expected an https:// URL (http:// only for localhost)")
+            }
+            UrlError::Credentials => {
+                f.write_str("a model URL must not contain a user name or password (user:pass@host)")
+            }
+            UrlError::UnclosedIpv6 => f.write_str("the URL's IPv6 host has no closing `]`"),
+            UrlError::Port(port) => write!(f, "the URL's port `{port}` is not a number"),
+            UrlError::Host(host) => write!(
+                f,
+                "`{host}` is not a host name (internationalised names must be written in punycode, xn--…)"
+            ),
+            UrlError::PlainHttp(host) => write!(
+                f,
+                "http:// is only allowed for localhost and 127.0.0.1, not `{host}`: use https://"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UrlError {}
+
 /// Hosts `http:` is allowed for: a model served on this machine.
 const LOCAL_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
 impl ModelUrl {
     /// Parses an absolute `https:`/`http:` URL; the error says what is wrong and what is
     /// expected.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, UrlError> {
         let s = s.trim();
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err("a URL cannot contain spaces or control characters".into());
+            return Err(UrlError::Whitespace);
         }
         let lower = s.to_ascii_lowercase();
         let (https, rest) = if lower.starts_with("https://") {
@@ -27,18 +67,14 @@ impl ModelUrl {
         } else if lower.starts_with("http://") {
             (false, &s[7..])
         } else {
-            return Err("expected an https:// URL (http:// only for localhost)".into());
+            return Err(UrlError::Scheme);
         };
         let authority = &rest[..rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len())];
         if authority.contains('@') {
-            return Err(
-                "a model URL must not contain a user name or password (user:pass@host)".into(),
-            );
+            return Err(UrlError::Credentials);
         }
         let (host, port) = if authority.starts_with('[') {
-            let end = authority
-                .find(']')
-                .ok_or("the URL's IPv6 host has no closing `]`")?;
+            let end = authority.find(']').ok_or(UrlError::UnclosedIpv6)?;
             (&authority[..=end], &authority[end + 1..])
         } else {
             authority.split_at(authority.find(':').unwrap_or(authority.len()))
@@ -50,7 +86,7 @@ impl ModelUrl {
                 || digits.is_empty()
                 || !digits.bytes().all(|b| b.is_ascii_digit()))
         {
-            return Err(format!("the URL's port `{port}` is not a number"));
+            return Err(UrlError::Port(port.to_string()));
         }
         let host = host.to_ascii_lowercase();
         let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_');
@@ -59,14 +95,10 @@ impl ModelUrl {
                 .chars()
                 .all(|c| c.is_ascii_hexdigit() || c == ':');
         if host.is_empty() || !(v6 || host.chars().all(valid)) {
-            return Err(format!(
-                "`{host}` is not a host name (internationalised names must be written in punycode, xn--…)"
-            ));
+            return Err(UrlError::Host(host));
         }
         if !https && !LOCAL_HOSTS.contains(&host.as_str()) {
-            return Err(format!(
-                "http:// is only allowed for localhost and 127.0.0.1, not `{host}`: use https://"
-            ));
+            return Err(UrlError::PlainHttp(host));
         }
         Ok(Self {
             url: s.to_string(),
@@ -95,7 +127,6 @@ impl fmt::Display for ModelUrl {
 mod tests {
     use super::ModelUrl;
 
-    /// Issue 11, item 14.
     #[test]
     fn item_14_model_urls_are_parsed_as_urls() {
         let u = ModelUrl::parse("https://Example.org:8443/models/gpt2/?download=1#x").unwrap();
@@ -127,7 +158,7 @@ mod tests {
         ];
         for (url, why) in refused {
             let e = ModelUrl::parse(url).unwrap_err();
-            assert!(e.contains(why), "{url}: {e}");
+            assert!(e.to_string().contains(why), "{url}: {e}");
         }
     }
 }

@@ -1,9 +1,13 @@
 //! `key=value&…` reading and writing, percent-encoded (UTF-8).
 
-use gradpatch_terms::{Backend, Component, Corruption, PromptPair};
+use std::fmt;
+
+use gradpatch_terms::{
+    Backend, Component, Corruption, Keyed, Method, MethodPair, PromptPair, Prompts,
+};
 
 use crate::{
-    MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl, PageState, ResultsLink, Tab, Task, Warning,
+    MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl, PageState, ParamError, ResultsLink, Tab, Warning,
 };
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).
@@ -45,11 +49,11 @@ pub fn decode_component(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn flag(v: &str) -> Option<bool> {
+fn flag(v: &str) -> Result<bool, ParamError> {
     match v {
-        "1" | "true" | "on" => Some(true),
-        "0" | "false" | "off" => Some(false),
-        _ => None,
+        "1" | "true" | "on" => Ok(true),
+        "0" | "false" | "off" => Ok(false),
+        _ => Err(ParamError::Flag),
     }
 }
 
@@ -58,18 +62,74 @@ pub const MAX_PAIRS: usize = 256;
 /// Longest field of a custom pair, in characters.
 pub const MAX_FIELD_CHARS: usize = 500;
 
+/// A line of custom pairs that was left out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dropped {
+    /// Line `line` (from 1) has a field of `chars` characters.
+    LongField { line: usize, chars: usize },
+    /// `extra` pairs after the first [`MAX_PAIRS`].
+    TooMany { extra: usize },
+}
+
+impl fmt::Display for Dropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dropped::LongField { line, chars } => write!(
+                f,
+                "line {line} dropped: a field of {chars} characters (at most {MAX_FIELD_CHARS})"
+            ),
+            Dropped::TooMany { extra } => write!(
+                f,
+                "only the first {MAX_PAIRS} pairs are used ({extra} more given)"
+            ),
+        }
+    }
+}
+
+/// Custom pairs that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PairsError {
+    /// Line `line` (from 1) has `fields` fields instead of four.
+    Fields { line: usize, fields: usize },
+    /// No pair is left: why the last line went.
+    NoneLeft(Option<Dropped>),
+}
+
+impl fmt::Display for PairsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PairsError::Fields { line, fields } => write!(
+                f,
+                "line {line} has {fields} fields; expected clean|corrupted|correct|incorrect"
+            ),
+            PairsError::NoneLeft(Some(why)) => why.fmt(f),
+            PairsError::NoneLeft(None) => f.write_str("no prompt pairs"),
+        }
+    }
+}
+
+impl std::error::Error for PairsError {}
+
 /// Custom pairs as read, and what was left out of them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParsedPairs {
     pub pairs: Vec<PromptPair>,
-    /// Why lines were dropped (too many pairs, a field too long), for a warning.
-    pub dropped: Option<String>,
+    /// Lines dropped (too many pairs, a field too long), for a warning.
+    pub dropped: Vec<Dropped>,
+}
+
+impl ParsedPairs {
+    /// What was left out, as one warning; `None` when nothing was.
+    pub fn dropped_text(&self) -> Option<String> {
+        let texts: Vec<String> = self.dropped.iter().map(ToString::to_string).collect();
+        (!texts.is_empty()).then(|| texts.join("; "))
+    }
 }
 
 /// Custom pairs travel as lines of `clean|corrupted|correct|incorrect`. At most
 /// [`MAX_PAIRS`] are kept and a pair with a field over [`MAX_FIELD_CHARS`] is dropped (a link
 /// can hold anything); `dropped` says so.
-pub fn parse_pairs(v: &str) -> Result<ParsedPairs, String> {
+pub fn parse_pairs(v: &str) -> Result<ParsedPairs, PairsError> {
     let mut pairs = Vec::new();
     let mut dropped = Vec::new();
     let mut extra = 0usize;
@@ -80,18 +140,16 @@ pub fn parse_pairs(v: &str) -> Result<ParsedPairs, String> {
         }
         let parts: Vec<&str> = line.split('|').collect();
         let [clean, corrupted, correct, incorrect] = parts[..] else {
-            return Err(format!(
-                "line {} has {} fields; expected clean|corrupted|correct|incorrect",
-                i + 1,
-                parts.len()
-            ));
+            return Err(PairsError::Fields {
+                line: i + 1,
+                fields: parts.len(),
+            });
         };
         if let Some(long) = parts.iter().find(|p| p.chars().count() > MAX_FIELD_CHARS) {
-            dropped.push(format!(
-                "line {} dropped: a field of {} characters (at most {MAX_FIELD_CHARS})",
-                i + 1,
-                long.chars().count()
-            ));
+            dropped.push(Dropped::LongField {
+                line: i + 1,
+                chars: long.chars().count(),
+            });
             continue;
         }
         pairs.push(PromptPair {
@@ -102,17 +160,12 @@ pub fn parse_pairs(v: &str) -> Result<ParsedPairs, String> {
         });
     }
     if extra > 0 {
-        dropped.push(format!(
-            "only the first {MAX_PAIRS} pairs are used ({extra} more given)"
-        ));
+        dropped.push(Dropped::TooMany { extra });
     }
     if pairs.is_empty() {
-        return Err(dropped.pop().unwrap_or_else(|| "no prompt pairs".into()));
+        return Err(PairsError::NoneLeft(dropped.pop()));
     }
-    Ok(ParsedPairs {
-        pairs,
-        dropped: (!dropped.is_empty()).then(|| dropped.join("; ")),
-    })
+    Ok(ParsedPairs { pairs, dropped })
 }
 
 pub fn pairs_text(pairs: &[PromptPair]) -> String {
@@ -123,22 +176,166 @@ pub fn pairs_text(pairs: &[PromptPair]) -> String {
         .join("\n")
 }
 
-fn number<T>(v: &str, lo: T, hi: T, what: &str) -> Result<T, String>
+fn number<T>(v: &str, lo: T, hi: T, what: &'static str) -> Result<T, ParamError>
 where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
 {
     match v.parse::<T>() {
         Ok(x) if x >= lo && x <= hi => Ok(x),
-        _ => Err(format!("expected {what} from {lo} to {hi}")),
+        _ => Err(ParamError::Number {
+            what,
+            lo: lo.to_string(),
+            hi: hi.to_string(),
+        }),
     }
+}
+
+/// The IOI parameters and custom pairs read so far: which one the task is is known only at the
+/// end of the link.
+struct TaskParts {
+    n: usize,
+    seed: u64,
+    corrupt: Corruption,
+    custom: Option<Vec<PromptPair>>,
+    is_custom: bool,
+}
+
+impl TaskParts {
+    fn new() -> Self {
+        let (n, seed, corrupt) = match Prompts::default() {
+            Prompts::Ioi { n, seed, corrupt } => (n, seed, corrupt),
+            Prompts::Custom(_) => (8, 0, Corruption::Aba),
+        };
+        Self {
+            n,
+            seed,
+            corrupt,
+            custom: None,
+            is_custom: false,
+        }
+    }
+
+    /// Reads a task parameter; `None` when `key` is not one.
+    fn read(
+        &mut self,
+        key: &str,
+        v: &str,
+        warnings: &mut Vec<Warning>,
+    ) -> Option<Result<(), ParamError>> {
+        Some(match key {
+            "task" => match v {
+                "ioi" | "custom" => {
+                    self.is_custom = v == "custom";
+                    Ok(())
+                }
+                _ => Err(ParamError::Task),
+            },
+            "n" => number(v, 1, MAX_PROMPTS, "a prompt count").map(|x| self.n = x),
+            "seed" => number(v, 0, u64::MAX, "a seed").map(|x| self.seed = x),
+            "corrupt" => v
+                .parse()
+                .map(|c| self.corrupt = c)
+                .map_err(ParamError::Name),
+            "pairs" => parse_pairs(v).map_err(ParamError::Pairs).map(|p| {
+                if !p.dropped.is_empty() {
+                    warnings.push(Warning::new("pairs", ParamError::Dropped(p.dropped)));
+                }
+                self.custom = Some(p.pairs);
+            }),
+            _ => return None,
+        })
+    }
+
+    fn finish(self, warnings: &mut Vec<Warning>) -> Prompts {
+        let ioi = Prompts::Ioi {
+            n: self.n,
+            seed: self.seed,
+            corrupt: self.corrupt,
+        };
+        match (self.is_custom, self.custom) {
+            (true, Some(pairs)) => Prompts::Custom(pairs),
+            (true, None) => {
+                warnings.push(Warning::new("task", ParamError::CustomWithoutPairs));
+                ioi
+            }
+            (false, _) => ioi,
+        }
+    }
+}
+
+/// Reads a model, method or view parameter into `s`; `None` when `key` is none of them.
+fn read_state(s: &mut PageState, key: &str, v: &str) -> Option<Result<(), ParamError>> {
+    if let Some(method) = Method::from_key(key) {
+        return Some(flag(v).map(|on| s.options.methods.set(method, on)));
+    }
+    let o = &mut s.options;
+    Some(match key {
+        "results" => ResultsLink::parse(v)
+            .map(|r| s.results = Some(r))
+            .map_err(ParamError::Results),
+        "model" => read_model(v).map(|m| s.model = m),
+        "processing" => flag(v).map(|b| s.processing = b),
+        "backend" => v.parse().map(|b| s.backend = b).map_err(ParamError::Name),
+        "pos" => flag(v).map(|b| o.positions = b),
+        "steps" => number(v, 1, MAX_STEPS, "a step count").map(|x| o.ig_steps = x),
+        "quad" => v.parse().map(|x| o.ig_method = x).map_err(ParamError::Name),
+        "baseline" => v
+            .parse()
+            .map(|x| o.ig_baseline = x)
+            .map_err(ParamError::Name),
+        "dir" => v
+            .parse()
+            .map(|x| o.ap_direction = x)
+            .map_err(ParamError::Name),
+        "pct" => match v.parse::<f64>() {
+            Ok(p) if p > 0.0 && p < 1.0 => {
+                o.percentile = p;
+                Ok(())
+            }
+            _ => Err(ParamError::Percentile),
+        },
+        _ => return read_view(s, key, v),
+    })
+}
+
+fn read_model(v: &str) -> Result<ModelChoice, ParamError> {
+    match v {
+        "gpt2" => Ok(ModelChoice::Gpt2),
+        "bundled" => Ok(ModelChoice::Bundled),
+        u if u.contains("://") => ModelUrl::parse(u)
+            .map(ModelChoice::Url)
+            .map_err(ParamError::Url),
+        _ => Err(ParamError::Model),
+    }
+}
+
+fn read_view(s: &mut PageState, key: &str, v: &str) -> Option<Result<(), ParamError>> {
+    let view = &mut s.view;
+    Some(match key {
+        "pair" => v.parse().map(|x| view.pair = x).map_err(ParamError::Name),
+        "tab" => Tab::ALL
+            .iter()
+            .find(|t| t.key() == v)
+            .map(|t| view.tab = *t)
+            .ok_or(ParamError::Tab),
+        "prompt" => match v {
+            "mean" => {
+                view.prompt = None;
+                Ok(())
+            }
+            _ => number(v, 0, MAX_PROMPTS - 1, "a prompt index").map(|i| view.prompt = Some(i)),
+        },
+        "sel" => Component::parse(v)
+            .map(|x| view.selection = Some(x))
+            .ok_or(ParamError::Selection),
+        _ => return None,
+    })
 }
 
 pub fn parse(query: &str) -> (PageState, Vec<Warning>) {
     let mut s = PageState::default();
     let mut warnings = Vec::new();
-    let (mut n, mut seed, mut corrupt) = (8usize, 0u64, Corruption::Aba);
-    let mut custom: Option<Vec<PromptPair>> = None;
-    let mut task_custom = false;
+    let mut task = TaskParts::new();
     for part in query.trim_start_matches('?').split('&') {
         if part.is_empty() {
             continue;
@@ -146,113 +343,18 @@ pub fn parse(query: &str) -> (PageState, Vec<Warning>) {
         let (raw_key, raw_value) = part.split_once('=').unwrap_or((part, ""));
         let key = decode_component(raw_key).unwrap_or_else(|| raw_key.to_string());
         let Some(v) = decode_component(raw_value) else {
-            warnings.push(Warning {
-                key,
-                message: "the value is not valid percent-encoded UTF-8".into(),
-            });
+            warnings.push(Warning::new(&key, ParamError::NotUtf8));
             continue;
         };
-        let result: Result<(), String> = match key.as_str() {
-            "results" => ResultsLink::parse(&v).map(|r| s.results = Some(r)),
-            "model" => match v.as_str() {
-                "gpt2" => {
-                    s.model = ModelChoice::Gpt2;
-                    Ok(())
-                }
-                "bundled" => {
-                    s.model = ModelChoice::Bundled;
-                    Ok(())
-                }
-                u if u.contains("://") => ModelUrl::parse(u).map(|u| s.model = ModelChoice::Url(u)),
-                _ => Err("expected gpt2, bundled or an https:// URL".into()),
-            },
-            "processing" => flag(&v)
-                .map(|b| s.processing = b)
-                .ok_or_else(|| "expected 1 or 0".to_string()),
-            "backend" => v.parse().map(|b| s.backend = b),
-            "task" => match v.as_str() {
-                "ioi" => {
-                    task_custom = false;
-                    Ok(())
-                }
-                "custom" => {
-                    task_custom = true;
-                    Ok(())
-                }
-                _ => Err("expected ioi or custom".into()),
-            },
-            "n" => number(&v, 1, MAX_PROMPTS, "a prompt count").map(|x| n = x),
-            "seed" => number(&v, 0, u64::MAX, "a seed").map(|x| seed = x),
-            "corrupt" => v.parse().map(|c| corrupt = c),
-            "pairs" => parse_pairs(&v).map(|p| {
-                if let Some(message) = p.dropped {
-                    warnings.push(Warning {
-                        key: "pairs".into(),
-                        message,
-                    });
-                }
-                custom = Some(p.pairs);
-            }),
-            "ig" => flag(&v)
-                .map(|b| s.methods.ig = b)
-                .ok_or_else(|| "expected 1 or 0".to_string()),
-            "ap" => flag(&v)
-                .map(|b| s.methods.ap = b)
-                .ok_or_else(|| "expected 1 or 0".to_string()),
-            "atp" => flag(&v)
-                .map(|b| s.methods.atp = b)
-                .ok_or_else(|| "expected 1 or 0".to_string()),
-            "pos" => flag(&v)
-                .map(|b| s.positions = b)
-                .ok_or_else(|| "expected 1 or 0".to_string()),
-            "pair" => v.parse().map(|x| s.view.pair = x),
-            "steps" => number(&v, 1, MAX_STEPS, "a step count").map(|x| s.ig_steps = x),
-            "quad" => v.parse().map(|x| s.ig_method = x),
-            "baseline" => v.parse().map(|x| s.ig_baseline = x),
-            "dir" => v.parse().map(|x| s.ap_direction = x),
-            "pct" => match v.parse::<f64>() {
-                Ok(p) if p > 0.0 && p < 1.0 => {
-                    s.percentile = p;
-                    Ok(())
-                }
-                _ => Err("expected a quantile between 0 and 1, e.g. 0.9".into()),
-            },
-            "tab" => Tab::ALL
-                .iter()
-                .find(|t| t.key() == v)
-                .map(|t| s.view.tab = *t)
-                .ok_or_else(|| {
-                    let keys: Vec<&str> = Tab::ALL.iter().map(|t| t.key()).collect();
-                    format!("expected one of {}", keys.join(", "))
-                }),
-            "prompt" => match v.as_str() {
-                "mean" => {
-                    s.view.prompt = None;
-                    Ok(())
-                }
-                _ => number(&v, 0, MAX_PROMPTS - 1, "a prompt index")
-                    .map(|i| s.view.prompt = Some(i)),
-            },
-            "sel" => Component::parse(&v)
-                .map(|x| s.view.selection = Some(x))
-                .ok_or_else(|| "expected a head like L9H6 or a neuron like L0N42".to_string()),
-            _ => Err("unknown parameter".into()),
+        let result = match task.read(&key, &v, &mut warnings) {
+            Some(r) => r,
+            None => read_state(&mut s, &key, &v).unwrap_or(Err(ParamError::Unknown)),
         };
-        if let Err(message) = result {
-            warnings.push(Warning { key, message });
+        if let Err(problem) = result {
+            warnings.push(Warning::new(&key, problem));
         }
     }
-    s.task = match (task_custom, custom) {
-        (true, Some(pairs)) => Task::Custom(pairs),
-        (true, None) => {
-            warnings.push(Warning {
-                key: "task".into(),
-                message: "custom needs `pairs`; using IOI prompts".into(),
-            });
-            Task::Ioi { n, seed, corrupt }
-        }
-        (false, _) => Task::Ioi { n, seed, corrupt },
-    };
+    s.prompts = task.finish(&mut warnings);
     (s, warnings)
 }
 
@@ -273,50 +375,65 @@ pub fn write(s: &PageState) -> String {
     if s.backend != Backend::Auto {
         kv.push(("backend", s.backend.key().into()));
     }
-    match &s.task {
-        Task::Ioi { n, seed, corrupt } => {
+    write_prompts(&s.prompts, &mut kv);
+    write_options(&s.options, &mut kv);
+    write_view(s, &mut kv);
+    kv.iter()
+        .map(|(k, v)| format!("{k}={}", encode_component(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn write_prompts(prompts: &Prompts, kv: &mut Vec<(&'static str, String)>) {
+    match prompts {
+        Prompts::Ioi { n, seed, corrupt } => {
             kv.push(("n", n.to_string()));
             kv.push(("seed", seed.to_string()));
             if *corrupt != Corruption::Aba {
                 kv.push(("corrupt", corrupt.key().into()));
             }
         }
-        Task::Custom(pairs) => {
+        Prompts::Custom(pairs) => {
             kv.push(("task", "custom".into()));
             kv.push(("pairs", pairs_text(pairs)));
         }
     }
+}
+
+/// The options that differ from the defaults; the methods' flags in the order of the first
+/// links (`ig`, `ap`, then the later methods).
+fn write_options(o: &gradpatch_terms::StudyOptions, kv: &mut Vec<(&'static str, String)>) {
+    let d = gradpatch_terms::StudyOptions::default();
     let bool01 = |b: bool| if b { "1" } else { "0" }.to_string();
-    if s.methods.ig != d.methods.ig {
-        kv.push(("ig", bool01(s.methods.ig)));
+    for method in Method::in_file_order() {
+        if o.methods.has(method) != d.methods.has(method) {
+            kv.push((method.key(), bool01(o.methods.has(method))));
+        }
     }
-    if s.methods.ap != d.methods.ap {
-        kv.push(("ap", bool01(s.methods.ap)));
+    if o.positions != d.positions {
+        kv.push(("pos", bool01(o.positions)));
     }
-    if s.methods.atp != d.methods.atp {
-        kv.push(("atp", bool01(s.methods.atp)));
+    if o.ig_steps != d.ig_steps {
+        kv.push(("steps", o.ig_steps.to_string()));
     }
-    if s.positions != d.positions {
-        kv.push(("pos", bool01(s.positions)));
+    if o.ig_method != d.ig_method {
+        kv.push(("quad", o.ig_method.key().into()));
     }
-    if s.ig_steps != d.ig_steps {
-        kv.push(("steps", s.ig_steps.to_string()));
+    if o.ig_baseline != d.ig_baseline {
+        kv.push(("baseline", o.ig_baseline.key().into()));
     }
-    if s.ig_method != d.ig_method {
-        kv.push(("quad", s.ig_method.key().into()));
+    if o.ap_direction != d.ap_direction {
+        kv.push(("dir", o.ap_direction.key().into()));
     }
-    if s.ig_baseline != d.ig_baseline {
-        kv.push(("baseline", s.ig_baseline.key().into()));
+    if o.percentile != d.percentile {
+        kv.push(("pct", o.percentile.to_string()));
     }
-    if s.ap_direction != d.ap_direction {
-        kv.push(("dir", s.ap_direction.key().into()));
-    }
-    if s.percentile != d.percentile {
-        kv.push(("pct", s.percentile.to_string()));
-    }
+}
+
+fn write_view(s: &PageState, kv: &mut Vec<(&'static str, String)>) {
     kv.push(("tab", s.view.tab.key().into()));
-    if s.view.pair != d.view.pair {
-        kv.push(("pair", s.view.pair.key().into()));
+    if s.view.pair != MethodPair::default() {
+        kv.push(("pair", s.view.pair.key()));
     }
     if let Some(p) = s.view.prompt {
         kv.push(("prompt", p.to_string()));
@@ -324,8 +441,4 @@ pub fn write(s: &PageState) -> String {
     if let Some(sel) = s.view.selection {
         kv.push(("sel", sel.to_string()));
     }
-    kv.iter()
-        .map(|(k, v)| format!("{k}={}", encode_component(v)))
-        .collect::<Vec<_>>()
-        .join("&")
 }

@@ -3,7 +3,33 @@
 
 use std::fmt;
 
-use crate::ModelUrl;
+use crate::{ModelUrl, UrlError};
+
+/// Why a link's `results` value names no results.json.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkError {
+    Url(UrlError),
+    Empty,
+    Whitespace,
+    NotAPath,
+}
+
+impl fmt::Display for LinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkError::Url(e) => e.fmt(f),
+            LinkError::Empty => f.write_str("expected the URL of a results.json"),
+            LinkError::Whitespace => {
+                f.write_str("a path cannot contain spaces or control characters")
+            }
+            LinkError::NotAPath => {
+                f.write_str("expected an https:// URL or a path on this site like results/run.json")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LinkError {}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ResultsLink {
@@ -15,23 +41,23 @@ pub enum ResultsLink {
 
 impl ResultsLink {
     /// Parses a link's `results` value; the error says what is wrong and what is expected.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, LinkError> {
         let s = s.trim();
         if s.contains("://") {
-            return ModelUrl::parse(s).map(ResultsLink::Url);
+            return ModelUrl::parse(s)
+                .map(ResultsLink::Url)
+                .map_err(LinkError::Url);
         }
         if s.is_empty() {
-            return Err("expected the URL of a results.json".into());
+            return Err(LinkError::Empty);
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err("a path cannot contain spaces or control characters".into());
+            return Err(LinkError::Whitespace);
         }
         // `//host/…` is another site without a scheme, `name:` a scheme (javascript:, data:).
         let head = &s[..s.find(['/', '?', '#']).unwrap_or(s.len())];
         if s.starts_with("//") || s.starts_with("/\\") || head.contains(':') {
-            return Err(
-                "expected an https:// URL or a path on this site like results/run.json".into(),
-            );
+            return Err(LinkError::NotAPath);
         }
         Ok(ResultsLink::Relative(s.to_string()))
     }
@@ -82,7 +108,7 @@ mod tests {
         ];
         for (link, why) in refused {
             let e = ResultsLink::parse(link).unwrap_err();
-            assert!(e.contains(why), "{link}: {e}");
+            assert!(e.to_string().contains(why), "{link}: {e}");
         }
     }
 }

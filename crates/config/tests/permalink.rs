@@ -1,13 +1,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gradpatch_config::{
-    MAX_PAIRS, ModelChoice, ModelUrl, PageState, ResultsLink, Tab, Task, decode_component,
+    MAX_PAIRS, ModelChoice, ModelUrl, PageState, ResultsLink, Tab, decode_component,
     encode_component,
 };
 use gradpatch_terms::{
-    Backend, Baseline, Component, Corruption, Direction, MethodPair, MethodSet, PromptPair,
-    Quadrature,
+    Backend, Baseline, Component, Corruption, Direction, Method, MethodPair, MethodSet, PromptPair,
+    Prompts, Quadrature, StudyOptions,
 };
+
+fn pair(a: Method, b: Method) -> MethodPair {
+    MethodPair::of(a, b).unwrap()
+}
 
 fn roundtrip(s: &PageState) {
     let q = s.to_query();
@@ -31,25 +35,23 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
         model: ModelChoice::Url(ModelUrl::parse("https://example.org/m/?a=1&b=2").unwrap()),
         processing: false,
         backend: Backend::Cpu,
-        task: Task::Ioi {
+        prompts: Prompts::Ioi {
             n: 12,
             seed: 7,
             corrupt: Corruption::Abc,
         },
-        methods: MethodSet {
-            ig: false,
-            ap: true,
-            atp: false,
+        options: StudyOptions {
+            methods: MethodSet::NONE.with(Method::Ap, true),
+            positions: false,
+            ig_steps: 20,
+            ig_method: Quadrature::RiemannTrapezoid,
+            ig_baseline: Baseline::Corrupted,
+            ap_direction: Direction::Denoising,
+            percentile: 0.95,
         },
-        positions: false,
-        ig_steps: 20,
-        ig_method: Quadrature::RiemannTrapezoid,
-        ig_baseline: Baseline::Corrupted,
-        ap_direction: Direction::Denoising,
-        percentile: 0.95,
         view: gradpatch_config::View {
             tab: Tab::MeanDiff,
-            pair: MethodPair::AtpAp,
+            pair: pair(Method::Atp, Method::Ap),
             prompt: Some(3),
             selection: Some(Component::Neuron {
                 layer: 2,
@@ -60,7 +62,7 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
     roundtrip(&s);
     let custom = PageState {
         model: ModelChoice::Bundled,
-        task: Task::Custom(vec![PromptPair {
+        prompts: Prompts::Custom(vec![PromptPair {
             clean: "When Mary and John went to the café, John gave a drink to".into(),
             corrupted: "When Mary and John went to the café, Mary gave a drink to".into(),
             correct: " Mary".into(),
@@ -76,7 +78,7 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
     roundtrip(&relative);
 }
 
-/// Issue 14, item 1: `?results=…` names the file; the view parameters come with it, and the
+/// `?results=…` names the file; the view parameters come with it, and the
 /// highlight quantile only when the link sets it.
 #[test]
 fn a_results_link_keeps_its_view() {
@@ -115,8 +117,8 @@ fn bad_and_unknown_parameters_warn_and_keep_defaults() {
     assert_eq!(s.view.prompt, Some(2));
     let d = PageState::default();
     assert_eq!(
-        (s.ig_steps, s.percentile, s.model),
-        (d.ig_steps, d.percentile, d.model)
+        (s.options.ig_steps, s.options.percentile, s.model),
+        (d.options.ig_steps, d.options.percentile, d.model)
     );
 }
 
@@ -124,13 +126,13 @@ fn bad_and_unknown_parameters_warn_and_keep_defaults() {
 fn custom_task_without_pairs_falls_back_with_a_warning() {
     let (s, w) = PageState::from_query("task=custom");
     assert!(
-        matches!(s.task, Task::Ioi { .. }),
+        matches!(s.prompts, Prompts::Ioi { .. }),
         "a custom task without pairs falls back to IOI, got {:?}",
-        s.task
+        s.prompts
     );
     assert_eq!(w.len(), 1);
     let (_, w) = PageState::from_query("task=custom&pairs=a%7Cb%7Cc");
-    assert!(w[0].message.contains("3 fields"), "{:?}", w);
+    assert!(w[0].message.to_string().contains("3 fields"), "{:?}", w);
 }
 
 #[test]
@@ -154,20 +156,21 @@ fn selections_parse() {
     assert_eq!(Component::parse("LxH1"), None);
 }
 
-/// Issue 11, item 13: a link holds at most 256 pairs of at most 500-character fields.
+/// a link holds at most 256 pairs of at most 500-character fields.
 #[test]
-fn item_13_pairs_are_capped_with_a_warning() {
+fn pairs_are_capped_with_a_warning() {
     let line = |i: usize| format!("When A{i} met B, B thanked|When A{i} met B, A thanked| A| B");
     let many: Vec<String> = (0..300).map(line).collect();
     let q = format!("task=custom&pairs={}", encode_component(&many.join("\n")));
     let (s, w) = PageState::from_query(&q);
-    let Task::Custom(pairs) = &s.task else {
+    let Prompts::Custom(pairs) = &s.prompts else {
         panic!("custom task expected")
     };
     assert_eq!(pairs.len(), MAX_PAIRS);
     assert_eq!(w.len(), 1);
     assert!(
         w[0].message
+            .to_string()
             .contains("only the first 256 pairs are used (44 more given)"),
         "{}",
         w[0]
@@ -180,12 +183,13 @@ fn item_13_pairs_are_capped_with_a_warning() {
     );
     let (s, w) = PageState::from_query(&q);
     assert!(
-        matches!(&s.task, Task::Custom(p) if p.len() == 1),
+        matches!(&s.prompts, Prompts::Custom(p) if p.len() == 1),
         "only the pair with short fields is kept, got {:?}",
-        s.task
+        s.prompts
     );
     assert!(
         w[0].message
+            .to_string()
             .contains("line 2 dropped: a field of 501 characters (at most 500)"),
         "{}",
         w[0]
@@ -193,16 +197,16 @@ fn item_13_pairs_are_capped_with_a_warning() {
     // Nothing usable left: the task falls back to IOI, with both warnings.
     let (s, w) = PageState::from_query(&format!("task=custom&pairs={}", encode_component(&long)));
     assert!(
-        matches!(s.task, Task::Ioi { .. }),
+        matches!(s.prompts, Prompts::Ioi { .. }),
         "a custom task with no usable pair falls back to IOI, got {:?}",
-        s.task
+        s.prompts
     );
-    assert!(w[0].message.contains("dropped"), "{w:?}");
+    assert!(w[0].message.to_string().contains("dropped"), "{w:?}");
 }
 
-/// Issue 11, item 13: above a bound of work a link waits for a click.
+/// above a bound of work a link waits for a click.
 #[test]
-fn item_13_a_link_runs_a_bounded_amount_of_work_unasked() {
+fn a_link_runs_a_bounded_amount_of_work_unasked() {
     let (s, _) = PageState::from_query("n=8&steps=50");
     assert!(
         s.auto_run_allowed(),
@@ -211,10 +215,10 @@ fn item_13_a_link_runs_a_bounded_amount_of_work_unasked() {
     for q in ["n=9", "steps=101", "n=9&model=https://example.org/m/"] {
         let (s, _) = PageState::from_query(q);
         assert!(!s.auto_run_allowed(), "{q}");
+        let seconds = s.options.gpt2_cpu_seconds(s.prompts.len());
         assert!(
-            s.gpt2_cpu_seconds() > 0.0,
-            "{q}: the GPT-2 CPU time estimate {} is positive",
-            s.gpt2_cpu_seconds()
+            seconds > 0.0,
+            "{q}: the GPT-2 CPU time estimate {seconds} is positive"
         );
     }
     // AP only: the step count does not matter; the bundled model allows more prompts.
@@ -235,9 +239,9 @@ fn item_13_a_link_runs_a_bounded_amount_of_work_unasked() {
     );
 }
 
-/// Issue 11, item 14: model URLs in links are parsed; http only for this machine.
+/// model URLs in links are parsed; http only for this machine.
 #[test]
-fn item_14_link_model_urls_are_checked() {
+fn link_model_urls_are_checked() {
     for (q, why) in [
         ("model=http://example.org/m/", "only allowed for localhost"),
         ("model=https://u:p@example.org/m/", "user name or password"),
@@ -245,7 +249,7 @@ fn item_14_link_model_urls_are_checked() {
     ] {
         let (s, w) = PageState::from_query(q);
         assert_eq!(s.model, ModelChoice::Gpt2, "{q}");
-        assert!(w[0].message.contains(why), "{q}: {:?}", w);
+        assert!(w[0].message.to_string().contains(why), "{q}: {:?}", w);
     }
     let (s, w) = PageState::from_query("model=http://127.0.0.1:9000/m/");
     assert!(
@@ -259,9 +263,9 @@ fn item_14_link_model_urls_are_checked() {
     );
 }
 
-/// Issue 11, item 15: a selection or prompt the loaded model or results lack is dropped.
+/// a selection or prompt the loaded model or results lack is dropped.
 #[test]
-fn item_15_out_of_range_selection_and_prompt_warn_and_are_ignored() {
+fn out_of_range_selection_and_prompt_warn_and_are_ignored() {
     let (mut s, w) = PageState::from_query("sel=L11H11&prompt=40");
     assert!(
         w.is_empty(),
@@ -284,6 +288,7 @@ fn item_15_out_of_range_selection_and_prompt_warn_and_are_ignored() {
     assert_eq!(s.view.prompt, None);
     assert!(
         w[0].message
+            .to_string()
             .contains("prompt 40 does not exist (the results have 8 prompts, 0 to 7)"),
         "{w:?}"
     );
@@ -303,16 +308,20 @@ fn item_15_out_of_range_selection_and_prompt_warn_and_are_ignored() {
     assert_eq!(s.fit_view(2, 4, 512, None).len(), 1);
 }
 
-/// Links written before the shared option types moved into `gradpatch-terms` (issue 12) read
-/// and write exactly as they did: a link someone shared keeps its meaning and its bytes.
+/// Links written before the shared option types moved into `gradpatch-terms` read and write
+/// exactly as they did: a link someone shared keeps its meaning and its bytes.
 #[test]
 fn links_of_today_read_and_write_byte_for_byte() {
-    let text = include_str!("fixtures/permalinks-2026-12.txt");
+    let text = [
+        include_str!("fixtures/permalinks-2026-12.txt"),
+        include_str!("fixtures/permalinks-atp-2026-12.txt"),
+    ]
+    .concat();
     let links: Vec<&str> = text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .collect();
-    assert!(links.len() >= 10, "the fixture lost its links: {links:?}");
+    assert!(links.len() >= 17, "the fixtures lost links: {links:?}");
     for link in links {
         let (state, warnings) = PageState::from_query(link);
         assert!(warnings.is_empty(), "{link}: {warnings:?}");
@@ -320,28 +329,73 @@ fn links_of_today_read_and_write_byte_for_byte() {
     }
 }
 
-/// Issue 13, item 6: AtP is on unless `atp=0`; `pair` picks the compared methods.
+/// AtP is on unless `atp=0`; `pair` picks the compared methods.
 #[test]
 fn atp_flag_and_pair_selector() {
     let (s, w) = PageState::from_query("n=4&seed=1&atp=0&pos=0&pair=ig-atp&tab=scatter");
     assert!(w.is_empty(), "{w:?}");
-    assert!(!s.methods.atp, "atp=0 turns AtP off");
-    assert!(!s.positions, "pos=0: no scores per position");
-    assert_eq!(s.view.pair, MethodPair::IgAtp);
+    assert!(!s.options.methods.has(Method::Atp), "atp=0 turns AtP off");
+    assert!(!s.options.positions, "pos=0: no scores per position");
+    assert_eq!(s.view.pair, pair(Method::Ig, Method::Atp));
     assert_eq!(
         s.to_query(),
         "n=4&seed=1&atp=0&pos=0&tab=scatter&pair=ig-atp"
     );
     // Links written before AtP existed run it (the default), and write back unchanged.
     let (old, _) = PageState::from_query("n=4&seed=1&tab=heads");
-    assert!(old.methods.atp && old.methods.ig && old.methods.ap && old.positions);
-    assert_eq!(old.view.pair, MethodPair::IgAp);
+    assert!(old.options.methods == MethodSet::all() && old.options.positions);
+    assert_eq!(old.view.pair, pair(Method::Ig, Method::Ap));
     assert_eq!(old.to_query(), "n=4&seed=1&tab=heads");
     let (bad, w) = PageState::from_query("pair=ig-xx");
-    assert_eq!(bad.view.pair, MethodPair::IgAp);
+    assert_eq!(bad.view.pair, pair(Method::Ig, Method::Ap));
     assert_eq!(w.len(), 1, "{w:?}");
     assert_eq!(
-        w[0].message,
+        w[0].message.to_string(),
         "unknown method pair \"ig-xx\", expected ig-ap, atp-ap or ig-atp"
     );
+}
+
+/// The options travel through a link and back unchanged, whatever they are (the permalink is one
+/// of the forms of `StudyOptions`).
+#[test]
+fn study_options_round_trip_through_a_link() {
+    let variants = [
+        StudyOptions::default(),
+        StudyOptions {
+            methods: MethodSet::NONE.with(Method::Atp, true),
+            positions: false,
+            ..StudyOptions::default()
+        },
+        StudyOptions {
+            methods: MethodSet::all().with(Method::Ap, false),
+            ig_steps: 1000,
+            ig_method: Quadrature::RiemannMiddle,
+            ig_baseline: Baseline::Corrupted,
+            ap_direction: Direction::Denoising,
+            percentile: 0.5,
+            positions: true,
+        },
+        StudyOptions {
+            methods: MethodSet::NONE,
+            ..StudyOptions::default()
+        },
+    ];
+    for options in variants {
+        let s = PageState {
+            options: options.clone(),
+            ..PageState::default()
+        };
+        let (back, w) = PageState::from_query(&s.to_query());
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(back.options, options, "{}", s.to_query());
+    }
+    // Flags are written in the order of the first links: ig, ap, then later methods.
+    let s = PageState {
+        options: StudyOptions {
+            methods: MethodSet::NONE,
+            ..StudyOptions::default()
+        },
+        ..PageState::default()
+    };
+    assert_eq!(s.to_query(), "n=8&seed=0&ig=0&ap=0&atp=0&tab=heads");
 }

@@ -189,25 +189,20 @@ pub fn generate_from(
         .filter(|name| tok.single_token(name).is_ok())
         .collect();
     if pools.templates.is_empty() || pools.places.is_empty() || pools.objects.is_empty() {
-        return Err(DatasetError::Prompt {
-            index: 0,
-            reason: "the IOI pools need at least one template, place and object".to_string(),
-        });
+        return Err(DatasetError::EmptyPools);
     }
     if names.len() < 3 {
-        return Err(DatasetError::Prompt {
-            index: 0,
-            reason: format!(
-                "the tokenizer has only {} of the IOI names as single tokens, at least 3 are needed",
-                names.len()
-            ),
-        });
+        return Err(DatasetError::TooFewNames { found: names.len() });
     }
     let mut rng = SplitMix::new(seed);
     (0..n)
         .map(|index| {
-            TokenizedPair::new(&draw_pair(&mut rng, pools, &names, corruption), tok, n_ctx)
-                .map_err(|reason| DatasetError::Prompt { index, reason })
+            TokenizedPair::new(&draw_pair(&mut rng, pools, &names, corruption), tok, n_ctx).map_err(
+                |reason| DatasetError::Prompt {
+                    index,
+                    reason: Box::new(reason),
+                },
+            )
         })
         .collect()
 }

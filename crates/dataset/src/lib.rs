@@ -40,5 +40,44 @@ pub enum DatasetError {
     )]
     NotAList(String),
     #[error("prompt {index}: {reason}")]
-    Prompt { index: usize, reason: String },
+    Prompt {
+        index: usize,
+        reason: Box<DatasetError>,
+    },
+    #[error("expected an object, found {0}")]
+    NotAnObject(&'static str),
+    #[error("unknown field \"{0}\", expected only {fields:?}", fields = prompts::FIELDS)]
+    UnknownField(String),
+    #[error("missing field \"{0}\"")]
+    MissingField(&'static str),
+    #[error("field \"{field}\" must be a string, found {found}")]
+    NotAString {
+        field: &'static str,
+        found: &'static str,
+    },
+    #[error("prompt 0: the IOI pools need at least one template, place and object")]
+    EmptyPools,
+    #[error(
+        "the tokenizer has only {found} of the IOI names as single tokens, at least 3 are needed"
+    )]
+    TooFewNames { found: usize },
+    #[error("the {which} prompt is empty")]
+    EmptyPrompt { which: &'static str },
+    #[error(
+        "the {which} prompt is {tokens} tokens with BOS, longer than the model's context of {n_ctx}"
+    )]
+    TooLong {
+        which: &'static str,
+        tokens: usize,
+        n_ctx: usize,
+    },
+    #[error(
+        "clean and corrupted prompts must have the same number of tokens, found {clean} and {corrupted}"
+    )]
+    LengthMismatch { clean: usize, corrupted: usize },
+    #[error("answer \"{which}\": {reason}")]
+    Answer {
+        which: &'static str,
+        reason: Box<DatasetError>,
+    },
 }

@@ -36,7 +36,8 @@ impl TokenizedPair {
     }
 }
 
-const FIELDS: [&str; 4] = ["clean", "corrupted", "correct", "incorrect"];
+/// The fields of a prompt pair in a prompt file.
+pub const FIELDS: [&str; 4] = ["clean", "corrupted", "correct", "incorrect"];
 
 /// Parses a prompt file: a JSON list of `{"clean", "corrupted", "correct", "incorrect"}`.
 pub fn parse_prompt_pairs(bytes: &[u8]) -> Result<Vec<PromptPair>, DatasetError> {
@@ -49,26 +50,24 @@ pub fn parse_prompt_pairs(bytes: &[u8]) -> Result<Vec<PromptPair>, DatasetError>
         .iter()
         .enumerate()
         .map(|(index, item)| {
-            let prompt_err = |reason: String| DatasetError::Prompt { index, reason };
+            let prompt_err = |reason: DatasetError| DatasetError::Prompt {
+                index,
+                reason: Box::new(reason),
+            };
             let serde_json::Value::Object(obj) = item else {
-                return Err(prompt_err(format!(
-                    "expected an object, found {}",
-                    kind(item)
-                )));
+                return Err(prompt_err(DatasetError::NotAnObject(kind(item))));
             };
             if let Some(extra) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-                return Err(prompt_err(format!(
-                    "unknown field \"{extra}\", expected only {FIELDS:?}"
-                )));
+                return Err(prompt_err(DatasetError::UnknownField(extra.clone())));
             }
-            let field = |name: &str| -> Result<String, DatasetError> {
+            let field = |name: &'static str| -> Result<String, DatasetError> {
                 match obj.get(name) {
-                    None => Err(prompt_err(format!("missing field \"{name}\""))),
+                    None => Err(prompt_err(DatasetError::MissingField(name))),
                     Some(serde_json::Value::String(s)) => Ok(s.clone()),
-                    Some(other) => Err(prompt_err(format!(
-                        "field \"{name}\" must be a string, found {}",
-                        kind(other)
-                    ))),
+                    Some(other) => Err(prompt_err(DatasetError::NotAString {
+                        field: name,
+                        found: kind(other),
+                    })),
                 }
             };
             Ok(PromptPair {
@@ -95,32 +94,34 @@ fn kind(v: &serde_json::Value) -> &'static str {
 impl TokenizedPair {
     /// Tokenizes and validates `pair`: non-empty prompts, one-token answers, equal clean and
     /// corrupted lengths, at most `n_ctx` tokens with BOS.
-    pub fn new(pair: &PromptPair, tok: &Gpt2Tokenizer, n_ctx: usize) -> Result<Self, String> {
-        for (name, text) in [("clean", &pair.clean), ("corrupted", &pair.corrupted)] {
+    pub fn new(pair: &PromptPair, tok: &Gpt2Tokenizer, n_ctx: usize) -> Result<Self, DatasetError> {
+        for (which, text) in [("clean", &pair.clean), ("corrupted", &pair.corrupted)] {
             if text.trim().is_empty() {
-                return Err(format!("the {name} prompt is empty"));
+                return Err(DatasetError::EmptyPrompt { which });
             }
         }
-        let clean_ids = tok.to_tokens(&pair.clean).map_err(|e| e.to_string())?;
-        let corrupted_ids = tok.to_tokens(&pair.corrupted).map_err(|e| e.to_string())?;
-        for (name, ids) in [("clean", &clean_ids), ("corrupted", &corrupted_ids)] {
+        let clean_ids = tok.to_tokens(&pair.clean)?;
+        let corrupted_ids = tok.to_tokens(&pair.corrupted)?;
+        for (which, ids) in [("clean", &clean_ids), ("corrupted", &corrupted_ids)] {
             if ids.len() > n_ctx {
-                return Err(format!(
-                    "the {name} prompt is {} tokens with BOS, longer than the model's context of {n_ctx}",
-                    ids.len()
-                ));
+                return Err(DatasetError::TooLong {
+                    which,
+                    tokens: ids.len(),
+                    n_ctx,
+                });
             }
         }
         if clean_ids.len() != corrupted_ids.len() {
-            return Err(format!(
-                "clean and corrupted prompts must have the same number of tokens, found {} and {}",
-                clean_ids.len(),
-                corrupted_ids.len()
-            ));
+            return Err(DatasetError::LengthMismatch {
+                clean: clean_ids.len(),
+                corrupted: corrupted_ids.len(),
+            });
         }
-        let answer = |name: &str, text: &str| {
-            tok.single_token(text)
-                .map_err(|e| format!("answer \"{name}\": {e}"))
+        let answer = |which: &'static str, text: &str| {
+            tok.single_token(text).map_err(|e| DatasetError::Answer {
+                which,
+                reason: Box::new(e),
+            })
         };
         let clean_tokens = clean_ids
             .iter()
@@ -150,8 +151,10 @@ pub fn tokenize_pairs(
         .iter()
         .enumerate()
         .map(|(index, p)| {
-            TokenizedPair::new(p, tok, n_ctx)
-                .map_err(|reason| DatasetError::Prompt { index, reason })
+            TokenizedPair::new(p, tok, n_ctx).map_err(|reason| DatasetError::Prompt {
+                index,
+                reason: Box::new(reason),
+            })
         })
         .collect()
 }

@@ -164,7 +164,7 @@ where
     let (alphas, weights) = opts
         .quadrature
         .nodes(opts.steps)
-        .map_err(|e| RunError::invalid("IG", e))?;
+        .map_err(|e| RunError::invalid("IG", e.to_string()))?;
     let device = model.device();
     let diff = target.out_i.clone() - target.out_b.clone();
     let dims = diff.dims();
@@ -231,7 +231,6 @@ enum Part {
     Neurons(usize),
 }
 
-/// Scores of one part (`[n_heads]` or `[d_mlp]`) and its convergence delta.
 /// Scores of one part (`[n_heads]` or `[d_mlp]`), its convergence delta, and for heads the
 /// per-position terms (`[positions, n_heads]`, row-major).
 type PartScores = (Vec<f32>, f32, Vec<f32>);
@@ -325,7 +324,6 @@ async fn ig_part(
                     integrate(model, runs, l, Target { out_i, out_b }, opts).await?;
                 (attr, delta)
             };
-            // [1, S, H, D] -> mean over D, then over S -> [H]
             // [1, S, H, D] -> mean over D: [S, H] per-position means; the score is their mean
             // over S, and a position's term is its mean divided by S.
             let per_pos = attr.mean_dim(3);

@@ -1,6 +1,7 @@
-//! Attribution methods: activation patching (AP) and layerwise Integrated Gradients (IG) for
-//! every attention head (`hook_result`) and MLP neuron (`mlp.hook_post`), with the reference
-//! study's definitions, computed with far fewer forwards than its one-run-per-component loop.
+//! Attribution methods: attribution patching (AtP), layerwise Integrated Gradients (IG) and
+//! activation patching (AP) for every attention head (`hook_result`) and MLP neuron
+//! (`mlp.hook_post`), with the reference study's definitions, computed with far fewer forwards
+//! than its one-run-per-component loop. [`score`] computes any method's scores.
 //!
 //! Knows nothing of the UI: progress and cancellation go through [`Progress`].
 
@@ -10,6 +11,7 @@ mod atp;
 pub mod ig;
 mod parts;
 pub mod progress;
+mod score;
 
 pub use ap::{
     ApOptions, activation_patching, activation_patching_async, activation_patching_naive,
@@ -19,6 +21,7 @@ pub use atp::{AtpScores, attribution_patching, attribution_patching_async};
 pub use ig::{IgOptions, IgScores, integrated_gradients, integrated_gradients_async};
 pub use parts::cpu_threads;
 pub use progress::{NoProgress, Pause, Progress};
+pub use score::{Convergence, PromptScores, ScoreOptions, positions_async, score, score_async};
 // The option types live in gradpatch-terms (shared with results.json and the page).
 pub use gradpatch_terms::{Baseline, Component, Direction, Quadrature};
 

@@ -39,13 +39,12 @@ impl Gpt2Preset {
 }
 
 impl std::str::FromStr for Gpt2Preset {
-    type Err = String;
+    type Err = gradpatch_terms::UnknownName;
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.key() == s)
-            .ok_or_else(|| format!("unknown GPT-2 preset `{s}`: expected small, distil or medium"))
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|p| p.key() == s).ok_or_else(|| {
+            gradpatch_terms::UnknownName::new("GPT-2 preset", s, Self::ALL.map(Self::key))
+        })
     }
 }
 

@@ -16,11 +16,15 @@ use crate::weights::LoadOptions;
 /// The format's own limit on the header (the `safetensors` crate refuses larger ones).
 pub const MAX_HEADER_BYTES: u64 = 100_000_000;
 
-/// What one worker can address: wasm32's 4 GiB heap.
-pub const WASM_HEAP_BYTES: u64 = 4 << 30;
-/// The largest file a worker can hold: it keeps the file in one buffer, and a wasm32 buffer
-/// holds at most 2 GiB - 1 bytes (gpt2-medium in f32 is 1.52 GB).
-pub const MAX_FILE_BYTES: u64 = i32::MAX as u64;
+/// The memory a load may use, as the caller knows it (a browser's worker: its wasm heap and
+/// the largest buffer it can hold a file in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryBudget {
+    /// Bytes the loading process can address.
+    pub heap_bytes: u64,
+    /// The largest checkpoint file it can hold (the file is kept in one buffer).
+    pub file_bytes: u64,
+}
 
 /// One tensor as the header describes it; `start..end` is relative to the end of the header.
 #[derive(Clone, Debug, PartialEq)]
@@ -204,12 +208,12 @@ pub struct LoadPlan {
 
 impl LoadPlan {
     /// Checks the GPT-2 shape the header implies (bounded, and as `config.json` says) and the
-    /// memory the load needs against what the worker can address.
+    /// memory the load needs against the caller's `budget`.
     pub fn new(
         header: &Header,
         opts: &LoadOptions<'_>,
         on_cpu: bool,
-        heap_bytes: u64,
+        budget: MemoryBudget,
     ) -> Result<LoadPlan, LoadError> {
         for t in &header.tensors {
             let mask = t.name.ends_with("attn.bias") || t.name.ends_with("attn.masked_bias");
@@ -235,10 +239,10 @@ impl LoadPlan {
             .and_then(|n| n.checked_mul(4))
             .ok_or_else(overflow)?;
         let file_bytes = header.file_len();
-        if file_bytes > MAX_FILE_BYTES {
+        if file_bytes > budget.file_bytes {
             return Err(LoadError::FileTooBig {
                 file: file_bytes,
-                limit: MAX_FILE_BYTES,
+                limit: budget.file_bytes,
             });
         }
         // The streaming load holds the file and one part in f32 at a time, plus the copy each
@@ -249,11 +253,11 @@ impl LoadPlan {
         } else {
             file_bytes + 2 * part_bytes
         };
-        if peak_bytes > heap_bytes {
+        if peak_bytes > budget.heap_bytes {
             return Err(LoadError::TooBig {
                 needed: peak_bytes,
                 file: file_bytes,
-                available: heap_bytes,
+                available: budget.heap_bytes,
             });
         }
         Ok(LoadPlan {

@@ -19,6 +19,62 @@ pub(crate) fn layout_of(names: &[&str]) -> Result<KeyLayout, LoadError> {
     }
 }
 
+/// The number of blocks the tensor names under `block_prefix` (`h.`) imply, checked against
+/// [`MAX_LAYERS`] before it sizes anything (`h.99999999.*` would ask for 10^8).
+fn count_layers(names: &[&str], block_prefix: &str) -> Result<usize, LoadError> {
+    let mut n_layers = 0;
+    for name in names {
+        let Some(index) = name
+            .strip_prefix(block_prefix)
+            .and_then(|rest| rest.split('.').next()?.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        if index >= MAX_LAYERS as u64 {
+            return Err(LoadError::OutOfBounds {
+                what: format!("tensor `{name}` names layer {index}"),
+                expected: format!("at most {MAX_LAYERS} layers (0 to {})", MAX_LAYERS - 1),
+            });
+        }
+        n_layers = n_layers.max(index as usize + 1);
+    }
+    Ok(n_layers)
+}
+
+/// The configuration `config.json` gives, checked against the shape the tensors imply.
+fn checked_config(
+    json: &[u8],
+    from_tensors: &Gpt2Config,
+    n_heads: Option<usize>,
+) -> Result<Gpt2Config, LoadError> {
+    let c = Gpt2Config::from_hf_json(json)?;
+    let checks: [(&'static str, usize, usize); 5] = [
+        ("n_layer", c.n_layers, from_tensors.n_layers),
+        ("n_embd", c.d_model, from_tensors.d_model),
+        ("n_inner", c.d_mlp, from_tensors.d_mlp),
+        ("n_positions", c.n_ctx, from_tensors.n_ctx),
+        ("vocab_size", c.d_vocab, from_tensors.d_vocab),
+    ];
+    for (field, config, tensors) in checks {
+        if config != tensors {
+            return Err(LoadError::ConfigMismatch {
+                field,
+                config,
+                tensors,
+            });
+        }
+    }
+    if let Some(h) = n_heads
+        && h != c.n_heads
+    {
+        return Err(LoadError::BadConfig(format!(
+            "n_head is {} but {h} heads were asked for",
+            c.n_heads
+        )));
+    }
+    Ok(c)
+}
+
 /// The GPT-2 shape of a checkpoint from its tensor names and shapes (and `config.json` when
 /// given, which must agree), bounded before anything is allocated from it.
 pub(crate) fn infer_config(
@@ -41,24 +97,7 @@ pub(crate) fn infer_config(
         });
     };
     let n_ctx = wpe.first().copied().unwrap_or(0);
-    let block_prefix = format!("{prefix}h.");
-    let mut n_layers = 0;
-    for name in names {
-        let Some(index) = name
-            .strip_prefix(&block_prefix)
-            .and_then(|rest| rest.split('.').next()?.parse::<u64>().ok())
-        else {
-            continue;
-        };
-        // Checked before the layer count sizes anything (`h.99999999.*` would ask for 10^8).
-        if index >= MAX_LAYERS as u64 {
-            return Err(LoadError::OutOfBounds {
-                what: format!("tensor `{name}` names layer {index}"),
-                expected: format!("at most {MAX_LAYERS} layers (0 to {})", MAX_LAYERS - 1),
-            });
-        }
-        n_layers = n_layers.max(index as usize + 1);
-    }
+    let n_layers = count_layers(names, &format!("{prefix}h."))?;
     let d_mlp = if n_layers > 0 {
         shape("h.0.mlp.c_fc.weight")?.get(1).copied().unwrap_or(0)
     } else {
@@ -74,34 +113,7 @@ pub(crate) fn infer_config(
         layer_norm_eps: 1e-5,
     };
     let config = match opts.config_json {
-        Some(json) => {
-            let c = Gpt2Config::from_hf_json(json)?;
-            let checks: [(&'static str, usize, usize); 5] = [
-                ("n_layer", c.n_layers, from_tensors.n_layers),
-                ("n_embd", c.d_model, from_tensors.d_model),
-                ("n_inner", c.d_mlp, from_tensors.d_mlp),
-                ("n_positions", c.n_ctx, from_tensors.n_ctx),
-                ("vocab_size", c.d_vocab, from_tensors.d_vocab),
-            ];
-            for (field, config, tensors) in checks {
-                if config != tensors {
-                    return Err(LoadError::ConfigMismatch {
-                        field,
-                        config,
-                        tensors,
-                    });
-                }
-            }
-            if let Some(h) = opts.n_heads
-                && h != c.n_heads
-            {
-                return Err(LoadError::BadConfig(format!(
-                    "n_head is {} but {h} heads were asked for",
-                    c.n_heads
-                )));
-            }
-            c
-        }
+        Some(json) => checked_config(json, &from_tensors, opts.n_heads)?,
         None => {
             let h = opts.n_heads.ok_or(LoadError::HeadsUnknown)?;
             if h == 0 || !d_model.is_multiple_of(h) {

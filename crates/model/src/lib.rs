@@ -25,7 +25,7 @@ pub mod weights;
 
 pub use config::{Gpt2Config, Gpt2Preset};
 pub use error::{LoadError, RunError};
-pub use header::{Header, LoadPlan, MAX_FILE_BYTES, MAX_HEADER_BYTES, WASM_HEAP_BYTES};
+pub use header::{Header, LoadPlan, MAX_HEADER_BYTES, MemoryBudget};
 pub use hooks::{Activation, ActivationCache, HookPoint, Hooks, Patch, Positions};
 pub use layers::gelu_new;
 pub use model::{Gpt2, PrefixKv, Readout, Run, RunOutput, Source, TokenBatch};

@@ -1,7 +1,7 @@
 //! Messages between the page and the compute worker (serialised with serde-wasm-bindgen).
 //! Local files travel beside a `Load` message as `File` objects, not in it.
 
-use gradpatch_terms::{Baseline, Corruption, Direction, MethodSet, PromptPair, Quadrature, Stage};
+use gradpatch_terms::{PromptPair, Prompts, Stage, StudyOptions};
 use serde::{Deserialize, Serialize};
 
 /// Where the worker gets the model files.
@@ -35,29 +35,11 @@ pub enum ToWorker {
     ClearCache,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Prompts {
-    /// Generated IOI pairs (`gradpatch_dataset::generate_ioi`).
-    Ioi {
-        n: usize,
-        seed: u64,
-        corrupt: Corruption,
-    },
-    /// User-written pairs (checked against the tokenizer before the run).
-    Custom(Vec<PromptPair>),
-}
-
+/// A comparison to run: the prompts and the options (the page's, as its link holds them).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRequest {
     pub prompts: Prompts,
-    pub methods: MethodSet,
-    pub ig_steps: usize,
-    pub ig_method: Quadrature,
-    pub ig_baseline: Baseline,
-    pub ap_direction: Direction,
-    pub percentile: f64,
-    /// Also compute each method's head scores per position (the Positions tab).
-    pub positions: bool,
+    pub options: StudyOptions,
 }
 
 /// What was being done when an error happened (the page says so, and a failed load or run
@@ -169,4 +151,55 @@ pub enum FromWorker {
         message: String,
         out_of_memory: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use gradpatch_terms::{Baseline, Corruption, Method, Quadrature};
+
+    use super::*;
+
+    /// The options reach the worker as the page sent them (serde, as the message travels).
+    #[test]
+    fn a_run_request_carries_the_options_there_and_back() {
+        let requests = [
+            RunRequest {
+                prompts: Prompts::default(),
+                options: StudyOptions::default(),
+            },
+            RunRequest {
+                prompts: Prompts::Ioi {
+                    n: 3,
+                    seed: 7,
+                    corrupt: Corruption::Abc,
+                },
+                options: StudyOptions {
+                    methods: StudyOptions::default().methods.with(Method::Ap, false),
+                    ig_steps: 7,
+                    ig_method: Quadrature::RiemannLeft,
+                    ig_baseline: Baseline::Corrupted,
+                    percentile: 0.8,
+                    positions: false,
+                    ..StudyOptions::default()
+                },
+            },
+            RunRequest {
+                prompts: Prompts::Custom(vec![PromptPair {
+                    clean: "a".into(),
+                    corrupted: "b".into(),
+                    correct: " c".into(),
+                    incorrect: " d".into(),
+                }]),
+                options: StudyOptions::default(),
+            },
+        ];
+        for request in requests {
+            let message = ToWorker::Run {
+                request: request.clone(),
+            };
+            let text = serde_json::to_string(&message).unwrap_or_default();
+            let back: Result<ToWorker, _> = serde_json::from_str(&text);
+            assert_eq!(back.ok(), Some(message), "{text}");
+        }
+    }
 }

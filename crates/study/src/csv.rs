@@ -32,11 +32,11 @@ fn quote(s: &str) -> String {
 pub fn scores_csv(r: &Results) -> String {
     let mut out = String::from("prompt,layer,component,kind,method,score,position\n");
     for method in r.methods() {
-        let Some((heads, neurons)) = r.scores(method) else {
+        let Some(scores) = r.scores(method) else {
             continue;
         };
         let m = method.key();
-        for (kind, scores) in [("head", heads), ("neuron", neurons)] {
+        for (kind, scores) in [("head", &scores.heads), ("neuron", &scores.neurons)] {
             for (p, layers) in scores.iter().enumerate() {
                 for (l, comps) in layers.iter().enumerate() {
                     for (c, s) in comps.iter().enumerate() {
@@ -79,16 +79,17 @@ pub fn prompts_csv(r: &Results) -> String {
 }
 
 /// `stats.csv`: kind,statistic,prompt,value,pair for the scalar statistics of each pair of
-/// methods (`ig-ap`, `atp-ap`, `ig-atp`), and per-prompt ones with a prompt column.
+/// methods (`ig-ap`, …), and per-prompt ones with a prompt column.
 pub fn stats_csv(r: &Results) -> String {
     let mut out = String::from("kind,statistic,prompt,value,pair\n");
     let pairs: Vec<(MethodPair, &Stats)> = match &r.stats_pairs {
-        Some(pairs) => MethodPair::ALL
-            .iter()
-            .filter_map(|&p| pairs.get(p).map(|s| (p, s)))
-            .collect(),
+        Some(pairs) => pairs.iter().collect(),
         // A file from before AtP: its IG–AP statistics.
-        None => r.stats.iter().map(|s| (MethodPair::IgAp, s)).collect(),
+        None => r
+            .stats
+            .iter()
+            .map(|s| (MethodPair::first_of_all(), s))
+            .collect(),
     };
     for (pair, stats) in pairs {
         let pair = pair.key();
@@ -119,10 +120,12 @@ pub fn stats_csv(r: &Results) -> String {
 
 #[cfg(test)]
 mod tests {
+    use gradpatch_terms::Method;
+
     use super::{quote, scores_csv};
     use crate::{MethodScores, Results};
 
-    /// Issue 13: AtP rows, and the per-position head rows with their position.
+    /// AtP rows, and the per-position head rows with their position.
     #[test]
     fn scores_csv_has_atp_rows_and_positions() {
         let results = Results {
@@ -137,13 +140,16 @@ mod tests {
             prompts: vec![],
             clean_logit_diff: vec![1.0],
             corrupted_logit_diff: vec![0.0],
-            ig: None,
-            ap: None,
-            atp: Some(MethodScores {
-                heads: vec![vec![vec![0.5, f32::NAN]]],
-                neurons: vec![vec![vec![0.25]]],
-                heads_pos: Some(vec![vec![vec![vec![0.0, 0.5], vec![0.0, 1.0]]]]),
-            }),
+            scores: [(
+                Method::Atp,
+                MethodScores {
+                    heads: vec![vec![vec![0.5, f32::NAN]]],
+                    neurons: vec![vec![vec![0.25]]],
+                    heads_pos: Some(vec![vec![vec![vec![0.0, 0.5], vec![0.0, 1.0]]]]),
+                    ..MethodScores::default()
+                },
+            )]
+            .into(),
             stats: None,
             stats_pairs: None,
             complete: true,
@@ -162,7 +168,7 @@ mod tests {
         );
     }
 
-    /// Issue 11, item 16.
+    /// A prompt from a shared link cannot become a spreadsheet formula.
     #[test]
     fn item_16_formula_cells_are_neutralised() {
         assert_eq!(

@@ -1,49 +1,22 @@
-//! Running a comparison (feature `engine`): the runs of each prompt, the methods one after the
-//! other over all prompts (the cheapest first, so their scores can be shown while the next
-//! runs), and their progress.
+//! Running a comparison (feature `engine`): the runs of each prompt, then the methods one after
+//! the other over all prompts (in running order, the cheapest first, so their scores can be
+//! shown while the next runs), and their progress.
 
 use gradpatch_dataset::TokenizedPair;
-use gradpatch_methods::{
-    ApOptions, IgOptions, Progress, Scores, activation_patching_async,
-    activation_patching_positions_async, attribution_patching_async, integrated_gradients_async,
-};
+use gradpatch_methods::{Progress, PromptScores, ScoreOptions, positions_async, score_async};
 use gradpatch_model::{Gpt2, Gpt2Config, RunError, block_on};
 use gradpatch_runs::PromptRuns;
 use gradpatch_terms::{Method, Stage};
 
-use crate::{
-    HeadsPos, IgResults, MethodScores, PromptRecord, Results, StudyConfig, pair_statistics,
-    statistics,
-};
+use crate::{MethodScores, PromptRecord, Results, StudyConfig, pair_statistics, statistics};
 
 mod progress;
 
-use progress::{StageProgress, piece, shares};
+use progress::{Plan, StageProgress};
 pub use progress::{StudyObserver, StudyProgress};
 
-impl StudyConfig {
-    fn ig_options(&self, threads: usize) -> IgOptions {
-        IgOptions {
-            steps: self.ig_steps,
-            quadrature: self.ig_method,
-            baseline: self.ig_baseline,
-            steps_per_batch: self.ig_steps,
-            start_at_layer: true,
-            threads,
-        }
-    }
-
-    fn ap_options(&self, threads: usize) -> ApOptions {
-        ApOptions {
-            threads,
-            direction: self.ap_direction,
-            ..ApOptions::default()
-        }
-    }
-}
-
 fn rows(flat: &[f32], width: usize) -> Vec<Vec<f32>> {
-    flat.chunks(width).map(<[f32]>::to_vec).collect()
+    flat.chunks(width.max(1)).map(<[f32]>::to_vec).collect()
 }
 
 /// `[L·H·S]` row-major (layer, head, position) → `[L][H][S]`.
@@ -54,21 +27,34 @@ fn by_head(flat: &[f32], layers: usize, heads: usize) -> Vec<Vec<Vec<f32>>> {
         .collect()
 }
 
-/// Appends one prompt's head and neuron scores to a method's results, created at its first
-/// prompt (with room for the scores per position when the study computes them).
+/// Appends one prompt's scores to `method`'s, created at its first prompt (with room for the
+/// scores per position when the study computes them).
 fn push_scores<'a>(
-    slot: &'a mut Option<MethodScores>,
-    positions: bool,
+    results: &'a mut Results,
+    method: Method,
     c: &Gpt2Config,
-    scores: &Scores,
+    scores: PromptScores,
 ) -> &'a mut MethodScores {
-    let method = slot.get_or_insert_with(|| MethodScores {
-        heads_pos: positions.then(HeadsPos::new),
-        ..MethodScores::default()
-    });
-    method.heads.push(rows(&scores.heads, c.n_heads));
-    method.neurons.push(rows(&scores.neurons, c.d_mlp));
-    method
+    let positions = results.config.options.positions;
+    let entry = results
+        .scores
+        .entry(method)
+        .or_insert_with(|| MethodScores {
+            heads_pos: positions.then(Vec::new),
+            ..MethodScores::default()
+        });
+    entry.heads.push(rows(&scores.heads, c.n_heads));
+    entry.neurons.push(rows(&scores.neurons, c.d_mlp));
+    if let Some(delta) = scores.convergence {
+        let heads = entry.convergence_delta_heads.get_or_insert_with(Vec::new);
+        heads.push(delta.heads);
+        let neurons = entry.convergence_delta_neurons.get_or_insert_with(Vec::new);
+        neurons.push(delta.neurons);
+    }
+    if let (Some(all), Some(grid)) = (entry.heads_pos.as_mut(), scores.heads_pos) {
+        all.push(by_head(&grid, c.n_layers, c.n_heads));
+    }
+    entry
 }
 
 /// Runs the comparison. `progress` is told where the study is and may cancel it (then the
@@ -85,12 +71,12 @@ pub fn run_study(
 
 /// [`run_study`] for platforms that cannot block (WebGPU in the browser).
 ///
-/// First the clean and corrupted runs of every prompt (with AtP, which needs nothing else), then
-/// IG over all prompts, then AP: each method's scores are complete before the next starts, and
-/// `observer.method_done` sees them. The runs are kept for IG and AP within a memory budget and
-/// computed again beyond it (see `Study::runs_and_atp`). A cancel keeps
-/// the prompts whose runs finished and every score computed; a method cut short has fewer
-/// prompts (and NaN for the parts of a prompt it did not reach), one not started is absent.
+/// Each prompt's clean and corrupted runs, with the first method on them; then each further
+/// method over all prompts: a method's scores are complete before the next starts, and
+/// `observer.method_done` sees them. The runs are kept for the later methods within a memory
+/// budget and computed again beyond it (see [`KEEP_RUNS_BYTES`]). A cancel keeps the prompts
+/// whose runs finished and every score computed; a method cut short has fewer prompts (and NaN
+/// for the parts of a prompt it did not reach), one not started is absent.
 pub async fn run_study_async(
     model: &Gpt2,
     pairs: &[TokenizedPair],
@@ -104,30 +90,19 @@ pub async fn run_study_async(
     } else {
         1
     };
-    let mut results = Results {
-        config: config.clone(),
-        prompts: Vec::with_capacity(pairs.len()),
-        clean_logit_diff: Vec::with_capacity(pairs.len()),
-        corrupted_logit_diff: Vec::with_capacity(pairs.len()),
-        ig: None,
-        ap: None,
-        atp: None,
-        stats: None,
-        stats_pairs: None,
-        complete: true,
-        seconds: serde_json::Map::new(),
-    };
+    let mut results = Results::empty(config.clone());
     let study = Study {
         model,
         pairs,
         config,
         threads,
-        shares: shares(config),
+        plan: Plan::new(&config.options),
     };
     let finished = study.run(&mut results, observer).await?;
     results.complete = finished;
-    results.stats = statistics(&results, config.percentile);
-    results.stats_pairs = pair_statistics(&results, config.percentile);
+    let percentile = config.options.percentile;
+    results.stats = statistics(&results, percentile);
+    results.stats_pairs = pair_statistics(&results, percentile);
     Ok(results)
 }
 
@@ -149,36 +124,37 @@ struct Study<'a> {
     pairs: &'a [TokenizedPair],
     config: &'a StudyConfig,
     threads: usize,
-    shares: Vec<(Stage, f64)>,
+    plan: Plan,
 }
 
 impl Study<'_> {
-    fn piece(&self, stage: Stage, (i, n): (usize, usize)) -> (Stage, f64, f64) {
-        piece(&self.shares, stage, i, n)
+    fn progress<'o>(
+        &self,
+        observer: &'o mut dyn StudyObserver,
+        stage: Stage,
+        at: (usize, usize),
+    ) -> StageProgress<'o> {
+        StageProgress::new(observer, at, self.plan.piece(stage, at.0, at.1))
     }
 
-    /// Every stage of the plan; false when cancelled.
+    /// Every pass; false when cancelled.
     async fn run(
         &self,
         results: &mut Results,
         observer: &mut dyn StudyObserver,
     ) -> Result<bool, RunError> {
+        let methods: Vec<Method> = self.config.options.methods.iter().collect();
         let mut kept = Vec::with_capacity(self.pairs.len());
-        if !self.runs_and_atp(results, observer, &mut kept).await? {
+        if !self
+            .runs_pass(results, methods.first().copied(), observer, &mut kept)
+            .await?
+        {
             return Ok(false);
         }
-        let methods = self.config.methods;
-        let n = results.prompts.len();
-        // The last method's results are the study's: only the others are shown on the way.
-        let last = methods.iter().last();
-        if methods.atp && last != Some(Method::Atp) {
+        for &method in methods.iter().skip(1) {
+            // The method before is done on every prompt: shown while this one runs.
             self.show(results, observer);
-        }
-        for method in [Method::Ig, Method::Ap] {
-            if !methods.has(method) {
-                continue;
-            }
-            for i in 0..n {
+            for i in 0..results.prompts.len() {
                 let computed;
                 let runs = match kept.get(i).and_then(Option::as_ref) {
                     Some(runs) => runs,
@@ -187,16 +163,9 @@ impl Study<'_> {
                         &computed
                     }
                 };
-                let go_on = match method {
-                    Method::Ig => self.ig(results, runs, i, observer).await?,
-                    _ => self.ap(results, runs, i, observer).await?,
-                };
-                if !go_on {
+                if !self.score(results, method, runs, i, observer).await? {
                     return Ok(false);
                 }
-            }
-            if last != Some(method) {
-                self.show(results, observer);
             }
         }
         Ok(true)
@@ -204,26 +173,27 @@ impl Study<'_> {
 
     /// Tells the observer what is finished (with the statistics so far).
     fn show(&self, results: &mut Results, observer: &mut dyn StudyObserver) {
-        results.stats = statistics(results, self.config.percentile);
-        results.stats_pairs = pair_statistics(results, self.config.percentile);
+        let percentile = self.config.options.percentile;
+        results.stats = statistics(results, percentile);
+        results.stats_pairs = pair_statistics(results, percentile);
         observer.method_done(results);
     }
 
-    /// The runs of every prompt, recorded with their logit differences, and AtP on them. The
-    /// runs are `kept` for the other methods while they fit [`KEEP_RUNS_BYTES`] (the rest are
-    /// computed again for each method: two forwards, against IG's and AP's hundreds).
-    async fn runs_and_atp(
+    /// The runs of every prompt, recorded with their logit differences, and `first` on them.
+    /// The runs are `kept` for the other methods while they fit [`KEEP_RUNS_BYTES`] (the rest
+    /// are computed again for each method: two forwards, against a sweep's hundreds).
+    async fn runs_pass(
         &self,
         results: &mut Results,
+        first: Option<Method>,
         observer: &mut dyn StudyObserver,
         kept: &mut Vec<Option<PromptRuns>>,
     ) -> Result<bool, RunError> {
-        let c = &self.model.config;
         let n = self.pairs.len();
         let mut room = KEEP_RUNS_BYTES;
         for (i, pair) in self.pairs.iter().enumerate() {
             let runs = PromptRuns::new_async(self.model, pair).await?;
-            let mut done = StageProgress::new(observer, (i, n), self.piece(Stage::Runs, (i, n)));
+            let mut done = self.progress(observer, Stage::Runs, (i, n));
             let go_on = done.update(1, 1);
             done.pause().await;
             if !go_on {
@@ -238,10 +208,9 @@ impl Study<'_> {
             });
             results.clean_logit_diff.push(runs.clean.logit_diff);
             results.corrupted_logit_diff.push(runs.corrupted.logit_diff);
-            let scores = if self.config.methods.atp {
-                Some(attribution_patching_async(self.model, &runs, self.config.ap_direction).await?)
-            } else {
-                None
+            let go_on = match first {
+                Some(method) => self.score(results, method, &runs, i, observer).await?,
+                None => true,
             };
             let bytes = runs_bytes(self.model, runs.len());
             let keep = bytes <= room;
@@ -249,14 +218,6 @@ impl Study<'_> {
                 room -= bytes;
             }
             kept.push(keep.then_some(runs));
-            let Some(scores) = scores else { continue };
-            let atp = push_scores(&mut results.atp, self.config.positions, c, &scores.scores);
-            if let Some(pos) = atp.heads_pos.as_mut() {
-                pos.push(by_head(&scores.heads_pos, c.n_layers, c.n_heads));
-            }
-            let mut done = StageProgress::new(observer, (i, n), self.piece(Stage::Atp, (i, n)));
-            let go_on = done.update(1, 1);
-            done.pause().await;
             if !go_on {
                 return Ok(false);
             }
@@ -264,71 +225,41 @@ impl Study<'_> {
         Ok(true)
     }
 
-    /// IG of prompt `i`; false when cancelled.
-    async fn ig(
+    /// `method`'s scores of prompt `i` (and its scores per position, when they take a pass of
+    /// their own); false when cancelled.
+    async fn score(
         &self,
         results: &mut Results,
+        method: Method,
         runs: &PromptRuns,
         i: usize,
         observer: &mut dyn StudyObserver,
     ) -> Result<bool, RunError> {
         let c = &self.model.config;
-        let at = (i, results.prompts.len());
-        let (scores, complete) = integrated_gradients_async(
-            self.model,
-            runs,
-            &self.config.ig_options(self.threads),
-            &mut StageProgress::new(observer, at, self.piece(Stage::Ig, at)),
-        )
-        .await?;
-        let ig = results.ig.get_or_insert_with(|| IgResults {
-            heads_pos: self.config.positions.then(HeadsPos::new),
-            ..IgResults::default()
-        });
-        ig.heads.push(rows(&scores.scores.heads, c.n_heads));
-        ig.neurons.push(rows(&scores.scores.neurons, c.d_mlp));
-        ig.convergence_delta_heads.push(scores.delta_heads);
-        ig.convergence_delta_neurons.push(scores.delta_neurons);
-        if let Some(pos) = ig.heads_pos.as_mut() {
-            pos.push(by_head(&scores.heads_pos, c.n_layers, c.n_heads));
-        }
+        let at = (i, self.pairs.len());
+        let options = ScoreOptions {
+            study: &self.config.options,
+            threads: self.threads,
+        };
+        let mut progress = self.progress(observer, Stage::Scores(method), at);
+        let (scores, complete) =
+            score_async(method, self.model, runs, options, &mut progress).await?;
+        let entry = push_scores(results, method, c, scores);
+        let Some(all) = entry
+            .heads_pos
+            .as_mut()
+            .filter(|p| p.len() < entry.heads.len())
+        else {
+            return Ok(complete);
+        };
+        let (grid, complete) = if complete {
+            let mut progress = self.progress(observer, Stage::Positions(method), at);
+            positions_async(method, self.model, runs, options, &mut progress).await?
+        } else {
+            // Cut short before its own pass: not computed, so that every prompt scored has a grid.
+            (vec![f32::NAN; c.n_layers * c.n_heads * runs.len()], false)
+        };
+        all.push(by_head(&grid, c.n_layers, c.n_heads));
         Ok(complete)
-    }
-
-    /// AP of prompt `i` (and per position with `positions`); false when cancelled.
-    async fn ap(
-        &self,
-        results: &mut Results,
-        runs: &PromptRuns,
-        i: usize,
-        observer: &mut dyn StudyObserver,
-    ) -> Result<bool, RunError> {
-        let c = &self.model.config;
-        let at = (i, results.prompts.len());
-        let (scores, complete) = activation_patching_async(
-            self.model,
-            runs,
-            &self.config.ap_options(self.threads),
-            &mut StageProgress::new(observer, at, self.piece(Stage::Ap, at)),
-        )
-        .await?;
-        let ap = push_scores(&mut results.ap, self.config.positions, c, &scores);
-        if !complete {
-            return Ok(false);
-        }
-        if let Some(pos) = ap.heads_pos.as_mut() {
-            let (flat, complete) = activation_patching_positions_async(
-                self.model,
-                runs,
-                self.config.ap_direction,
-                &mut StageProgress::new(observer, at, self.piece(Stage::ApPositions, at)),
-            )
-            .await?;
-            pos.push(by_head(&flat, c.n_layers, c.n_heads));
-            if !complete {
-                return Ok(false);
-            }
-        }
-        Ok(true)
     }
 }

@@ -1,14 +1,15 @@
-//! One comparison of IG and AP on a set of prompt pairs, end to end: the runs of each prompt,
-//! both methods, the statistics, and the `results.json` / CSV outputs that the CLI writes and the
-//! page exports.
+//! One comparison of attribution methods on a set of prompt pairs, end to end: the runs of each
+//! prompt, every method, the statistics of each pair, and the `results.json` / CSV outputs that
+//! the CLI writes and the page exports.
 
 pub mod csv;
 mod nullable;
 mod open;
 mod pairs;
 mod results;
+mod wire;
 
-pub use open::MAX_RESULTS_BYTES;
+pub use open::{MAX_RESULTS_BYTES, ResultsError};
 pub use pairs::pair_stats;
 pub use results::*;
 

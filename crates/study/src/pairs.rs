@@ -1,7 +1,7 @@
 //! The comparison statistics of each pair of methods that ran.
 
 use gradpatch_stats::{Comparison, compare};
-use gradpatch_terms::{MethodPair, MethodSet};
+use gradpatch_terms::MethodPair;
 use serde::{Deserialize, Serialize};
 
 use crate::Results;
@@ -15,66 +15,62 @@ pub struct Stats {
     pub neurons: Comparison,
 }
 
-/// `stats_pairs` of `results.json`: one entry per pair of methods that ran.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// `stats_pairs` of `results.json`: one entry per pair of methods that ran, in
+/// [`MethodPair::all`]'s order (written as `{"ig_ap": …, "atp_ap": …}`).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct StatsPairs {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ig_ap: Option<Stats>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub atp_ap: Option<Stats>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ig_atp: Option<Stats>,
+    pairs: Vec<(MethodPair, Stats)>,
 }
 
 impl StatsPairs {
     pub fn get(&self, pair: MethodPair) -> Option<&Stats> {
-        match pair {
-            MethodPair::IgAp => self.ig_ap.as_ref(),
-            MethodPair::AtpAp => self.atp_ap.as_ref(),
-            MethodPair::IgAtp => self.ig_atp.as_ref(),
-        }
+        self.pairs.iter().find(|(p, _)| *p == pair).map(|(_, s)| s)
     }
 
-    fn slot(&mut self, pair: MethodPair) -> &mut Option<Stats> {
-        match pair {
-            MethodPair::IgAp => &mut self.ig_ap,
-            MethodPair::AtpAp => &mut self.atp_ap,
-            MethodPair::IgAtp => &mut self.ig_atp,
-        }
+    /// Sets `pair`'s statistics, keeping the pairs in order.
+    pub fn insert(&mut self, pair: MethodPair, stats: Stats) {
+        self.pairs.retain(|(p, _)| *p != pair);
+        self.pairs.push((pair, stats));
+        let order = MethodPair::all();
+        let rank = |p: &MethodPair| order.iter().position(|q| q == p);
+        self.pairs.sort_by_key(|(p, _)| rank(p));
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (MethodPair, &Stats)> {
+        self.pairs.iter().map(|(p, s)| (*p, s))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
     }
 }
 
 /// The statistics of `pair` over the prompts both methods scored (a cancelled run may have
 /// scored fewer prompts with one method than with the other).
 pub fn pair_stats(results: &Results, pair: MethodPair, percentile: f64) -> Option<Stats> {
-    let (a, b) = pair.methods();
-    let ((a_heads, a_neurons), (b_heads, b_neurons)) = (results.scores(a)?, results.scores(b)?);
+    let (a, b) = (results.scores(pair.first)?, results.scores(pair.second)?);
     let flat = |s: &[Vec<Vec<f32>>]| -> Vec<Vec<f32>> { s.iter().map(|p| p.concat()).collect() };
-    let n = a_heads.len().min(b_heads.len());
-    let m = a_neurons.len().min(b_neurons.len());
+    let n = a.heads.len().min(b.heads.len());
+    let m = a.neurons.len().min(b.neurons.len());
     Some(Stats {
-        heads: compare(&flat(&a_heads[..n]), &flat(&b_heads[..n]), percentile),
-        neurons: compare(&flat(&a_neurons[..m]), &flat(&b_neurons[..m]), percentile),
+        heads: compare(&flat(&a.heads[..n]), &flat(&b.heads[..n]), percentile),
+        neurons: compare(&flat(&a.neurons[..m]), &flat(&b.neurons[..m]), percentile),
     })
 }
 
-/// IG-vs-AP statistics of whatever both methods produced (`results.json`'s `stats`).
+/// The study's own comparison, IG vs AP, of whatever both methods produced (`results.json`'s
+/// `stats`).
 pub fn statistics(results: &Results, percentile: f64) -> Option<Stats> {
-    pair_stats(results, MethodPair::IgAp, percentile)
+    pair_stats(results, MethodPair::first_of_all(), percentile)
 }
 
 /// The statistics of every pair of methods with scores; `None` when fewer than two ran.
 pub fn pair_statistics(results: &Results, percentile: f64) -> Option<StatsPairs> {
-    let ran = MethodSet {
-        ig: results.ig.is_some(),
-        ap: results.ap.is_some(),
-        atp: results.atp.is_some(),
-    };
     let mut pairs = StatsPairs::default();
-    let mut any = false;
-    for pair in ran.pairs() {
-        *pairs.slot(pair) = pair_stats(results, pair, percentile);
-        any |= pairs.get(pair).is_some();
+    for pair in results.method_set().pairs() {
+        if let Some(stats) = pair_stats(results, pair, percentile) {
+            pairs.insert(pair, stats);
+        }
     }
-    any.then_some(pairs)
+    (!pairs.is_empty()).then_some(pairs)
 }

@@ -1,7 +1,11 @@
 //! The `results.json` schema and the statistics of a comparison: plain data, free of the
 //! engine, so the page's UI reads results without linking it.
 
-use gradpatch_terms::{Baseline, Direction, Method, MethodSet, Processing, PromptPair, Quadrature};
+use std::collections::BTreeMap;
+
+use gradpatch_terms::{
+    ComponentKind, Method, MethodSet, Processing, PromptPair, Prompts, StudyOptions,
+};
 use serde::{Deserialize, Serialize};
 
 pub use crate::pairs::{Stats, StatsPairs, pair_statistics, statistics};
@@ -10,24 +14,39 @@ pub use crate::pairs::{Stats, StatsPairs, pair_statistics, statistics};
 pub type HeadsPos = Vec<Vec<Vec<Vec<f32>>>>;
 
 /// Everything that defines a comparison (recorded in `results.json`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(from = "wire::StudyConfig", into = "wire::StudyConfig")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StudyConfig {
     pub model: String,
     pub processing: Processing,
-    pub methods: MethodSet,
-    pub ig_steps: usize,
-    pub ig_method: Quadrature,
-    pub ig_baseline: Baseline,
-    pub ap_direction: Direction,
-    pub percentile: f64,
-    /// Whether the head scores of each method are also written per position (`heads_pos`).
-    pub positions: bool,
+    pub options: StudyOptions,
     /// Where the prompts came from, e.g. `{"ioi": {"n": 4, "seed": 0, "corrupt": "aba"}}`.
     pub prompts_source: serde_json::Value,
     /// What computed the scores, for the record (`ndarray`, `wgpu`, `WebGPU (adapter)`, …);
     /// nothing branches on it.
     pub backend: String,
+}
+
+impl StudyConfig {
+    /// `prompts_source` of the prompts `prompts`: generated IOI pairs by their parameters,
+    /// custom pairs by their number.
+    pub fn source_of(prompts: &Prompts) -> serde_json::Value {
+        match prompts {
+            Prompts::Ioi { n, seed, corrupt } => {
+                serde_json::json!({"ioi": {"n": n, "seed": seed, "corrupt": corrupt}})
+            }
+            Prompts::Custom(pairs) => serde_json::json!({"custom": pairs.len()}),
+        }
+    }
+
+    /// The IOI prompts `prompts_source` names, when it names generated IOI prompts.
+    pub fn ioi_prompts(&self) -> Option<Prompts> {
+        let ioi = self.prompts_source.get("ioi")?;
+        Some(Prompts::Ioi {
+            n: usize::try_from(ioi.get("n")?.as_u64()?).ok()?,
+            seed: ioi.get("seed")?.as_u64()?,
+            corrupt: ioi.get("corrupt")?.as_str()?.parse().ok()?,
+        })
+    }
 }
 
 /// A prompt pair of a comparison with the token ids the engine used.
@@ -57,13 +76,27 @@ impl PromptRecord {
     }
 }
 
-/// `[P][L][C]` scores of one method (AP, AtP).
+/// One method's scores over the prompts: `[P][L][C]` for heads and neurons, optionally the head
+/// scores per position and IG's convergence deltas `[P][L]`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MethodScores {
     #[serde(deserialize_with = "crate::nullable::read")]
     pub heads: Vec<Vec<Vec<f32>>>,
     #[serde(deserialize_with = "crate::nullable::read")]
     pub neurons: Vec<Vec<Vec<f32>>>,
+    /// IG's Σ attributions − (metric(input) − metric(baseline)) per prompt and layer.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::nullable::read"
+    )]
+    pub convergence_delta_heads: Option<Vec<Vec<f32>>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::nullable::read"
+    )]
+    pub convergence_delta_neurons: Option<Vec<Vec<f32>>>,
     /// With `positions`: the head scores at each position.
     #[serde(
         default,
@@ -73,43 +106,29 @@ pub struct MethodScores {
     pub heads_pos: Option<HeadsPos>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct IgResults {
-    #[serde(deserialize_with = "crate::nullable::read")]
-    pub heads: Vec<Vec<Vec<f32>>>,
-    #[serde(deserialize_with = "crate::nullable::read")]
-    pub neurons: Vec<Vec<Vec<f32>>>,
-    #[serde(deserialize_with = "crate::nullable::read")]
-    pub convergence_delta_heads: Vec<Vec<f32>>,
-    #[serde(deserialize_with = "crate::nullable::read")]
-    pub convergence_delta_neurons: Vec<Vec<f32>>,
-    /// With `positions`: the head scores at each position (they sum to `heads`).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::nullable::read"
-    )]
-    pub heads_pos: Option<HeadsPos>,
+impl MethodScores {
+    /// The `[P][L][C]` scores of one kind of component.
+    pub fn of(&self, component: ComponentKind) -> &[Vec<Vec<f32>>] {
+        match component {
+            ComponentKind::Heads => &self.heads,
+            ComponentKind::Neurons => &self.neurons,
+        }
+    }
 }
 
-/// The `results.json` schema (see README). Non-finite numbers are written as `null`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The `results.json` schema (see README). Non-finite numbers are written as `null`; the
+/// layout, with the methods' fields among the others, is in `wire.rs`.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Results {
     pub config: StudyConfig,
     pub prompts: Vec<PromptRecord>,
-    #[serde(deserialize_with = "crate::nullable::read")]
     pub clean_logit_diff: Vec<f32>,
-    #[serde(deserialize_with = "crate::nullable::read")]
     pub corrupted_logit_diff: Vec<f32>,
-    pub ig: Option<IgResults>,
-    pub ap: Option<MethodScores>,
-    /// Attribution patching (in the AP direction); absent when it did not run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub atp: Option<MethodScores>,
+    /// The scores of each method that ran (all prompts, or those it finished when cancelled).
+    pub scores: BTreeMap<Method, MethodScores>,
     /// IG vs AP, present when both ran (as in files written before AtP existed).
     pub stats: Option<Stats>,
-    /// The statistics of every pair of methods that ran (`ig_ap` equals `stats`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The statistics of every pair of methods that ran (IG–AP's equal `stats`).
     pub stats_pairs: Option<StatsPairs>,
     /// False when the run was cancelled: missing scores are `null`.
     pub complete: bool,
@@ -118,30 +137,35 @@ pub struct Results {
 }
 
 impl Results {
-    /// The `[P][L][C]` head and neuron scores of `method`, when it ran.
-    #[allow(clippy::type_complexity)]
-    pub fn scores(&self, method: Method) -> Option<(&[Vec<Vec<f32>>], &[Vec<Vec<f32>>])> {
-        match method {
-            Method::Ig => self.ig.as_ref().map(|s| (&s.heads[..], &s.neurons[..])),
-            Method::Ap => self.ap.as_ref().map(|s| (&s.heads[..], &s.neurons[..])),
-            Method::Atp => self.atp.as_ref().map(|s| (&s.heads[..], &s.neurons[..])),
+    /// No prompt yet: what a study starts from.
+    pub fn empty(config: StudyConfig) -> Results {
+        Results {
+            config,
+            prompts: Vec::new(),
+            clean_logit_diff: Vec::new(),
+            corrupted_logit_diff: Vec::new(),
+            scores: BTreeMap::new(),
+            stats: None,
+            stats_pairs: None,
+            complete: true,
+            seconds: serde_json::Map::new(),
         }
+    }
+
+    /// The scores of `method`, when it ran.
+    pub fn scores(&self, method: Method) -> Option<&MethodScores> {
+        self.scores.get(&method)
     }
 
     /// The per-position head scores of `method`, when it ran with `positions`.
     pub fn heads_pos(&self, method: Method) -> Option<&HeadsPos> {
-        match method {
-            Method::Ig => self.ig.as_ref()?.heads_pos.as_ref(),
-            Method::Ap => self.ap.as_ref()?.heads_pos.as_ref(),
-            Method::Atp => self.atp.as_ref()?.heads_pos.as_ref(),
-        }
+        self.scores(method)?.heads_pos.as_ref()
     }
 
     /// `(layers, heads per layer, neurons per layer)` of the scores, when any method has some.
     pub fn shape(&self) -> Option<(usize, usize, usize)> {
-        Method::ALL.iter().find_map(|&m| {
-            let (heads, neurons) = self.scores(m)?;
-            let (h, n) = (heads.first()?, neurons.first()?);
+        self.scores.values().find_map(|s| {
+            let (h, n) = (s.heads.first()?, s.neurons.first()?);
             Some((
                 h.len(),
                 h.first().map_or(0, Vec::len),
@@ -152,84 +176,19 @@ impl Results {
 
     /// The methods with scores, in running order.
     pub fn methods(&self) -> Vec<Method> {
-        Method::ALL
-            .iter()
-            .copied()
-            .filter(|&m| self.scores(m).is_some())
-            .collect()
+        self.scores.keys().copied().collect()
+    }
+
+    /// The set of methods with scores.
+    pub fn method_set(&self) -> MethodSet {
+        self.scores.keys().copied().collect()
     }
 }
 
-/// The `results.json` layout of the types above, which flattens them (`run_ig`, `run_ap`; a
-/// prompt's four texts beside its ids) as files written before the shared types existed do.
+/// A prompt's record as `results.json` writes it: its four texts beside its ids, as files
+/// written before the shared types existed do.
 mod wire {
     use super::*;
-
-    #[derive(Clone, Serialize, Deserialize)]
-    pub struct StudyConfig {
-        model: String,
-        processing: Processing,
-        run_ig: bool,
-        run_ap: bool,
-        // Written only when set, so files without AtP or positions stay as they were.
-        #[serde(default, skip_serializing_if = "is_false")]
-        run_atp: bool,
-        ig_steps: usize,
-        ig_method: Quadrature,
-        ig_baseline: Baseline,
-        ap_direction: Direction,
-        percentile: f64,
-        #[serde(default, skip_serializing_if = "is_false")]
-        positions: bool,
-        prompts_source: serde_json::Value,
-        backend: String,
-    }
-
-    fn is_false(b: &bool) -> bool {
-        !b
-    }
-
-    impl From<super::StudyConfig> for StudyConfig {
-        fn from(c: super::StudyConfig) -> Self {
-            Self {
-                model: c.model,
-                processing: c.processing,
-                run_ig: c.methods.ig,
-                run_ap: c.methods.ap,
-                run_atp: c.methods.atp,
-                ig_steps: c.ig_steps,
-                ig_method: c.ig_method,
-                ig_baseline: c.ig_baseline,
-                ap_direction: c.ap_direction,
-                percentile: c.percentile,
-                positions: c.positions,
-                prompts_source: c.prompts_source,
-                backend: c.backend,
-            }
-        }
-    }
-
-    impl From<StudyConfig> for super::StudyConfig {
-        fn from(c: StudyConfig) -> Self {
-            Self {
-                model: c.model,
-                processing: c.processing,
-                methods: MethodSet {
-                    ig: c.run_ig,
-                    ap: c.run_ap,
-                    atp: c.run_atp,
-                },
-                ig_steps: c.ig_steps,
-                ig_method: c.ig_method,
-                ig_baseline: c.ig_baseline,
-                ap_direction: c.ap_direction,
-                percentile: c.percentile,
-                positions: c.positions,
-                prompts_source: c.prompts_source,
-                backend: c.backend,
-            }
-        }
-    }
 
     #[derive(Clone, Serialize, Deserialize)]
     pub struct PromptRecord {

@@ -1,5 +1,6 @@
-//! `results.json` files written before the shared option types moved into `gradpatch-terms`
-//! (issue 12) read into today's types and are written back exactly as the old types wrote them.
+//! `results.json` files written before the shared option types moved into `gradpatch-terms`, and
+//! before methods were values, read into today's types and are written back exactly as the old
+//! types wrote them.
 //!
 //! Fixtures (2026-12-02, commit b4b0d58, model-a, 2 IOI prompts with `abc` corruption, seed 3,
 //! 4 IG steps of `riemann_trapezoid`, `corrupted` IG baseline, `denoising` AP):
@@ -14,7 +15,11 @@
 use std::path::PathBuf;
 
 use gradpatch_study::{Results, pair_statistics};
-use gradpatch_terms::{Baseline, Corruption, Direction, MethodSet, Quadrature};
+use gradpatch_terms::{Baseline, Corruption, Direction, Method, MethodPair, MethodSet, Quadrature};
+
+fn pair(a: Method, b: Method) -> MethodPair {
+    MethodPair::of(a, b).unwrap()
+}
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -40,29 +45,28 @@ fn results_json_written_before_the_shared_types_reads_and_writes_as_before() {
 
     // The typed fields hold what the old strings and flags said.
     let c = &results.config;
+    let o = &c.options;
     assert_eq!(
-        c.methods,
-        MethodSet {
-            ig: true,
-            ap: true,
-            atp: false
-        },
+        o.methods,
+        MethodSet::NONE
+            .with(Method::Ig, true)
+            .with(Method::Ap, true),
         "a file from before AtP ran IG and AP, not AtP"
     );
-    assert!(!c.positions, "nor scores per position");
+    assert!(!o.positions, "nor scores per position");
     assert_eq!(
-        (results.atp.as_ref(), results.stats_pairs.as_ref()),
+        (results.scores(Method::Atp), results.stats_pairs.as_ref()),
         (None, None)
     );
     assert_eq!(
-        (c.ig_method, c.ig_baseline, c.ap_direction),
+        (o.ig_method, o.ig_baseline, o.ap_direction),
         (
             Quadrature::RiemannTrapezoid,
             Baseline::Corrupted,
             Direction::Denoising
         )
     );
-    assert_eq!(c.ig_steps, 4);
+    assert_eq!(o.ig_steps, 4);
     assert_eq!(c.prompts_source["ioi"]["corrupt"], Corruption::Abc.key());
     assert_eq!(results.prompts.len(), 2, "two prompts");
     for p in &results.prompts {
@@ -80,17 +84,55 @@ fn results_json_written_before_the_shared_types_reads_and_writes_as_before() {
     }
 }
 
-/// Issue 13, item 9: the IG–AP statistics of the pairs code are today's, from today's scores.
+/// A file of 2026-12-03 (commit f2494f2), with AtP, the scores per position and every pair's
+/// statistics: `gradpatch run --ioi 2 --seed 3 --ig-steps 4 --positions`, and that file read
+/// into f2494f2's `Results` and written back compact and pretty. Today's types, with the methods
+/// as values, read it and write it back byte for byte.
+#[test]
+fn results_json_with_atp_and_positions_reads_and_writes_as_before() {
+    let cli = fixture("results-cli-atp-2026-12.json");
+    let results: Results = serde_json::from_slice(&cli).expect("today's types read the file");
+    assert_eq!(
+        serde_json::to_vec(&results).unwrap(),
+        fixture("results-cli-atp-2026-12.rewritten.json"),
+        "the CLI's writer: as the old types wrote it"
+    );
+    assert_eq!(
+        serde_json::to_string_pretty(&results).unwrap().into_bytes(),
+        fixture("results-cli-atp-2026-12.pretty.json"),
+        "the page's export: as the old types wrote it"
+    );
+    let o = &results.config.options;
+    assert_eq!(o.methods, MethodSet::all());
+    assert!(o.positions);
+    assert_eq!(results.methods(), [Method::Atp, Method::Ig, Method::Ap]);
+    let ig = results.scores(Method::Ig).unwrap();
+    assert!(ig.convergence_delta_heads.is_some() && ig.heads_pos.is_some());
+    let ap = results.scores(Method::Ap).unwrap();
+    assert!(ap.convergence_delta_heads.is_none() && ap.heads_pos.is_some());
+    let pairs = results.stats_pairs.as_ref().unwrap();
+    let fields: Vec<String> = pairs.iter().map(|(p, _)| p.field()).collect();
+    assert_eq!(fields, ["ig_ap", "atp_ap", "ig_atp"]);
+    assert_eq!(
+        pairs.get(pair(Method::Ig, Method::Ap)),
+        results.stats.as_ref()
+    );
+    Results::from_json(&cli).expect("and the viewer opens it");
+}
+
+/// The IG–AP statistics of the pairs code are today's, from today's scores.
 #[test]
 fn pairwise_ig_ap_statistics_equal_the_files_statistics() {
     let results: Results = serde_json::from_slice(&fixture("results-cli-2026-12.json")).unwrap();
-    let pairs = pair_statistics(&results, results.config.percentile).expect("IG and AP ran");
+    let pairs =
+        pair_statistics(&results, results.config.options.percentile).expect("IG and AP ran");
     assert!(
-        pairs.atp_ap.is_none() && pairs.ig_atp.is_none(),
+        pairs.get(pair(Method::Atp, Method::Ap)).is_none()
+            && pairs.get(pair(Method::Ig, Method::Atp)).is_none(),
         "AtP did not run"
     );
     let (now, then) = (
-        serde_json::to_value(pairs.ig_ap.as_ref().expect("IG-AP")).unwrap(),
+        serde_json::to_value(pairs.get(pair(Method::Ig, Method::Ap)).expect("IG-AP")).unwrap(),
         serde_json::to_value(results.stats.as_ref().expect("the file's stats")).unwrap(),
     );
     fn numbers(v: &serde_json::Value, at: String, out: &mut Vec<(String, Option<f64>)>) {
@@ -122,8 +164,8 @@ fn pairwise_ig_ap_statistics_equal_the_files_statistics() {
     }
 }
 
-/// Issue 14, item 1: a results.json from elsewhere is read with the wrong field named, and its
-/// arrays are checked against each other.
+/// A results.json from elsewhere is read with the wrong field named, and its arrays are checked
+/// against each other.
 #[test]
 fn opening_a_results_json_names_what_is_wrong() {
     let good = fixture("results-cli-2026-12.json");
@@ -133,12 +175,13 @@ fn opening_a_results_json_names_what_is_wrong() {
     let ids = &r.prompts[0].clean_token_ids;
     assert_eq!(r.prompts[0].token_texts()[1], format!("<{}>", ids[1]));
     let (layers, heads, neurons) = r.shape().expect("scores");
+    let ig = r.scores(Method::Ig).unwrap();
     assert_eq!(
         (layers, heads, neurons),
         (
-            r.ig.as_ref().unwrap().heads[0].len(),
-            r.ig.as_ref().unwrap().heads[0][0].len(),
-            r.ig.as_ref().unwrap().neurons[0][0].len()
+            ig.heads[0].len(),
+            ig.heads[0][0].len(),
+            ig.neurons[0][0].len()
         )
     );
     let mut v: serde_json::Value = serde_json::from_slice(&good).unwrap();
@@ -189,6 +232,7 @@ fn opening_a_results_json_names_what_is_wrong() {
         break_it(&mut bad);
         let err = Results::from_json(&serde_json::to_vec(&bad).unwrap())
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(
             err.starts_with(expected),
@@ -198,6 +242,7 @@ fn opening_a_results_json_names_what_is_wrong() {
     assert!(
         Results::from_json(b"<html>")
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default()
             .starts_with("not a results.json"),
         "an HTML page is not a results.json"
@@ -206,21 +251,17 @@ fn opening_a_results_json_names_what_is_wrong() {
     v["ap"]["heads"][1][0][0] = serde_json::Value::Null;
     v["complete"] = false.into();
     let r = Results::from_json(&serde_json::to_vec(&v).unwrap()).expect("nulls are gaps");
-    assert!(r.ap.unwrap().heads[1][0][0].is_nan());
+    assert!(r.scores(Method::Ap).unwrap().heads[1][0][0].is_nan());
 }
 
-/// Issue 14, item 2: another highlight quantile recomputes the statistics from the scores, as
-/// a run at that quantile does; the scores are untouched.
+/// Another highlight quantile recomputes the statistics from the scores, as a run at that
+/// quantile does; the scores are untouched.
 #[test]
 fn another_quantile_recomputes_the_statistics() {
     let r = Results::from_json(&fixture("results-cli-2026-12.json")).unwrap();
     let at = r.at_percentile(0.75);
-    assert_eq!(at.config.percentile, 0.75);
-    assert_eq!(
-        (&at.ig, &at.ap),
-        (&r.ig, &r.ap),
-        "the scores are the file's"
-    );
+    assert_eq!(at.config.options.percentile, 0.75);
+    assert_eq!(at.scores, r.scores, "the scores are the file's");
     let s = at.stats.as_ref().unwrap();
     assert_eq!(Some(s), gradpatch_study::statistics(&r, 0.75).as_ref());
     assert_ne!(
@@ -228,9 +269,9 @@ fn another_quantile_recomputes_the_statistics() {
         r.stats.as_ref().unwrap().heads.threshold_ig,
         "a lower quantile, a lower threshold"
     );
-    let back = at.at_percentile(r.config.percentile);
+    let back = at.at_percentile(r.config.options.percentile);
     assert_eq!(
         back.stats,
-        gradpatch_study::statistics(&r, r.config.percentile)
+        gradpatch_study::statistics(&r, r.config.options.percentile)
     );
 }

@@ -3,10 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, deprecated)]
 
 use gradpatch_dataset::{Corruption, Gpt2Tokenizer, generate_ioi};
-use gradpatch_methods::{Baseline, Direction, Quadrature};
 use gradpatch_model::{Gpt2, Processing};
-use gradpatch_study::{StudyConfig, run_study};
-use gradpatch_terms::{MethodSet, Stage};
+use gradpatch_study::{MethodScores, Results, StudyConfig, run_study};
+use gradpatch_terms::{Method, MethodPair, Stage, StudyOptions};
 use gradpatch_testdata::{model_a_dir, read};
 
 fn setup() -> (Gpt2, Vec<gradpatch_dataset::TokenizedPair>) {
@@ -17,19 +16,26 @@ fn setup() -> (Gpt2, Vec<gradpatch_dataset::TokenizedPair>) {
 }
 
 fn config() -> StudyConfig {
+    with_options(StudyOptions {
+        ig_steps: 20,
+        positions: false,
+        ..StudyOptions::default()
+    })
+}
+
+fn with_options(options: StudyOptions) -> StudyConfig {
     StudyConfig {
         model: "model-a".into(),
         processing: Processing::all(),
-        methods: MethodSet::ALL,
-        ig_steps: 20,
-        ig_method: Quadrature::GaussLegendre,
-        ig_baseline: Baseline::Zero,
-        ap_direction: Direction::Noising,
-        percentile: 0.9,
-        positions: false,
+        options,
         prompts_source: serde_json::Value::Null,
         backend: "ndarray".into(),
     }
+}
+
+fn of(r: &Results, method: Method) -> &MethodScores {
+    r.scores(method)
+        .unwrap_or_else(|| panic!("{method} has no scores"))
 }
 
 #[test]
@@ -47,12 +53,12 @@ fn prompts_of_different_lengths_get_their_single_prompt_scores() {
         let alone =
             run_study(&model, std::slice::from_ref(pair), &config(), &mut |_| true).unwrap();
         assert_eq!(
-            all.ap.as_ref().unwrap().heads[i],
-            alone.ap.as_ref().unwrap().heads[0]
+            of(&all, Method::Ap).heads[i],
+            of(&alone, Method::Ap).heads[0]
         );
         assert_eq!(
-            all.ig.as_ref().unwrap().neurons[i],
-            alone.ig.as_ref().unwrap().neurons[0]
+            of(&all, Method::Ig).neurons[i],
+            of(&alone, Method::Ig).neurons[0]
         );
         assert_eq!(all.clean_logit_diff[i], alone.clean_logit_diff[0]);
         // Each token's text, for readers without the tokenizer: BOS, then the prompt.
@@ -77,7 +83,10 @@ fn progress_reaches_the_end_and_cancelling_keeps_finished_prompts() {
         true
     })
     .unwrap();
-    assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "monotone");
+    assert!(
+        fractions.windows(2).all(|w| w[0] <= w[1]),
+        "monotone: {fractions:?}"
+    );
     assert!(
         (fractions.last().unwrap() - 1.0).abs() < 1e-12,
         "progress ends at fraction 1, got {:?}",
@@ -87,16 +96,15 @@ fn progress_reaches_the_end_and_cancelling_keeps_finished_prompts() {
     // (the sweep runs after the runs, AtP and IG of both prompts; its parts: layer 0's heads,
     // layer 0's neurons, then layer 1's). Natively the parts run on the CPU's threads: the part
     // under way finishes too, and no further one starts.
-    let cancelled = run_study(&model, pairs, &config(), &mut |p| p.stage != Stage::Ap).unwrap();
+    let cancelled = run_study(&model, pairs, &config(), &mut |p| {
+        p.stage != Stage::Scores(Method::Ap)
+    })
+    .unwrap();
     assert!(!cancelled.complete, "the cancelled study is not complete");
     assert_eq!(cancelled.prompts.len(), 2, "both prompts' runs finished");
-    assert_eq!(cancelled.ig.as_ref().unwrap().heads.len(), 2, "IG finished");
-    assert_eq!(
-        cancelled.atp.as_ref().unwrap().heads.len(),
-        2,
-        "AtP finished"
-    );
-    let ap = cancelled.ap.as_ref().unwrap();
+    assert_eq!(of(&cancelled, Method::Ig).heads.len(), 2, "IG finished");
+    assert_eq!(of(&cancelled, Method::Atp).heads.len(), 2, "AtP finished");
+    let ap = of(&cancelled, Method::Ap);
     assert_eq!(ap.heads.len(), 1, "AP stopped in its first prompt");
     let finite = |row: &[f32]| row.iter().all(|x| x.is_finite());
     let missing = |row: &[f32]| row.iter().all(|x| x.is_nan());
@@ -111,7 +119,7 @@ fn progress_reaches_the_end_and_cancelling_keeps_finished_prompts() {
         "every AP row of the cancelled prompt is all scores or all NaN"
     );
     assert!(
-        cancelled.ig.as_ref().unwrap().heads[0]
+        of(&cancelled, Method::Ig).heads[0]
             .iter()
             .flatten()
             .all(|x| x.is_finite()),
@@ -144,7 +152,7 @@ fn identical_clean_and_corrupted_prompts_do_not_crash() {
     assert_eq!(r.clean_logit_diff, r.corrupted_logit_diff);
     // 0 / 0: no score, written as null.
     assert!(
-        r.ap.as_ref().unwrap().heads[0]
+        of(&r, Method::Ap).heads[0]
             .iter()
             .flatten()
             .all(|x| !x.is_finite()),
@@ -162,7 +170,7 @@ fn identical_clean_and_corrupted_prompts_do_not_crash() {
 }
 
 /// Records the methods that had finished at each `method_done`.
-struct Snapshots(Vec<Vec<gradpatch_terms::Method>>);
+struct Snapshots(Vec<Vec<Method>>);
 
 impl gradpatch_study::StudyObserver for Snapshots {
     fn report(&mut self, _: gradpatch_study::StudyProgress) -> bool {
@@ -174,12 +182,11 @@ impl gradpatch_study::StudyObserver for Snapshots {
     }
 }
 
-/// Issue 13: AtP, then IG, then AP, each shown when done; with `positions`, every method's head
+/// AtP, then IG, then AP, each shown when done; with `positions`, every method's head
 /// scores per position (ragged over prompts), AtP's and IG's summing to their head scores, AtP's
 /// and AP's 0 before the first token where the prompts differ.
 #[test]
 fn methods_finish_in_order_and_positions_add_up() {
-    use gradpatch_terms::Method;
     let (model, pool) = setup();
     let mut lengths = std::collections::BTreeSet::new();
     let pairs: Vec<_> = pool
@@ -187,11 +194,11 @@ fn methods_finish_in_order_and_positions_add_up() {
         .filter(|p| lengths.insert(p.clean_ids.len()))
         .take(2)
         .collect();
-    let config = StudyConfig {
+    let config = with_options(StudyOptions {
         positions: true,
         ig_steps: 8,
-        ..config()
-    };
+        ..StudyOptions::default()
+    });
     let mut seen = Snapshots(Vec::new());
     let r = gradpatch_model::block_on(gradpatch_study::run_study_async(
         &model, &pairs, &config, &mut seen,
@@ -204,18 +211,19 @@ fn methods_finish_in_order_and_positions_add_up() {
     );
     assert_eq!(r.methods(), [Method::Atp, Method::Ig, Method::Ap]);
     let pairs_stats = r.stats_pairs.as_ref().expect("three methods ran");
+    let pair = |a, b| MethodPair::of(a, b).unwrap();
     assert_eq!(
-        pairs_stats.ig_ap.as_ref(),
+        pairs_stats.get(pair(Method::Ig, Method::Ap)),
         r.stats.as_ref(),
         "ig_ap is stats"
     );
-    assert!(pairs_stats.atp_ap.is_some() && pairs_stats.ig_atp.is_some());
+    assert_eq!(pairs_stats.iter().count(), 3, "every pair");
     let c = &model.config;
     for method in [Method::Atp, Method::Ig, Method::Ap] {
         let pos = r
             .heads_pos(method)
             .unwrap_or_else(|| panic!("{method}: no heads_pos"));
-        let (heads, _) = r.scores(method).unwrap();
+        let heads = &of(&r, method).heads;
         assert_eq!(pos.len(), 2, "{method}: one entry per prompt");
         for (p, pair) in pairs.iter().enumerate() {
             let len = pair.clean_ids.len();
@@ -250,23 +258,24 @@ fn methods_finish_in_order_and_positions_add_up() {
     }
 }
 
-/// Issue 14, item 2: results re-thresholded at another quantile equal a run at that quantile.
+/// Results re-thresholded at another quantile equal a run at that quantile.
 #[test]
 fn a_quantile_changed_afterwards_equals_a_run_at_it() {
     let (model, pool) = setup();
     let pairs = &pool[..2];
-    let fast = StudyConfig {
+    let fast = StudyOptions {
         ig_steps: 4,
-        ..config()
+        positions: false,
+        ..StudyOptions::default()
     };
-    let at_09 = run_study(&model, pairs, &fast, &mut |_| true).unwrap();
+    let at_09 = run_study(&model, pairs, &with_options(fast.clone()), &mut |_| true).unwrap();
     let at_08 = run_study(
         &model,
         pairs,
-        &StudyConfig {
+        &with_options(StudyOptions {
             percentile: 0.8,
             ..fast
-        },
+        }),
         &mut |_| true,
     )
     .unwrap();

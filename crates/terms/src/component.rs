@@ -72,3 +72,21 @@ mod tests {
         assert_eq!(Component::parse("L9X6"), None);
     }
 }
+
+/// Heads or neurons: the two kinds of component every method scores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ComponentKind {
+    Heads,
+    Neurons,
+}
+
+impl ComponentKind {
+    pub const ALL: [ComponentKind; 2] = [ComponentKind::Heads, ComponentKind::Neurons];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ComponentKind::Heads => "heads",
+            ComponentKind::Neurons => "neurons",
+        }
+    }
+}

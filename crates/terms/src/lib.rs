@@ -17,7 +17,9 @@ macro_rules! keyed_enum {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+        )]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $key)] $variant,)+
         }
@@ -25,6 +27,9 @@ macro_rules! keyed_enum {
         impl $name {
             /// Every value, in the order the page lists them.
             pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// How many values there are.
+            pub const COUNT: usize = Self::ALL.len();
 
             /// The name links, `results.json` and the CLI use.
             pub fn key(self) -> &'static str {
@@ -50,14 +55,10 @@ macro_rules! keyed_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
+            type Err = $crate::UnknownName;
+            fn from_str(s: &str) -> Result<Self, $crate::UnknownName> {
                 Self::ALL.iter().copied().find(|v| v.key() == s).ok_or_else(|| {
-                    format!(
-                        "unknown {} \"{s}\", expected {}",
-                        $what,
-                        $crate::alternatives(Self::ALL.iter().map(|v| v.key()))
-                    )
+                    $crate::UnknownName::new($what, s, Self::ALL.iter().map(|v| v.key()))
                 })
             }
         }
@@ -77,22 +78,65 @@ pub trait Keyed: Copy + PartialEq + Send + Sync + 'static {
 }
 
 mod component;
+mod duration;
+mod method;
 mod options;
 mod pair;
 mod quadrature;
+mod study;
 
-pub use component::Component;
-pub use options::{
-    Backend, Baseline, Corruption, Direction, Method, MethodPair, MethodSet, Processing, Stage,
-};
+pub use component::{Component, ComponentKind};
+pub use duration::{duration_text, seconds_left};
+pub use method::{Method, MethodListError, MethodPair, MethodSet};
+pub use options::{Backend, Baseline, Corruption, Direction, Processing};
 pub use pair::PromptPair;
-pub use quadrature::{Quadrature, leggauss};
+pub use quadrature::{Quadrature, TooFewSteps, leggauss};
+pub use study::{OptionError, Prompts, Stage, StudyOptions};
 
-/// `a, b or c`.
-fn alternatives<'a>(names: impl Iterator<Item = &'a str>) -> String {
+/// A name that is none of an option's values: says which option and what was expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownName {
+    /// The option, e.g. "IG method".
+    pub what: &'static str,
+    pub given: String,
+    /// `a, b or c`.
+    pub expected: String,
+}
+
+impl UnknownName {
+    pub fn new<S: AsRef<str>>(
+        what: &'static str,
+        given: &str,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let names: Vec<S> = names.into_iter().collect();
+        Self {
+            what,
+            given: given.to_string(),
+            expected: alternatives(names.iter().map(AsRef::as_ref), "or"),
+        }
+    }
+}
+
+impl std::fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "unknown {} \"{}\", expected {}",
+            self.what, self.given, self.expected
+        )
+    }
+}
+
+impl std::error::Error for UnknownName {}
+
+/// `a, b or c` (`and` for `a, b and c`).
+fn alternatives<'a>(names: impl Iterator<Item = &'a str>, last_word: &str) -> String {
     let names: Vec<&str> = names.collect();
     match names.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        Some((last, rest)) if !rest.is_empty() => {
+            format!("{} {last_word} {last}", rest.join(", "))
+        }
         Some((last, _)) => (*last).to_string(),
         None => String::new(),
     }
@@ -102,22 +146,23 @@ fn alternatives<'a>(names: impl Iterator<Item = &'a str>) -> String {
 mod tests {
     use super::*;
 
+    fn message<E: std::fmt::Display>(r: Result<impl std::fmt::Debug, E>) -> String {
+        r.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
     #[test]
     fn names_parse_back_and_unknown_names_say_what_was_expected() {
         for q in Quadrature::ALL {
             assert_eq!(q.key().parse::<Quadrature>(), Ok(*q), "{q}");
         }
         assert_eq!(
-            "simpson".parse::<Quadrature>(),
-            Err(
-                "unknown IG method \"simpson\", expected gausslegendre, riemann_left, \
-                 riemann_right, riemann_middle or riemann_trapezoid"
-                    .to_string()
-            )
+            message("simpson".parse::<Quadrature>()),
+            "unknown IG method \"simpson\", expected gausslegendre, riemann_left, \
+             riemann_right, riemann_middle or riemann_trapezoid"
         );
         assert_eq!(
-            "xyz".parse::<Corruption>(),
-            Err("unknown corruption \"xyz\", expected aba or abc".to_string())
+            message("xyz".parse::<Corruption>()),
+            "unknown corruption \"xyz\", expected aba or abc"
         );
         assert_eq!("cpu".parse::<Backend>(), Ok(Backend::Cpu));
         assert_eq!("denoising".parse::<Direction>(), Ok(Direction::Denoising));
@@ -125,41 +170,36 @@ mod tests {
     }
 
     #[test]
-    fn method_sets_parse_and_pair_up() {
+    fn method_lists_parse_and_say_what_was_wrong() {
         let set: MethodSet = "ap, atp".parse().unwrap_or(MethodSet::NONE);
         assert_eq!(
             set,
-            MethodSet {
-                ig: false,
-                ap: true,
-                atp: true
-            }
+            MethodSet::NONE
+                .with(Method::Ap, true)
+                .with(Method::Atp, true)
         );
-        assert_eq!(set.keys(), "atp,ap");
-        assert_eq!(set.pairs().collect::<Vec<_>>(), [MethodPair::AtpAp]);
-        assert_eq!(MethodSet::ALL.pairs().count(), 3);
         assert_eq!(
-            "ig,xx".parse::<MethodSet>(),
-            Err("unknown method \"xx\", expected atp, ig or ap \
-                 (in a comma-separated list such as ig,ap,atp)"
-                .to_string())
+            set.pairs().collect::<Vec<_>>(),
+            MethodPair::of(Method::Atp, Method::Ap)
+                .into_iter()
+                .collect::<Vec<_>>()
         );
-        assert!(
-            "".parse::<MethodSet>().is_err(),
-            "an empty list must be refused"
-        );
-        // Messages written before AtP existed have no `atp` field.
-        let old: Result<MethodSet, _> = serde_json::from_str(r#"{"ig":true,"ap":false}"#);
+        assert_eq!(MethodSet::all().pairs().count(), 3);
         assert_eq!(
-            old.ok(),
-            Some(MethodSet {
-                ig: true,
-                ap: false,
-                atp: false
-            })
+            message("ig,xx".parse::<MethodSet>()),
+            "unknown method \"xx\", expected atp, ig or ap \
+             (in a comma-separated list such as ig,ap,atp)"
         );
-        assert_eq!(MethodPair::AtpAp.label(), "AtP–AP");
-        assert_eq!(MethodPair::IgAtp.field(), "ig_atp");
+        assert_eq!(
+            message("".parse::<MethodSet>()),
+            "no method given: expected a comma-separated list of atp, ig and ap"
+        );
+        let atp_ap = MethodPair::of(Method::Atp, Method::Ap);
+        assert_eq!(atp_ap.map(MethodPair::label).as_deref(), Some("AtP–AP"));
+        assert_eq!(
+            message("ig-xx".parse::<MethodPair>()),
+            "unknown method pair \"ig-xx\", expected ig-ap, atp-ap or ig-atp"
+        );
     }
 
     fn json(v: impl serde::Serialize) -> String {
@@ -174,6 +214,6 @@ mod tests {
         assert_eq!(json(Baseline::Corrupted), "\"corrupted\"");
         assert_eq!(json(Direction::Noising), "\"noising\"");
         assert_eq!(json(Corruption::Abc), "\"abc\"");
-        assert_eq!(json(Stage::Ig), "\"ig\"");
+        assert_eq!(json(Method::Ig), "\"ig\"");
     }
 }

@@ -12,19 +12,43 @@ keyed_enum! {
     }
 }
 
+/// A rule given fewer steps than it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooFewSteps {
+    pub rule: Quadrature,
+    pub given: usize,
+}
+
+impl std::fmt::Display for TooFewSteps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} needs at least {} steps, got {}",
+            self.rule.key(),
+            self.rule.min_steps(),
+            self.given
+        )
+    }
+}
+
+impl std::error::Error for TooFewSteps {}
+
 impl Quadrature {
+    /// The fewest steps the rule works with (the trapezoid rule needs both ends).
+    pub fn min_steps(self) -> usize {
+        match self {
+            Quadrature::RiemannTrapezoid => 2,
+            _ => 1,
+        }
+    }
+
     /// `(alphas, step_sizes)` for `n` steps (`n >= 1`; trapezoid needs `n >= 2`).
-    pub fn nodes(self, n: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
-        if n == 0 || (self == Quadrature::RiemannTrapezoid && n < 2) {
-            return Err(format!(
-                "{} needs at least {} steps, got {n}",
-                self.key(),
-                if self == Quadrature::RiemannTrapezoid {
-                    2
-                } else {
-                    1
-                }
-            ));
+    pub fn nodes(self, n: usize) -> Result<(Vec<f64>, Vec<f64>), TooFewSteps> {
+        if n < self.min_steps() {
+            return Err(TooFewSteps {
+                rule: self,
+                given: n,
+            });
         }
         let nf = n as f64;
         let linspace = |a: f64, b: f64| -> Vec<f64> {

@@ -4,6 +4,8 @@
 //! and `<|endoftext|>` as the last id, a special token, as in GPT-2.
 
 use gradpatch_dataset::Gpt2Tokenizer;
+
+use crate::TrainError;
 use gradpatch_dataset::tokenizer::ENDOFTEXT;
 use tokenizers::models::TrainerWrapper;
 use tokenizers::models::bpe::{BPE, BpeTrainerBuilder};
@@ -16,7 +18,7 @@ pub fn train_tokenizer(
     corpus: &[String],
     max_vocab: usize,
     must_be_single: &[&str],
-) -> Result<String, String> {
+) -> Result<String, TrainError> {
     let mut tokenizer = Tokenizer::new(BPE::default());
     tokenizer
         .with_pre_tokenizer(Some(ByteLevel::new(false, true, true)))
@@ -31,21 +33,20 @@ pub fn train_tokenizer(
         .into();
     tokenizer
         .train(&mut trainer, corpus.iter())
-        .map_err(|e| format!("training the BPE tokenizer failed: {e}"))?;
+        .map_err(|e| TrainError::Tokenizer(e.to_string()))?;
     tokenizer
         .add_special_tokens([AddedToken::from(ENDOFTEXT, true)])
-        .map_err(|e| format!("adding {ENDOFTEXT} to the tokenizer failed: {e}"))?;
+        .map_err(|e| TrainError::SpecialToken(e.to_string()))?;
     let json = tokenizer
         .to_string(false)
-        .map_err(|e| format!("serialising the tokenizer failed: {e}"))?;
+        .map_err(|e| TrainError::SerialiseTokenizer(e.to_string()))?;
     // Check it the way the engine will load it.
-    let tok = Gpt2Tokenizer::from_bytes(json.as_bytes()).map_err(|e| e.to_string())?;
+    let tok = Gpt2Tokenizer::from_bytes(json.as_bytes())?;
     if tok.bos_id() as usize + 1 != tok.vocab_size() {
-        return Err(format!(
-            "{ENDOFTEXT} has id {}, expected the last id {}",
-            tok.bos_id(),
-            tok.vocab_size() - 1
-        ));
+        return Err(TrainError::BosNotLast {
+            id: tok.bos_id(),
+            last: tok.vocab_size() - 1,
+        });
     }
     let split: Vec<String> = must_be_single
         .iter()
@@ -53,12 +54,11 @@ pub fn train_tokenizer(
         .map(|s| format!("{s:?}"))
         .collect();
     if !split.is_empty() {
-        return Err(format!(
-            "the trained tokenizer ({} tokens, at most {max_vocab} asked for) splits {} into \
-             several tokens, expected one token each: raise the vocabulary size or the corpus",
-            tok.vocab_size(),
-            split.join(", ")
-        ));
+        return Err(TrainError::NamesSplit {
+            vocab: tok.vocab_size(),
+            max: max_vocab,
+            split: split.join(", "),
+        });
     }
     Ok(json)
 }

@@ -16,7 +16,7 @@ use gradpatch_dataset::Corruption;
 use gradpatch_dataset::ioi::{IoiPools, OBJECTS, PLACES, SplitMix, draw_pair, draw_pair_for};
 use gradpatch_dataset::ioi_grammar;
 use gradpatch_dataset::ioi_split::{all_names, train_names, train_written_templates};
-use gradpatch_dataset::{Gpt2Tokenizer, Split};
+use gradpatch_dataset::{DatasetError, Gpt2Tokenizer, Split};
 
 /// `{X}` and `{Y}` are two different names.
 pub const FILLER_TEMPLATES: [&str; 16] = [
@@ -96,14 +96,14 @@ impl Example {
     }
 
     /// BOS-prefixed token ids, and whether the last token is an IOI answer.
-    pub fn tokens(&self, tok: &Gpt2Tokenizer) -> Result<(Vec<u32>, bool), String> {
+    pub fn tokens(&self, tok: &Gpt2Tokenizer) -> Result<(Vec<u32>, bool), DatasetError> {
         match self {
             Example::Ioi { prompt, answer } => {
-                let mut ids = tok.to_tokens(prompt).map_err(|e| e.to_string())?;
-                ids.push(tok.single_token(answer).map_err(|e| e.to_string())?);
+                let mut ids = tok.to_tokens(prompt)?;
+                ids.push(tok.single_token(answer)?);
                 Ok((ids, true))
             }
-            Example::Filler(text) => Ok((tok.to_tokens(text).map_err(|e| e.to_string())?, false)),
+            Example::Filler(text) => Ok((tok.to_tokens(text)?, false)),
         }
     }
 }

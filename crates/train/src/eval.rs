@@ -5,6 +5,8 @@
 use gradpatch_dataset::{Corruption, Gpt2Tokenizer, IoiPools, Split, generate_ioi_from};
 use gradpatch_model::Gpt2;
 use gradpatch_runs::logit_diffs;
+
+use crate::TrainError;
 use serde::Serialize;
 
 /// Thresholds a model must meet to count as doing IOI.
@@ -99,11 +101,10 @@ fn eval_pools(
     pools: &IoiPools,
     n: usize,
     seed: u64,
-) -> Result<IoiEval, String> {
-    let pairs = generate_ioi_from(pools, n, seed, Corruption::Aba, tok, model.config.n_ctx)
-        .map_err(|e| e.to_string())?;
-    let clean = logit_diffs(model, &pairs, false).map_err(|e| e.to_string())?;
-    let corrupted = logit_diffs(model, &pairs, true).map_err(|e| e.to_string())?;
+) -> Result<IoiEval, TrainError> {
+    let pairs = generate_ioi_from(pools, n, seed, Corruption::Aba, tok, model.config.n_ctx)?;
+    let clean = logit_diffs(model, &pairs, false)?;
+    let corrupted = logit_diffs(model, &pairs, true)?;
     Ok(IoiEval::from_diffs(clean, corrupted))
 }
 
@@ -114,7 +115,7 @@ pub fn eval_ioi(
     split: Split,
     n: usize,
     seed: u64,
-) -> Result<IoiEval, String> {
+) -> Result<IoiEval, TrainError> {
     eval_pools(model, tok, &split.pools(), n, seed)
 }
 
@@ -127,7 +128,7 @@ pub fn eval_by_template(
     split: Split,
     n: usize,
     seed: u64,
-) -> Result<Vec<TemplateEval>, String> {
+) -> Result<Vec<TemplateEval>, TrainError> {
     let pools = split.pools();
     let per_template = n.div_ceil(pools.templates.len().max(1)).max(1);
     pools

@@ -7,6 +7,7 @@
 
 pub mod bpe;
 pub mod corpus;
+mod error;
 pub mod eval;
 pub mod net;
 
@@ -21,6 +22,7 @@ use gradpatch_dataset::ioi_split::all_names;
 use gradpatch_model::{Gpt2Config, HostWeights, KeyLayout, StoreDtype, to_host, to_safetensors};
 
 pub use corpus::{Example, Sampler};
+pub use error::TrainError;
 pub use eval::{IoiEval, TemplateEval, eval_by_template, eval_ioi};
 pub use net::Net;
 
@@ -126,11 +128,9 @@ pub struct Trained {
 impl Trained {
     /// `(file name, bytes)`: model.safetensors (Hugging Face keys, f32), tokenizer.json,
     /// config.json.
-    pub fn files(&self) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
-        let st = to_safetensors(&self.weights, KeyLayout::HuggingFace, StoreDtype::F32)
-            .map_err(|e| e.to_string())?;
-        let config = serde_json::to_vec_pretty(&self.weights.config.to_hf_json())
-            .map_err(|e| e.to_string())?;
+    pub fn files(&self) -> Result<Vec<(&'static str, Vec<u8>)>, TrainError> {
+        let st = to_safetensors(&self.weights, KeyLayout::HuggingFace, StoreDtype::F32)?;
+        let config = serde_json::to_vec_pretty(&self.weights.config.to_hf_json())?;
         Ok(vec![
             ("model.safetensors", st),
             ("tokenizer.json", self.tokenizer_json.clone().into_bytes()),
@@ -138,13 +138,14 @@ impl Trained {
         ])
     }
 
-    pub fn write(&self, dir: &Path) -> Result<(), String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    pub fn write(&self, dir: &Path) -> Result<(), TrainError> {
+        std::fs::create_dir_all(dir).map_err(|source| TrainError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         for (name, bytes) in self.files()? {
             let path = dir.join(name);
-            std::fs::write(&path, bytes)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            std::fs::write(&path, bytes).map_err(|source| TrainError::Write { path, source })?;
         }
         Ok(())
     }
@@ -165,7 +166,7 @@ fn make_batch(
     sampler: &mut Sampler,
     tok: &Gpt2Tokenizer,
     cfg: &TrainConfig,
-) -> Result<Batch, String> {
+) -> Result<Batch, TrainError> {
     let rows: Vec<(Vec<u32>, bool)> = (0..cfg.batch)
         .map(|_| sampler.next_example().tokens(tok))
         .collect::<Result<_, _>>()?;
@@ -176,10 +177,10 @@ fn make_batch(
         .unwrap_or(1)
         .max(1);
     if len > cfg.n_ctx {
-        return Err(format!(
-            "a training sentence has {len} positions, more than the context of {}",
-            cfg.n_ctx
-        ));
+        return Err(TrainError::SentenceTooLong {
+            len,
+            n_ctx: cfg.n_ctx,
+        });
     }
     let pad = i64::from(tok.bos_id());
     let n = cfg.batch * len;
@@ -213,12 +214,8 @@ fn make_batch(
     })
 }
 
-fn scalar(t: Tensor<1>) -> Result<f32, String> {
-    to_host(t)
-        .map_err(|e| e.to_string())?
-        .first()
-        .copied()
-        .ok_or_else(|| "an empty loss tensor".to_string())
+fn scalar(t: Tensor<1>) -> Result<f32, TrainError> {
+    to_host(t)?.first().copied().ok_or(TrainError::EmptyLoss)
 }
 
 /// Trains the tokenizer, then the model, on `device` (made differentiable here), calling
@@ -227,13 +224,14 @@ pub fn train(
     cfg: &TrainConfig,
     device: &Device,
     progress: &mut dyn FnMut(&Progress),
-) -> Result<Trained, String> {
+) -> Result<Trained, TrainError> {
     let start = Instant::now();
     if cfg.n_heads == 0 || !cfg.d_model.is_multiple_of(cfg.n_heads) || cfg.steps == 0 {
-        return Err(format!(
-            "d_model {} must be a multiple of n_heads {}, and steps ({}) at least 1",
-            cfg.d_model, cfg.n_heads, cfg.steps
-        ));
+        return Err(TrainError::Shape {
+            d_model: cfg.d_model,
+            n_heads: cfg.n_heads,
+            steps: cfg.steps,
+        });
     }
     // The tokenizer's text comes from its own stream so that the model's batches do not
     // depend on the corpus size.
@@ -242,7 +240,7 @@ pub fn train(
         .map(|_| text.next_example().text())
         .collect();
     let tokenizer_json = bpe::train_tokenizer(&corpus, cfg.max_vocab, &all_names())?;
-    let tok = Gpt2Tokenizer::from_bytes(tokenizer_json.as_bytes()).map_err(|e| e.to_string())?;
+    let tok = Gpt2Tokenizer::from_bytes(tokenizer_json.as_bytes())?;
     let config = cfg.model_config(tok.vocab_size());
 
     let device = device.clone().autodiff();

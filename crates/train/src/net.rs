@@ -11,6 +11,8 @@ use gradpatch_model::weights::LayerWeights;
 use gradpatch_model::{Gpt2Config, HostWeights, gelu_new, to_host};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
+use crate::TrainError;
+
 #[derive(Module, Debug)]
 pub struct Block {
     ln1_w: Param<Tensor<1>>,
@@ -178,16 +180,16 @@ impl Net {
 
     /// The network holding `w` (unprocessed, unembedding tied to `wte`): the inverse of
     /// [`Net::to_host_weights`], so a trained checkpoint can be run through [`Net::logits`].
-    pub fn from_host_weights(w: &HostWeights, device: &Device) -> Result<Self, String> {
+    pub fn from_host_weights(w: &HostWeights, device: &Device) -> Result<Self, TrainError> {
         let c = &w.config;
         let (d, m, v) = (c.d_model, c.d_mlp, c.d_vocab);
         if w.unembed != w.w_e {
-            return Err("the trainer's network ties the unembedding to wte".into());
+            return Err(TrainError::Untied);
         }
-        let ln = |p: &Option<(Vec<f32>, Vec<f32>)>, what: &str| {
+        let ln = |p: &Option<(Vec<f32>, Vec<f32>)>, what: &'static str| {
             p.as_ref()
                 .map(|(g, b)| (param1(g.clone(), device), param1(b.clone(), device)))
-                .ok_or_else(|| format!("{what} was folded: give unprocessed weights"))
+                .ok_or(TrainError::Folded(what))
         };
         let blocks = w
             .layers
@@ -214,7 +216,7 @@ impl Net {
                     b_out: param1(l.b_out.clone(), device),
                 })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, TrainError>>()?;
         let (lnf_w, lnf_b) = ln(&w.ln_f, "ln_f")?;
         Ok(Self {
             wte: param2(w.w_e.clone(), [v, d], device),
@@ -226,9 +228,9 @@ impl Net {
     }
 
     /// The trained values as host weights (unprocessed, unembedding tied to `wte`).
-    pub fn to_host_weights(&self, c: &Gpt2Config) -> Result<HostWeights, String> {
-        fn host<const D: usize>(p: &Param<Tensor<D>>) -> Result<Vec<f32>, String> {
-            to_host(p.val().inner()).map_err(|e| e.to_string())
+    pub fn to_host_weights(&self, c: &Gpt2Config) -> Result<HostWeights, TrainError> {
+        fn host<const D: usize>(p: &Param<Tensor<D>>) -> Result<Vec<f32>, TrainError> {
+            Ok(to_host(p.val().inner())?)
         }
         let layers = self
             .blocks
@@ -251,7 +253,7 @@ impl Net {
                     b_out: host(&b.b_out)?,
                 })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, TrainError>>()?;
         let w_e = host(&self.wte)?;
         Ok(HostWeights {
             config: c.clone(),

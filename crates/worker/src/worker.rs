@@ -38,6 +38,13 @@ struct State {
     busy: bool,
 }
 
+/// What a browser gives one worker: wasm32's 4 GiB heap, and files held in one buffer of at
+/// most 2 GiB - 1 bytes (gpt2-medium in f32 is 1.52 GB).
+pub const BUDGET: gradpatch_model::MemoryBudget = gradpatch_model::MemoryBudget {
+    heap_bytes: 4 << 30,
+    file_bytes: i32::MAX as u64,
+};
+
 thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
     static CANCEL: Rc<Cell<bool>> = Rc::new(Cell::new(false));
@@ -191,7 +198,7 @@ fn memory_figures() -> String {
     format!(
         "the worker's memory is {} MB of the {} MB a browser gives a worker; {} MB of GPU buffers are allocated",
         mib(wasm_heap_bytes()),
-        mib(gradpatch_model::WASM_HEAP_BYTES),
+        mib(BUDGET.heap_bytes),
         mib(live)
     )
 }

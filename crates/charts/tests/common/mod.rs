@@ -13,3 +13,21 @@ pub fn study_config() -> StudyConfig {
     }))
     .unwrap()
 }
+
+/// IG vs AP, the study's own pair.
+pub fn ig_ap() -> gradpatch_terms::MethodPair {
+    gradpatch_terms::MethodPair::first_of_all()
+}
+
+/// Results of `config` with the scores of `methods`, and no statistics yet.
+pub fn results_with(
+    clean: Vec<f32>,
+    corrupted: Vec<f32>,
+    methods: Vec<(gradpatch_terms::Method, gradpatch_study::MethodScores)>,
+) -> gradpatch_study::Results {
+    let mut r = gradpatch_study::Results::empty(study_config());
+    r.clean_logit_diff = clean;
+    r.corrupted_logit_diff = corrupted;
+    r.scores = methods.into_iter().collect();
+    r
+}

@@ -1,9 +1,9 @@
 //! Where a running study is: the observer's reports, and each stage's share of the whole.
 
 use gradpatch_methods::{Pause, Progress};
-use gradpatch_terms::Stage;
+use gradpatch_terms::{Stage, StudyOptions};
 
-use crate::{Results, StudyConfig};
+use crate::Results;
 
 /// Where a running study is.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -88,78 +88,82 @@ impl Progress for StageProgress<'_> {
     }
 }
 
-/// The passes of a study: the stages of a pass run one prompt at a time, each prompt's stages
-/// one after the other.
-pub(super) const PASSES: [&[Stage]; 3] = [
-    &[Stage::Runs, Stage::Atp],
-    &[Stage::Ig],
-    &[Stage::Ap, Stage::ApPositions],
-];
-
-/// Each stage's share of the whole study: seconds per prompt on GPT-2 small natively
-/// (BENCHMARKS.md: AtP 0.5 s, IG 43 s at 50 steps, the AP sweep 190 s, AP per head and position
-/// 7 s), normalised over the stages the configuration runs.
-pub(super) fn shares(config: &StudyConfig) -> Vec<(Stage, f64)> {
-    let m = config.methods;
-    let costs = [
-        (Stage::Runs, 0.3, true),
-        (Stage::Atp, 0.5, m.atp),
-        (Stage::Ig, 43.0 * config.ig_steps as f64 / 50.0, m.ig),
-        (Stage::Ap, 190.0, m.ap),
-        (Stage::ApPositions, 7.0, m.ap && config.positions),
-    ];
-    let total: f64 = costs.iter().filter(|c| c.2).map(|c| c.1).sum();
-    costs
-        .iter()
-        .filter(|c| c.2)
-        .map(|&(stage, cost, _)| (stage, cost / total))
-        .collect()
+/// Where each stage of each prompt lies in the whole study. The stages of a pass run one
+/// prompt at a time, each prompt's stages one after the other: the first pass is the runs with
+/// the first method, each further method a pass of its own. A stage's share of the study is its
+/// estimated time ([`StudyOptions::gpt2_seconds`]).
+pub(super) struct Plan {
+    passes: Vec<Vec<(Stage, f64)>>,
 }
 
-/// Where `stage` of prompt `i` of `n` lies in the study: `(stage, offset, width)`.
-pub(super) fn piece(
-    shares: &[(Stage, f64)],
-    stage: Stage,
-    i: usize,
-    n: usize,
-) -> (Stage, f64, f64) {
-    let share = |s: Stage| shares.iter().find(|x| x.0 == s).map_or(0.0, |x| x.1);
-    let mut before = 0.0;
-    for pass in PASSES {
-        let total: f64 = pass.iter().map(|&s| share(s)).sum();
-        if let Some(k) = pass.iter().position(|&s| s == stage) {
-            let earlier: f64 = pass[..k].iter().map(|&s| share(s)).sum();
-            let n = n.max(1) as f64;
-            return (
-                stage,
-                before + (total * i as f64 + earlier) / n,
-                share(stage) / n,
-            );
+impl Plan {
+    pub(super) fn new(options: &StudyOptions) -> Plan {
+        let stages = options.stages();
+        let total: f64 = stages.iter().map(|&s| options.gpt2_seconds(s)).sum();
+        let mut passes: Vec<Vec<(Stage, f64)>> = Vec::new();
+        for stage in stages {
+            let share = options.gpt2_seconds(stage) / total.max(f64::MIN_POSITIVE);
+            let first_scores = passes
+                .last()
+                .is_some_and(|p| !p.iter().any(|(s, _)| matches!(s, Stage::Scores(_))));
+            match (stage, passes.last_mut()) {
+                (Stage::Scores(_), Some(pass)) if first_scores => pass.push((stage, share)),
+                (Stage::Scores(_), _) | (_, None) => passes.push(vec![(stage, share)]),
+                (_, Some(pass)) => pass.push((stage, share)),
+            }
         }
-        before += total;
+        Plan { passes }
     }
-    (stage, before, 0.0)
+
+    /// Where `stage` of prompt `i` of `n` lies in the study: `(stage, offset, width)`.
+    pub(super) fn piece(&self, stage: Stage, i: usize, n: usize) -> (Stage, f64, f64) {
+        let mut before = 0.0;
+        for pass in &self.passes {
+            let total: f64 = pass.iter().map(|s| s.1).sum();
+            if let Some(k) = pass.iter().position(|s| s.0 == stage) {
+                let earlier: f64 = pass[..k].iter().map(|s| s.1).sum();
+                let n = n.max(1) as f64;
+                return (
+                    stage,
+                    before + (total * i as f64 + earlier) / n,
+                    pass[k].1 / n,
+                );
+            }
+            before += total;
+        }
+        (stage, before, 0.0)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use gradpatch_terms::{Method, MethodSet};
+
     use super::*;
 
     #[test]
     fn the_pieces_of_a_study_tile_zero_to_one_in_running_order() {
-        let shares = [
-            (Stage::Runs, 0.1),
-            (Stage::Atp, 0.1),
-            (Stage::Ig, 0.2),
-            (Stage::Ap, 0.5),
-            (Stage::ApPositions, 0.1),
-        ];
+        let options = StudyOptions::default();
+        let plan = Plan::new(&options);
+        let passes: Vec<Vec<Stage>> = plan
+            .passes
+            .iter()
+            .map(|p| p.iter().map(|s| s.0).collect())
+            .collect();
+        assert_eq!(
+            passes,
+            [
+                vec![Stage::Runs, Stage::Scores(Method::Atp)],
+                vec![Stage::Scores(Method::Ig)],
+                vec![Stage::Scores(Method::Ap), Stage::Positions(Method::Ap)],
+            ]
+        );
         let n = 3;
         let mut at = 0.0;
-        for pass in PASSES {
+        for pass in &passes {
             for i in 0..n {
                 for &stage in pass {
-                    let (_, offset, width) = piece(&shares, stage, i, n);
+                    let (_, offset, width) = plan.piece(stage, i, n);
                     assert!(
                         (offset - at).abs() < 1e-12,
                         "{stage:?} of prompt {i} starts at {at}"
@@ -172,5 +176,16 @@ mod tests {
             (at - 1.0).abs() < 1e-12,
             "the last piece ends at 1, not {at}"
         );
+        // Without AtP, the runs go with IG.
+        let ig_ap = StudyOptions {
+            methods: MethodSet::all().with(Method::Atp, false),
+            positions: false,
+            ..options
+        };
+        let first = Plan::new(&ig_ap).passes[0]
+            .iter()
+            .map(|s| s.0)
+            .collect::<Vec<_>>();
+        assert_eq!(first, [Stage::Runs, Stage::Scores(Method::Ig)]);
     }
 }

@@ -32,6 +32,55 @@ pub fn download_url(url: &str, file_name: &str) {
     }
 }
 
+/// Where the keyboard cursor of a `kind` chart starts: at the selection when it is of this
+/// kind, else at the first component.
+fn cursor_start(ctx: Ctx, kind: Kind, cursor: RwSignal<Option<Component>>) -> Component {
+    let selected = ctx.state.with_untracked(|s| s.view.selection).filter(|s| {
+        matches!(
+            (s, kind),
+            (Component::Head { .. }, Kind::Heads) | (Component::Neuron { .. }, Kind::Neurons)
+        )
+    });
+    cursor.get_untracked().or(selected).unwrap_or(match kind {
+        Kind::Heads => Component::Head { layer: 0, head: 0 },
+        Kind::Neurons => Component::Neuron {
+            layer: 0,
+            neuron: 0,
+        },
+    })
+}
+
+/// The chart's keys: the arrows move the cursor over the components, Enter or Space selects.
+fn keyboard(
+    ctx: Ctx,
+    kind: Kind,
+    cursor: RwSignal<Option<Component>>,
+) -> impl Fn(KeyboardEvent) + 'static {
+    move |ev: KeyboardEvent| {
+        // The scores' shape: results opened from a file have no model.
+        let Some((n_layers, n_heads, d_mlp)) = ctx
+            .results
+            .with_untracked(|r| r.as_ref().and_then(|r| r.shape()))
+        else {
+            return;
+        };
+        let per_layer = match kind {
+            Kind::Heads => n_heads,
+            Kind::Neurons => d_mlp,
+        };
+        let start = cursor_start(ctx, kind, cursor);
+        let key = ev.key();
+        if key == "Enter" || key == " " {
+            ev.prevent_default();
+            ctx.configure(|s| s.view.selection = Some(start));
+            cursor.set(Some(start));
+        } else if let Some(m) = Move::from_key(&key) {
+            ev.prevent_default();
+            cursor.set(Some(m.apply(start, n_layers, per_layer)));
+        }
+    }
+}
+
 /// A chart of heads or neurons (`kind`). `draw` runs inside an effect (so it redraws when the
 /// signals it reads change) and returns the plot area for `hit`. Focused, the arrow keys move a
 /// cursor over the components and Enter selects the one under it.
@@ -68,7 +117,7 @@ pub fn chart(
     let on_click = move |ev: MouseEvent| {
         let (x, y) = (f64::from(ev.offset_x()), f64::from(ev.offset_y()));
         if let Some((_, Some(sel))) = area.get_value().and_then(|a| hit(&a, x, y)) {
-            ctx.state.update(|s| s.view.selection = Some(sel));
+            ctx.configure(|s| s.view.selection = Some(sel));
         }
     };
     // The tooltip follows the pointer through the CSSOM: the CSP allows no style attributes.
@@ -80,46 +129,8 @@ pub fn chart(
             let _ = style.set_property("top", &format!("{}px", y + 12.0));
         }
     });
-    // The keyboard cursor starts at the selection (when it is of this chart's kind).
     let cursor = RwSignal::new(None::<Component>);
-    let on_key = move |ev: KeyboardEvent| {
-        // The scores' shape: results opened from a file have no model.
-        let Some((n_layers, n_heads, d_mlp)) = ctx
-            .results
-            .with_untracked(|r| r.as_ref().and_then(|r| r.shape()))
-        else {
-            return;
-        };
-        let per_layer = match kind {
-            Kind::Heads => n_heads,
-            Kind::Neurons => d_mlp,
-        };
-        let start = cursor.get_untracked().or_else(|| {
-            ctx.state.with_untracked(|s| s.view.selection).filter(|s| {
-                matches!(
-                    (s, kind),
-                    (Component::Head { .. }, Kind::Heads)
-                        | (Component::Neuron { .. }, Kind::Neurons)
-                )
-            })
-        });
-        let start = start.unwrap_or(match kind {
-            Kind::Heads => Component::Head { layer: 0, head: 0 },
-            Kind::Neurons => Component::Neuron {
-                layer: 0,
-                neuron: 0,
-            },
-        });
-        let key = ev.key();
-        if key == "Enter" || key == " " {
-            ev.prevent_default();
-            ctx.state.update(|s| s.view.selection = Some(start));
-            cursor.set(Some(start));
-        } else if let Some(m) = Move::from_key(&key) {
-            ev.prevent_default();
-            cursor.set(Some(m.apply(start, n_layers, per_layer)));
-        }
-    };
+    let on_key = keyboard(ctx, kind, cursor);
     let label = format!(
         "{name} chart: arrow keys move over the {}, Enter selects",
         kind.label()

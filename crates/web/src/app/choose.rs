@@ -3,35 +3,38 @@
 //! shared link never starts a 548 MB download unasked.
 
 use gradpatch_config::ModelChoice;
+use gradpatch_page::{Choice, Event};
+use gradpatch_terms::duration_text;
 use leptos::prelude::*;
 
 use super::Ctx;
-use super::panels::duration;
 
 /// `model.safetensors` of GPT-2 small on Hugging Face (plus 1.4 MB of tokenizer and config).
 const GPT2_BYTES: f64 = 548.1e6;
 /// The bundled demo model's three files.
-const BUNDLED_BYTES: f64 = 2.9e6;
+const BUNDLED_BYTES: f64 = 3.4e6;
 
 #[component]
 pub fn ChooseModel() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let estimate = move || {
-        let s = ctx.state.get();
-        let secs = s.gpt2_cpu_seconds();
+        let secs = ctx
+            .state
+            .with(|s| s.options.gpt2_cpu_seconds(s.prompts.len()));
         (secs > 0.0).then(|| {
             format!(
                 "This configuration on GPT-2 small: about {} of computing on a 2-core CPU (the CPU fallback in the browser is slower; a GPU usually much faster).",
-                duration(secs)
+                duration_text(secs)
             )
         })
     };
-    let pick = move |model: ModelChoice| {
-        ctx.state.update(|s| s.model = model);
-        ctx.load(false);
+    let pick = move |model: ModelChoice| ctx.dispatch(Event::Choose(model));
+    let choosing = move || {
+        ctx.page
+            .with(|p| matches!(p.phase.choice(), Some(Choice::FirstVisit)))
     };
     view! {
-        <Show when=move || ctx.choose_model.get()>
+        <Show when=choosing>
             <section class="banner choose" data-testid="choose-model" aria-labelledby="choose-title">
                 <h2 id="choose-title">"Which model?"</h2>
                 <div class="choices">

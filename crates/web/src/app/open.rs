@@ -1,13 +1,10 @@
-//! Showing a `results.json` instead of computing one: from a file (picked or dropped) or from a
-//! link (`?results=…`, which asks before fetching from another site). The file is read up to
-//! [`MAX_RESULTS_BYTES`], checked ([`Results::from_json`] names the field that is wrong) and
-//! shown exactly as a run's results; no model is needed. A file that cannot be shown leaves
-//! the results on screen as they were.
+//! Reading a `results.json` to show instead of computing one: from a file (picked or dropped)
+//! or a link (`?results=…`). The file is read up to [`MAX_RESULTS_BYTES`] and checked
+//! ([`Results::from_json`] names the field that is wrong); what becomes of it is the page's
+//! state machine's to say (`gradpatch_page`).
 
-use std::fmt;
-use std::sync::Arc;
-
-use gradpatch_config::{PageState, ResultsLink};
+use gradpatch_config::ResultsLink;
+use gradpatch_page::{Event, ResultsFrom};
 use gradpatch_study::{MAX_RESULTS_BYTES, Results};
 use js_sys::{Promise, Reflect, Uint8Array};
 use leptos::prelude::*;
@@ -19,24 +16,6 @@ use super::Ctx;
 
 /// A link's server that sends nothing for this long has stalled.
 const STALL_MS: i32 = 30_000;
-
-/// Where the results on screen came from (the summary names it).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ResultsFrom {
-    Run,
-    File(String),
-    Link(String),
-}
-
-impl fmt::Display for ResultsFrom {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ResultsFrom::Run => f.write_str("this page's run"),
-            ResultsFrom::File(name) => write!(f, "the file {name}"),
-            ResultsFrom::Link(url) => write!(f, "the link {url}"),
-        }
-    }
-}
 
 fn mib(bytes: f64) -> String {
     format!("{:.0} MiB", bytes / f64::from(1u32 << 20))
@@ -137,105 +116,72 @@ async fn fetch_capped(url: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-impl Ctx {
-    /// Shows the results in `bytes`, or says why they cannot be shown (keeping what is on
-    /// screen). `keep_pct`: the link set the highlight quantile, which then applies to the file;
-    /// else the file's own applies.
-    fn show_opened(&self, bytes: &[u8], from: ResultsFrom, keep_pct: bool) {
-        self.status.set(String::new());
-        let r = match Results::from_json(bytes) {
-            Ok(r) => r,
-            Err(e) => {
-                self.error.set(Some(format!(
-                    "Open results: {from} is not a results.json this page can show: {e}"
-                )));
-                return;
-            }
-        };
-        let mut warnings = Vec::new();
-        let n = r.prompts.len();
-        self.state.update(|s| {
-            if !keep_pct {
-                s.percentile = r.config.percentile;
-            }
-            if !matches!(from, ResultsFrom::Link(_)) {
-                // The address can only name results on a server.
-                s.results = None;
-            }
-            let (layers, heads, neurons) = r.shape().unwrap_or((0, 0, 0));
-            warnings = s.fit_view(layers, heads, neurons, Some(n));
-        });
-        self.warnings
-            .update(|w| w.extend(warnings.iter().map(ToString::to_string)));
-        self.error.set(None);
-        self.status.set(format!(
-            "Opened the results of {} on {n} prompts from {from}.",
-            r.config.model
-        ));
-        self.results_from.set(Some(from));
-        // (The highlight quantile, when it differs from the file's, is applied by the effect
-        // that follows it: see `App`.)
-        self.results.set(Some(Arc::new(r)));
-    }
+/// `bytes` read as results, or why they cannot be shown.
+fn parse(bytes: &[u8]) -> Result<Box<Results>, String> {
+    Results::from_json(bytes)
+        .map(Box::new)
+        .map_err(|e| e.to_string())
+}
 
+impl Ctx {
     pub fn open_file(&self, file: File) {
         let name = file.name();
         let size = file.size();
+        let from = ResultsFrom::File(name.clone());
         if size > MAX_RESULTS_BYTES as f64 {
-            self.error.set(Some(format!(
-                "Open results: {name} is {}, larger than the {} this page opens.",
+            let message = format!(
+                "is {}, larger than the {} this page opens.",
                 mib(size),
                 mib(MAX_RESULTS_BYTES as f64)
-            )));
+            );
+            self.dispatch(Event::OpenFailed { from, message });
             return;
         }
-        self.status.set(format!("Reading {name}…"));
+        self.dispatch(Event::Reading { name });
         let ctx = *self;
         leptos::task::spawn_local(async move {
-            match JsFuture::from(file.array_buffer()).await {
-                Ok(buf) => {
-                    let bytes = Uint8Array::new(&buf).to_vec();
-                    ctx.show_opened(&bytes, ResultsFrom::File(name), false);
-                }
-                Err(e) => {
-                    ctx.status.set(String::new());
-                    ctx.error.set(Some(format!(
-                        "Open results: could not read {name}: {}",
-                        js_text(&e)
-                    )));
-                }
-            }
+            let event = match JsFuture::from(file.array_buffer()).await {
+                Ok(buf) => Event::Opened {
+                    from,
+                    results: parse(&Uint8Array::new(&buf).to_vec()),
+                },
+                Err(e) => Event::OpenFailed {
+                    from,
+                    message: format!("could not be read: {}", js_text(&e)),
+                },
+            };
+            ctx.dispatch(event);
         });
     }
 
-    /// Opens the results a link names; one on another site only once the user agreed
-    /// (`asked`).
-    pub fn open_link(&self, link: ResultsLink, asked: bool) {
-        let (url, same_site) = match resolve(&link) {
-            Ok(r) => r,
-            Err(e) => {
-                self.error.set(Some(format!("Open results: {e}")));
-                return;
-            }
-        };
-        if !same_site && !asked {
-            self.confirm_results.set(Some(link));
-            return;
+    /// Opens the results a link names (the page asks first when they are on another site).
+    pub fn open_link(&self, link: ResultsLink) {
+        match resolve(&link) {
+            Ok((url, same_site)) => self.dispatch(Event::ResultsLink {
+                link,
+                url,
+                same_site,
+            }),
+            Err(message) => self.dispatch(Event::OpenFailed {
+                from: ResultsFrom::Link(link.to_string()),
+                message,
+            }),
         }
-        self.confirm_results.set(None);
-        self.status
-            .set(format!("Downloading the results from {url}…"));
-        let keep_pct = PageState::query_sets_percentile(&super::location_query());
+    }
+
+    /// Downloads and shows the results at `url`.
+    pub(super) fn fetch_results(&self, url: String) {
         let ctx = *self;
         leptos::task::spawn_local(async move {
-            match fetch_capped(&url).await {
-                Ok(bytes) => ctx.show_opened(&bytes, ResultsFrom::Link(url), keep_pct),
-                Err(e) => {
-                    ctx.status.set(String::new());
-                    ctx.error
-                        .set(Some(format!("Open results from {url}: {e}.")));
-                }
-            }
+            let from = ResultsFrom::Link(url.clone());
+            let event = match fetch_capped(&url).await {
+                Ok(bytes) => Event::Opened {
+                    from,
+                    results: parse(&bytes),
+                },
+                Err(message) => Event::OpenFailed { from, message },
+            };
+            ctx.dispatch(event);
         });
     }
 }
@@ -245,22 +191,20 @@ impl Ctx {
 pub fn ConfirmResults() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     move || {
-        ctx.confirm_results.get().map(|link| {
+        ctx.page.with(|p| p.confirm_results.clone()).map(|ask| {
+            let link = ask.link;
             let host = match &link {
                 ResultsLink::Url(u) => u.host().to_string(),
                 ResultsLink::Relative(_) => String::new(),
             };
-            let go = link.clone();
             view! {
                 <div class="banner confirm" data-testid="confirm-results">
                     <span>"This link shows results from "</span>
                     <strong class="host" data-testid="confirm-results-host">{host}</strong>
                     <span>" ("</span><code>{link.to_string()}</code><span>"). Download them?"</span>
-                    <button data-testid="confirm-results-go" on:click=move |_| ctx.open_link(go.clone(), true)>"Download"</button>
-                    <button on:click=move |_| {
-                        ctx.confirm_results.set(None);
-                        ctx.state.update(|s| s.results = None);
-                    }>"No"</button>
+                    <button data-testid="confirm-results-go"
+                        on:click=move |_| ctx.dispatch(Event::ConfirmResults { download: true })>"Download"</button>
+                    <button on:click=move |_| ctx.dispatch(Event::ConfirmResults { download: false })>"No"</button>
                 </div>
             }
         })
@@ -298,8 +242,10 @@ pub fn OpenPanel() -> impl IntoView {
                 <input type="file" accept=".json,application/json" on:change=on_pick data-testid="results-file"
                     aria-label="A results.json to open" />
             </div>
-            {move || ctx.results_from.get().filter(|f| *f != ResultsFrom::Run).map(|f| view! {
-                <p class="hint" data-testid="results-from">{format!("Showing results from {f}.")}</p>
+            {move || ctx.page.with(|p| p.phase.results_from()).filter(|f| *f != ResultsFrom::Run).map(|f| view! {
+                <p class="hint" data-testid="results-from">{format!("Showing results from {f}.")}
+                    " "<button data-testid="close-file" on:click=move |_| ctx.dispatch(Event::CloseFile)>"Close it"</button>
+                </p>
             })}
         </fieldset>
     }

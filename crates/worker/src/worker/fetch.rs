@@ -19,7 +19,7 @@ use super::{copy_bytes, post};
 
 /// Refuse larger files before anything arrives (one wasm32 buffer); whether the model then fits
 /// is decided from its header, by the memory its load needs (`LoadPlan`).
-pub const MAX_WEIGHTS_BYTES: u64 = gradpatch_model::MAX_FILE_BYTES;
+pub const MAX_WEIGHTS_BYTES: u64 = super::BUDGET.file_bytes;
 /// GPT-2's `config.json` is under 1 KB.
 pub const MAX_CONFIG_BYTES: u64 = 1_000_000;
 

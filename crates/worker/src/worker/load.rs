@@ -5,9 +5,7 @@ use std::rc::Rc;
 
 use burn::tensor::Device;
 use gradpatch_dataset::{Gpt2Tokenizer, MAX_TOKENIZER_BYTES};
-use gradpatch_model::{
-    Gpt2, Gpt2Config, Header, LoadOptions, LoadPlan, Processing, WASM_HEAP_BYTES,
-};
+use gradpatch_model::{Gpt2, Gpt2Config, Header, LoadOptions, LoadPlan, Processing};
 use gradpatch_protocol::{FromWorker, ModelInfo, ModelSource};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
@@ -30,7 +28,7 @@ fn plan_check<'a>(
             config_json,
             n_heads: None,
         };
-        LoadPlan::new(&header, &opts, on_cpu, WASM_HEAP_BYTES).map_err(|e| e.to_string())?;
+        LoadPlan::new(&header, &opts, on_cpu, super::BUDGET).map_err(|e| e.to_string())?;
         Ok(true)
     }
 }
@@ -60,90 +58,92 @@ async fn pick_device(cpu_only: bool) -> (Device, String) {
     (device, backend)
 }
 
-pub async fn load(
-    source: ModelSource,
-    files: Vec<File>,
-    processing: bool,
-    cpu_only: bool,
-) -> Result<(), String> {
-    let t0 = now_s();
-    let cancel = cancel_flag();
-    // The device starts while the files download (both take a while on a first visit); the
-    // memory check of the download assumes the GPU when the browser has WebGPU, and is made
-    // again below once the device is known.
-    let picking = wasm_bindgen_futures::future_to_promise(async move {
-        pick_device(cpu_only).await;
-        Ok(JsValue::UNDEFINED)
-    });
-    let on_cpu = cpu_only || !device::webgpu_api();
-    let (label, weights, tokenizer, config) = match source {
-        ModelSource::Base { base, label } => {
-            let config = fetch::get(
-                &Want {
-                    optional: true,
-                    ..Want::in_folder(&base, "config.json", MAX_CONFIG_BYTES, &parse_config)?
-                },
-                &cancel,
-            )
-            .await?;
-            // A broken tokenizer is refused before the large download.
-            let tokenizer = fetch::get(
-                &Want::in_folder(
-                    &base,
-                    "tokenizer.json",
-                    MAX_TOKENIZER_BYTES as u64,
-                    &parse_tokenizer,
-                )?,
-                &cancel,
-            )
-            .await?
-            .ok_or("tokenizer.json is missing")?;
-            let check = plan_check(config.as_deref(), on_cpu);
-            let weights = fetch::get(
-                &Want {
-                    early: Some(&check),
-                    ..Want::in_folder(&base, "model.safetensors", MAX_WEIGHTS_BYTES, &Ok)?
-                },
-                &cancel,
-            )
-            .await?
-            .ok_or("model.safetensors is missing")?;
-            drop(check);
-            (label, weights, tokenizer, config)
-        }
-        ModelSource::Files { .. } => {
-            let find = |pred: &dyn Fn(&str) -> bool| files.iter().find(|f| pred(&f.name()));
-            let w = find(&|n| n.ends_with(".safetensors"))
-                .ok_or("no .safetensors file among the chosen files (expected the weights, tokenizer.json and optional config.json)")?;
-            let t = find(&|n| n == "tokenizer.json")
-                .ok_or("no tokenizer.json among the chosen files")?;
-            let config = match find(&|n| n == "config.json") {
-                Some(c) => Some(parse_config(local::read_file(c, MAX_CONFIG_BYTES).await?)?),
-                None => None,
-            };
-            let tokenizer = parse_tokenizer(local::read_file(t, MAX_TOKENIZER_BYTES as u64).await?)
-                .map_err(|e| format!("{}: {e}", t.name()))?;
-            let check = plan_check(config.as_deref(), on_cpu);
-            let weights = local::read_checked(w, MAX_WEIGHTS_BYTES, &check).await?;
-            drop(check);
-            (
-                format!("local file {}", w.name()),
-                weights,
-                tokenizer,
-                config,
-            )
-        }
+/// A model's files, read and checked.
+struct ModelFiles {
+    label: String,
+    weights: Vec<u8>,
+    tokenizer: Gpt2Tokenizer,
+    config: Option<Vec<u8>>,
+}
+
+/// The files under `base`: `config.json` (optional) and the tokenizer first, so that a broken
+/// one is refused before the large download, then the weights, checked from their header on.
+async fn download(
+    base: &str,
+    label: String,
+    on_cpu: bool,
+    cancel: &std::rc::Rc<std::cell::Cell<bool>>,
+) -> Result<ModelFiles, String> {
+    let config = fetch::get(
+        &Want {
+            optional: true,
+            ..Want::in_folder(base, "config.json", MAX_CONFIG_BYTES, &parse_config)?
+        },
+        cancel,
+    )
+    .await?;
+    let tokenizer = fetch::get(
+        &Want::in_folder(
+            base,
+            "tokenizer.json",
+            MAX_TOKENIZER_BYTES as u64,
+            &parse_tokenizer,
+        )?,
+        cancel,
+    )
+    .await?
+    .ok_or("tokenizer.json is missing")?;
+    let check = plan_check(config.as_deref(), on_cpu);
+    let weights = fetch::get(
+        &Want {
+            early: Some(&check),
+            ..Want::in_folder(base, "model.safetensors", MAX_WEIGHTS_BYTES, &Ok)?
+        },
+        cancel,
+    )
+    .await?
+    .ok_or("model.safetensors is missing")?;
+    drop(check);
+    Ok(ModelFiles {
+        label,
+        weights,
+        tokenizer,
+        config,
+    })
+}
+
+/// The files the user picked or dropped: a `.safetensors`, `tokenizer.json` and an optional
+/// `config.json`.
+async fn read_local(files: &[File], on_cpu: bool) -> Result<ModelFiles, String> {
+    let find = |pred: &dyn Fn(&str) -> bool| files.iter().find(|f| pred(&f.name()));
+    let w = find(&|n| n.ends_with(".safetensors"))
+        .ok_or("no .safetensors file among the chosen files (expected the weights, tokenizer.json and optional config.json)")?;
+    let t = find(&|n| n == "tokenizer.json").ok_or("no tokenizer.json among the chosen files")?;
+    let config = match find(&|n| n == "config.json") {
+        Some(c) => Some(parse_config(local::read_file(c, MAX_CONFIG_BYTES).await?)?),
+        None => None,
     };
-    let _ = JsFuture::from(picking).await;
-    let (device, backend) = STATE
-        .with(|s| s.borrow().device.clone())
-        .ok_or("no compute device could be set up")?;
-    // Planned for the GPU but landed on the CPU (its tensors then live in the heap too): the
-    // same check again, for the CPU.
-    if device::is_cpu(&device) && !on_cpu {
-        plan_check(config.as_deref(), true)(&weights, Some(weights.len() as u64))
-            .map_err(|e| format!("model.safetensors: {e}"))?;
-    }
+    let tokenizer = parse_tokenizer(local::read_file(t, MAX_TOKENIZER_BYTES as u64).await?)
+        .map_err(|e| format!("{}: {e}", t.name()))?;
+    let check = plan_check(config.as_deref(), on_cpu);
+    let weights = local::read_checked(w, MAX_WEIGHTS_BYTES, &check).await?;
+    drop(check);
+    Ok(ModelFiles {
+        label: format!("local file {}", w.name()),
+        weights,
+        tokenizer,
+        config,
+    })
+}
+
+/// Builds the model from its files on `device`, part by part (the heap holds the file and one
+/// part of the model in f32 at a time), and keeps it.
+fn build(
+    files: ModelFiles,
+    processing: bool,
+    (device, backend): (Device, String),
+    t0: f64,
+) -> Result<ModelInfo, String> {
     post(&FromWorker::Status {
         text: "Reading the weights…".into(),
     });
@@ -154,17 +154,18 @@ pub async fn load(
     } else {
         Processing::none()
     };
-    // Part by part: the heap holds the file and one part of the model in f32 at a time.
-    let model = Gpt2::load(
-        &weights,
-        &LoadOptions {
-            config_json: config.as_deref(),
-            n_heads: None,
-        },
-        processing,
-        &device,
-    )
-    .map_err(|e| format!("model.safetensors: {e}"))?;
+    let ModelFiles {
+        label,
+        weights,
+        tokenizer,
+        config,
+    } = files;
+    let options = LoadOptions {
+        config_json: config.as_deref(),
+        n_heads: None,
+    };
+    let model = Gpt2::load(&weights, &options, processing, &device)
+        .map_err(|e| format!("model.safetensors: {e}"))?;
     drop(weights);
     // No warm-up forward pass: the first run compiles the kernels it needs anyway, the device
     // passed its self-test and the weights were checked finite above.
@@ -190,6 +191,41 @@ pub async fn load(
             load_seconds,
         }))
     });
+    Ok(info)
+}
+
+pub async fn load(
+    source: ModelSource,
+    files: Vec<File>,
+    processing: bool,
+    cpu_only: bool,
+) -> Result<(), String> {
+    let t0 = now_s();
+    let cancel = cancel_flag();
+    // The device starts while the files download (both take a while on a first visit); the
+    // memory check of the download assumes the GPU when the browser has WebGPU, and is made
+    // again below once the device is known.
+    let picking = wasm_bindgen_futures::future_to_promise(async move {
+        pick_device(cpu_only).await;
+        Ok(JsValue::UNDEFINED)
+    });
+    let on_cpu = cpu_only || !device::webgpu_api();
+    let model_files = match source {
+        ModelSource::Base { base, label } => download(&base, label, on_cpu, &cancel).await?,
+        ModelSource::Files { .. } => read_local(&files, on_cpu).await?,
+    };
+    let _ = JsFuture::from(picking).await;
+    let device = STATE
+        .with(|s| s.borrow().device.clone())
+        .ok_or("no compute device could be set up")?;
+    // Planned for the GPU but landed on the CPU (its tensors then live in the heap too): the
+    // same check again, for the CPU.
+    if device::is_cpu(&device.0) && !on_cpu {
+        let weights = &model_files.weights;
+        plan_check(model_files.config.as_deref(), true)(weights, Some(weights.len() as u64))
+            .map_err(|e| format!("model.safetensors: {e}"))?;
+    }
+    let info = build(model_files, processing, device, t0)?;
     post(&FromWorker::Loaded { info });
     Ok(())
 }

@@ -6,9 +6,9 @@ use std::rc::Rc;
 use gradpatch_dataset::{TokenizedPair, generate_ioi, tokenize_pairs};
 use gradpatch_methods::Pause;
 use gradpatch_model::RunError;
-use gradpatch_protocol::{FromWorker, Prompts, RunRequest};
+use gradpatch_protocol::{FromWorker, RunRequest};
 use gradpatch_study::{Results, StudyConfig, StudyObserver, StudyProgress, run_study_async};
-use gradpatch_terms::PromptPair;
+use gradpatch_terms::{PromptPair, Prompts};
 use wasm_bindgen_futures::JsFuture;
 
 use super::{Loaded, STATE, cancel_flag, device, now_s, post, scope};
@@ -84,31 +84,18 @@ fn post_results(l: &Loaded, mut results: Results, finished: bool) {
 pub async fn run(req: RunRequest) -> Result<(), String> {
     let l = loaded()?;
     let n_ctx = l.model.config.n_ctx;
-    let (pairs, source) = match &req.prompts {
+    let pairs = match &req.prompts {
         Prompts::Ioi { n, seed, corrupt } => {
-            let pairs = generate_ioi(*n, *seed, *corrupt, &l.tokenizer, n_ctx)
-                .map_err(|e| e.to_string())?;
-            (
-                pairs,
-                serde_json::json!({"ioi": {"n": n, "seed": seed, "corrupt": corrupt}}),
-            )
+            generate_ioi(*n, *seed, *corrupt, &l.tokenizer, n_ctx).map_err(|e| e.to_string())?
         }
-        Prompts::Custom(p) => (
-            tokenize_pairs(p, &l.tokenizer, n_ctx).map_err(|e| e.to_string())?,
-            serde_json::json!({"custom": p.len()}),
-        ),
+        Prompts::Custom(p) => tokenize_pairs(p, &l.tokenizer, n_ctx).map_err(|e| e.to_string())?,
     };
+    req.options.validate().map_err(|e| e.to_string())?;
     let config = StudyConfig {
         model: l.label.clone(),
         processing: l.model.processing,
-        methods: req.methods,
-        ig_steps: req.ig_steps,
-        ig_method: req.ig_method,
-        ig_baseline: req.ig_baseline,
-        ap_direction: req.ap_direction,
-        percentile: req.percentile,
-        positions: req.positions,
-        prompts_source: source,
+        prompts_source: StudyConfig::source_of(&req.prompts),
+        options: req.options,
         backend: l.backend.clone(),
     };
     let t0 = now_s();

@@ -75,7 +75,7 @@ type MeanDifference = (Vec<(f64, f64)>, Vec<Point>);
 struct KindData {
     kind: Kind,
     /// Each method's grid, in [`Method::ALL`]'s order.
-    grids: [Memo<Option<Grid>>; 3],
+    grids: [Memo<Option<Grid>>; Method::COUNT],
     /// The two methods the scatter, overlap and mean-difference tabs compare.
     pair: Memo<MethodPair>,
     highlighted: Memo<Option<(Grid, Grid)>>,
@@ -181,7 +181,7 @@ pub fn ResultsView() -> impl IntoView {
                 {Tab::ALL.iter().map(|&t| view! {
                     <button class:active=move || tab() == t data-testid=format!("tab-{}", t.key())
                         aria-pressed=move || if tab() == t { "true" } else { "false" }
-                        on:click=move |_| ctx.state.update(|s| s.view.tab = t)>{t.label()}</button>
+                        on:click=move |_| ctx.configure(|s| s.view.tab = t)>{t.label()}</button>
                 }).collect_view()}
             </nav>
             <Toolbar heads=heads neurons=neurons />
@@ -225,7 +225,7 @@ fn Toolbar(heads: KindData, neurons: KindData) -> impl IntoView {
                     prop:value=move || ctx.state.with(|s| s.view.prompt.map_or("mean".to_string(), |p| p.to_string()))
                     on:change=move |ev| {
                         let v = event_target_value(&ev);
-                        ctx.state.update(|s| s.view.prompt = v.parse().ok());
+                        ctx.configure(|s| s.view.prompt = v.parse().ok());
                     }>
                     <option value="mean">"Mean over prompts"</option>
                     {move || prompts().into_iter().enumerate().map(|(i, p)| {
@@ -242,19 +242,15 @@ fn Toolbar(heads: KindData, neurons: KindData) -> impl IntoView {
 }
 
 /// The pair of methods the scatter, overlap and mean-difference tabs compare: the pairs whose
-/// methods both have scores (all three when the results have none yet).
+/// methods both have scores.
 #[component]
 fn PairSelect() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let available = move || {
         let ran = methods(ctx);
-        MethodPair::ALL
-            .iter()
-            .copied()
-            .filter(|p| {
-                let (a, b) = p.methods();
-                ran.contains(&a) && ran.contains(&b)
-            })
+        MethodPair::all()
+            .into_iter()
+            .filter(|p| ran.contains(&p.first) && ran.contains(&p.second))
             .collect::<Vec<_>>()
     };
     view! {
@@ -263,12 +259,12 @@ fn PairSelect() -> impl IntoView {
                 prop:value=move || ctx.state.with(|s| s.view.pair.key())
                 on:change=move |ev| {
                     if let Ok(p) = event_target_value(&ev).parse::<MethodPair>() {
-                        ctx.state.update(|s| s.view.pair = p);
+                        ctx.configure(|s| s.view.pair = p);
                     }
                 }>
                 {move || {
                     let ok = available();
-                    MethodPair::ALL.iter().map(|&p| view! {
+                    MethodPair::all().into_iter().map(|p| view! {
                         <option value=p.key() disabled=!ok.contains(&p)
                             selected=move || ctx.state.with(|s| s.view.pair == p)>{p.label()}</option>
                     }).collect_view()

@@ -39,7 +39,7 @@ fn TopNeurons(d: KindData) -> impl IntoView {
                     let sel = Component::Neuron { layer: c.row, neuron: c.col };
                     let cells = ran.iter().map(|&m| view! { <td>{fmt(f64::from(c.score(m)))}</td> }).collect_view();
                     view! {
-                        <tr class="clickable" on:click=move |_| ctx.state.update(|s| s.view.selection = Some(sel))>
+                        <tr class="clickable" on:click=move |_| ctx.configure(|s| s.view.selection = Some(sel))>
                             <td>{sel.to_string()}</td>{cells}
                         </tr>
                     }

@@ -27,7 +27,7 @@ pub(super) fn Positions() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     // Prompts differ in length: there is no mean over prompts here.
     let prompt = Memo::new(move |_| ctx.state.with(|s| s.view.prompt.unwrap_or(0)));
-    let grids: [Memo<Option<Grid>>; 3] = std::array::from_fn(|i| {
+    let grids: [Memo<Option<Grid>>; Method::COUNT] = std::array::from_fn(|i| {
         Memo::new(move |_| data::positions_grid(&*ctx.results.get()?, Method::ALL[i], prompt.get()))
     });
     let grid = move |m: Method| grids[data::method_index(m)];

@@ -17,7 +17,7 @@ pub(super) fn PromptsTable() -> impl IntoView {
                 {r.prompts.iter().enumerate().map(|(i, p)| {
                     let ld = |v: &Vec<f32>| v.get(i).map_or("—".into(), |x| fmt(f64::from(*x)));
                     view! {
-                        <tr class="clickable" on:click=move |_| ctx.state.update(|s| s.view.prompt = Some(i))>
+                        <tr class="clickable" on:click=move |_| ctx.configure(|s| s.view.prompt = Some(i))>
                             <td>{i}</td><td>{p.pair.clean.clone()}</td><td>{p.pair.corrupted.clone()}</td>
                             <td>{format!("{:?}", p.pair.correct)}</td><td>{format!("{:?}", p.pair.incorrect)}</td>
                             <td class="tokens">{p.token_texts().into_iter().zip(p.clean_token_ids.clone()).map(|(t, id)| view! {

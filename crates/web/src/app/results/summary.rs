@@ -1,13 +1,14 @@
 //! The summary tab: the run's settings, logit differences, the statistics of each pair of
-//! methods, IG convergence and timings in one table.
+//! methods, convergence and timings in one table.
 
-use gradpatch_charts::data::{self, Kind, MethodPair};
+use gradpatch_charts::data::{self, Kind};
+use gradpatch_page::ResultsFrom;
+use gradpatch_study::Results;
+use gradpatch_terms::{MethodPair, duration_text};
 use leptos::prelude::*;
 
 use super::fmt;
 use crate::app::Ctx;
-use crate::app::open::ResultsFrom;
-use crate::app::panels::duration;
 
 /// A JSON value as text, strings without quotes.
 fn plain(v: &serde_json::Value) -> String {
@@ -34,73 +35,78 @@ fn mean_sd_text(m: Option<(f64, f64)>) -> String {
     m.map_or_else(|| "—".into(), |(m, sd)| format!("{} ± {}", fmt(m), fmt(sd)))
 }
 
-#[component]
-pub(super) fn Summary() -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    move || {
-        let r = ctx.results.get()?;
-        let from = ctx.results_from.get().unwrap_or(ResultsFrom::Run);
-        let mut rows: Vec<(String, String)> = vec![
-            ("results from".into(), from.to_string()),
-            ("model".into(), r.config.model.clone()),
-            (
-                "prompts from".into(),
-                prompts_source(&r.config.prompts_source),
+/// The run's record: where the results came from, the model, the prompts, the logit
+/// differences.
+fn record_rows(r: &Results, from: &ResultsFrom) -> Vec<(String, String)> {
+    vec![
+        ("results from".into(), from.to_string()),
+        ("model".into(), r.config.model.clone()),
+        (
+            "prompts from".into(),
+            prompts_source(&r.config.prompts_source),
+        ),
+        ("computed on".into(), r.config.backend.clone()),
+        (
+            "prompts".into(),
+            format!(
+                "{}{}",
+                r.prompts.len(),
+                if r.complete {
+                    ""
+                } else {
+                    " (cancelled: partial)"
+                }
             ),
-            ("computed on".into(), r.config.backend.clone()),
-            (
-                "prompts".into(),
-                format!(
-                    "{}{}",
-                    r.prompts.len(),
-                    if r.complete {
-                        ""
-                    } else {
-                        " (cancelled: partial)"
-                    }
-                ),
-            ),
-            (
-                "clean logit difference".into(),
-                mean_sd_text(data::mean_sd(&r.clean_logit_diff)),
-            ),
-            (
-                "corrupted logit difference".into(),
-                mean_sd_text(data::mean_sd(&r.corrupted_logit_diff)),
-            ),
-        ];
-        let pct = 100.0 * (1.0 - r.config.percentile);
-        for pair in MethodPair::ALL.iter().copied() {
-            let (Some(heads), Some(neurons)) = (
-                data::comparison(&r, pair, Kind::Heads),
-                data::comparison(&r, pair, Kind::Neurons),
-            ) else {
-                continue;
-            };
-            let (a, b) = pair.methods();
-            let vs = format!("{} vs {}", a.label(), b.label());
-            for (k, c) in [("heads", heads), ("neurons", neurons)] {
-                rows.push((
-                    format!("Pearson r {vs}, {k} (mean ± std over prompts)"),
-                    format!("{} ± {}", fmt(c.pearson_mean), fmt(c.pearson_std)),
-                ));
-                rows.push((
-                    format!("top-{pct:.0}% Jaccard overlap {vs}, {k}"),
-                    fmt(c.jaccard_mean),
-                ));
-            }
+        ),
+        (
+            "clean logit difference".into(),
+            mean_sd_text(data::mean_sd(&r.clean_logit_diff)),
+        ),
+        (
+            "corrupted logit difference".into(),
+            mean_sd_text(data::mean_sd(&r.corrupted_logit_diff)),
+        ),
+    ]
+}
+
+/// Pearson r and the top-components overlap of each pair of methods.
+fn pair_rows(r: &Results) -> Vec<(String, String)> {
+    let pct = 100.0 * (1.0 - r.config.options.percentile);
+    let mut rows = Vec::new();
+    for pair in MethodPair::all() {
+        let (Some(heads), Some(neurons)) = (
+            data::comparison(r, pair, Kind::Heads),
+            data::comparison(r, pair, Kind::Neurons),
+        ) else {
+            continue;
+        };
+        let vs = format!("{} vs {}", pair.first.label(), pair.second.label());
+        for (k, c) in [("heads", heads), ("neurons", neurons)] {
+            rows.push((
+                format!("Pearson r {vs}, {k} (mean ± std over prompts)"),
+                format!("{} ± {}", fmt(c.pearson_mean), fmt(c.pearson_std)),
+            ));
+            rows.push((
+                format!("top-{pct:.0}% Jaccard overlap {vs}, {k}"),
+                fmt(c.jaccard_mean),
+            ));
         }
-        // Each method's mean ± std, from the first pair it is in.
-        for method in r.methods() {
-            let pair = MethodPair::ALL.iter().copied().find_map(|p| {
-                let (a, b) = p.methods();
-                let first = a == method;
-                ((first || b == method) && data::comparison(&r, p, Kind::Heads).is_some())
-                    .then_some((p, first))
-            });
-            let Some((pair, first)) = pair else { continue };
+    }
+    rows
+}
+
+/// Each method's mean ± std, from the first pair it is in; its convergence deltas, if any.
+fn method_rows(r: &Results) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    for method in r.methods() {
+        let pair = MethodPair::all().into_iter().find_map(|p| {
+            let first = p.first == method;
+            ((first || p.second == method) && data::comparison(r, p, Kind::Heads).is_some())
+                .then_some((p, first))
+        });
+        if let Some((pair, first)) = pair {
             for kind in [Kind::Heads, Kind::Neurons] {
-                if let Some(c) = data::comparison(&r, pair, kind) {
+                if let Some(c) = data::comparison(r, pair, kind) {
                     let (m, sd) = if first {
                         (c.ig_mean, c.ig_std)
                     } else {
@@ -113,34 +119,61 @@ pub(super) fn Summary() -> impl IntoView {
                 }
             }
         }
-        if let Some(ig) = &r.ig {
-            rows.push((
-                "IG convergence |delta|, heads (mean ± std over prompts and layers)".into(),
-                mean_sd_text(data::convergence_mean_sd(ig, Kind::Heads)),
-            ));
-            rows.push((
-                "IG convergence |delta|, neurons".into(),
-                mean_sd_text(data::convergence_mean_sd(ig, Kind::Neurons)),
-            ));
+        let Some(scores) = r.scores(method) else {
+            continue;
+        };
+        for (kind, what) in [
+            (Kind::Heads, "heads (mean ± std over prompts and layers)"),
+            (Kind::Neurons, "neurons"),
+        ] {
+            if let Some(delta) = data::convergence_mean_sd(scores, kind) {
+                rows.push((
+                    format!("{} convergence |delta|, {what}", method.label()),
+                    mean_sd_text(Some(delta)),
+                ));
+            }
         }
+    }
+    rows
+}
+
+/// The settings and the time of each stage.
+fn settings_rows(r: &Results) -> Vec<(String, String)> {
+    let o = &r.config.options;
+    let mut rows = vec![(
+        "settings".to_string(),
+        format!(
+            "{}; IG {} steps, {}, {} baseline; AP and AtP {}; highlight quantile {}",
+            o.methods.keys(),
+            o.ig_steps,
+            o.ig_method,
+            o.ig_baseline,
+            o.ap_direction,
+            o.percentile
+        ),
+    )];
+    for (k, v) in &r.seconds {
         rows.push((
-            "settings".into(),
-            format!(
-                "{}; IG {} steps, {}, {} baseline; AP and AtP {}; highlight quantile {}",
-                r.config.methods.keys(),
-                r.config.ig_steps,
-                r.config.ig_method,
-                r.config.ig_baseline,
-                r.config.ap_direction,
-                r.config.percentile
-            ),
+            format!("time: {k}"),
+            v.as_f64().map_or_else(|| v.to_string(), duration_text),
         ));
-        for (k, v) in &r.seconds {
-            rows.push((
-                format!("time: {k}"),
-                v.as_f64().map_or_else(|| v.to_string(), duration),
-            ));
-        }
+    }
+    rows
+}
+
+#[component]
+pub(super) fn Summary() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    move || {
+        let r = ctx.results.get()?;
+        let from = ctx
+            .page
+            .with(|p| p.phase.results_from())
+            .unwrap_or(ResultsFrom::Run);
+        let mut rows = record_rows(&r, &from);
+        rows.extend(pair_rows(&r));
+        rows.extend(method_rows(&r));
+        rows.extend(settings_rows(&r));
         Some(view! {
             <table class="summary" data-testid="summary">
                 {rows.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td>{v}</td></tr> }).collect_view()}

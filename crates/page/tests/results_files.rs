@@ -1,0 +1,151 @@
+//! The page's transitions around results files: opened by file or link (asked first from
+//! another site), over a loaded model, with the file's quantile or the link's, closed again.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use gradpatch_config::ResultsLink;
+use gradpatch_page::{Effect, Event, Phase, ResultsFrom};
+use gradpatch_terms::Method;
+
+fn opened(from: ResultsFrom, pct: f64) -> Event {
+    let all = [Method::Atp, Method::Ig, Method::Ap];
+    Event::Opened {
+        from,
+        results: Ok(Box::new(results(2, &all, pct, true))),
+    }
+}
+
+fn link_event(url: &str, same_site: bool) -> Event {
+    Event::ResultsLink {
+        link: ResultsLink::parse(url).unwrap(),
+        url: url.into(),
+        same_site,
+    }
+}
+
+#[test]
+fn a_link_naming_a_model_and_results_shows_the_results_and_loads_nothing() {
+    let url = "https://example.org/r.json";
+    let (page, effects) = start(&format!("?model=bundled&results={url}&pct=0.8"), false);
+    assert!(effects.is_empty(), "no model load");
+    assert_eq!(phase_name(&page.phase), "idle");
+    let (page, effects) = step(page, link_event(url, true));
+    assert_eq!(effects, [Effect::FetchResults { url: url.into() }]);
+    let (page, _) = step(page, opened(ResultsFrom::Link(url.into()), 0.9));
+    assert_eq!(phase_name(&page.phase), "viewing file over idle");
+    assert!(
+        page.config.results.is_some(),
+        "the link keeps naming the file"
+    );
+    assert_eq!(page.config.options.percentile, 0.8, "the link's quantile");
+    assert_eq!(
+        page.results().map(|r| r.config.options.percentile),
+        Some(0.8),
+        "and the statistics are at it"
+    );
+}
+
+#[test]
+fn results_on_another_site_are_fetched_only_once_the_user_agrees() {
+    let url = "https://elsewhere.example/r.json";
+    let (page, _) = start(&format!("?results={url}"), false);
+    let (page, effects) = step(page, link_event(url, false));
+    assert!(effects.is_empty());
+    assert!(page.confirm_results.is_some());
+    let (yes, effects) = step(page.clone(), Event::ConfirmResults { download: true });
+    assert_eq!(effects, [Effect::FetchResults { url: url.into() }]);
+    assert!(yes.confirm_results.is_none());
+    let (no, effects) = step(page, Event::ConfirmResults { download: false });
+    assert!(effects.is_empty());
+    assert!(no.config.results.is_none(), "the link stops naming them");
+}
+
+#[test]
+fn opening_a_results_file_while_a_model_is_loaded_keeps_the_model_underneath() {
+    let page = ready_page();
+    let (page, _) = step(page, opened(ResultsFrom::File("r.json".into()), 0.95));
+    assert_eq!(phase_name(&page.phase), "viewing file over ready");
+    assert!(page.model().is_some(), "the model stays loaded");
+    assert_eq!(page.config.options.percentile, 0.95, "the file's quantile");
+    assert_eq!(
+        page.phase.results_from(),
+        Some(ResultsFrom::File("r.json".into()))
+    );
+    // Closing it returns to the page's own configuration and model.
+    let (closed, _) = step(page.clone(), Event::CloseFile);
+    assert_eq!(phase_name(&closed.phase), "ready");
+    // Running computes the page's own results: the file closes.
+    let (running, effects) = step(page, Event::Run);
+    assert!(runs(&effects));
+    assert_eq!(phase_name(&running.phase), "running");
+}
+
+#[test]
+fn a_run_that_ends_under_a_file_keeps_the_file_on_screen() {
+    let (page, _) = step(ready_page(), Event::Run);
+    let (page, _) = step(page, opened(ResultsFrom::File("r.json".into()), 0.9));
+    assert_eq!(phase_name(&page.phase), "viewing file over running");
+    assert!(page.phase.is_running(), "the run goes on");
+    let (page, _) = step(
+        page,
+        results_message(results(2, &[Method::Atp], 0.9, true), true),
+    );
+    assert_eq!(phase_name(&page.phase), "viewing file over showing results");
+    let (page, _) = step(page, Event::CloseFile);
+    assert_eq!(page.results().map(|r| r.methods()), Some(vec![Method::Atp]));
+}
+
+#[test]
+fn a_file_that_cannot_be_shown_changes_nothing_but_the_error() {
+    let page = ready_page();
+    let (page, _) = step(page, opened(ResultsFrom::File("good.json".into()), 0.9));
+    let before = page.phase.clone();
+    let (page, _) = step(
+        page,
+        Event::Opened {
+            from: ResultsFrom::File("bad.json".into()),
+            results: Err("`ig.heads[1][0]`: prompt 1 has 1 layers".into()),
+        },
+    );
+    assert_eq!(page.phase, before, "the results on screen stay");
+    assert_eq!(
+        page.banners.error.as_deref(),
+        Some(
+            "Open results: the file bad.json is not a results.json this page can show: \
+             `ig.heads[1][0]`: prompt 1 has 1 layers"
+        )
+    );
+    let (page, _) = step(
+        page,
+        Event::OpenFailed {
+            from: ResultsFrom::Link("https://x.example/r.json".into()),
+            message: "the server answered HTTP 404".into(),
+        },
+    );
+    assert_eq!(page.phase, before);
+    assert!(
+        page.banners
+            .error
+            .unwrap_or_default()
+            .ends_with("HTTP 404.")
+    );
+}
+
+#[test]
+fn the_highlight_quantile_recomputes_the_statistics_of_the_results_on_screen() {
+    let page = ready_page();
+    let (page, _) = step(page, opened(ResultsFrom::File("r.json".into()), 0.9));
+    let mut config = page.config.clone();
+    config.options.percentile = 0.5;
+    let (page, _) = step(page, Event::Configure(config));
+    let shown = page.results().unwrap();
+    assert_eq!(shown.config.options.percentile, 0.5);
+    let expected = results(2, &[Method::Atp, Method::Ig, Method::Ap], 0.5, true);
+    assert_eq!(
+        shown.stats_pairs, expected.stats_pairs,
+        "as a run at 0.5 computes them"
+    );
+    assert!(matches!(page.phase, Phase::ViewingFile { .. }));
+}

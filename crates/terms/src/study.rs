@@ -1,0 +1,262 @@
+//! What a comparison computes: its options (the one declaration the permalink, the worker's
+//! request, the CLI's arguments and `results.json` convert to and from), its prompts, its
+//! stages and how long they take.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Baseline, Corruption, Direction, Method, MethodSet, PromptPair, Quadrature};
+
+/// A comparison's options, apart from the model and the prompts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StudyOptions {
+    pub methods: MethodSet,
+    pub ig_steps: usize,
+    pub ig_method: Quadrature,
+    pub ig_baseline: Baseline,
+    /// AP's direction, which AtP follows.
+    pub ap_direction: Direction,
+    /// Highlight threshold as a quantile of |score|, in (0, 1).
+    pub percentile: f64,
+    /// Also compute each method's head scores per position (the Positions tab).
+    pub positions: bool,
+}
+
+impl Default for StudyOptions {
+    /// The page's defaults: every method, the reference study's IG (50 Gauss–Legendre steps
+    /// from a zero baseline), noising AP, the top 10% highlighted, scores per position.
+    fn default() -> Self {
+        Self {
+            methods: MethodSet::all(),
+            ig_steps: 50,
+            ig_method: Quadrature::GaussLegendre,
+            ig_baseline: Baseline::Zero,
+            ap_direction: Direction::Noising,
+            percentile: 0.9,
+            positions: true,
+        }
+    }
+}
+
+/// An option out of its range.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OptionError {
+    IgSteps(usize),
+    TooFewSteps(crate::TooFewSteps),
+    Percentile(f64),
+}
+
+impl fmt::Display for OptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionError::IgSteps(n) => write!(
+                f,
+                "{n} IG steps is out of range: expected 1 to {}",
+                StudyOptions::MAX_IG_STEPS
+            ),
+            OptionError::TooFewSteps(e) => e.fmt(f),
+            OptionError::Percentile(q) => {
+                write!(f, "the highlight quantile {q} must be in (0, 1), e.g. 0.9")
+            }
+        }
+    }
+}
+
+impl std::error::Error for OptionError {}
+
+/// A part of a comparison, as progress reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stage {
+    /// The clean and corrupted runs of a prompt.
+    Runs,
+    /// A method's scores of a prompt.
+    Scores(Method),
+    /// A method's head scores at each position, where they take a pass of their own.
+    Positions(Method),
+}
+
+impl Stage {
+    /// How the page and the CLI name the stage in their progress lines.
+    pub fn label(self) -> String {
+        match self {
+            Stage::Runs => "runs".into(),
+            Stage::Scores(m) => m.label().into(),
+            Stage::Positions(m) => format!("{} per position", m.label()),
+        }
+    }
+}
+
+impl Method {
+    /// Whether the method's per-position head scores come out of the pass that computes its
+    /// scores (AtP's and IG's terms before their sum) rather than a pass of their own (AP per
+    /// head and position patches each position apart).
+    pub fn positions_with_scores(self) -> bool {
+        match self {
+            Method::Atp | Method::Ig => true,
+            Method::Ap => false,
+        }
+    }
+}
+
+impl StudyOptions {
+    /// Most IG steps a comparison takes (the page and the CLI).
+    pub const MAX_IG_STEPS: usize = 1000;
+
+    /// Checks the ranges: IG steps for the chosen rule, the quantile.
+    pub fn validate(&self) -> Result<(), OptionError> {
+        if !(1..=Self::MAX_IG_STEPS).contains(&self.ig_steps) {
+            return Err(OptionError::IgSteps(self.ig_steps));
+        }
+        if self.methods.has(Method::Ig) {
+            self.ig_method
+                .nodes(self.ig_steps)
+                .map_err(OptionError::TooFewSteps)?;
+        }
+        if !(self.percentile > 0.0 && self.percentile < 1.0) {
+            return Err(OptionError::Percentile(self.percentile));
+        }
+        Ok(())
+    }
+
+    /// The stages each prompt goes through, in running order.
+    pub fn stages(&self) -> Vec<Stage> {
+        let mut stages = vec![Stage::Runs];
+        for m in self.methods.iter() {
+            stages.push(Stage::Scores(m));
+            if self.positions && !m.positions_with_scores() {
+                stages.push(Stage::Positions(m));
+            }
+        }
+        stages
+    }
+
+    /// Seconds one prompt's `stage` takes on GPT-2 small, natively on 2 cores, for an 18-token
+    /// prompt (BENCHMARKS.md, "Attribution sweeps" and "Per position"): the runs 0.3 s, AtP
+    /// 0.5 s, IG 43.2 s at 50 steps (in proportion to the steps), the AP sweep 195 s, AP per
+    /// head and position 7 s. The browser's CPU path is slower, a GPU usually much faster.
+    pub fn gpt2_seconds(&self, stage: Stage) -> f64 {
+        match stage {
+            Stage::Runs => 0.3,
+            Stage::Scores(Method::Atp) => 0.5,
+            Stage::Scores(Method::Ig) => 43.2 * self.ig_steps as f64 / 50.0,
+            Stage::Scores(Method::Ap) => 195.0,
+            Stage::Positions(Method::Ap) => 7.0,
+            // Their terms come with their scores (`positions_with_scores`).
+            Stage::Positions(Method::Atp | Method::Ig) => 0.0,
+        }
+    }
+
+    /// Rough seconds `n_prompts` prompts take on GPT-2 small (see [`Self::gpt2_seconds`]): the
+    /// estimate the page shows before a download and before a run. Zero when no method runs.
+    pub fn gpt2_cpu_seconds(&self, n_prompts: usize) -> f64 {
+        if self.methods.is_empty() {
+            return 0.0;
+        }
+        let per_prompt: f64 = self.stages().iter().map(|&s| self.gpt2_seconds(s)).sum();
+        n_prompts as f64 * per_prompt
+    }
+}
+
+/// The prompt pairs a comparison runs on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Prompts {
+    /// Generated IOI pairs (`gradpatch_dataset::generate_ioi`).
+    Ioi {
+        n: usize,
+        seed: u64,
+        corrupt: Corruption,
+    },
+    /// Pairs written by the user (checked against the tokenizer before the run).
+    Custom(Vec<PromptPair>),
+}
+
+impl Prompts {
+    /// How many pairs.
+    pub fn len(&self) -> usize {
+        match self {
+            Prompts::Ioi { n, .. } => *n,
+            Prompts::Custom(pairs) => pairs.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Default for Prompts {
+    /// The page's default: 8 IOI pairs, seed 0, S2 replaced by the indirect object.
+    fn default() -> Self {
+        Prompts::Ioi {
+            n: 8,
+            seed: 0,
+            corrupt: Corruption::Aba,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_estimate_sums_the_stages_each_prompt_goes_through() {
+        let all = StudyOptions::default();
+        assert_eq!(
+            all.stages(),
+            [
+                Stage::Runs,
+                Stage::Scores(Method::Atp),
+                Stage::Scores(Method::Ig),
+                Stage::Scores(Method::Ap),
+                Stage::Positions(Method::Ap)
+            ]
+        );
+        let per_prompt = 0.3 + 0.5 + 43.2 + 195.0 + 7.0;
+        assert!((all.gpt2_cpu_seconds(8) - 8.0 * per_prompt).abs() < 1e-9);
+        let ig_only = StudyOptions {
+            methods: MethodSet::NONE.with(Method::Ig, true),
+            ig_steps: 100,
+            ..all.clone()
+        };
+        assert!((ig_only.gpt2_cpu_seconds(1) - (0.3 + 86.4)).abs() < 1e-9);
+        let none = StudyOptions {
+            methods: MethodSet::NONE,
+            ..all
+        };
+        assert_eq!(none.gpt2_cpu_seconds(8), 0.0);
+    }
+
+    #[test]
+    fn out_of_range_options_say_what_was_expected() {
+        let bad = |o: StudyOptions| o.validate().err().map(|e| e.to_string());
+        let ok = StudyOptions::default();
+        assert_eq!(bad(ok.clone()), None);
+        assert_eq!(
+            bad(StudyOptions {
+                ig_steps: 0,
+                ..ok.clone()
+            })
+            .as_deref(),
+            Some("0 IG steps is out of range: expected 1 to 1000")
+        );
+        assert_eq!(
+            bad(StudyOptions {
+                ig_steps: 1,
+                ig_method: Quadrature::RiemannTrapezoid,
+                ..ok.clone()
+            })
+            .as_deref(),
+            Some("riemann_trapezoid needs at least 2 steps, got 1")
+        );
+        assert_eq!(
+            bad(StudyOptions {
+                percentile: 1.0,
+                ..ok
+            })
+            .as_deref(),
+            Some("the highlight quantile 1 must be in (0, 1), e.g. 0.9")
+        );
+    }
+}

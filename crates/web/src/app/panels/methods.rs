@@ -1,0 +1,103 @@
+//! The methods of the form: a checkbox per method (from the one list, `Method::ALL`) with its
+//! own options beside it, then the options every method shares.
+
+use gradpatch_config::MAX_STEPS;
+use gradpatch_terms::{Baseline, Direction, Method, Quadrature};
+use leptos::prelude::*;
+
+use super::key_select;
+use crate::app::Ctx;
+
+/// What the box of a method says on hover.
+fn title(method: Method) -> &'static str {
+    match method {
+        Method::Atp => {
+            "Attribution patching: AP's gradient approximation, one forward and one backward per prompt, in the AP direction"
+        }
+        Method::Ig => "Layerwise Integrated Gradients (captum's definition)",
+        Method::Ap => "Activation patching: one patched run per head and neuron",
+    }
+}
+
+/// The options of `method` beside its box.
+fn options(method: Method) -> AnyView {
+    let ctx = expect_context::<Ctx>();
+    let num = |ev: &leptos::ev::Event| event_target_value(ev).trim().parse::<u64>().ok();
+    match method {
+        Method::Atp => view! { <span class="hint">"(follows AP's direction)"</span> }.into_any(),
+        Method::Ig => view! {
+            <label>"steps " <input type="number" min="1" max=MAX_STEPS prop:value=move || ctx.state.with(|s| s.options.ig_steps)
+                on:change=move |ev| if let Some(v) = num(&ev) {
+                    ctx.configure(|s| s.options.ig_steps = (v as usize).clamp(1, MAX_STEPS));
+                } /></label>
+            <label>"rule " {key_select(move || ctx.state.with(|s| s.options.ig_method),
+                move |v: Quadrature| ctx.configure(|s| s.options.ig_method = v), Quadrature::key)}</label>
+            <label>"baseline " {key_select(move || ctx.state.with(|s| s.options.ig_baseline),
+                move |v: Baseline| ctx.configure(|s| s.options.ig_baseline = v), Baseline::key)}</label>
+        }
+        .into_any(),
+        Method::Ap => view! {
+            <label>"direction " {key_select(move || ctx.state.with(|s| s.options.ap_direction),
+                move |v: Direction| ctx.configure(|s| s.options.ap_direction = v), Direction::key)}</label>
+        }
+        .into_any(),
+    }
+}
+
+/// One row per method: its box and its options.
+#[component]
+pub fn MethodRows() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    Method::ALL
+        .iter()
+        .map(|&method| {
+            view! {
+                <div class="row">
+                    <label class="check" title=title(method)>
+                        <input type="checkbox" data-testid=format!("method-{}", method.key())
+                            prop:checked=move || ctx.state.with(|s| s.options.methods.has(method))
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                ctx.configure(|s| s.options.methods.set(method, on));
+                            } />
+                        {format!(" {}", method.label())}
+                    </label>
+                    {options(method)}
+                </div>
+            }
+        })
+        .collect_view()
+}
+
+/// The options every method shares: scores per position, the highlight quantile.
+#[component]
+pub fn SharedOptions() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    view! {
+        <div class="row">
+            <label class="check" title="Each head's score at each token (the Positions tab); AP per head and position costs about 4% more than the AP sweep">
+                <input type="checkbox" data-testid="positions" prop:checked=move || ctx.state.with(|s| s.options.positions)
+                on:change=move |ev| { let on = event_target_checked(&ev); ctx.configure(|s| s.options.positions = on); } />" per position"</label>
+            <Quantile />
+        </div>
+    }
+}
+
+/// The highlight quantile: a view parameter, so it applies to a results file too.
+#[component]
+pub fn Quantile() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let set_percentile = move |ev: leptos::ev::Event| {
+        if let Ok(p) = event_target_value(&ev).parse::<f64>()
+            && p > 0.0
+            && p < 1.0
+        {
+            ctx.configure(|s| s.options.percentile = p);
+        }
+    };
+    view! {
+        <label>"highlight quantile " <input type="number" step="0.01" min="0.01" max="0.99" data-testid="pct"
+            prop:value=move || ctx.state.with(|s| s.options.percentile)
+            on:change=set_percentile /></label>
+    }
+}

@@ -1,0 +1,112 @@
+// The tests of a finished comparison, all on ONE run of the bundled model on WebGPU (AtP, IG,
+// AP and the scores per position, 2 prompts): on SwiftShader a run takes about 4 minutes, so a
+// run per test took most of CI's 90 minutes. The first test makes the run; each later one
+// starts from the tab it needs and leaves the page to the next. When the run fails, the first
+// test says why and the others fail at once, naming it.
+import fs from 'node:fs';
+import { axeViolations } from './axe.mjs';
+import { RUN_TIMEOUT, assert, compareWithCli, done, exportedResults, hoverChart, open, test, waitResults } from './lib.mjs';
+import { setup } from './setup.mjs';
+
+const { gpu, base, onClose } = await setup();
+
+let ran = null;
+const onRun = (name, fn) => test(name, async () => {
+  if (!ran) throw new Error('no finished run: the first comparison test failed (see above)');
+  await fn(ran);
+});
+
+await test('WebGPU: the bundled model loads and the comparison (AtP, IG, AP, per position) runs on the GPU', async () => {
+  const page = await open(gpu, base, '?model=bundled&n=2&seed=3&steps=4&tab=heads&prompt=1');
+  await waitResults(page);
+  const info = await page.innerText('[data-testid="model-info"]');
+  assert(info.includes('WebGPU'), `expected to compute on WebGPU, got: ${info}; notices: ${await page.locator('[data-testid="notice"]').allInnerTexts()}`);
+  ran = page;
+});
+
+await onRun('exports: results.json has the CLI schema and the CLI\'s numbers, charts save as PNG', async (page) => {
+  const json = await exportedResults(page);
+  for (const k of ['config', 'prompts', 'clean_logit_diff', 'ig', 'ap', 'atp', 'stats', 'stats_pairs', 'complete']) assert(k in json, `results.json lacks ${k}`);
+  for (const p of ['ig_ap', 'atp_ap', 'ig_atp']) assert(json.stats_pairs[p]?.heads, `stats_pairs.${p}`);
+  for (const m of ['ig', 'ap', 'atp']) assert(json[m].heads_pos?.length === 2, `${m}.heads_pos`);
+  assert(json.prompts.length === 2 && json.ig.heads.length === 2, 'two prompts');
+  // Same numbers as the native CLI (ndarray, CPU) on the same configuration.
+  const worst = compareWithCli(json);
+  console.log(`     (page on WebGPU vs CLI on ndarray: worst difference ${worst.diff.toFixed(3)} of the tolerance, at ${worst.what})`);
+  await page.click('[data-testid="tab-heads"]');
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-chart="ap-heads"] .png')]);
+  assert(png.suggestedFilename() === 'ap-heads.png', png.suggestedFilename());
+  const bytes = fs.readFileSync(await png.path());
+  assert(bytes.subarray(1, 4).toString() === 'PNG' && bytes.length > 2000, 'a PNG image');
+});
+
+await onRun('charts: hover shows every method\'s score, click selects in every chart and in the URL; the link restores the view', async (page) => {
+  await page.click('[data-testid="tab-heads"]');
+  // Inside the plot area (left margin ~50 px, top ~30 px).
+  const { text, click } = await hoverChart(page, 'ig-heads', 80, 60);
+  assert(/^L\d+H\d+: AtP -?[\d.]+, IG -?[\d.]+, AP -?[\d.]+$/.test(text), `tooltip: ${text}`);
+  await click();
+  const sel = text.split(':')[0];
+  await page.waitForFunction((s) => location.search.includes(`sel=${s}`), sel, { timeout: 5000 });
+  assert((await page.innerText('[data-testid="selected"]')).startsWith(sel), `selected: ${await page.innerText('[data-testid="selected"]')}`);
+  // The neuron tab: the maps and a top-neuron table per method (15 rows, every score each).
+  await page.click('[data-testid="tab-neurons"]');
+  await page.waitForSelector('[data-chart="ap-neurons"] canvas');
+  const rows = await page.locator('table.top tr.clickable').allInnerTexts();
+  assert(rows.length === 45 && rows.every((r) => /^L\d+N\d+(\s+-?[\d.]+){3}$/.test(r.trim())), `${rows.length} rows: ${rows.slice(0, 3).join(' | ')}`);
+  await page.click('[data-testid="tab-scatter"]');
+  const url = page.url();
+  assert(url.includes('tab=scatter') && url.includes('prompt=1') && url.includes(`sel=${sel}`), url);
+  // The permalink restores tab, prompt and selection (shown on the CLI's results of the same
+  // configuration: running it again would take minutes, and the view does not depend on it).
+  const again = await open(gpu, base, `${url.slice(base.length)}&results=${encodeURIComponent(base + 'results/cli.json')}`);
+  await again.waitForSelector('[data-chart="scatter-heads"] canvas', { timeout: RUN_TIMEOUT });
+  assert((await again.innerText('[data-testid="selected"]')).startsWith(sel), 'selection restored');
+  assert(await again.$eval('[data-testid="prompt-select"]', (e) => e.value) === '1', 'prompt restored');
+  await done(again);
+});
+
+await onRun('positions tab: a heatmap per method over the tokens; hover shows token, head and the three scores; click selects', async (page) => {
+  await page.click('[data-testid="tab-positions"]');
+  for (const m of ['atp', 'ig', 'ap']) await page.waitForSelector(`[data-chart="positions-${m}"] canvas`);
+  // Inside the plot area, away from the layer labels (left) and the token labels (bottom).
+  const { text, click } = await hoverChart(page, 'positions-ap', 200, 120);
+  assert(/^L\d+H\d+ at token \d+ ".*": AtP -?[\d.]+, IG -?[\d.]+, AP -?[\d.]+/.test(text), `tooltip: ${text}`);
+  await click();
+  const sel = text.split(' ')[0];
+  await page.waitForFunction((s) => location.search.includes(`sel=${s}`), sel, { timeout: 5000 });
+  assert((await page.innerText('[data-testid="selected"]')).startsWith(sel), 'selected everywhere');
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-chart="positions-atp"] .png')]);
+  assert(png.suggestedFilename() === 'positions-atp.png', png.suggestedFilename());
+});
+
+await onRun('pair selector: AtP–AP drives the scatter, overlap and mean difference, and the link', async (page) => {
+  await page.click('[data-testid="tab-overlap"]');
+  const before = await page.innerText('[data-testid="jaccard-heads"]');
+  assert(before.startsWith('IG–AP heads'), before);
+  await page.selectOption('[data-testid="pair-select"]', 'atp-ap');
+  await page.waitForFunction(() => location.search.includes('pair=atp-ap'), null, { timeout: 5000 });
+  const after = await page.innerText('[data-testid="jaccard-heads"]');
+  assert(after.startsWith('AtP–AP heads') && after.includes('|AtP|'), after);
+  await page.waitForSelector('[data-chart="top-atp-heads"] canvas');
+  await page.click('[data-testid="tab-scatter"]');
+  await page.waitForSelector('[data-chart="scatter-heads"] canvas');
+  await page.click('[data-testid="tab-summary"]');
+  const summary = await page.innerText('[data-testid="summary"]');
+  assert(/prompts\s+2/.test(summary), summary);
+  for (const vs of ['IG vs AP', 'AtP vs AP', 'IG vs AtP']) assert(summary.includes(`Pearson r ${vs}, heads`), summary);
+});
+
+await onRun('accessibility: no serious or critical axe-core violation on the page and on every results tab', async (page) => {
+  const found = await axeViolations(page, 'loaded');
+  const tabs = await page.locator('[data-testid^="tab-"]').evaluateAll((els) => els.map((e) => e.dataset.testid));
+  assert(tabs.length >= 7, `tabs: ${tabs}`);
+  for (const t of tabs) {
+    await page.click(`[data-testid="${t}"]`);
+    await page.waitForTimeout(300);
+    found.push(...await axeViolations(page, t));
+  }
+  assert(found.length === 0, found.join('\n'));
+});
+
+onClose(async () => { if (ran) await done(ran); });

@@ -1,0 +1,172 @@
+// The page as a real site: the first visit asks before any large download, a cached GPT-2
+// loads at once, accessibility (axe-core), a whole flow by keyboard, and a narrow window.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { RUN_TIMEOUT, assert, demoSize, done, open, test, waitError, waitResults, watchCsp } from './lib.mjs';
+import { executablePath, gpuArgs, setup } from './setup.mjs';
+
+const HF = 'https://huggingface.co/';
+// The GPT-2 preset, at its pinned revision (gradpatch_config::HF_GPT2_BASE).
+const GPT2_BASE = 'https://huggingface.co/openai-community/gpt2/resolve/607a30d783dfa663caf39e06633721c8d4cfcd7e/';
+const artefacts = path.resolve(process.env.E2E_ARTEFACTS || path.join(process.env.CARGO_TARGET_DIR || 'target', 'e2e-artefacts'));
+
+/** Counts the page's requests to Hugging Face (refused: the tests are offline). */
+async function watchHub(page) {
+  const seen = [];
+  await page.route(`${HF}**`, (route) => { seen.push(route.request().url()); return route.abort(); });
+  return seen;
+}
+
+/** Presses Tab (or Shift+Tab) until `selector` has the focus (at most `max` times). */
+async function tabTo(page, selector, { back = false, max = 80 } = {}) {
+  for (let i = 0; i < max; i++) {
+    if (await page.evaluate((s) => document.activeElement && document.activeElement.matches(s), selector)) return;
+    await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+  }
+  throw new Error(`${back ? 'Shift+Tab' : 'Tab'} never reached ${selector}`);
+}
+
+/** A page whose requests to Hugging Face are refused and counted from the very start. */
+async function openWatched(browser, base, query, { init, ...opts } = {}) {
+  const page = await browser.newPage({ viewport: { width: 1500, height: 1000 }, ...opts });
+  await watchCsp(page);
+  const hub = await watchHub(page);
+  if (init) await page.addInitScript(init);
+  await page.goto(base + query);
+  return { page, hub };
+}
+
+const { gpu, base } = await setup();
+
+await test('first visit: the page offers GPT-2 (with its size) or the bundled model, and downloads nothing first', async () => {
+  const { page, hub } = await openWatched(gpu, base, '');
+  await page.waitForSelector('[data-testid="choose-model"]', { timeout: 60000 });
+  const text = await page.innerText('[data-testid="choose-model"]');
+  assert(/GPT-2 small/.test(text) && /548 MB/.test(text) && /3 MB/.test(text), text);
+  await page.waitForTimeout(1500);
+  assert(hub.length === 0, `requested before the click: ${hub.join(', ')}`);
+  assert(await page.$('[data-testid="download"]') === null, 'no download under way');
+  await page.click('[data-testid="choose-bundled"]');
+  await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
+  assert(page.url().includes('model=bundled'), page.url());
+  await done(page);
+});
+
+await test('first visit: a shared link naming GPT-2 shows the size and the estimated run time before it starts', async () => {
+  const { page, hub } = await openWatched(gpu, base, '?n=4&steps=20&tab=scatter');
+  await page.waitForSelector('[data-testid="estimate"]', { timeout: 60000 });
+  const estimate = await page.innerText('[data-testid="estimate"]');
+  assert(/about \d+m\d\ds/.test(estimate), estimate);
+  await page.click('[data-testid="choose-gpt2"]');
+  // Offline here: the download fails with a message and offers the bundled model.
+  await page.waitForSelector('[data-testid="error"]', { timeout: 60000 });
+  assert(hub.length > 0 && hub[0].startsWith(GPT2_BASE), `GPT-2 requested after the click: ${hub.join(', ')}`);
+  await done(page);
+});
+
+await test('first visit: GPT-2 in the cache loads at once, without asking; a cached file that is not the pinned one is evicted ', async () => {
+  // A persistent profile, as a real browser has. GPT-2's cache entries hold the demo model,
+  // which the page takes for GPT-2 (it loads at once) and the worker refuses: not the pinned
+  // files. Offline here, the download that follows fails.
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-e2e-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: gpuArgs });
+  try {
+    const seed = await watchCsp(await context.newPage());
+    await seed.goto(base + '?model=bundled&ig=0&ap=0&atp=0');
+    await seed.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
+    await seed.evaluate(async (hf) => {
+      const cache = await caches.open('gradpatch-models-v1');
+      for (const f of ['config.json', 'tokenizer.json', 'model.safetensors']) {
+        const r = await fetch(`models/ioi-demo/${f}`);
+        await cache.put(hf + f, new Response(await r.arrayBuffer(), { headers: { 'content-type': 'application/octet-stream' } }));
+      }
+    }, GPT2_BASE);
+    await done(seed);
+    const page = await watchCsp(await context.newPage());
+    const hub = await watchHub(page);
+    await page.goto(base + '?ig=0&ap=0&atp=0');
+    await page.waitForSelector('[data-testid="error"]', { timeout: RUN_TIMEOUT });
+    assert(await page.$('[data-testid="choose-model"]') === null, 'no question for a cached model');
+    const notices = (await page.locator('[data-testid="notice"]').allInnerTexts()).join('\n');
+    assert(notices.includes(`The cached copy of config.json was damaged (config.json is ${demoSize('config.json')} bytes, the pinned file has 665: refused)`), notices);
+    assert(hub.length === 1 && hub[0] === GPT2_BASE + 'config.json', `downloaded again from the pinned revision: ${hub.join(', ')}`);
+    await done(page);
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+await test('a GPT-2 file whose SHA-256 differs from the pinned one is refused', async () => {
+  // The hub answered by the test: a config.json of the pinned size whose bytes differ.
+  const fake = Buffer.from(JSON.stringify({ n_layer: 12, n_head: 12, n_embd: 768, n_positions: 1024, vocab_size: 50257 }).padEnd(665, ' '));
+  const page = await open(gpu, base, '?ig=0&ap=0&atp=0');
+  await page.route(`${GPT2_BASE}**`, (route) => route.fulfill({ status: 200, body: fake, headers: { 'content-type': 'application/json', 'access-control-allow-origin': '*' } }));
+  await page.waitForSelector('[data-testid="choose-gpt2"]', { timeout: 60000 });
+  await page.click('[data-testid="choose-gpt2"]');
+  await waitError(page, /config\.json does not match the pinned SHA-256 \(expected 0daed774[0-9a-f]+, got [0-9a-f]{64}\): refused/);
+  await done(page);
+});
+
+await test('first visit: with the data saver on, not even the bundled model loads unasked', async () => {
+  const { page } = await openWatched(gpu, base, '?model=bundled', {
+    init: () => Object.defineProperty(Navigator.prototype, 'connection', { get: () => ({ saveData: true, effectiveType: '4g' }) }),
+  });
+  await page.waitForSelector('[data-testid="choose-model"]', { timeout: 60000 });
+  await page.waitForTimeout(1000);
+  assert(await page.$('[data-testid="model-info"]') === null, 'nothing loaded');
+  await done(page);
+});
+
+await test('keyboard: load, run, switch tab, move and select in a chart, copy the link, all without a mouse', async () => {
+  const context = await gpu.newContext({ viewport: { width: 1500, height: 1000 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const page = await watchCsp(await context.newPage());
+  // The link loads the bundled model with no method on, so nothing runs by itself; the
+  // keyboard then ticks AtP only (a run of seconds, where IG and AP take minutes here).
+  await page.goto(base + '?model=bundled&n=2&seed=3&steps=4&ig=0&ap=0&atp=0&pos=0');
+  await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
+  await tabTo(page, '[data-testid="method-atp"]');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert(outline !== 'none', `focus is visible (outline: ${outline})`);
+  await page.keyboard.press('Space');
+  await tabTo(page, '[data-testid="run"]');
+  await page.keyboard.press('Enter');
+  await waitResults(page);
+  await tabTo(page, '[data-testid="tab-heads"]');
+  await page.keyboard.press('Enter');
+  await tabTo(page, '[data-chart="atp-heads"] canvas');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowUp');
+  const cursor = await page.innerText('[data-testid="cursor"]');
+  assert(cursor.startsWith('L1H1'), `cursor: ${cursor}`);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => location.search.includes('sel=L1H1'), null, { timeout: 5000 });
+  assert((await page.innerText('[data-testid="selected"]')).startsWith('L1H1'), 'selected L1H1');
+  await tabTo(page, '[data-testid="prompt-select"]', { back: true });
+  await page.keyboard.press('ArrowDown');
+  await page.waitForFunction(() => /prompt=/.test(location.search), null, { timeout: 5000 });
+  await tabTo(page, '[data-testid="copy-link"]');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /copied/.test(document.querySelector('[data-testid="copy-link"]').innerText), null, { timeout: 5000 });
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert(copied.includes('sel=L1H1') && !copied.includes('atp='), `copied link: ${copied}`);
+  await page.check();
+  await context.close();
+});
+
+await test('narrow window (760 px): panels stack, no horizontal scrolling of the page (screenshot kept)', async () => {
+  // The CLI's results of the bundled model (the results viewer): the same panels and charts
+  // as after a run, without minutes of SwiftShader.
+  const results = encodeURIComponent(base + 'results/cli.json');
+  const page = await open(gpu, base, `?results=${results}&tab=neurons`, { viewport: { width: 760, height: 1000 } });
+  await page.waitForSelector('[data-chart="ig-neurons"] canvas', { timeout: 60000 });
+  const { scroll, client } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  fs.mkdirSync(artefacts, { recursive: true });
+  const shot = path.join(artefacts, 'narrow-760.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  assert(scroll <= client, `the page scrolls sideways: ${scroll} px of content in ${client} px (screenshot: ${shot})`);
+  await done(page);
+});

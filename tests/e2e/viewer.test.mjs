@@ -1,0 +1,146 @@
+// The results viewer: a results.json written by the CLI opens by file and by link,
+// with no model, and shows the statistics the file holds; the highlight quantile recomputes
+// them as a CLI run at that quantile computes them; bad files and other sites are handled.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { assert, done, hoverChart, open, test, waitError } from './lib.mjs';
+import { setup } from './setup.mjs';
+
+const cliPath = () => {
+  const p = process.env.E2E_CLI_RESULTS;
+  if (!p) throw new Error('E2E_CLI_RESULTS is not set (tests/run-all.sh writes it with `gradpatch run`)');
+  return p;
+};
+const readJson = (p) => JSON.parse(fs.readFileSync(p, 'utf8'));
+
+const PAIRS = [['ig_ap', 'IG vs AP'], ['atp_ap', 'AtP vs AP'], ['ig_atp', 'IG vs AtP']];
+
+/** The summary table as { row title: cell text }. */
+async function summary(page) {
+  await page.click('[data-testid="tab-summary"]');
+  await page.waitForSelector('[data-testid="summary"]');
+  const rows = await page.$$eval('[data-testid="summary"] tr', (trs) => trs.map((tr) => [tr.querySelector('th').innerText, tr.querySelector('td').innerText]));
+  return Object.fromEntries(rows);
+}
+
+/**
+ * Checks that the summary shows the statistics of `file` (a results.json): Pearson r and the
+ * Jaccard overlap of every pair, as the page prints them (4 decimals).
+ */
+function sameStats(shown, file) {
+  const pct = Math.round(100 * (1 - file.config.percentile));
+  let n = 0;
+  for (const [key, vs] of PAIRS) {
+    const stats = file.stats_pairs?.[key];
+    if (!stats) continue;
+    for (const kind of ['heads', 'neurons']) {
+      const c = stats[kind];
+      const pearson = shown[`Pearson r ${vs}, ${kind} (mean ± std over prompts)`];
+      assert(pearson === `${c.pearson_mean.toFixed(4)} ± ${c.pearson_std.toFixed(4)}`, `${vs} ${kind} Pearson: page ${pearson}, file ${c.pearson_mean} ± ${c.pearson_std}`);
+      const jaccard = shown[`top-${pct}% Jaccard overlap ${vs}, ${kind}`];
+      assert(jaccard === c.jaccard_mean.toFixed(4), `${vs} ${kind} top-${pct}% Jaccard: page ${jaccard}, file ${c.jaccard_mean}`);
+      n += 2;
+    }
+  }
+  assert(n === 12, `expected the statistics of 3 pairs in the file, compared ${n / 4}`);
+}
+
+/** Records the page's requests for model files (none may be made by a results link). */
+function watchModels(page) {
+  const seen = [];
+  page.on('request', (r) => { if (/safetensors|tokenizer\.json|huggingface/.test(r.url())) seen.push(r.url()); });
+  return seen;
+}
+
+const { gpu, base, origin } = await setup();
+
+await test('results viewer: the CLI results.json opens from a file, no model; the quantile recomputes the statistics', async () => {
+  const cli = readJson(cliPath());
+  const page = await open(gpu, base, '?tab=summary');
+  const models = watchModels(page);
+  await page.setInputFiles('[data-testid="results-file"]', cliPath());
+  await page.waitForSelector('[data-testid="summary"]', { timeout: 30000 });
+  const shown = await summary(page);
+  assert(shown['results from'] === `the file ${path.basename(cliPath())}`, `results from: ${shown['results from']}`);
+  assert(shown.model === cli.config.model && /^ioi: corrupt aba, n 2, seed 3$/.test(shown['prompts from']), JSON.stringify(shown));
+  sameStats(shown, cli);
+  assert(await page.$('[data-testid="model-info"]') === null, 'no model was loaded');
+  // Another quantile: the statistics of a CLI run at 0.8, from the same scores.
+  const at80 = process.env.E2E_CLI_RESULTS_PCT;
+  if (!at80) throw new Error('E2E_CLI_RESULTS_PCT is not set (tests/run-all.sh writes it with `gradpatch run --percentile 0.8`)');
+  await page.$eval('[data-testid="pct"]', (el) => { el.value = '0.8'; el.dispatchEvent(new Event('change', { bubbles: true })); });
+  await page.waitForFunction(() => location.search.includes('pct=0.8'), null, { timeout: 5000 });
+  sameStats(await summary(page), readJson(at80));
+  // A file that is not results: an error naming the field, and the results stay.
+  const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-viewer-')), 'bad.json');
+  const broken = readJson(cliPath());
+  broken.ig.heads[1][0] = [1, 2];
+  fs.writeFileSync(bad, JSON.stringify(broken));
+  await page.setInputFiles('[data-testid="results-file"]', bad);
+  await waitError(page, /bad\.json is not a results\.json this page can show: `ig\.heads\[1\]\[0\]`: prompt 1 has/);
+  assert((await summary(page))['results from'].includes(path.basename(cliPath())), 'the results on screen stay');
+  assert(models.length === 0, `model files requested: ${models.join(', ')}`);
+  await done(page);
+});
+
+await test('results viewer: a link opens results with its view (tab, prompt, sel, pair, pct); charts hover and the keyboard work without a model', async () => {
+  const cli = readJson(cliPath());
+  const link = encodeURIComponent(base + 'results/cli.json');
+  const page = await open(gpu, base, `?results=${link}&tab=positions&prompt=1&sel=L0H1&pair=atp-ap`);
+  const models = watchModels(page);
+  for (const m of ['atp', 'ig', 'ap']) await page.waitForSelector(`[data-chart="positions-${m}"] canvas`, { timeout: 30000 });
+  assert(await page.$('[data-testid="confirm-results"]') === null, 'a link on the same site does not ask');
+  assert((await page.innerText('[data-testid="selected"]')).startsWith('L0H1: AtP'), await page.innerText('[data-testid="selected"]'));
+  assert(await page.$eval('[data-testid="pair-select"]', (e) => e.value) === 'atp-ap', 'pair from the link');
+  // The token text comes from the file.
+  const { text } = await hoverChart(page, 'positions-ap', 200, 120);
+  const m = /^L\d+H\d+ at token (\d+) "(.*)": AtP -?[\d.]+, IG -?[\d.]+, AP -?[\d.]+/.exec(text);
+  assert(m, `tooltip: ${text}`);
+  assert(m[2] === cli.prompts[1].clean_tokens[Number(m[1])], `token ${m[1]}: "${m[2]}" vs the file's "${cli.prompts[1].clean_tokens[Number(m[1])]}"`);
+  // The keyboard moves over the heads (dimensions from the scores).
+  await page.click('[data-testid="tab-heads"]');
+  await page.focus('[data-chart="ig-heads"] canvas');
+  await page.keyboard.press('ArrowRight');
+  const cursor = await page.innerText('[data-chart="ig-heads"] [data-testid="cursor"]');
+  assert(cursor.startsWith('L0H2'), `cursor after → from L0H1: ${cursor}`);
+  const shown = await summary(page);
+  assert(shown['results from'] === `the link ${base}results/cli.json`, shown['results from']);
+  sameStats(shown, cli);
+  assert(page.url().includes(`results=${link}`), `the link keeps naming the file: ${page.url()}`);
+  await done(page);
+  // The link's own quantile applies to the file.
+  const p2 = await open(gpu, base, `?results=${link}&tab=summary&pct=0.8`);
+  await p2.waitForSelector('[data-testid="summary"]', { timeout: 30000 });
+  sameStats(await summary(p2), readJson(process.env.E2E_CLI_RESULTS_PCT));
+  assert(models.length === 0, `model files requested: ${models.join(', ')}`);
+  await done(p2);
+});
+
+await test('results viewer: another site asks first; broken, oversized and non-JSON files say why', async () => {
+  // localhost is another origin than 127.0.0.1.
+  const other = origin.replace('127.0.0.1', 'localhost') + new URL(base).pathname + 'results/cli.json';
+  const page = await open(gpu, base, `?results=${encodeURIComponent(other)}&tab=summary`);
+  let fetched = false;
+  page.on('request', (r) => { if (r.url() === other) fetched = true; });
+  await page.waitForSelector('[data-testid="confirm-results"]');
+  assert(await page.innerText('[data-testid="confirm-results-host"]') === 'localhost', 'the host is shown');
+  await page.waitForTimeout(500);
+  assert(!fetched, 'nothing fetched before the user agrees');
+  await page.click('[data-testid="confirm-results-go"]');
+  await page.waitForSelector('[data-testid="summary"]', { timeout: 30000 });
+  assert((await summary(page))['results from'] === `the link ${other}`, 'opened after agreeing');
+  await done(page);
+  for (const [file, re] of [
+    ['broken.json', /`prompts\[1\]\.labels`: invalid length 1, expected an array of length 2/],
+    ['huge.json', /the server announces 572 MiB, more than the 512 MiB this page opens/],
+    ['page.json', /not a results\.json: expected value at line 1 column 1/],
+    ['missing.json', /HTTP 404/],
+  ]) {
+    // A path on the page's site.
+    const p = await open(gpu, base, `?results=results/${file}`);
+    await waitError(p, re);
+    assert(await p.$('[data-testid="summary"]') === null, 'nothing shown');
+    await done(p);
+  }
+});
