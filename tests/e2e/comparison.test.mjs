@@ -16,7 +16,7 @@ const onRun = (name, fn) => test(name, async () => {
   await fn(ran);
 });
 
-await test('WebGPU: the bundled model loads and the comparison (AtP, IG, AP, per position) runs on the GPU', async () => {
+test('WebGPU: the bundled model loads and the comparison (AtP, IG, AP, per position) runs on the GPU', async () => {
   const page = await open(gpu, base, '?model=bundled&n=2&seed=3&steps=4&tab=heads&prompt=1');
   await waitResults(page);
   const info = await page.innerText('[data-testid="model-info"]');
@@ -24,7 +24,7 @@ await test('WebGPU: the bundled model loads and the comparison (AtP, IG, AP, per
   ran = page;
 });
 
-await onRun('exports: results.json has the CLI schema and the CLI\'s numbers, charts save as PNG', async (page) => {
+onRun('exports: results.json has the CLI schema and the CLI\'s numbers, charts save as PNG', async (page) => {
   const json = await exportedResults(page);
   for (const k of ['config', 'prompts', 'clean_logit_diff', 'ig', 'ap', 'atp', 'stats', 'stats_pairs', 'complete']) assert(k in json, `results.json lacks ${k}`);
   for (const p of ['ig_ap', 'atp_ap', 'ig_atp']) assert(json.stats_pairs[p]?.heads, `stats_pairs.${p}`);
@@ -40,7 +40,7 @@ await onRun('exports: results.json has the CLI schema and the CLI\'s numbers, ch
   assert(bytes.subarray(1, 4).toString() === 'PNG' && bytes.length > 2000, 'a PNG image');
 });
 
-await onRun('charts: hover shows every method\'s score, click selects in every chart and in the URL; the link restores the view', async (page) => {
+onRun('charts: hover shows every method\'s score, click selects in every chart and in the URL; the link restores the view', async (page) => {
   await page.click('[data-testid="tab-heads"]');
   // Inside the plot area (left margin ~50 px, top ~30 px).
   const { text, click } = await hoverChart(page, 'ig-heads', 80, 60);
@@ -66,7 +66,7 @@ await onRun('charts: hover shows every method\'s score, click selects in every c
   await done(again);
 });
 
-await onRun('positions tab: a heatmap per method over the tokens; hover shows token, head and the three scores; click selects', async (page) => {
+onRun('positions tab: a heatmap per method over the tokens; hover shows token, head and the three scores; click selects', async (page) => {
   await page.click('[data-testid="tab-positions"]');
   for (const m of ['atp', 'ig', 'ap']) await page.waitForSelector(`[data-chart="positions-${m}"] canvas`);
   // Inside the plot area, away from the layer labels (left) and the token labels (bottom).
@@ -80,7 +80,7 @@ await onRun('positions tab: a heatmap per method over the tokens; hover shows to
   assert(png.suggestedFilename() === 'positions-atp.png', png.suggestedFilename());
 });
 
-await onRun('pair selector: AtP–AP drives the scatter, overlap and mean difference, and the link', async (page) => {
+onRun('pair selector: AtP–AP drives the scatter, overlap and mean difference, and the link', async (page) => {
   await page.click('[data-testid="tab-overlap"]');
   const before = await page.innerText('[data-testid="jaccard-heads"]');
   assert(before.startsWith('IG–AP heads'), before);
@@ -97,7 +97,7 @@ await onRun('pair selector: AtP–AP drives the scatter, overlap and mean differ
   for (const vs of ['IG vs AP', 'AtP vs AP', 'IG vs AtP']) assert(summary.includes(`Pearson r ${vs}, heads`), summary);
 });
 
-await onRun('accessibility: no serious or critical axe-core violation on the page and on every results tab', async (page) => {
+onRun('accessibility: no serious or critical axe-core violation on the page and on every results tab', async (page) => {
   const found = await axeViolations(page, 'loaded');
   const tabs = await page.locator('[data-testid^="tab-"]').evaluateAll((els) => els.map((e) => e.dataset.testid));
   assert(tabs.length >= 7, `tabs: ${tabs}`);

@@ -5,7 +5,7 @@ import { common, executablePath, setup } from './setup.mjs';
 
 const { base } = await setup({ gpu: false });
 
-await test('no WebGPU: the CPU fallback says so and gives results', async () => {
+test('no WebGPU: the CPU fallback says so and gives results', async () => {
   const cpu = await chromium.launch({ executablePath, headless: true, args: common });
   try {
     // One prompt, IG and AP with 2 steps: the CPU is slow, and the numbers are checked elsewhere.

@@ -15,7 +15,7 @@ async function bundledLoads(page) {
 
 const { gpu, base, closed } = await setup();
 
-await test('cancel aborts a request waiting for headers and one stalled mid-body; Load works again', async () => {
+test('cancel aborts a request waiting for headers and one stalled mid-body; Load works again', async () => {
   for (const folder of ['stall-headers/', 'stall-body/']) {
     const page = await loadFrom(gpu, base, folder);
     if (folder === 'stall-body/') await page.waitForSelector('[data-testid="download"]', { timeout: 30000 });
@@ -31,7 +31,7 @@ await test('cancel aborts a request waiting for headers and one stalled mid-body
   }
 });
 
-await test('a download stalled for 30 s ends with a clear error and Retry', async () => {
+test('a download stalled for 30 s ends with a clear error and Retry', async () => {
   const page = await loadFrom(gpu, base, 'stall-body/');
   await page.waitForFunction(() => /stalled: no data for 30 s/.test(document.querySelector('[data-testid="error"]')?.innerText || ''), null, { timeout: 90000 });
   assert(await page.isVisible('[data-testid="retry"]'), 'a Retry button');
@@ -39,7 +39,7 @@ await test('a download stalled for 30 s ends with a clear error and Retry', asyn
   await done(page);
 });
 
-await test('lying or missing Content-Length, compressed and oversized bodies', async () => {
+test('lying or missing Content-Length, compressed and oversized bodies', async () => {
   const refused = [
     ['short-length/', /truncated or padded/],
     ['long-length/', /truncated or padded|broke off|ended after/],
@@ -57,7 +57,7 @@ await test('lying or missing Content-Length, compressed and oversized bodies', a
   }
 });
 
-await test('a model too large for the worker is refused from its header, naming both sizes', async () => {
+test('a model too large for the worker is refused from its header, naming both sizes', async () => {
   // GPT-2 large in F16 (1.55 GB) loads part by part on a GPU, but on the CPU its f32 tensors
   // would live in the worker's heap too: more than 4 GiB.
   const page = await loadFrom(gpu, base, 'large-header/', '&backend=cpu');
@@ -65,7 +65,7 @@ await test('a model too large for the worker is refused from its header, naming 
   await done(page);
 });
 
-await test('damaged cache entries are evicted and downloaded again, with a notice', async () => {
+test('damaged cache entries are evicted and downloaded again, with a notice', async () => {
   const context = await gpu.newContext({ viewport: { width: 1500, height: 1000 } });
   try {
     const page = await open(context, base, '?model=bundled&ig=0&ap=0&atp=0');
@@ -104,7 +104,7 @@ await test('damaged cache entries are evicted and downloaded again, with a notic
   }
 });
 
-await test('ticking CPU only takes effect at the next Load, without a reload', async () => {
+test('ticking CPU only takes effect at the next Load, without a reload', async () => {
   const page = await open(gpu, base, '?model=bundled&ig=0&ap=0&atp=0');
   await loaded(page);
   assert((await page.innerText('[data-testid="model-info"]')).includes('WebGPU'), 'first on WebGPU');
@@ -116,7 +116,7 @@ await test('ticking CPU only takes effect at the next Load, without a reload', a
   await done(page);
 });
 
-await test('without a Cache API (plain http, not this machine) the page loads and runs, with a notice', async () => {
+test('without a Cache API (plain http, not this machine) the page loads and runs, with a notice', async () => {
   // The same server under a host name: a plain-http origin other than 127.0.0.1/localhost is
   // not a secure context, so the browser gives it neither the Cache API nor WebGPU.
   const browser = await chromium.launch({ executablePath, headless: true, args: [...common, '--host-resolver-rules=MAP insecure.test 127.0.0.1'] });
@@ -133,7 +133,7 @@ await test('without a Cache API (plain http, not this machine) the page loads an
   }
 });
 
-await test('the GPU process crashes mid-run: the worker restarts on the CPU, reloads the model and finishes with the same numbers', async () => {
+test('the GPU process crashes mid-run: the worker restarts on the CPU, reloads the model and finishes with the same numbers', async () => {
   // A browser of its own: the crash takes every WebGPU device of the browser with it.
   const browser = await chromium.launch({ executablePath, headless: true, args: gpuArgs });
   try {
@@ -155,7 +155,7 @@ await test('the GPU process crashes mid-run: the worker restarts on the CPU, rel
   }
 });
 
-await test('out of memory in the worker says so with the sizes, is not retried, and the page stays usable', async () => {
+test('out of memory in the worker says so with the sizes, is not retried, and the page stays usable', async () => {
   // Real allocation failures: V8 caps every wasm memory of this browser (64 KiB pages), and
   // the GPT-2-shaped model (548 MB) no longer fits. At 512 MiB the download's buffer cannot
   // be allocated (checked in Rust); at 640 MiB the download fits and the first part of the
@@ -184,7 +184,7 @@ await test('out of memory in the worker says so with the sizes, is not retried, 
   }
 });
 
-await test('two tabs downloading the same model, and clearing the cache during a download, leave no half entry', async () => {
+test('two tabs downloading the same model, and clearing the cache during a download, leave no half entry', async () => {
   const context = await gpu.newContext({ viewport: { width: 1500, height: 1000 } });
   const entries = (page) => page.evaluate(async () => {
     const cache = await caches.open('gradpatch-models-v1');

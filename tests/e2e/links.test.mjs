@@ -6,7 +6,7 @@ import { setup } from './setup.mjs';
 
 const { gpu, base } = await setup();
 
-await test('links: bad parameters warn, text from the URL stays text, unknown model URLs ask first', async () => {
+test('links: bad parameters warn, text from the URL stays text, unknown model URLs ask first', async () => {
   const evil = encodeURIComponent('<img src=x onerror="window.__owned=1">|b|c|d');
   const page = await open(gpu, base, `?model=bundled&n=0&zzz=1&task=custom&pairs=${evil}&tab=prompts`);
   await page.waitForSelector('[data-testid="warning"]');
@@ -24,7 +24,7 @@ await test('links: bad parameters warn, text from the URL stays text, unknown mo
   await done(p2);
 });
 
-await test('downloads: a wrong file is refused early, a failed download offers the bundled model', async () => {
+test('downloads: a wrong file is refused early, a failed download offers the bundled model', async () => {
   const page = await open(gpu, base, `?model=${encodeURIComponent(base + 'html/')}`);
   await page.click('[data-testid="confirm-url"] button');
   await waitError(page, /refused after \d+ bytes: not a safetensors file/);

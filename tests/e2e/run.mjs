@@ -25,10 +25,9 @@ if (!fs.existsSync(path.join(dist, 'index.html'))) {
   console.error(`error: ${dist}/index.html not found: build the page first (bash web/build/release.sh)`);
   process.exit(1);
 }
-// The order the areas run in: the comparison first (the one run of all methods the others
-// reuse is the longest), the CPU fallback last (its browser has no WebGPU).
-const files = ['comparison', 'runs', 'links', 'shapes', 'viewer', 'site', 'failures', 'cpu']
-  .map((name) => path.join(here, `${name}.test.mjs`));
+// Every area (Node's runner takes them in name order).
+const files = fs.readdirSync(here).filter((f) => f.endsWith('.test.mjs')).sort()
+  .map((name) => path.join(here, name));
 const result = spawnSync(process.execPath, [
   '--test', '--test-concurrency=1',
   `--test-reporter=${path.join(here, 'reporter.mjs')}`, '--test-reporter-destination=stdout',

@@ -5,7 +5,7 @@ import { setup } from './setup.mjs';
 
 const { gpu, base } = await setup();
 
-await test('results appear as each method finishes: AtP while IG and AP still run', async () => {
+test('results appear as each method finishes: AtP while IG and AP still run', async () => {
   // Enough IG steps that IG and AP run for a while after AtP (still a link that runs without
   // asking); AP alone takes minutes on SwiftShader.
   const page = await open(gpu, base, '?model=bundled&n=3&seed=1&steps=100&pos=0');
@@ -23,7 +23,7 @@ await test('results appear as each method finishes: AtP while IG and AP still ru
   await done(page);
 });
 
-await test('cancel keeps the prompts that finished', async () => {
+test('cancel keeps the prompts that finished', async () => {
   const page = await open(gpu, base, '?model=bundled&n=40&steps=4&atp=0&pos=0');
   await page.waitForSelector('[data-testid="run-progress"]', { timeout: RUN_TIMEOUT });
   await page.waitForFunction(() => /prompt [2-9]/.test(document.querySelector('[data-testid="run-progress"]')?.innerText || ''), null, { timeout: RUN_TIMEOUT });

@@ -69,7 +69,7 @@ export async function startServer(dist, { gpt2Dir, gpt2MediumDir, gpt2DistilDir,
 }
 
 /**
- * Folders of the bundled model served the ways real servers fail (issue 11): `rel` is the path
+ * Folders of the bundled model served the ways real servers fail: `rel` is the path
  * under the site. Returns false for paths that are not one of them.
  *   stall-headers/  accepts the request and never answers
  *   stall-body/     the weights' headers and first 64 KiB, then nothing (connection kept open)

@@ -12,7 +12,7 @@ const gpt2Dir = process.env.E2E_GPT2_DIR;
 const gpt2MediumDir = process.env.E2E_GPT2_MEDIUM_DIR;
 const gpt2DistilDir = process.env.E2E_GPT2_DISTIL_DIR;
 
-await test('GPT-2 small shape: 548 MB of weights load on WebGPU part by part (147 MiB wte), worker memory under 1.2 GB', async () => {
+test('GPT-2 small shape: 548 MB of weights load on WebGPU part by part (147 MiB wte), worker memory under 1.2 GB', async () => {
   if (!gpt2Dir) throw new Error('E2E_GPT2_DIR is not set (tests/run-all.sh makes the model with `gradpatch make-random-gpt2`)');
   // A persistent profile, as a real browser has: incognito contexts get a tiny storage quota.
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-e2e-'));
@@ -59,7 +59,7 @@ const presets = [
   ['gpt2-distil', gpt2DistilDir, 'E2E_GPT2_DISTIL_DIR', 'distil', '353 MB', '6 layers × 12 heads, 3072 neurons per layer', 350, 1000],
 ];
 for (const [folder, dir, env, preset, size, shape, low, high] of presets) {
-  await test(`${folder} shape: ${size} of f32 weights load on WebGPU part by part; worker memory under ${high} MB`, async () => {
+  test(`${folder} shape: ${size} of f32 weights load on WebGPU part by part; worker memory under ${high} MB`, async () => {
     if (!dir) throw new Error(`${env} is not set (tests/run-all.sh makes the model with \`gradpatch make-random-gpt2 --preset ${preset}\`)`);
     const page = await loadFrom(gpu, base, `${folder}/`);
     await loaded(page);

@@ -40,7 +40,7 @@ async function openWatched(browser, base, query, { init, ...opts } = {}) {
 
 const { gpu, base } = await setup();
 
-await test('first visit: the page offers GPT-2 (with its size) or the bundled model, and downloads nothing first', async () => {
+test('first visit: the page offers GPT-2 (with its size) or the bundled model, and downloads nothing first', async () => {
   const { page, hub } = await openWatched(gpu, base, '');
   await page.waitForSelector('[data-testid="choose-model"]', { timeout: 60000 });
   const text = await page.innerText('[data-testid="choose-model"]');
@@ -54,7 +54,7 @@ await test('first visit: the page offers GPT-2 (with its size) or the bundled mo
   await done(page);
 });
 
-await test('first visit: a shared link naming GPT-2 shows the size and the estimated run time before it starts', async () => {
+test('first visit: a shared link naming GPT-2 shows the size and the estimated run time before it starts', async () => {
   const { page, hub } = await openWatched(gpu, base, '?n=4&steps=20&tab=scatter');
   await page.waitForSelector('[data-testid="estimate"]', { timeout: 60000 });
   const estimate = await page.innerText('[data-testid="estimate"]');
@@ -66,7 +66,7 @@ await test('first visit: a shared link naming GPT-2 shows the size and the estim
   await done(page);
 });
 
-await test('first visit: GPT-2 in the cache loads at once, without asking; a cached file that is not the pinned one is evicted ', async () => {
+test('first visit: GPT-2 in the cache loads at once, without asking; a cached file that is not the pinned one is evicted', async () => {
   // A persistent profile, as a real browser has. GPT-2's cache entries hold the demo model,
   // which the page takes for GPT-2 (it loads at once) and the worker refuses: not the pinned
   // files. Offline here, the download that follows fails.
@@ -99,7 +99,7 @@ await test('first visit: GPT-2 in the cache loads at once, without asking; a cac
   }
 });
 
-await test('a GPT-2 file whose SHA-256 differs from the pinned one is refused', async () => {
+test('a GPT-2 file whose SHA-256 differs from the pinned one is refused', async () => {
   // The hub answered by the test: a config.json of the pinned size whose bytes differ.
   const fake = Buffer.from(JSON.stringify({ n_layer: 12, n_head: 12, n_embd: 768, n_positions: 1024, vocab_size: 50257 }).padEnd(665, ' '));
   const page = await open(gpu, base, '?ig=0&ap=0&atp=0');
@@ -110,7 +110,7 @@ await test('a GPT-2 file whose SHA-256 differs from the pinned one is refused', 
   await done(page);
 });
 
-await test('first visit: with the data saver on, not even the bundled model loads unasked', async () => {
+test('first visit: with the data saver on, not even the bundled model loads unasked', async () => {
   const { page } = await openWatched(gpu, base, '?model=bundled', {
     init: () => Object.defineProperty(Navigator.prototype, 'connection', { get: () => ({ saveData: true, effectiveType: '4g' }) }),
   });
@@ -120,7 +120,7 @@ await test('first visit: with the data saver on, not even the bundled model load
   await done(page);
 });
 
-await test('keyboard: load, run, switch tab, move and select in a chart, copy the link, all without a mouse', async () => {
+test('keyboard: load, run, switch tab, move and select in a chart, copy the link, all without a mouse', async () => {
   const context = await gpu.newContext({ viewport: { width: 1500, height: 1000 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const page = await watchCsp(await context.newPage());
@@ -157,7 +157,7 @@ await test('keyboard: load, run, switch tab, move and select in a chart, copy th
   await context.close();
 });
 
-await test('narrow window (760 px): panels stack, no horizontal scrolling of the page (screenshot kept)', async () => {
+test('narrow window (760 px): panels stack, no horizontal scrolling of the page (screenshot kept)', async () => {
   // The CLI's results of the bundled model (the results viewer): the same panels and charts
   // as after a run, without minutes of SwiftShader.
   const results = encodeURIComponent(base + 'results/cli.json');

@@ -55,7 +55,7 @@ function watchModels(page) {
 
 const { gpu, base, origin } = await setup();
 
-await test('results viewer: the CLI results.json opens from a file, no model; the quantile recomputes the statistics', async () => {
+test('results viewer: the CLI results.json opens from a file, no model, with its configuration read only; the quantile recomputes the statistics', async () => {
   const cli = readJson(cliPath());
   const page = await open(gpu, base, '?tab=summary');
   const models = watchModels(page);
@@ -66,6 +66,11 @@ await test('results viewer: the CLI results.json opens from a file, no model; th
   assert(shown.model === cli.config.model && /^ioi: corrupt aba, n 2, seed 3$/.test(shown['prompts from']), JSON.stringify(shown));
   sameStats(shown, cli);
   assert(await page.$('[data-testid="model-info"]') === null, 'no model was loaded');
+  // The form shows the file's configuration, read only, and says so.
+  const form = await page.innerText('[data-testid="file-config"]');
+  assert(/read only/.test(form) && form.includes(cli.config.model) && /IOI, 2 pairs, seed 3, aba/.test(form)
+    && /AtP, IG, AP/.test(form) && form.includes(`${cli.config.ig_steps} steps`), form);
+  assert(await page.$('[data-testid="run"]') === null, 'no Run while a file is shown');
   // Another quantile: the statistics of a CLI run at 0.8, from the same scores.
   const at80 = process.env.E2E_CLI_RESULTS_PCT;
   if (!at80) throw new Error('E2E_CLI_RESULTS_PCT is not set (tests/run-all.sh writes it with `gradpatch run --percentile 0.8`)');
@@ -81,10 +86,14 @@ await test('results viewer: the CLI results.json opens from a file, no model; th
   await waitError(page, /bad\.json is not a results\.json this page can show: `ig\.heads\[1\]\[0\]`: prompt 1 has/);
   assert((await summary(page))['results from'].includes(path.basename(cliPath())), 'the results on screen stay');
   assert(models.length === 0, `model files requested: ${models.join(', ')}`);
+  // Closing the file brings the page's own configuration back.
+  await page.click('[data-testid="close-file-config"]');
+  await page.waitForSelector('[data-testid="config-panel"]');
+  assert(await page.$('[data-testid="summary"]') === null, 'the file is closed');
   await done(page);
 });
 
-await test('results viewer: a link opens results with its view (tab, prompt, sel, pair, pct); charts hover and the keyboard work without a model', async () => {
+test('results viewer: a link opens results with its view (tab, prompt, sel, pair, pct); charts hover and the keyboard work without a model', async () => {
   const cli = readJson(cliPath());
   const link = encodeURIComponent(base + 'results/cli.json');
   const page = await open(gpu, base, `?results=${link}&tab=positions&prompt=1&sel=L0H1&pair=atp-ap`);
@@ -117,7 +126,7 @@ await test('results viewer: a link opens results with its view (tab, prompt, sel
   await done(p2);
 });
 
-await test('results viewer: another site asks first; broken, oversized and non-JSON files say why', async () => {
+test('results viewer: another site asks first; broken, oversized and non-JSON files say why', async () => {
   // localhost is another origin than 127.0.0.1.
   const other = origin.replace('127.0.0.1', 'localhost') + new URL(base).pathname + 'results/cli.json';
   const page = await open(gpu, base, `?results=${encodeURIComponent(other)}&tab=summary`);

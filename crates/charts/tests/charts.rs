@@ -226,7 +226,7 @@ fn heatmap_cells_are_drawn_where_the_pointer_mapping_finds_them() {
     }
 }
 
-/// Issue 13, item 7: the Positions tab's heatmap names the tokens on its axis and the layers at
+/// The Positions tab's heatmap names the tokens on its axis and the layers at
 /// their first head, and maps pixels back to (layer · heads + head, token).
 #[test]
 fn positions_heatmap_names_tokens_and_maps_cells() {

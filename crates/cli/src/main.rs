@@ -74,7 +74,7 @@ impl Backend {
 
     pub fn device(self) -> Device {
         match self {
-            // The issue asks for ndarray by name; burn 0.22 marks it deprecated in favour of flex.
+            // ndarray is the reference CPU backend here; burn 0.22 marks it deprecated for flex.
             #[allow(deprecated)]
             Backend::Ndarray => Device::ndarray(),
             Backend::Wgpu => Device::wgpu(DeviceKind::DefaultDevice),

@@ -128,7 +128,7 @@ fn run_on_model_a_equals_the_goldens() {
     }
 }
 
-/// Issue 13, items 4 and 9: `--positions` writes AtP (heads, neurons, per position) and AP per
+/// `--positions` writes AtP (heads, neurons, per position) and AP per
 /// head and position equal to `atp_goldens.json`, the statistics of the three pairs (IG–AP
 /// equal to `stats`), and per-position CSV rows.
 #[test]
@@ -192,6 +192,12 @@ fn run_with_positions_equals_the_atp_goldens() {
         .as_f64()
         .unwrap();
     assert!(atp_ap > 0.5, "AtP–AP head correlation {atp_ap}");
+    check_position_csv(&r, &csv);
+}
+
+/// scores.csv has a row per method, head and token for the scores per position, and stats.csv
+/// the rows of every pair.
+fn check_position_csv(r: &Value, csv: &std::path::Path) {
     let scores = std::fs::read_to_string(csv.join("scores.csv")).unwrap();
     let tokens: usize = r["prompts"]
         .as_array()
@@ -262,9 +268,9 @@ fn run_with_generated_ioi_prompts_and_one_method() {
     assert_eq!(r["config"]["prompts_source"]["ioi"]["corrupt"], "abc");
 }
 
-/// Issue 11, item 17: bounded arguments, an unwritable output refused before the run.
+/// Bounded arguments, an unwritable output refused before the run.
 #[test]
-fn item_17_run_argument_errors() {
+fn run_argument_errors() {
     let dir = tmp("errors");
     let out_path = dir.join("r.json");
     let o = out_path.to_str().unwrap();

@@ -1,4 +1,4 @@
-//! Issue 14, items 4 and 6: a run split into shards (`run --shard K/N`, each a separate process)
+//! A run split into shards (`run --shard K/N`, each a separate process)
 //! and joined by `merge` equals one run of the whole prompt list: every score bit for bit, the
 //! statistics to 1e-12; missing, duplicated and mismatched parts are refused with a message
 //! naming them; `status` sums the shards' progress files.

@@ -128,7 +128,7 @@ mod tests {
     use super::ModelUrl;
 
     #[test]
-    fn item_14_model_urls_are_parsed_as_urls() {
+    fn model_urls_are_parsed_as_urls() {
         let u = ModelUrl::parse("https://Example.org:8443/models/gpt2/?download=1#x").unwrap();
         assert_eq!(u.host(), "example.org");
         assert_eq!(

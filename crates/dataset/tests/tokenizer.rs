@@ -184,7 +184,7 @@ fn prompt_file_errors_name_the_prompt_and_the_problem() {
     );
 }
 
-/// Issue 11, item 9: a `tokenizer.json` that is not a tokenizer is refused with a message.
+/// A `tokenizer.json` that is not a tokenizer is refused with a message.
 #[test]
 fn not_a_tokenizer_html_huge_or_without_endoftext_is_refused() {
     let html = b"\n<!DOCTYPE html><html><body>Sign in to continue</body></html>";

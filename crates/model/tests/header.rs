@@ -1,5 +1,5 @@
-//! The header of a checkpoint is checked completely before its data (issue 11, item 3), and
-//! every dimension is bounded before anything is sized from it (item 8).
+//! The header of a checkpoint is checked completely before its data, and every dimension is
+//! bounded before anything is sized from it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gradpatch_model::{
@@ -99,7 +99,7 @@ fn read_all(bytes: &[u8], file_len: u64) -> Result<Header, LoadError> {
 }
 
 #[test]
-fn item_3_header_is_read_as_soon_as_it_has_arrived() {
+fn header_is_read_as_soon_as_it_has_arrived() {
     let bytes = model_a();
     let total = Some(bytes.len() as u64);
     assert_eq!(Header::read(&bytes[..4], total).unwrap(), None);
@@ -118,7 +118,7 @@ fn item_3_header_is_read_as_soon_as_it_has_arrived() {
 }
 
 #[test]
-fn item_3_header_larger_than_a_mebibyte_is_accepted() {
+fn header_larger_than_a_mebibyte_is_accepted() {
     // The format allows padding the header with spaces; 3 MB of it is still a valid header.
     let bytes = model_a();
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
@@ -140,7 +140,7 @@ fn item_3_header_larger_than_a_mebibyte_is_accepted() {
 }
 
 #[test]
-fn item_3_bad_headers_are_refused_before_the_body() {
+fn bad_headers_are_refused_before_the_body() {
     let html = b"<!DOCTYPE html><html><body>Not found</body></html>";
     let e = Header::read(html, Some(html.len() as u64)).unwrap_err();
     assert!(e.to_string().contains("not a safetensors file"), "{e}");
@@ -212,7 +212,7 @@ fn item_3_bad_headers_are_refused_before_the_body() {
 }
 
 #[test]
-fn item_3_memory_is_estimated_and_a_model_too_big_is_refused_before_download() {
+fn gpt2_small_memory_is_estimated_from_its_header() {
     let small = Gpt2Config::gpt2_small();
     let json = serde_json::to_vec(&small.to_hf_json()).unwrap();
     let (b, len) = header_bytes(&gpt2_tensors(&small, "F32"));
@@ -235,7 +235,11 @@ fn item_3_memory_is_estimated_and_a_model_too_big_is_refused_before_download() {
         (800_000_000..815_000_000).contains(&gpu.peak_bytes),
         "{gpu:?}"
     );
+}
 
+#[test]
+fn models_too_big_for_a_browser_worker_are_refused_before_download() {
+    let small = Gpt2Config::gpt2_small();
     // GPT-2 XL shaped (1.56 B parameters, 6.2 GB in f32): refused, naming both numbers.
     let xl = Gpt2Config {
         n_layers: 48,
@@ -297,7 +301,7 @@ fn item_3_memory_is_estimated_and_a_model_too_big_is_refused_before_download() {
 }
 
 #[test]
-fn item_8_a_layer_index_in_a_tensor_name_is_bounded() {
+fn a_layer_index_in_a_tensor_name_is_bounded() {
     let mut tensors = gpt2_tensors(
         &Gpt2Config {
             n_layers: 1,
@@ -321,7 +325,7 @@ fn item_8_a_layer_index_in_a_tensor_name_is_bounded() {
 }
 
 #[test]
-fn item_8_config_dimensions_are_bounded() {
+fn config_dimensions_are_bounded() {
     let small = Gpt2Config::gpt2_small().to_hf_json();
     let cases: [(&str, serde_json::Value, &str); 8] = [
         ("n_embd", 0.into(), "n_embd is 0, expected between 1 and"),
@@ -366,7 +370,7 @@ fn item_8_config_dimensions_are_bounded() {
 }
 
 #[test]
-fn item_8_config_disagreeing_with_tensors_names_both() {
+fn config_disagreeing_with_tensors_names_both() {
     let small = Gpt2Config::gpt2_small();
     let mut json = small.to_hf_json();
     json["n_positions"] = 512.into();

@@ -12,103 +12,124 @@ use gradpatch_model::{
 };
 use gradpatch_testdata::{array, assert_close, at, goldens};
 
-#[test]
-fn component_patches_match_reference_activation_patching() {
-    let model = load("model.safetensors", Processing::all(), &ndarray());
-    let (h, m) = (model.config.n_heads, model.config.d_mlp);
-    for i in [0usize, 8] {
+/// One reference prompt's clean and corrupted runs, and the AP score of a patched clean run.
+struct Case<'m> {
+    model: &'m gradpatch_model::Gpt2,
+    p: Prompt,
+    last: usize,
+    clean: f32,
+    denom: f64,
+    /// A logit error e becomes an AP error of about 2e / |clean - corrupted|.
+    tol: f64,
+    corrupted: gradpatch_model::RunOutput,
+}
+
+impl<'m> Case<'m> {
+    fn new(model: &'m gradpatch_model::Gpt2, i: usize) -> Self {
         let p = prompt(i);
         let last = p.clean.len() - 1;
         let cache_hooks = Hooks::new().cache([HookPoint::AttnResult(1), HookPoint::MlpPost(0)]);
         let clean = ld(&run(
-            &model,
-            tokens(&model, &p.clean),
+            model,
+            tokens(model, &p.clean),
             &Hooks::new(),
             ld_readout(&p, 1, last),
         ))[0];
-        let corrupted_run = run(
-            &model,
-            tokens(&model, &p.corrupted),
+        let corrupted = run(
+            model,
+            tokens(model, &p.corrupted),
             &cache_hooks,
             ld_readout(&p, 1, last),
         );
-        let corrupted = ld(&corrupted_run)[0];
-        let denom = f64::from(clean - corrupted);
-        // A logit error e becomes an AP error of about 2e / |clean - corrupted|.
-        let tol = 2.0 * 5e-5 / denom.abs();
-        // The AP score of a clean run with `patch` applied.
-        let patched_score = |patch: Patch| {
-            let patched = ld(&run(
-                &model,
-                tokens(&model, &p.clean),
-                &Hooks::new().patch(patch),
-                ld_readout(&p, 1, last),
-            ))[0];
-            ((f64::from(patched) - f64::from(clean)) / denom) as f32
-        };
+        let denom = f64::from(clean - ld(&corrupted)[0]);
+        Self {
+            model,
+            p,
+            last,
+            clean,
+            denom,
+            tol: 2.0 * 5e-5 / denom.abs(),
+            corrupted,
+        }
+    }
 
-        let result = Activation::R4(corrupted_run.cache.r4(HookPoint::AttnResult(1)).unwrap());
-        let one_by_one: Vec<f32> = (0..h)
-            .map(|head| {
-                patched_score(
-                    Patch::component(
-                        HookPoint::AttnResult(1),
-                        result.clone(),
-                        head,
-                        &Positions::All,
-                    )
-                    .unwrap(),
-                )
-            })
-            .collect();
-        let (shape, golden) = array(at(goldens(), "results/tl_processed/ap_heads"));
-        let (l, hh) = (shape[1], shape[2]);
-        let expected = &golden[(i * l + 1) * hh..(i * l + 2) * hh];
-        assert_close(
-            &format!("ap heads layer 1 prompt {i}"),
-            &one_by_one,
-            expected,
-            tol,
-        );
+    fn score(&self, patched: f32) -> f32 {
+        ((f64::from(patched) - f64::from(self.clean)) / self.denom) as f32
+    }
 
-        // Batched: row r patches head r.
-        let rows = vec![p.clean.clone(); h];
-        let patch = Patch::per_row(
-            HookPoint::AttnResult(1),
-            result,
-            &(0..h).collect::<Vec<_>>(),
-            &Positions::All,
-        )
-        .unwrap();
-        let batched = ld(&run(
-            &model,
-            Source::Tokens(model.tokens(&rows).unwrap()),
+    /// The AP score of the clean run with `patch` applied.
+    fn patched_score(&self, patch: Patch) -> f32 {
+        let patched = ld(&run(
+            self.model,
+            tokens(self.model, &self.p.clean),
             &Hooks::new().patch(patch),
-            ld_readout(&p, h, last),
-        ));
-        let batched: Vec<f32> = batched
-            .iter()
-            .map(|&x| ((f64::from(x) - f64::from(clean)) / denom) as f32)
-            .collect();
-        assert_close("batched head patching", &batched, expected, tol);
+            ld_readout(&self.p, 1, self.last),
+        ))[0];
+        self.score(patched)
+    }
+}
 
-        let post = Activation::R3(corrupted_run.cache.r3(HookPoint::MlpPost(0)).unwrap());
-        let neurons = [0usize, 17, m - 1];
-        let scores: Vec<f32> = neurons
-            .iter()
-            .map(|&n| {
-                patched_score(
-                    Patch::component(HookPoint::MlpPost(0), post.clone(), n, &Positions::All)
-                        .unwrap(),
-                )
-            })
-            .collect();
-        let (shape, golden) = array(at(goldens(), "results/tl_processed/ap_neurons"));
-        let expected: Vec<f64> = neurons
-            .iter()
-            .map(|&n| golden[(i * shape[1]) * shape[2] + n])
-            .collect();
-        assert_close("ap neurons layer 0", &scores, &expected, tol);
+/// Layer 1's heads of prompt `i`, one patched run each and all in one batch (row r patches
+/// head r), against the reference's AP scores.
+fn check_heads(case: &Case, i: usize) {
+    let (model, h) = (case.model, case.model.config.n_heads);
+    let result = Activation::R4(case.corrupted.cache.r4(HookPoint::AttnResult(1)).unwrap());
+    let one_by_one: Vec<f32> = (0..h)
+        .map(|head| {
+            let patch = Patch::component(
+                HookPoint::AttnResult(1),
+                result.clone(),
+                head,
+                &Positions::All,
+            );
+            case.patched_score(patch.unwrap())
+        })
+        .collect();
+    let (shape, golden) = array(at(goldens(), "results/tl_processed/ap_heads"));
+    let (l, hh) = (shape[1], shape[2]);
+    let expected = &golden[(i * l + 1) * hh..(i * l + 2) * hh];
+    let what = format!("ap heads layer 1 prompt {i}");
+    assert_close(&what, &one_by_one, expected, case.tol);
+    let rows = vec![case.p.clean.clone(); h];
+    let heads: Vec<usize> = (0..h).collect();
+    let patch = Patch::per_row(HookPoint::AttnResult(1), result, &heads, &Positions::All).unwrap();
+    let batched = ld(&run(
+        model,
+        Source::Tokens(model.tokens(&rows).unwrap()),
+        &Hooks::new().patch(patch),
+        ld_readout(&case.p, h, case.last),
+    ));
+    let batched: Vec<f32> = batched.iter().map(|&x| case.score(x)).collect();
+    assert_close("batched head patching", &batched, expected, case.tol);
+}
+
+/// Three neurons of layer 0 of prompt `i` against the reference's AP scores.
+fn check_neurons(case: &Case, i: usize) {
+    let m = case.model.config.d_mlp;
+    let post = Activation::R3(case.corrupted.cache.r3(HookPoint::MlpPost(0)).unwrap());
+    let neurons = [0usize, 17, m - 1];
+    let scores: Vec<f32> = neurons
+        .iter()
+        .map(|&n| {
+            let patch = Patch::component(HookPoint::MlpPost(0), post.clone(), n, &Positions::All);
+            case.patched_score(patch.unwrap())
+        })
+        .collect();
+    let (shape, golden) = array(at(goldens(), "results/tl_processed/ap_neurons"));
+    let expected: Vec<f64> = neurons
+        .iter()
+        .map(|&n| golden[(i * shape[1]) * shape[2] + n])
+        .collect();
+    assert_close("ap neurons layer 0", &scores, &expected, case.tol);
+}
+
+#[test]
+fn component_patches_match_reference_activation_patching() {
+    let model = load("model.safetensors", Processing::all(), &ndarray());
+    for i in [0usize, 8] {
+        let case = Case::new(&model, i);
+        check_heads(&case, i);
+        check_neurons(&case, i);
     }
 }
 

@@ -234,3 +234,74 @@ fn custom_pairs_are_checked_once_a_tokenizer_is_there() {
     );
     assert_eq!(page.validation.len(), 1);
 }
+
+#[test]
+fn a_lost_gpu_while_loading_reloads_on_the_cpu_and_keeps_what_the_load_was_for() {
+    let (page, _) = start("?model=bundled&n=2", false);
+    let (page, effects) = step(
+        page,
+        worker(FromWorker::GpuLost {
+            message: "the WebGPU device was lost".into(),
+        }),
+    );
+    assert_eq!(effects, [Effect::RespawnWorker]);
+    let Phase::Recovering { load, .. } = &page.phase else {
+        panic!("{:?}", page.phase)
+    };
+    assert_eq!(
+        load.after,
+        AfterLoad::RunIfAllowed,
+        "the link's run still follows"
+    );
+    let (page, effects) = step(page, worker(FromWorker::Ready));
+    assert_eq!(loads(&effects), [(true, false)]);
+    let (page, effects) = step(page, loaded());
+    assert!(runs(&effects));
+    assert_eq!(phase_name(&page.phase), "running");
+}
+
+#[test]
+fn a_crash_with_nothing_loaded_only_starts_a_fresh_worker() {
+    let (page, _) = start("?results=r.json", false);
+    let (page, effects) = step(
+        page,
+        worker(FromWorker::Crashed {
+            message: "unreachable".into(),
+            out_of_memory: false,
+        }),
+    );
+    assert_eq!(effects, [Effect::RespawnWorker]);
+    assert_eq!(phase_name(&page.phase), "idle");
+    let (_, effects) = step(page, worker(FromWorker::Ready));
+    assert!(loads(&effects).is_empty(), "nothing to load");
+}
+
+#[test]
+fn messages_and_errors_that_change_no_phase() {
+    let page = ready_page();
+    let (page, _) = feed(
+        page,
+        vec![
+            worker(FromWorker::Status {
+                text: "Starting the GPU…".into(),
+            }),
+            worker(FromWorker::Notice {
+                text: "No WebGPU: computing on the CPU".into(),
+            }),
+            worker(FromWorker::Error {
+                during: gradpatch_protocol::Operation::Validate,
+                message: "no model is loaded yet".into(),
+            }),
+        ],
+    );
+    assert_eq!(phase_name(&page.phase), "ready");
+    assert_eq!(page.banners.notices, ["No WebGPU: computing on the CPU"]);
+    assert_eq!(
+        page.banners.error.as_deref(),
+        Some("validate: no model is loaded yet")
+    );
+    let (page, effects) = step(page, Event::RefreshCache);
+    assert_eq!(effects, [Effect::Send(ToWorker::CacheInfo)]);
+    let (_, effects) = step(page, Event::ClearCache);
+    assert_eq!(effects, [Effect::Send(ToWorker::ClearCache)]);
+}

@@ -170,7 +170,7 @@ mod tests {
 
     /// A prompt from a shared link cannot become a spreadsheet formula.
     #[test]
-    fn item_16_formula_cells_are_neutralised() {
+    fn formula_cells_are_neutralised() {
         assert_eq!(
             quote("=HYPERLINK(\"http://x\")"),
             "\"'=HYPERLINK(\"\"http://x\"\")\""

@@ -28,20 +28,28 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-#[test]
-fn results_json_written_before_the_shared_types_reads_and_writes_as_before() {
-    let cli = fixture("results-cli-2026-12.json");
+/// `{name}.json` read into today's types, written back compact and pretty exactly as the old
+/// types wrote it (`{name}.rewritten.json`, `{name}.pretty.json`).
+fn reads_and_writes_as_before(name: &str) -> Results {
+    let cli = fixture(&format!("{name}.json"));
     let results: Results = serde_json::from_slice(&cli).expect("today's types read the old file");
     assert_eq!(
         serde_json::to_vec(&results).unwrap(),
-        fixture("results-cli-2026-12.rewritten.json"),
-        "the CLI's writer: as the old types wrote it"
+        fixture(&format!("{name}.rewritten.json")),
+        "{name}: the CLI's writer, as the old types wrote it"
     );
     assert_eq!(
         serde_json::to_string_pretty(&results).unwrap().into_bytes(),
-        fixture("results-cli-2026-12.pretty.json"),
-        "the page's export: as the old types wrote it"
+        fixture(&format!("{name}.pretty.json")),
+        "{name}: the page's export, as the old types wrote it"
     );
+    Results::from_json(&cli).expect("and the viewer opens it");
+    results
+}
+
+#[test]
+fn results_json_written_before_the_shared_types_reads_and_writes_as_before() {
+    let results = reads_and_writes_as_before("results-cli-2026-12");
 
     // The typed fields hold what the old strings and flags said.
     let c = &results.config;
@@ -90,18 +98,7 @@ fn results_json_written_before_the_shared_types_reads_and_writes_as_before() {
 /// as values, read it and write it back byte for byte.
 #[test]
 fn results_json_with_atp_and_positions_reads_and_writes_as_before() {
-    let cli = fixture("results-cli-atp-2026-12.json");
-    let results: Results = serde_json::from_slice(&cli).expect("today's types read the file");
-    assert_eq!(
-        serde_json::to_vec(&results).unwrap(),
-        fixture("results-cli-atp-2026-12.rewritten.json"),
-        "the CLI's writer: as the old types wrote it"
-    );
-    assert_eq!(
-        serde_json::to_string_pretty(&results).unwrap().into_bytes(),
-        fixture("results-cli-atp-2026-12.pretty.json"),
-        "the page's export: as the old types wrote it"
-    );
+    let results = reads_and_writes_as_before("results-cli-atp-2026-12");
     let o = &results.config.options;
     assert_eq!(o.methods, MethodSet::all());
     assert!(o.positions);
@@ -164,29 +161,12 @@ fn pairwise_ig_ap_statistics_equal_the_files_statistics() {
     }
 }
 
-/// A results.json from elsewhere is read with the wrong field named, and its arrays are checked
-/// against each other.
-#[test]
-fn opening_a_results_json_names_what_is_wrong() {
-    let good = fixture("results-cli-2026-12.json");
-    let r = Results::from_json(&good).expect("the CLI's file opens");
-    assert_eq!(r.prompts.len(), 2);
-    // Written before token texts were recorded: positions are labelled by id.
-    let ids = &r.prompts[0].clean_token_ids;
-    assert_eq!(r.prompts[0].token_texts()[1], format!("<{}>", ids[1]));
-    let (layers, heads, neurons) = r.shape().expect("scores");
-    let ig = r.scores(Method::Ig).unwrap();
-    assert_eq!(
-        (layers, heads, neurons),
-        (
-            ig.heads[0].len(),
-            ig.heads[0][0].len(),
-            ig.neurons[0][0].len()
-        )
-    );
-    let mut v: serde_json::Value = serde_json::from_slice(&good).unwrap();
-    type Break = Box<dyn Fn(&mut serde_json::Value)>;
-    let cases: Vec<(Break, &str)> = vec![
+/// A way to break a results.json, and how its message starts.
+type Break = Box<dyn Fn(&mut serde_json::Value)>;
+
+/// Files broken in one place each, and the start of what opening them says.
+fn broken_files() -> Vec<(Break, &'static str)> {
+    vec![
         (
             Box::new(|v| v["ig"]["heads"][1][0][2] = "x".into()),
             "`ig.heads[1][0][2]`: invalid type: string \"x\", expected f32",
@@ -226,7 +206,31 @@ fn opening_a_results_json_names_what_is_wrong() {
             Box::new(|v| v["prompts"][1]["labels"] = serde_json::json!([464])),
             "`prompts[1].labels`: invalid length 1, expected an array of length 2",
         ),
-    ];
+    ]
+}
+
+/// A results.json from elsewhere is read with the wrong field named, and its arrays are checked
+/// against each other.
+#[test]
+fn opening_a_results_json_names_what_is_wrong() {
+    let good = fixture("results-cli-2026-12.json");
+    let r = Results::from_json(&good).expect("the CLI's file opens");
+    assert_eq!(r.prompts.len(), 2);
+    // Written before token texts were recorded: positions are labelled by id.
+    let ids = &r.prompts[0].clean_token_ids;
+    assert_eq!(r.prompts[0].token_texts()[1], format!("<{}>", ids[1]));
+    let (layers, heads, neurons) = r.shape().expect("scores");
+    let ig = r.scores(Method::Ig).unwrap();
+    assert_eq!(
+        (layers, heads, neurons),
+        (
+            ig.heads[0].len(),
+            ig.heads[0][0].len(),
+            ig.neurons[0][0].len()
+        )
+    );
+    let mut v: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    let cases = broken_files();
     for (break_it, expected) in cases {
         let mut bad = v.clone();
         break_it(&mut bad);

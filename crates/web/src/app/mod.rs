@@ -12,7 +12,7 @@ mod results;
 use std::rc::Rc;
 
 use gradpatch_config::PageState;
-use gradpatch_page::{Effect, Event, Page, SharedResults, Start, update};
+use gradpatch_page::{Event, Page, SharedResults, Start, update};
 use leptos::prelude::*;
 use web_sys::File;
 
@@ -50,10 +50,11 @@ impl Ctx {
         self.dispatch(Event::Configure(config));
     }
 
-    fn perform(&self, effect: Effect) {
+    fn perform(&self, effect: gradpatch_page::Effect) {
         let Some(bridge) = self.bridge.get_value() else {
             return;
         };
+        use gradpatch_page::Effect;
         match effect {
             Effect::Send(msg) => bridge.send(&msg),
             Effect::SendLoad { message, local } => {

@@ -243,9 +243,7 @@ pub fn OpenPanel() -> impl IntoView {
                     aria-label="A results.json to open" />
             </div>
             {move || ctx.page.with(|p| p.phase.results_from()).filter(|f| *f != ResultsFrom::Run).map(|f| view! {
-                <p class="hint" data-testid="results-from">{format!("Showing results from {f}.")}
-                    " "<button data-testid="close-file" on:click=move |_| ctx.dispatch(Event::CloseFile)>"Close it"</button>
-                </p>
+                <p class="hint" data-testid="results-from">{format!("Showing results from {f}.")}</p>
             })}
         </fieldset>
     }

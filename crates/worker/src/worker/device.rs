@@ -38,7 +38,7 @@ async fn has_webgpu() -> bool {
     }
 }
 
-#[allow(deprecated)] // burn 0.22 prefers `flex`; the issue names ndarray.
+#[allow(deprecated)] // burn 0.22 prefers `flex`; the project computes on ndarray, its reference CPU backend.
 pub fn cpu() -> Device {
     Device::ndarray()
 }

@@ -23,7 +23,11 @@ pub fn validate(pairs: Vec<PromptPair>) -> Result<(), String> {
     let l = loaded()?;
     let errors = pairs
         .iter()
-        .map(|p| TokenizedPair::new(p, &l.tokenizer, l.model.config.n_ctx).err())
+        .map(|p| {
+            TokenizedPair::new(p, &l.tokenizer, l.model.config.n_ctx)
+                .err()
+                .map(|e| e.to_string())
+        })
         .collect();
     post(&FromWorker::Validated { errors });
     Ok(())
