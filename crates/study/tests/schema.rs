@@ -114,7 +114,6 @@ fn results_json_with_atp_and_positions_reads_and_writes_as_before() {
         pairs.get(pair(Method::Ig, Method::Ap)),
         results.stats.as_ref()
     );
-    Results::from_json(&cli).expect("and the viewer opens it");
 }
 
 /// The IG–AP statistics of the pairs code are today's, from today's scores.
