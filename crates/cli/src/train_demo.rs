@@ -6,8 +6,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use gradpatch_dataset::{Gpt2Tokenizer, Split};
+use gradpatch_dataset::Gpt2Tokenizer;
 use gradpatch_model::{Gpt2, LoadOptions, Processing};
+use gradpatch_train::Split;
 use gradpatch_train::eval::{MAX_CORRUPTED_RATIO, MIN_FRACTION_POSITIVE, MIN_MEAN_CLEAN};
 use gradpatch_train::{IoiEval, TemplateEval, TrainConfig, eval_by_template, eval_ioi, train};
 

@@ -2,14 +2,11 @@
 //! does) and validated clean/corrupted prompt pairs.
 
 pub mod ioi;
-pub mod ioi_grammar;
-pub mod ioi_split;
 pub mod prompts;
 pub mod tokenizer;
 
 pub use gradpatch_terms::{Corruption, PromptPair};
 pub use ioi::{IoiPools, generate as generate_ioi, generate_from as generate_ioi_from};
-pub use ioi_split::Split;
 pub use prompts::{TokenizedPair, parse_prompt_pairs, tokenize_pairs};
 pub use tokenizer::{Gpt2Tokenizer, MAX_TOKENIZER_BYTES};
 

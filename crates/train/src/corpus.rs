@@ -9,14 +9,15 @@
 //! typed by a user is mostly known tokens.
 //!
 //! IOI sentences: a quarter from the written-out training templates, the rest from the
-//! procedural grammar ([`gradpatch_dataset::ioi_grammar`]); their names are the training split's
-//! (with [`gradpatch_dataset::ioi_split::TRAIN_CENSUS_NAMES`], 564 in all).
+//! procedural grammar ([`crate::grammar`]); their names are the training split's
+//! (with [`crate::splits::TRAIN_CENSUS_NAMES`], 564 in all).
 
 use gradpatch_dataset::Corruption;
 use gradpatch_dataset::ioi::{IoiPools, OBJECTS, PLACES, SplitMix, draw_pair, draw_pair_for};
-use gradpatch_dataset::ioi_grammar;
-use gradpatch_dataset::ioi_split::{all_names, train_names, train_written_templates};
-use gradpatch_dataset::{DatasetError, Gpt2Tokenizer, Split};
+use gradpatch_dataset::{DatasetError, Gpt2Tokenizer};
+
+use crate::grammar;
+use crate::splits::{Split, all_names, train_names, train_written_templates};
 
 /// `{X}` and `{Y}` are two different names.
 pub const FILLER_TEMPLATES: [&str; 16] = [
@@ -141,7 +142,7 @@ impl Sampler {
             let pair = if self.rng.below(4) == 0 {
                 draw_pair(&mut self.rng, pools, names, Corruption::Aba)
             } else {
-                let template = ioi_grammar::sample(&mut self.rng);
+                let template = grammar::sample(&mut self.rng);
                 draw_pair_for(&mut self.rng, &template, pools, names, Corruption::Aba)
             };
             Example::Ioi {

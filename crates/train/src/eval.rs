@@ -2,11 +2,11 @@
 //! differences (logit(IO) − logit(S) at the last token) through the model's `LogitDiff`
 //! readout, the numbers `gradpatch run` and the page show.
 
-use gradpatch_dataset::{Corruption, Gpt2Tokenizer, IoiPools, Split, generate_ioi_from};
+use gradpatch_dataset::{Corruption, Gpt2Tokenizer, IoiPools, generate_ioi_from};
 use gradpatch_model::Gpt2;
 use gradpatch_runs::logit_diffs;
 
-use crate::TrainError;
+use crate::{Split, TrainError};
 use serde::Serialize;
 
 /// Thresholds a model must meet to count as doing IOI.

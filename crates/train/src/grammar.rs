@@ -8,7 +8,7 @@
 //! [`sample`] draws one template with fixed weights per part; [`all`] lists every template the
 //! grammar can make (for the tests that keep other splits apart from it).
 
-use crate::ioi::SplitMix;
+use gradpatch_dataset::ioi::SplitMix;
 
 /// Subordinate openings, followed by a comma link.
 pub const SUBORDINATE: [&str; 10] = [

@@ -9,7 +9,9 @@ pub mod bpe;
 pub mod corpus;
 mod error;
 pub mod eval;
+pub mod grammar;
 pub mod net;
+pub mod splits;
 
 use std::path::Path;
 use std::time::Instant;
@@ -18,13 +20,14 @@ use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use gradpatch_dataset::Gpt2Tokenizer;
-use gradpatch_dataset::ioi_split::all_names;
 use gradpatch_model::{Gpt2Config, HostWeights, KeyLayout, StoreDtype, to_host, to_safetensors};
+use splits::all_names;
 
 pub use corpus::{Example, Sampler};
 pub use error::TrainError;
 pub use eval::{IoiEval, TemplateEval, eval_by_template, eval_ioi};
 pub use net::Net;
+pub use splits::Split;
 
 /// Everything that decides the trained files.
 #[derive(Clone, Debug, PartialEq)]

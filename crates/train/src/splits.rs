@@ -1,6 +1,7 @@
 //! IOI pools split for training a model and judging it on what it never saw: the training
-//! split is the standard pools ([`crate::ioi::TEMPLATES`], [`crate::ioi::NAMES`]) plus more
-//! templates (eight written out, and every template of [`crate::ioi_grammar`]) and names; the
+//! split is the standard pools ([`gradpatch_dataset::ioi::TEMPLATES`],
+//! [`gradpatch_dataset::ioi::NAMES`]) plus more templates (eight written out, and every template
+//! of [`crate::grammar`]) and names; the
 //! held-out and hand-written splits have their own templates and the held-out names, disjoint
 //! from the training ones (places and objects are shared). The standard generator is unchanged.
 //!
@@ -8,8 +9,9 @@
 //! template has. Hand-written templates were written to differ in structure from every training
 //! template (a test measures it), as IOI prompts written outside the project do.
 
-use crate::ioi::{IoiPools, NAMES, OBJECTS, PLACES, TEMPLATES};
-use crate::ioi_grammar;
+use gradpatch_dataset::ioi::{IoiPools, NAMES, OBJECTS, PLACES, TEMPLATES};
+
+use crate::grammar;
 
 /// Templates added to the standard six for training.
 pub const TRAIN_EXTRA_TEMPLATES: [&str; 8] = [
@@ -214,7 +216,7 @@ pub const HELDOUT_NAMES: [&str; 20] = [
 /// Which pools.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Split {
-    /// What [`crate::generate_ioi`] draws from (and the page's IOI prompts).
+    /// What [`gradpatch_dataset::generate_ioi`] draws from (and the page's IOI prompts).
     Standard,
     /// Standard plus [`TRAIN_EXTRA_TEMPLATES`], the grammar's templates,
     /// [`TRAIN_EXTRA_NAMES`] and [`TRAIN_CENSUS_NAMES`].
@@ -232,7 +234,7 @@ impl Split {
             Split::Standard => (own(&TEMPLATES), NAMES.to_vec()),
             Split::Train => {
                 let mut templates = train_written_templates();
-                templates.extend(ioi_grammar::all());
+                templates.extend(grammar::all());
                 (templates, train_names())
             }
             Split::HeldOut => (own(&HELDOUT_TEMPLATES), HELDOUT_NAMES.to_vec()),

@@ -8,11 +8,12 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use burn::tensor::{Int, Tensor, TensorData};
-use gradpatch_dataset::ioi_split::{HANDWRITTEN_TEMPLATES, HELDOUT_TEMPLATES, all_names};
-use gradpatch_dataset::{Gpt2Tokenizer, Split};
+use gradpatch_dataset::Gpt2Tokenizer;
 use gradpatch_model::{
     Gpt2, Hooks, LoadOptions, Processing, Readout, Run, Source, load_host_weights, to_host,
 };
+use gradpatch_train::Split;
+use gradpatch_train::splits::{HANDWRITTEN_TEMPLATES, HELDOUT_TEMPLATES, all_names};
 use gradpatch_train::{Net, Sampler, TrainConfig, eval_ioi, train};
 
 #[allow(deprecated)]
