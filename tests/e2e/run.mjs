@@ -19,6 +19,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 10)) {
+  console.error(`error: Node.js ${process.versions.node} is too old for the browser tests: they need 20.10 or newer (node --test with --test-concurrency and a custom reporter)`);
+  process.exit(1);
+}
 const args = process.argv.slice(2);
 const dist = path.resolve(args[0] && !args[0].startsWith('--') ? args.shift() : path.join(here, '..', '..', 'dist'));
 if (!fs.existsSync(path.join(dist, 'index.html'))) {

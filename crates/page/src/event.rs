@@ -2,7 +2,7 @@
 
 use gradpatch_config::{ModelChoice, PageState, ResultsLink};
 use gradpatch_protocol::{FromWorker, ToWorker};
-use gradpatch_study::Results;
+use gradpatch_study::{Results, ResultsError};
 use gradpatch_terms::PromptPair;
 
 use crate::ResultsFrom;
@@ -51,11 +51,11 @@ pub enum Event {
     Reading {
         name: String,
     },
-    /// A results file was read: its results, or why it cannot be shown (the text names the
-    /// field that is wrong).
+    /// A results file was read: its results, or why it cannot be shown (naming the field that
+    /// is wrong).
     Opened {
         from: ResultsFrom,
-        results: Result<Box<Results>, String>,
+        results: Result<Box<Results>, ResultsError>,
     },
     /// A results file could not be read at all (a network error, a file the browser refused).
     OpenFailed {

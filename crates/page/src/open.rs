@@ -3,7 +3,7 @@
 //! leaves the page as it was.
 
 use gradpatch_config::ResultsLink;
-use gradpatch_study::Results;
+use gradpatch_study::{Results, ResultsError};
 
 use crate::{AskResults, Effect, Page, Phase, ResultsFrom, SharedResults};
 
@@ -38,7 +38,11 @@ impl Page {
 
     /// Shows the results of a file, or says why they cannot be shown (keeping the page as it
     /// was). The link's highlight quantile applies to them when it set one, else theirs.
-    pub(crate) fn opened(&mut self, from: ResultsFrom, results: Result<Box<Results>, String>) {
+    pub(crate) fn opened(
+        &mut self,
+        from: ResultsFrom,
+        results: Result<Box<Results>, ResultsError>,
+    ) {
         self.banners.status = String::new();
         let results = match results {
             Ok(r) => *r,

@@ -106,7 +106,10 @@ fn a_file_that_cannot_be_shown_changes_nothing_but_the_error() {
         page,
         Event::Opened {
             from: ResultsFrom::File("bad.json".into()),
-            results: Err("`ig.heads[1][0]`: prompt 1 has 1 layers".into()),
+            results: Err(gradpatch_study::ResultsError::Schema {
+                at: Some("ig.heads[1][0]".into()),
+                message: "prompt 1 has 1 layers".into(),
+            }),
         },
     );
     assert_eq!(page.phase, before, "the results on screen stay");

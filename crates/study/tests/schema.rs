@@ -278,3 +278,48 @@ fn another_quantile_recomputes_the_statistics() {
         gradpatch_study::statistics(&r, r.config.options.percentile)
     );
 }
+
+/// A configuration travels through `results.json` and back with its options unchanged, whatever
+/// they are (`results.json` is one of the forms of `StudyOptions`); the run flags of a later
+/// method are written only when it ran.
+#[test]
+fn study_options_round_trip_through_results_json() {
+    use gradpatch_study::StudyConfig;
+    use gradpatch_terms::{Processing, StudyOptions};
+    let variants = [
+        StudyOptions::default(),
+        StudyOptions {
+            methods: MethodSet::NONE.with(Method::Atp, true),
+            positions: false,
+            ..StudyOptions::default()
+        },
+        StudyOptions {
+            methods: MethodSet::all().with(Method::Atp, false),
+            ig_steps: 7,
+            ig_method: Quadrature::RiemannLeft,
+            ig_baseline: Baseline::Corrupted,
+            ap_direction: Direction::Denoising,
+            percentile: 0.5,
+            positions: true,
+        },
+    ];
+    for options in variants {
+        let config = StudyConfig {
+            model: "m".into(),
+            processing: Processing::none(),
+            options: options.clone(),
+            prompts_source: serde_json::json!({"custom": 3}),
+            backend: "ndarray".into(),
+        };
+        let json = serde_json::to_value(&config).unwrap();
+        assert_eq!(json["run_ig"], options.methods.has(Method::Ig), "{json}");
+        assert_eq!(json["run_ap"], options.methods.has(Method::Ap), "{json}");
+        assert_eq!(
+            json.get("run_atp").is_some(),
+            options.methods.has(Method::Atp),
+            "{json}"
+        );
+        let back: StudyConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(back, config);
+    }
+}

@@ -117,10 +117,8 @@ async fn fetch_capped(url: &str) -> Result<Vec<u8>, String> {
 }
 
 /// `bytes` read as results, or why they cannot be shown.
-fn parse(bytes: &[u8]) -> Result<Box<Results>, String> {
-    Results::from_json(bytes)
-        .map(Box::new)
-        .map_err(|e| e.to_string())
+fn parse(bytes: &[u8]) -> Result<Box<Results>, gradpatch_study::ResultsError> {
+    Results::from_json(bytes).map(Box::new)
 }
 
 impl Ctx {
