@@ -20,12 +20,25 @@ fn at(ranked: &[data::Ranked]) -> Vec<(usize, usize)> {
     ranked.iter().map(|r| (r.row, r.col)).collect()
 }
 
+/// The grids of `of` in `Method::ALL`'s order, `None` for the other methods.
+fn grids<'a>(of: &[(Method, &'a Grid)]) -> [Option<&'a Grid>; Method::COUNT] {
+    std::array::from_fn(|i| {
+        of.iter()
+            .find(|(m, _)| data::method_index(*m) == i)
+            .map(|(_, g)| *g)
+    })
+}
+
 #[test]
 fn top_components_rank_by_abs_score_with_ties_in_row_major_order() {
     // 2 layers × 3: |IG| = 1, 2, 2, NaN, 0.5, 1 (the NaN and the infinity are left out).
     let ig = grid(3, &[1.0, -2.0, 2.0, f32::NAN, 0.5, -1.0]);
     let ap = grid(3, &[0.1, 0.2, f32::INFINITY, 0.4, 0.5, 0.6]);
-    let top = data::top_components([None, Some(&ig), Some(&ap)], Method::Ig, 4);
+    let top = data::top_components(
+        grids(&[(Method::Ig, &ig), (Method::Ap, &ap)]),
+        Method::Ig,
+        4,
+    );
     assert_eq!(
         at(&top),
         [(0, 1), (0, 2), (0, 0), (1, 2)],
@@ -50,7 +63,11 @@ fn top_components_rank_by_abs_score_with_ties_in_row_major_order() {
         top[1].score(Method::Ap).is_infinite(),
         "the other method's value is shown as it is, even when not finite"
     );
-    let by_ap = data::top_components([None, Some(&ig), Some(&ap)], Method::Ap, 10);
+    let by_ap = data::top_components(
+        grids(&[(Method::Ig, &ig), (Method::Ap, &ap)]),
+        Method::Ap,
+        10,
+    );
     assert_eq!(
         at(&by_ap),
         [(1, 2), (1, 1), (1, 0), (0, 1), (0, 0)],
@@ -65,7 +82,7 @@ fn top_components_rank_by_abs_score_with_ties_in_row_major_order() {
 #[test]
 fn top_components_with_fewer_values_than_asked_or_none() {
     let ig = grid(2, &[f32::NAN, 3.0, f32::NAN, -4.0]);
-    let top = data::top_components([None, Some(&ig), None], Method::Ig, 15);
+    let top = data::top_components(grids(&[(Method::Ig, &ig)]), Method::Ig, 15);
     assert_eq!(
         at(&top),
         [(1, 1), (0, 1)],
@@ -76,20 +93,25 @@ fn top_components_with_fewer_values_than_asked_or_none() {
         "AP's scores are NaN when AP has no grid"
     );
     assert!(
-        data::top_components([None, Some(&ig), None], Method::Ap, 15).is_empty(),
+        data::top_components(grids(&[(Method::Ig, &ig)]), Method::Ap, 15).is_empty(),
         "no ranking by a method without a grid"
     );
     assert!(
-        data::top_components([None, None, None], Method::Ig, 15).is_empty(),
+        data::top_components(grids(&[]), Method::Ig, 15).is_empty(),
         "no ranking without grids"
     );
     let empty = grid(3, &[]);
     assert!(
-        data::top_components([None, Some(&empty), Some(&empty)], Method::Ig, 15).is_empty(),
+        data::top_components(
+            grids(&[(Method::Ig, &empty), (Method::Ap, &empty)]),
+            Method::Ig,
+            15
+        )
+        .is_empty(),
         "no ranking of an empty grid"
     );
     assert!(
-        data::top_components([None, Some(&ig), None], Method::Ig, 0).is_empty(),
+        data::top_components(grids(&[(Method::Ig, &ig)]), Method::Ig, 0).is_empty(),
         "n = 0 ranks nothing"
     );
 }

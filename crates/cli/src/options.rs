@@ -2,13 +2,14 @@
 //! names links and `results.json` use, and back.
 
 use clap::Args;
-use gradpatch_terms::{Baseline, Direction, MethodSet, OptionError, Quadrature, StudyOptions};
+use gradpatch_terms::{
+    Baseline, Direction, Method, MethodSet, OptionError, Quadrature, StudyOptions,
+};
 
 /// The options of `gradpatch run` (and of the part a shard computes).
 #[derive(Args, Clone, Debug)]
 pub struct OptionArgs {
-    /// Comma-separated, any of: ig, ap, atp (AtP follows --ap-direction).
-    #[arg(long, default_value = "ig,ap,atp")]
+    #[arg(long, default_value_t = MethodSet::default_on(), help = methods_help())]
     methods: MethodSet,
     /// Also write each method's head scores per position (`heads_pos`): AtP's and IG's come
     /// with their sums; AP per head and position costs about 4% of the AP sweep more.
@@ -25,6 +26,15 @@ pub struct OptionArgs {
     /// Quantile of |score| above which a component is highlighted.
     #[arg(long, default_value_t = 0.9)]
     percentile: f64,
+}
+
+/// `--methods`' help: the methods' names, from the one list.
+fn methods_help() -> String {
+    let names: Vec<&str> = Method::ALL.iter().map(|m| m.key()).collect();
+    format!(
+        "Comma-separated, any of: {} (AtP follows --ap-direction)",
+        names.join(", ")
+    )
 }
 
 impl OptionArgs {
@@ -82,7 +92,6 @@ pub fn args_of(options: &StudyOptions) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use clap::Parser;
-    use gradpatch_terms::Method;
 
     use super::*;
 

@@ -169,39 +169,6 @@ mod tests {
         assert_eq!("corrupted".parse::<Baseline>(), Ok(Baseline::Corrupted));
     }
 
-    #[test]
-    fn method_lists_parse_and_say_what_was_wrong() {
-        let set: MethodSet = "ap, atp".parse().unwrap_or(MethodSet::NONE);
-        assert_eq!(
-            set,
-            MethodSet::NONE
-                .with(Method::Ap, true)
-                .with(Method::Atp, true)
-        );
-        assert_eq!(
-            set.pairs().collect::<Vec<_>>(),
-            MethodPair::of(Method::Atp, Method::Ap)
-                .into_iter()
-                .collect::<Vec<_>>()
-        );
-        assert_eq!(MethodSet::all().pairs().count(), 3);
-        assert_eq!(
-            message("ig,xx".parse::<MethodSet>()),
-            "unknown method \"xx\", expected atp, ig or ap \
-             (in a comma-separated list such as ig,ap,atp)"
-        );
-        assert_eq!(
-            message("".parse::<MethodSet>()),
-            "no method given: expected a comma-separated list of atp, ig and ap"
-        );
-        let atp_ap = MethodPair::of(Method::Atp, Method::Ap);
-        assert_eq!(atp_ap.map(MethodPair::label).as_deref(), Some("AtP–AP"));
-        assert_eq!(
-            message("ig-xx".parse::<MethodPair>()),
-            "unknown method pair \"ig-xx\", expected ig-ap, atp-ap or ig-atp"
-        );
-    }
-
     fn json(v: impl serde::Serialize) -> String {
         serde_json::to_string(&v).unwrap_or_default()
     }

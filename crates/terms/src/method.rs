@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::UnknownName;
+use crate::{StudyOptions, UnknownName};
 
 keyed_enum! {
     /// An attribution method, in the order a comparison runs them (the cheapest first, so the
@@ -54,6 +54,45 @@ impl Method {
         }
     }
 
+    /// Whether the method's per-position head scores come out of the pass that computes its
+    /// scores (AtP's and IG's terms before their sum) rather than a pass of their own (AP per
+    /// head and position patches each position apart).
+    pub fn positions_with_scores(self) -> bool {
+        match self {
+            Method::Atp | Method::Ig => true,
+            Method::Ap => false,
+        }
+    }
+
+    /// Seconds the method's scores of one prompt take on GPT-2 small natively (2 cores, an
+    /// 18-token prompt; BENCHMARKS.md, "Attribution sweeps"): AtP 0.5 s, IG 43.2 s at 50 steps
+    /// (in proportion to the steps), the AP sweep 195 s.
+    pub fn gpt2_seconds(self, options: &StudyOptions) -> f64 {
+        match self {
+            Method::Atp => 0.5,
+            Method::Ig => 43.2 * options.ig_steps as f64 / 50.0,
+            Method::Ap => 195.0,
+        }
+    }
+
+    /// Seconds its per-position head scores of one prompt take when they need a pass of their
+    /// own (AP per head and position: 7 s); 0 when they come with the scores.
+    pub fn gpt2_positions_seconds(self) -> f64 {
+        match self {
+            Method::Ap => 7.0,
+            Method::Atp | Method::Ig => 0.0,
+        }
+    }
+
+    /// Whether a comparison runs the method unless told otherwise (the page's box ticked, links
+    /// that do not name it, the CLI without `--methods`). A method added later is off by
+    /// default, so that a link written before it existed keeps its meaning.
+    pub fn on_by_default(self) -> bool {
+        match self {
+            Method::Atp | Method::Ig | Method::Ap => true,
+        }
+    }
+
     /// Every method in the order files and links list them (see [`Method::in_first_version`]).
     pub fn in_file_order() -> impl Iterator<Item = Method> {
         let first = Method::ALL.iter().copied().filter(|m| m.in_first_version());
@@ -86,6 +125,15 @@ impl MethodSet {
     /// Every method.
     pub fn all() -> MethodSet {
         Method::ALL.iter().copied().collect()
+    }
+
+    /// The methods a comparison runs unless told otherwise ([`Method::on_by_default`]).
+    pub fn default_on() -> MethodSet {
+        Method::ALL
+            .iter()
+            .copied()
+            .filter(|m| m.on_by_default())
+            .collect()
     }
 
     pub fn is_empty(self) -> bool {
@@ -177,6 +225,13 @@ impl FromStr for MethodSet {
             return Err(MethodListError::Empty);
         }
         Ok(set)
+    }
+}
+
+/// `atp,ig`: the CLI's spelling (as [`MethodSet::keys`]).
+impl fmt::Display for MethodSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.keys())
     }
 }
 
@@ -294,6 +349,44 @@ impl FromStr for MethodPair {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn message<E: std::fmt::Display>(r: Result<impl std::fmt::Debug, E>) -> String {
+        r.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn method_lists_parse_and_say_what_was_wrong() {
+        let set: MethodSet = "ap, atp".parse().unwrap_or(MethodSet::NONE);
+        assert_eq!(
+            set,
+            MethodSet::NONE
+                .with(Method::Ap, true)
+                .with(Method::Atp, true)
+        );
+        assert_eq!(
+            set.pairs().collect::<Vec<_>>(),
+            MethodPair::of(Method::Atp, Method::Ap)
+                .into_iter()
+                .collect::<Vec<_>>()
+        );
+        let n = Method::COUNT;
+        assert_eq!(MethodSet::all().pairs().count(), n * (n - 1) / 2);
+        assert_eq!(
+            message("ig,xx".parse::<MethodSet>()),
+            "unknown method \"xx\", expected atp, ig or ap \
+             (in a comma-separated list such as ig,ap,atp)"
+        );
+        assert_eq!(
+            message("".parse::<MethodSet>()),
+            "no method given: expected a comma-separated list of atp, ig and ap"
+        );
+        let atp_ap = MethodPair::of(Method::Atp, Method::Ap);
+        assert_eq!(atp_ap.map(MethodPair::label).as_deref(), Some("AtP–AP"));
+        assert_eq!(
+            message("ig-xx".parse::<MethodPair>()),
+            "unknown method pair \"ig-xx\", expected ig-ap, atp-ap or ig-atp"
+        );
+    }
 
     #[test]
     fn pairs_come_from_the_methods_in_the_order_files_keep_them() {

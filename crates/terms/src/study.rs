@@ -24,11 +24,11 @@ pub struct StudyOptions {
 }
 
 impl Default for StudyOptions {
-    /// The page's defaults: every method, the reference study's IG (50 Gauss–Legendre steps
+    /// The page's defaults: the methods on by default, the reference study's IG (50 Gauss–Legendre steps
     /// from a zero baseline), noising AP, the top 10% highlighted, scores per position.
     fn default() -> Self {
         Self {
-            methods: MethodSet::all(),
+            methods: MethodSet::default_on(),
             ig_steps: 50,
             ig_method: Quadrature::GaussLegendre,
             ig_baseline: Baseline::Zero,
@@ -87,18 +87,6 @@ impl Stage {
     }
 }
 
-impl Method {
-    /// Whether the method's per-position head scores come out of the pass that computes its
-    /// scores (AtP's and IG's terms before their sum) rather than a pass of their own (AP per
-    /// head and position patches each position apart).
-    pub fn positions_with_scores(self) -> bool {
-        match self {
-            Method::Atp | Method::Ig => true,
-            Method::Ap => false,
-        }
-    }
-}
-
 impl StudyOptions {
     /// Most IG steps a comparison takes (the page and the CLI).
     pub const MAX_IG_STEPS: usize = 1000;
@@ -132,18 +120,14 @@ impl StudyOptions {
     }
 
     /// Seconds one prompt's `stage` takes on GPT-2 small, natively on 2 cores, for an 18-token
-    /// prompt (BENCHMARKS.md, "Attribution sweeps" and "Per position"): the runs 0.3 s, AtP
-    /// 0.5 s, IG 43.2 s at 50 steps (in proportion to the steps), the AP sweep 195 s, AP per
-    /// head and position 7 s. The browser's CPU path is slower, a GPU usually much faster.
+    /// prompt (BENCHMARKS.md, "Attribution sweeps"): the clean and corrupted runs 0.3 s, each
+    /// method's as [`Method::gpt2_seconds`] says. The browser's CPU path is slower, a GPU
+    /// usually much faster.
     pub fn gpt2_seconds(&self, stage: Stage) -> f64 {
         match stage {
             Stage::Runs => 0.3,
-            Stage::Scores(Method::Atp) => 0.5,
-            Stage::Scores(Method::Ig) => 43.2 * self.ig_steps as f64 / 50.0,
-            Stage::Scores(Method::Ap) => 195.0,
-            Stage::Positions(Method::Ap) => 7.0,
-            // Their terms come with their scores (`positions_with_scores`).
-            Stage::Positions(Method::Atp | Method::Ig) => 0.0,
+            Stage::Scores(method) => method.gpt2_seconds(self),
+            Stage::Positions(method) => method.gpt2_positions_seconds(),
         }
     }
 

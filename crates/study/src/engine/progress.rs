@@ -178,7 +178,7 @@ mod tests {
         );
         // Without AtP, the runs go with IG.
         let ig_ap = StudyOptions {
-            methods: MethodSet::all().with(Method::Atp, false),
+            methods: MethodSet::default_on().with(Method::Atp, false),
             positions: false,
             ..options
         };
