@@ -122,14 +122,16 @@ pub enum Phase {
         choice: Choice,
         after: AfterLoad,
     },
-    /// The worker fetches the model's files.
+    /// The worker fetches the model's files (`shown`: the results on screen before, which stay).
     Downloading {
         load: Load,
         download: Download,
+        shown: Option<SharedResults>,
     },
     /// The worker builds the model (or has not said yet how the download goes).
     Loading {
         load: Load,
+        shown: Option<SharedResults>,
     },
     Ready {
         model: ModelInfo,
@@ -159,6 +161,7 @@ pub enum Phase {
     Recovering {
         load: Load,
         download: Option<Download>,
+        shown: Option<SharedResults>,
     },
     /// A results file is shown, with its configuration; the worker's side goes on in `under`,
     /// where closing the file returns.
@@ -190,7 +193,10 @@ impl Phase {
     /// The results on screen.
     pub fn results(&self) -> Option<&SharedResults> {
         match self {
-            Phase::Running { shown, .. } => shown.as_ref(),
+            Phase::Running { shown, .. }
+            | Phase::Downloading { shown, .. }
+            | Phase::Loading { shown, .. }
+            | Phase::Recovering { shown, .. } => shown.as_ref(),
             Phase::ShowingResults { results, .. } | Phase::ViewingFile { results, .. } => {
                 Some(results)
             }
@@ -198,10 +204,7 @@ impl Phase {
             Phase::Idle
             | Phase::CheckingCache { .. }
             | Phase::ChoosingModel { .. }
-            | Phase::Downloading { .. }
-            | Phase::Loading { .. }
-            | Phase::Ready { .. }
-            | Phase::Recovering { .. } => None,
+            | Phase::Ready { .. } => None,
         }
     }
 
@@ -237,7 +240,7 @@ impl Phase {
     pub fn load(&self) -> Option<&Load> {
         match self.worker_side() {
             Phase::Downloading { load, .. }
-            | Phase::Loading { load }
+            | Phase::Loading { load, .. }
             | Phase::Recovering { load, .. } => Some(load),
             _ => None,
         }

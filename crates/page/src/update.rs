@@ -181,7 +181,12 @@ impl Page {
         self.banners.error = None;
         self.banners.status = "Loading the model…".into();
         self.loaded_from = Some(load.clone());
-        self.set_worker_phase(Phase::Loading { load: load.clone() });
+        // The results on screen stay while the model loads, and after.
+        let shown = self.phase.worker_side().results().cloned();
+        self.set_worker_phase(Phase::Loading {
+            load: load.clone(),
+            shown,
+        });
         self.send_load(&load, effects);
     }
 

@@ -90,9 +90,13 @@ impl Page {
     fn downloading(&mut self, download: Download) {
         let phase = self.worker_phase_mut();
         match phase {
-            Phase::Loading { load } | Phase::Downloading { load, .. } => {
-                let load = load.clone();
-                *phase = Phase::Downloading { load, download };
+            Phase::Loading { load, shown } | Phase::Downloading { load, shown, .. } => {
+                let (load, shown) = (load.clone(), shown.clone());
+                *phase = Phase::Downloading {
+                    load,
+                    download,
+                    shown,
+                };
             }
             Phase::Recovering { download: d, .. } => *d = Some(download),
             _ => {}
@@ -124,9 +128,16 @@ impl Page {
             AfterLoad::RunIfAllowed => any_method && !self.config.auto_run_allowed(),
             AfterLoad::Resume => false,
         };
-        self.set_worker_phase(Phase::Ready {
-            model: info,
-            confirm_run,
+        let shown = self.phase.worker_side().results().cloned();
+        self.set_worker_phase(match shown {
+            Some(results) if !confirm_run => Phase::ShowingResults {
+                model: info,
+                results,
+            },
+            _ => Phase::Ready {
+                model: info,
+                confirm_run,
+            },
         });
         let run_now = match after {
             AfterLoad::Nothing => false,
@@ -271,6 +282,7 @@ impl Page {
             self.set_worker_phase(Phase::Recovering {
                 load: crate::Load { after, ..load },
                 download: None,
+                shown: side.results().cloned(),
             });
         }
         effects.push(Effect::RespawnWorker);

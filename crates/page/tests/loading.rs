@@ -48,7 +48,7 @@ fn first_visit_asks_before_gpt2_unless_it_is_cached() {
     let weights = format!("{HF_GPT2_BASE}model.safetensors");
     let (page, effects) = step(page, cache(&[weights]));
     assert_eq!(loads(&effects), [(false, false)]);
-    let Phase::Loading { load } = &page.phase else {
+    let Phase::Loading { load, .. } = &page.phase else {
         panic!("{:?}", page.phase)
     };
     assert_eq!(load.after, AfterLoad::RunIfAllowed);

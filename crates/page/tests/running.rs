@@ -202,3 +202,28 @@ fn a_link_above_the_bound_of_work_waits_for_a_click() {
     assert!(!runs(&effects) && !page.phase.confirm_run());
     assert!(matches!(page.phase, Phase::Ready { .. }));
 }
+
+#[test]
+fn the_results_on_screen_stay_while_another_model_loads_and_after() {
+    let (page, _) = step(ready_page(), Event::Run);
+    let all = [Method::Atp, Method::Ig, Method::Ap];
+    let (page, _) = step(page, results_message(results(2, &all, 0.9, true), true));
+    let before = page.results().cloned();
+    let (page, _) = step(page, Event::Load { local_files: None });
+    assert_eq!(phase_name(&page.phase), "loading");
+    assert_eq!(page.results(), before.as_ref(), "shown while loading");
+    let (page, _) = step(
+        page,
+        worker(FromWorker::Download {
+            file: "model.safetensors".into(),
+            loaded: 1,
+            total: None,
+            speed: 1.0,
+            from_cache: true,
+        }),
+    );
+    assert_eq!(page.results(), before.as_ref(), "and while downloading");
+    let (page, _) = step(page, loaded());
+    assert_eq!(phase_name(&page.phase), "showing results");
+    assert_eq!(page.results(), before.as_ref(), "and once loaded");
+}
