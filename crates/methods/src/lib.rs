@@ -8,6 +8,7 @@
 pub mod ap;
 mod ap_pos;
 mod atp;
+pub mod faithfulness;
 pub mod ig;
 mod parts;
 pub mod progress;
@@ -18,6 +19,7 @@ pub use ap::{
 };
 pub use ap_pos::{activation_patching_positions, activation_patching_positions_async};
 pub use atp::{AtpScores, attribution_patching, attribution_patching_async};
+pub use faithfulness::{faithfulness, faithfulness_async};
 pub use ig::{IgOptions, IgScores, integrated_gradients, integrated_gradients_async};
 pub use parts::cpu_threads;
 pub use progress::{NoProgress, Pause, Progress};

@@ -26,7 +26,7 @@ pub mod weights;
 pub use config::{Gpt2Config, Gpt2Preset};
 pub use error::{LoadError, RunError};
 pub use header::{Header, LoadPlan, MAX_HEADER_BYTES, MemoryBudget};
-pub use hooks::{Activation, ActivationCache, HookPoint, Hooks, Patch, Positions};
+pub use hooks::{Activation, ActivationCache, HookPoint, Hooks, Patch, PatchMask, Positions};
 pub use layers::gelu_new;
 pub use model::{Gpt2, PrefixKv, Readout, Run, RunOutput, Source, TokenBatch};
 pub use processing::Processing;

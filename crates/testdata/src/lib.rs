@@ -34,7 +34,7 @@ pub fn read(path: impl Into<PathBuf>) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-/// The goldens' format this code reads (`format_version` in goldens.json and atp_goldens.json).
+/// The goldens' format this code reads (`format_version` in goldens.json, atp_goldens.json and circuit_goldens.json).
 pub const GOLDENS_FORMAT: u64 = 1;
 
 /// Parses a goldens file of model-a and checks its format version.
@@ -65,6 +65,13 @@ pub fn goldens() -> &'static Value {
 pub fn atp_goldens() -> &'static Value {
     static G: OnceLock<Value> = OnceLock::new();
     G.get_or_init(|| goldens_file("atp_goldens.json"))
+}
+
+/// `reference/model-a/circuit_goldens.json` (node-set and edge-set faithfulness, EAP, EAP-IG,
+/// exact edge patching: `reference/CIRCUITS.md`), parsed once per test binary.
+pub fn circuit_goldens() -> &'static Value {
+    static G: OnceLock<Value> = OnceLock::new();
+    G.get_or_init(|| goldens_file("circuit_goldens.json"))
 }
 
 /// `reference/model-a/prompts.json`.
