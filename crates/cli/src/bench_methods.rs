@@ -9,13 +9,15 @@ use std::time::Instant;
 
 use clap::Args;
 use gradpatch_dataset::{Corruption, TokenizedPair, generate_ioi};
+use gradpatch_methods::faithfulness::{curve_sizes, ranking};
 use gradpatch_methods::{
     ApOptions, Component, Direction, IgOptions, NoProgress, Scores, activation_patching,
-    activation_patching_naive, activation_patching_positions, attribution_patching,
+    activation_patching_naive, activation_patching_positions, attribution_patching, faithfulness,
     integrated_gradients,
 };
 use gradpatch_model::Gpt2;
 use gradpatch_runs::PromptRuns;
+use gradpatch_terms::ComponentKind;
 
 use crate::files::load;
 use crate::{Backend, ModelArgs};
@@ -41,6 +43,9 @@ pub struct BenchMethodsArgs {
     /// Skip IG altogether.
     #[arg(long)]
     skip_ig: bool,
+    /// Skip the AP sweep, its naive loop and AP per position (minutes on GPT-2 small).
+    #[arg(long)]
+    skip_ap: bool,
 }
 
 fn say(line: String) {
@@ -175,18 +180,55 @@ impl Bench<'_> {
         Ok(per_forward)
     }
 
-    /// AtP on every prompt, against the fast AP sweep.
-    fn atp(&self, ap_s: f64) -> Result<(), String> {
+    /// AtP on every prompt (against the fast AP sweep when it ran); the scores.
+    fn atp(&self, ap_s: Option<f64>) -> Result<Vec<Scores>, String> {
         let t = Instant::now();
+        let mut all = Vec::new();
         for r in &self.runs {
-            attribution_patching(self.model, r, Direction::Noising).map_err(|e| e.to_string())?;
+            let s = attribution_patching(self.model, r, Direction::Noising)
+                .map_err(|e| e.to_string())?;
+            all.push(s.scores);
         }
         let atp_s = t.elapsed().as_secs_f64();
         say(format!(
-            "AtP (noising, every head and neuron, one forward and one backward): {atp_s:.2} s ({:.2} s per prompt; {:.0}x faster than the fast AP sweep)",
+            "AtP (noising, every head and neuron, one forward and one backward): {atp_s:.2} s ({:.2} s per prompt{})",
             atp_s / self.prompts() as f64,
-            ap_s / atp_s
+            ap_s.map_or(String::new(), |ap_s| format!(
+                "; {:.0}x faster than the fast AP sweep",
+                ap_s / atp_s
+            ))
         ));
+        Ok(all)
+    }
+
+    /// The faithfulness curves of AtP's rankings (every k for heads, the log grid for neurons),
+    /// against one full forward per point from the tokens.
+    fn faithfulness(&self, atp: &[Scores]) -> Result<(), String> {
+        let c = &self.model.config;
+        for (kind, width) in [
+            (ComponentKind::Heads, c.n_heads),
+            (ComponentKind::Neurons, c.d_mlp),
+        ] {
+            let n = c.n_layers * width;
+            let ks = curve_sizes(n);
+            let t = Instant::now();
+            for (r, s) in self.runs.iter().zip(atp) {
+                let scores = match kind {
+                    ComponentKind::Heads => &s.heads,
+                    ComponentKind::Neurons => &s.neurons,
+                };
+                let order = ranking(scores, false);
+                let sets: Vec<Vec<usize>> = ks.iter().map(|&k| order[..k].to_vec()).collect();
+                faithfulness(self.model, r, kind, &sets, &mut NoProgress)
+                    .map_err(|e| e.to_string())?;
+            }
+            let secs = t.elapsed().as_secs_f64() / self.prompts() as f64;
+            say(format!(
+                "faithfulness curve of the {} ({} points, batched, after the shared prefix): {secs:.2} s per prompt",
+                kind.label(),
+                ks.len()
+            ));
+        }
         Ok(())
     }
 
@@ -308,10 +350,16 @@ pub fn run(args: &BenchMethodsArgs) -> Result<(), String> {
             threads,
             args,
         };
-        let (fast, ap_s) = bench.ap_sweep()?;
-        let per_forward = bench.ap_naive(&fast[0], ap_s)?;
-        bench.atp(ap_s)?;
-        bench.positions(per_forward)?;
+        let atp = if args.skip_ap {
+            bench.atp(None)?
+        } else {
+            let (fast, ap_s) = bench.ap_sweep()?;
+            let per_forward = bench.ap_naive(&fast[0], ap_s)?;
+            let atp = bench.atp(Some(ap_s))?;
+            bench.positions(per_forward)?;
+            atp
+        };
+        bench.faithfulness(&atp)?;
         if !args.skip_ig {
             bench.ig()?;
         }
