@@ -194,6 +194,36 @@ fn method_scores(
     })
 }
 
+/// A part's curves.
+fn f(r: &Results) -> Option<&gradpatch_study::Faithfulness> {
+    r.faithfulness.as_ref()
+}
+
+/// The faithfulness curves of the whole run, gathered from the parts' (each curve's rows in
+/// prompt order), when the parts have them.
+fn merged_faithfulness(
+    parts: &[(PathBuf, Part)],
+    order: &[(usize, usize)],
+) -> Option<gradpatch_study::Faithfulness> {
+    use gradpatch_study::faithfulness::Band;
+    let first = parts[0].1.results.faithfulness.as_ref()?;
+    let mut merged = first.clone();
+    for (m, curves) in merged.methods.iter_mut() {
+        curves.heads = gather(parts, order, |r| f(r)?.methods.get(m).map(|c| &c.heads))?;
+        curves.neurons = gather(parts, order, |r| f(r)?.methods.get(m).map(|c| &c.neurons))?;
+    }
+    let band = |of: fn(&gradpatch_study::Faithfulness) -> &Band| -> Option<Band> {
+        Some(Band {
+            mean: gather(parts, order, |r| f(r).map(|x| &of(x).mean))?,
+            p05: gather(parts, order, |r| f(r).map(|x| &of(x).p05))?,
+            p95: gather(parts, order, |r| f(r).map(|x| &of(x).p95))?,
+        })
+    };
+    merged.random.heads = band(|x| &x.random.heads)?;
+    merged.random.neurons = band(|x| &x.random.neurons)?;
+    Some(merged)
+}
+
 /// Seconds per stage, summed over the parts.
 fn summed_seconds(parts: &[(PathBuf, Part)]) -> serde_json::Map<String, serde_json::Value> {
     let mut seconds = serde_json::Map::new();
@@ -229,6 +259,9 @@ pub fn join(parts: &[(PathBuf, Part)]) -> Result<Results, String> {
             let scores = method_scores(parts, &order, method).ok_or_else(incomplete)?;
             results.scores.insert(method, scores);
         }
+    }
+    if first.faithfulness.is_some() && !order.is_empty() {
+        results.faithfulness = Some(merged_faithfulness(parts, &order).ok_or_else(incomplete)?);
     }
     let percentile = results.config.options.percentile;
     results.stats = statistics(&results, percentile);

@@ -3,7 +3,7 @@
 
 use clap::Args;
 use gradpatch_terms::{
-    Baseline, Direction, Method, MethodSet, OptionError, Quadrature, StudyOptions,
+    Baseline, Direction, Method, MethodSet, OptionError, Quadrature, Ranking, StudyOptions,
 };
 
 /// The options of `gradpatch run` (and of the part a shard computes).
@@ -26,6 +26,11 @@ pub struct OptionArgs {
     /// Quantile of |score| above which a component is highlighted.
     #[arg(long, default_value_t = 0.9)]
     percentile: f64,
+    /// Also compute the faithfulness curve of each method's ranking of the heads and of the
+    /// neurons (and of 20 random rankings): by |score| (`abs`, the default) or by score
+    /// (`signed`).
+    #[arg(long, num_args = 0..=1, default_missing_value = "abs")]
+    faithfulness: Option<Ranking>,
 }
 
 /// `--methods`' help: the methods' names, from the one list.
@@ -48,6 +53,7 @@ impl OptionArgs {
             ap_direction: self.ap_direction,
             percentile: self.percentile,
             positions: self.positions,
+            faithfulness: self.faithfulness,
         };
         options.validate().map_err(|e| message(&e))?;
         Ok(options)
@@ -85,6 +91,9 @@ pub fn args_of(options: &StudyOptions) -> Vec<String> {
     ];
     if options.positions {
         args.push("--positions".into());
+    }
+    if let Some(ranking) = options.faithfulness {
+        args.push(format!("--faithfulness={ranking}"));
     }
     args
 }
@@ -129,6 +138,11 @@ mod tests {
                 ap_direction: Direction::Denoising,
                 percentile: 0.75,
                 positions: false,
+                faithfulness: Some(Ranking::Signed),
+            },
+            StudyOptions {
+                faithfulness: Some(Ranking::Abs),
+                ..StudyOptions::default()
             },
         ] {
             assert_eq!(parse(&args_of(&options)), Ok(options.clone()));
@@ -141,6 +155,13 @@ mod tests {
             let args: Vec<String> = args.iter().map(ToString::to_string).collect();
             parse(&args).err().unwrap_or_default()
         };
+        let faith = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+            parse(&args).map(|o| o.faithfulness)
+        };
+        assert_eq!(faith(&["--faithfulness"]), Ok(Some(Ranking::Abs)));
+        assert_eq!(faith(&["--faithfulness=signed"]), Ok(Some(Ranking::Signed)));
+        assert_eq!(faith(&[]), Ok(None));
         assert_eq!(
             bad(&["--ig-steps", "1001"]),
             "--ig-steps 1001 is out of range: expected 1 to 1000"

@@ -8,7 +8,7 @@ use std::time::Instant;
 use clap::Args;
 use gradpatch_dataset::{Corruption, TokenizedPair, generate_ioi};
 use gradpatch_study::{Results, StudyConfig, StudyProgress, csv, run_study};
-use gradpatch_terms::{Prompts, StudyOptions, duration_text, seconds_left};
+use gradpatch_terms::{ComponentKind, Prompts, StudyOptions, duration_text, seconds_left};
 
 use crate::ModelArgs;
 use crate::files::{load_files, model_files, processing, prompts};
@@ -231,9 +231,28 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Each pair's statistics, one line per kind of component.
+/// Each pair's statistics, one line per kind of component; each method's faithfulness.
 fn print_summary(results: &Results) {
     let percentile = results.config.options.percentile;
+    if let Some(f) = &results.faithfulness {
+        for (&method, kind) in f
+            .methods
+            .keys()
+            .flat_map(|m| ComponentKind::ALL.map(|k| (m, k)))
+        {
+            if let Some(s) = f.summary(method, kind, percentile) {
+                eprintln!(
+                    "{:>7} {:>7}: faithfulness area {:.3}, 80% reached at k = {}, {:.3} at the {} highlighted",
+                    method.label(),
+                    kind.label(),
+                    s.area,
+                    s.k80.map_or("—".to_string(), |k| k.to_string()),
+                    s.at_highlighted,
+                    s.highlighted
+                );
+            }
+        }
+    }
     for (pair, stats) in results.stats_pairs.iter().flat_map(|p| p.iter()) {
         for (kind, c) in [("heads", &stats.heads), ("neurons", &stats.neurons)] {
             eprintln!(
@@ -260,6 +279,7 @@ pub fn write_outputs(results: &Results, out: &Path, csv_dir: Option<&Path>) -> R
             ("scores.csv", csv::scores_csv(results)),
             ("prompts.csv", csv::prompts_csv(results)),
             ("stats.csv", csv::stats_csv(results)),
+            ("faithfulness.csv", csv::faithfulness_csv(results)),
         ] {
             let path = dir.join(name);
             std::fs::write(&path, text)

@@ -331,3 +331,53 @@ fn run_argument_errors() {
     }
     assert!(!out_path.exists(), "nothing written on error");
 }
+
+/// `--faithfulness` adds `faithfulness.{method}.{heads,neurons}` (and the random band) to
+/// results.json, faithfulness.csv rows, and a summary line per method and kind.
+#[test]
+fn run_with_faithfulness_writes_the_curves() {
+    let dir = tmp("faithfulness");
+    let (out_path, csv) = (dir.join("results.json"), dir.join("csv"));
+    let out = gradpatch(&[
+        "run",
+        "--ioi",
+        "2",
+        "--ig-steps",
+        "2",
+        "--faithfulness",
+        "--out",
+        out_path.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("--faithfulness=abs"),
+        "the options line: {stderr}"
+    );
+    assert!(stderr.contains("AP   heads: faithfulness area"), "{stderr}");
+    let r: Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
+    assert_eq!(r["config"]["faithfulness"], "abs");
+    let f = &r["faithfulness"];
+    assert_eq!(f["ranking"], "abs");
+    assert_eq!(
+        f["k"]["heads"].as_array().unwrap().len(),
+        9,
+        "k = 0 … 8 heads"
+    );
+    for m in ["atp", "ig", "ap"] {
+        for kind in ["heads", "neurons"] {
+            let rows = f[m][kind].as_array().unwrap();
+            assert_eq!(rows.len(), 2, "{m}.{kind}: a row per prompt");
+        }
+    }
+    assert_eq!(f["random"]["rankings"], 20);
+    let text = std::fs::read_to_string(csv.join("faithfulness.csv")).unwrap();
+    assert!(text.starts_with("kind,curve,prompt,k,value\n"));
+    assert!(
+        text.lines().any(|l| l.starts_with("heads,ap,1,8,1")),
+        "AP keeps all 8 heads: 1"
+    );
+    assert!(text.lines().any(|l| l.starts_with("neurons,random_p95,0,")));
+}

@@ -64,7 +64,7 @@ fn same(a: &Value, b: &Value, at: &str) {
     }
 }
 
-const RUN: [&str; 8] = [
+const RUN: [&str; 9] = [
     "run",
     "--ioi",
     "7",
@@ -73,6 +73,7 @@ const RUN: [&str; 8] = [
     "--ig-steps",
     "4",
     "--positions",
+    "--faithfulness",
 ];
 
 /// Shard `k` of `n` of the run `base` (RUN without its seed) with `extra` arguments.

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use gradpatch_terms::{
-    Backend, Component, Corruption, Keyed, Method, MethodPair, PromptPair, Prompts,
+    Backend, Component, Corruption, Keyed, Method, MethodPair, PromptPair, Prompts, Ranking,
 };
 
 use crate::{
@@ -277,6 +277,7 @@ fn read_state(s: &mut PageState, key: &str, v: &str) -> Option<Result<(), ParamE
         "processing" => flag(v).map(|b| s.processing = b),
         "backend" => v.parse().map(|b| s.backend = b).map_err(ParamError::Name),
         "pos" => flag(v).map(|b| o.positions = b),
+        "faith" => read_faith(v).map(|f| o.faithfulness = f),
         "steps" => number(v, 1, MAX_STEPS, "a step count").map(|x| o.ig_steps = x),
         "quad" => v.parse().map(|x| o.ig_method = x).map_err(ParamError::Name),
         "baseline" => v
@@ -296,6 +297,16 @@ fn read_state(s: &mut PageState, key: &str, v: &str) -> Option<Result<(), ParamE
         },
         _ => return read_view(s, key, v),
     })
+}
+
+/// `faith=1` (ranking by |score|), `faith=signed`, `faith=0`.
+fn read_faith(v: &str) -> Result<Option<Ranking>, ParamError> {
+    match v {
+        "1" | "abs" => Ok(Some(Ranking::Abs)),
+        "signed" => Ok(Some(Ranking::Signed)),
+        "0" => Ok(None),
+        _ => Err(ParamError::Faith),
+    }
 }
 
 fn read_model(v: &str) -> Result<ModelChoice, ParamError> {
@@ -427,6 +438,11 @@ fn write_options(o: &gradpatch_terms::StudyOptions, kv: &mut Vec<(&'static str, 
     }
     if o.percentile != d.percentile {
         kv.push(("pct", o.percentile.to_string()));
+    }
+    match o.faithfulness {
+        None => {}
+        Some(Ranking::Abs) => kv.push(("faith", "1".into())),
+        Some(Ranking::Signed) => kv.push(("faith", "signed".into())),
     }
 }
 

@@ -49,6 +49,7 @@ pub enum ParamError {
     Dropped(Vec<Dropped>),
     CustomWithoutPairs,
     Percentile,
+    Faith,
     Tab,
     Selection,
     /// The selected component is not in the model or the results.
@@ -86,6 +87,7 @@ impl fmt::Display for ParamError {
                 f.write_str("custom needs `pairs`; using IOI prompts")
             }
             ParamError::Percentile => f.write_str("expected a quantile between 0 and 1, e.g. 0.9"),
+            ParamError::Faith => f.write_str("expected 1 (ranking by |score|), signed or 0"),
             ParamError::Tab => {
                 let keys: Vec<&str> = Tab::ALL.iter().map(|t| t.key()).collect();
                 write!(f, "expected one of {}", keys.join(", "))

@@ -6,7 +6,7 @@ use gradpatch_config::{
 };
 use gradpatch_terms::{
     Backend, Baseline, Component, Corruption, Direction, Method, MethodPair, MethodSet, PromptPair,
-    Prompts, Quadrature, StudyOptions,
+    Prompts, Quadrature, Ranking, StudyOptions,
 };
 
 fn pair(a: Method, b: Method) -> MethodPair {
@@ -48,6 +48,7 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
             ig_baseline: Baseline::Corrupted,
             ap_direction: Direction::Denoising,
             percentile: 0.95,
+            faithfulness: Some(Ranking::Signed),
         },
         view: gradpatch_config::View {
             tab: Tab::MeanDiff,
@@ -376,6 +377,7 @@ fn study_options_round_trip_through_a_link() {
             ap_direction: Direction::Denoising,
             percentile: 0.5,
             positions: true,
+            faithfulness: Some(Ranking::Abs),
         },
         StudyOptions {
             methods: MethodSet::NONE,

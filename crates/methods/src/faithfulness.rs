@@ -41,11 +41,17 @@ pub fn ranking(scores: &[f32], signed: bool) -> Vec<usize> {
 }
 
 /// The set sizes of a curve over `n` components: every k for a few hundred (heads), else
-/// 0, 1, 2, 4, … (powers of two) with every 10% step and `n` itself (neurons).
+/// [`log_sizes`] (neurons).
 pub fn curve_sizes(n: usize) -> Vec<usize> {
     if n <= 512 {
         return (0..=n).collect();
     }
+    log_sizes(n)
+}
+
+/// 0, 1, 2, 4, … (powers of two below `n`), every 10% step, and `n`: the neurons' grid, and
+/// the random baseline's for heads and neurons alike.
+pub fn log_sizes(n: usize) -> Vec<usize> {
     let mut ks: Vec<usize> = std::iter::once(0)
         .chain((0..).map(|e| 1usize << e).take_while(|&k| k < n))
         .chain((1..10).map(|t| n * t / 10))
@@ -56,9 +62,40 @@ pub fn curve_sizes(n: usize) -> Vec<usize> {
     ks
 }
 
+/// The seed of random ranking `draw` of a prompt: from its clean tokens (FNV-1a), so that a
+/// prompt gets the same random rankings whichever run or shard computes it.
+pub fn random_seed(clean_token_ids: &[u32], draw: usize) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for id in clean_token_ids {
+        for b in id.to_le_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h ^ (draw as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// A seeded random order of `n` components (Fisher–Yates driven by SplitMix64: the same on
+/// every platform).
+pub fn random_ranking(n: usize, seed: u64) -> Vec<usize> {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    order
+}
+
 /// The faithfulness of each set of `kept` components (flat indices: `layer · heads + head`, or
-/// `layer · d_mlp + neuron`) on one prompt, and whether every set was evaluated (a cancel through
-/// `progress`, one unit per set, leaves NaN).
+/// `layer · d_mlp + neuron`) on one prompt, and whether it ran to the end uncancelled (a cancel
+/// through `progress`, one unit per set, leaves the sets not reached NaN).
 pub async fn faithfulness_async(
     model: &Gpt2,
     runs: &PromptRuns,
@@ -105,7 +142,8 @@ pub async fn faithfulness_async(
         let go_on = progress.update(done, n);
         progress.pause().await;
         if !go_on {
-            return Ok((out, done == n));
+            // Cancelled: what finished is kept, and the caller stops here.
+            return Ok((out, false));
         }
     }
     Ok((out, true))
@@ -209,5 +247,16 @@ mod tests {
             ks.contains(&3686) && ks.contains(&18_432) && ks.ends_with(&[32_768, 33_177, 36_864])
         );
         assert!(ks.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(log_sizes(144)[..6], [0, 1, 2, 4, 8, 14]);
+    }
+
+    #[test]
+    fn random_rankings_are_seeded_permutations() {
+        let a = random_ranking(100, 7);
+        assert_eq!(a, random_ranking(100, 7));
+        assert_ne!(a, random_ranking(100, 8));
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..100).collect::<Vec<_>>());
     }
 }

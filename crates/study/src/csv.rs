@@ -58,6 +58,35 @@ pub fn scores_csv(r: &Results) -> String {
     out
 }
 
+/// `faithfulness.csv`: kind,curve,prompt,k,value — each method's curve (`curve` = its key) and
+/// the random rankings' mean, 5% and 95% (`random_mean`, `random_p05`, `random_p95`), per
+/// prompt; empty when the comparison computed none.
+pub fn faithfulness_csv(r: &Results) -> String {
+    let mut out = String::from("kind,curve,prompt,k,value\n");
+    let Some(f) = &r.faithfulness else {
+        return out;
+    };
+    let mut rows = |kind: &str, curve: &str, ks: &[usize], values: &[Vec<f32>]| {
+        for (p, row) in values.iter().enumerate() {
+            for (k, v) in ks.iter().zip(row) {
+                let _ = writeln!(out, "{kind},{curve},{p},{k},{}", num(f64::from(*v)));
+            }
+        }
+    };
+    for kind in gradpatch_terms::ComponentKind::ALL {
+        let label = kind.label();
+        for (m, curves) in &f.methods {
+            rows(label, m.key(), f.k.of(kind), curves.of(kind));
+        }
+        let band = f.random.of(kind);
+        let rk = f.random.k.of(kind);
+        rows(label, "random_mean", rk, &band.mean);
+        rows(label, "random_p05", rk, &band.p05);
+        rows(label, "random_p95", rk, &band.p95);
+    }
+    out
+}
+
 /// `prompts.csv`: one row per prompt pair with its logit differences.
 pub fn prompts_csv(r: &Results) -> String {
     let mut out = String::from(
@@ -152,6 +181,7 @@ mod tests {
             .into(),
             stats: None,
             stats_pairs: None,
+            faithfulness: None,
             complete: true,
             seconds: Default::default(),
         };

@@ -10,6 +10,7 @@ use gradpatch_terms::{Method, Stage};
 
 use crate::{MethodScores, PromptRecord, Results, StudyConfig, pair_statistics, statistics};
 
+mod faith;
 mod progress;
 
 use progress::{Plan, StageProgress};
@@ -168,7 +169,47 @@ impl Study<'_> {
                 }
             }
         }
-        Ok(true)
+        self.faithfulness_pass(results, &kept, observer).await
+    }
+
+    /// The faithfulness curves of every prompt, when the options ask for them (the methods'
+    /// results are shown meanwhile); false when cancelled.
+    async fn faithfulness_pass(
+        &self,
+        results: &mut Results,
+        kept: &[Option<PromptRuns>],
+        observer: &mut dyn StudyObserver,
+    ) -> Result<bool, RunError> {
+        let Some(ranking) = self.config.options.faithfulness else {
+            return Ok(true);
+        };
+        if results.scores.is_empty() {
+            return Ok(true);
+        }
+        self.show(results, observer);
+        let mut curves = faith::empty(self.model, ranking, &results.scores);
+        let n = self.pairs.len();
+        let mut finished = true;
+        for i in 0..results.prompts.len() {
+            let computed;
+            let runs = match kept.get(i).and_then(Option::as_ref) {
+                Some(runs) => runs,
+                None => {
+                    computed = PromptRuns::new_async(self.model, &self.pairs[i]).await?;
+                    &computed
+                }
+            };
+            let mut progress = self.progress(observer, Stage::Faithfulness, (i, n));
+            let go_on =
+                faith::prompt_curves(self.model, runs, results, &mut curves, i, &mut progress)
+                    .await?;
+            if !go_on {
+                finished = false;
+                break;
+            }
+        }
+        results.faithfulness = Some(curves);
+        Ok(finished)
     }
 
     /// Tells the observer what is finished (with the statistics so far).

@@ -3,12 +3,14 @@
 //! the CLI writes and the page exports.
 
 pub mod csv;
+pub mod faithfulness;
 mod nullable;
 mod open;
 mod pairs;
 mod results;
 mod wire;
 
+pub use faithfulness::Faithfulness;
 pub use open::{MAX_RESULTS_BYTES, ResultsError};
 pub use pairs::pair_stats;
 pub use results::*;

@@ -195,6 +195,46 @@ impl Results {
             }
             layers = layers.or(l);
         }
+        if let Some(f) = &self.faithfulness {
+            self.check_faithfulness(f)?;
+        }
+        Ok(())
+    }
+
+    /// Faithfulness curves: one row per prompt at most, each as long as its set sizes.
+    fn check_faithfulness(&self, f: &crate::Faithfulness) -> Result<(), ResultsError> {
+        use gradpatch_terms::ComponentKind;
+        let p = self.prompts.len();
+        let check = |what: String, rows: &[Vec<f32>], k: usize| {
+            if rows.len() > p {
+                return Err(ResultsError::Shapes(format!(
+                    "`{what}` has {} prompts, the file has {p}",
+                    rows.len()
+                )));
+            }
+            match rows.iter().position(|r| r.len() != k) {
+                Some(i) => Err(ResultsError::Shapes(format!(
+                    "`{what}[{i}]` has {} values for {k} set sizes",
+                    rows[i].len()
+                ))),
+                None => Ok(()),
+            }
+        };
+        for kind in ComponentKind::ALL {
+            let k = kind.label();
+            for (m, curves) in &f.methods {
+                check(
+                    format!("faithfulness.{m}.{k}"),
+                    curves.of(kind),
+                    f.k.of(kind).len(),
+                )?;
+            }
+            let band = f.random.of(kind);
+            let rk = f.random.k.of(kind).len();
+            for (name, rows) in [("mean", &band.mean), ("p05", &band.p05), ("p95", &band.p95)] {
+                check(format!("faithfulness.random.{k}.{name}"), rows, rk)?;
+            }
+        }
         Ok(())
     }
 

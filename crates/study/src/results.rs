@@ -130,6 +130,8 @@ pub struct Results {
     pub stats: Option<Stats>,
     /// The statistics of every pair of methods that ran (IG–AP's equal `stats`).
     pub stats_pairs: Option<StatsPairs>,
+    /// The faithfulness curves, when the comparison computed them.
+    pub faithfulness: Option<crate::Faithfulness>,
     /// False when the run was cancelled: missing scores are `null`.
     pub complete: bool,
     /// Wall-clock seconds per stage, as measured by the caller's clock.
@@ -147,6 +149,7 @@ impl Results {
             scores: BTreeMap::new(),
             stats: None,
             stats_pairs: None,
+            faithfulness: None,
             complete: true,
             seconds: serde_json::Map::new(),
         }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use gradpatch_terms::{
-    Baseline, Direction, Method, MethodSet, Processing, Quadrature, StudyOptions,
+    Baseline, Direction, Method, MethodSet, Processing, Quadrature, Ranking, StudyOptions,
 };
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -38,6 +38,10 @@ impl Serialize for StudyConfig {
         if o.positions {
             m.serialize_entry("positions", &true)?;
         }
+        // Likewise: only when computed.
+        if let Some(ranking) = o.faithfulness {
+            m.serialize_entry("faithfulness", &ranking)?;
+        }
         m.serialize_entry("prompts_source", &self.prompts_source)?;
         m.serialize_entry("backend", &self.backend)?;
         m.end()
@@ -61,6 +65,8 @@ struct ConfigFields {
     percentile: f64,
     #[serde(default)]
     positions: bool,
+    #[serde(default)]
+    faithfulness: Option<Ranking>,
     prompts_source: serde_json::Value,
     backend: String,
     #[serde(flatten)]
@@ -94,6 +100,7 @@ impl<'de> Deserialize<'de> for StudyConfig {
                 ap_direction: c.ap_direction,
                 percentile: c.percentile,
                 positions: c.positions,
+                faithfulness: c.faithfulness,
             },
             prompts_source: c.prompts_source,
             backend: c.backend,
@@ -121,6 +128,9 @@ impl Serialize for Results {
         if let Some(pairs) = &self.stats_pairs {
             m.serialize_entry("stats_pairs", pairs)?;
         }
+        if let Some(f) = &self.faithfulness {
+            m.serialize_entry("faithfulness", f)?;
+        }
         m.serialize_entry("complete", &self.complete)?;
         m.serialize_entry("seconds", &self.seconds)?;
         m.end()
@@ -147,6 +157,7 @@ struct Partial {
     scores: BTreeMap<Method, MethodScores>,
     stats: Option<Stats>,
     stats_pairs: Option<StatsPairs>,
+    faithfulness: Option<crate::Faithfulness>,
     complete: Option<bool>,
     seconds: Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -162,6 +173,7 @@ impl Partial {
             }
             "stats" => self.stats = map.next_value()?,
             "stats_pairs" => self.stats_pairs = map.next_value()?,
+            "faithfulness" => self.faithfulness = map.next_value()?,
             "complete" => self.complete = Some(map.next_value()?),
             "seconds" => self.seconds = Some(map.next_value()?),
             other => match other.parse::<Method>() {
@@ -192,6 +204,7 @@ impl Partial {
             scores: self.scores,
             stats: self.stats,
             stats_pairs: self.stats_pairs,
+            faithfulness: self.faithfulness,
             complete: self.complete.ok_or_else(|| E::missing_field("complete"))?,
             seconds: self.seconds.ok_or_else(|| E::missing_field("seconds"))?,
         })

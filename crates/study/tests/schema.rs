@@ -304,6 +304,7 @@ fn study_options_round_trip_through_results_json() {
             ap_direction: Direction::Denoising,
             percentile: 0.5,
             positions: true,
+            faithfulness: Some(gradpatch_terms::Ranking::Signed),
         },
     ];
     for options in variants {

@@ -4,6 +4,7 @@
 
 use gradpatch_dataset::{Corruption, Gpt2Tokenizer, generate_ioi};
 use gradpatch_model::{Gpt2, Processing};
+use gradpatch_runs::PromptRuns;
 use gradpatch_study::{MethodScores, Results, StudyConfig, run_study};
 use gradpatch_terms::{Method, MethodPair, Stage, StudyOptions};
 use gradpatch_testdata::{model_a_dir, read};
@@ -287,4 +288,87 @@ fn a_quantile_changed_afterwards_equals_a_run_at_it() {
         "every pair's statistics"
     );
     assert_ne!(changed.stats, at_09.stats, "the quantile matters");
+}
+
+/// With faithfulness, every method's curves of heads (k = 0 … all) and neurons, and the random
+/// band, for every prompt: from 0 (no head) to 1 (all), each method's curve the faithfulness of
+/// its own ranking, the band ordered; results.json keeps them; a cancel keeps what finished.
+#[test]
+fn faithfulness_curves_follow_each_methods_ranking() {
+    use gradpatch_methods::faithfulness::{random_ranking, random_seed, ranking};
+    use gradpatch_methods::{NoProgress, faithfulness};
+    use gradpatch_terms::{ComponentKind, RANDOM_RANKINGS, Ranking};
+    let (model, pool) = setup();
+    let pairs = &pool[..2];
+    let config = with_options(StudyOptions {
+        ig_steps: 4,
+        positions: false,
+        faithfulness: Some(Ranking::Abs),
+        ..StudyOptions::default()
+    });
+    let r = run_study(&model, pairs, &config, &mut |_| true).unwrap();
+    assert!(r.complete);
+    let f = r.faithfulness.as_ref().expect("curves");
+    let c = &model.config;
+    let n = c.n_layers * c.n_heads;
+    assert_eq!(f.k.heads, (0..=n).collect::<Vec<_>>());
+    assert_eq!(f.methods.len(), 3);
+    assert_eq!(f.random.rankings, RANDOM_RANKINGS);
+    for (m, curves) in &f.methods {
+        assert_eq!(curves.heads.len(), 2, "{m}: a row per prompt");
+        for (p, row) in curves.heads.iter().enumerate() {
+            assert_eq!(
+                (row[0], row[n]),
+                (0.0, 1.0),
+                "{m} prompt {p}: no head 0, all heads 1"
+            );
+        }
+        assert_eq!(curves.neurons[0].last(), Some(&1.0), "{m}: all neurons 1");
+    }
+    // AP's head curve of prompt 1 is the faithfulness of AP's ranking of prompt 1.
+    let runs = PromptRuns::new(&model, &pairs[1]).unwrap();
+    let order = ranking(&of(&r, Method::Ap).heads[1].concat(), false);
+    let sets: Vec<Vec<usize>> = (0..=n).map(|k| order[..k].to_vec()).collect();
+    let (direct, _) =
+        faithfulness(&model, &runs, ComponentKind::Heads, &sets, &mut NoProgress).unwrap();
+    assert_eq!(f.methods[&Method::Ap].heads[1], direct);
+    // The band: p05 ≤ mean ≤ p95, and its first random ranking's point as computed directly.
+    let band = &f.random.heads;
+    for p in 0..2 {
+        for j in 0..f.random.k.heads.len() {
+            let (lo, mid, hi) = (band.p05[p][j], band.mean[p][j], band.p95[p][j]);
+            assert!(
+                lo <= mid + 1e-6 && mid <= hi + 1e-6,
+                "prompt {p} k {j}: {lo} {mid} {hi}"
+            );
+        }
+    }
+    let k = f.random.k.heads[3];
+    let order = random_ranking(n, random_seed(&r.prompts[1].clean_token_ids, 0));
+    let (one, _) = faithfulness(
+        &model,
+        &runs,
+        ComponentKind::Heads,
+        &[order[..k].to_vec()],
+        &mut NoProgress,
+    )
+    .unwrap();
+    assert!(band.p05[1][3] <= one[0] + 1e-6 && one[0] <= band.p95[1][3] + 1e-6);
+    // results.json keeps the curves and opens again.
+    let json = serde_json::to_vec(&r).unwrap();
+    let back = Results::from_json(&json).unwrap();
+    assert_eq!(back.faithfulness, r.faithfulness);
+    let summary = f.summary(Method::Ap, ComponentKind::Heads, 0.9).unwrap();
+    assert!(
+        summary.area.is_finite() && summary.highlighted == 1,
+        "{summary:?}"
+    );
+    // Cancelled in the faithfulness pass: the methods' scores stay, the curves are partial.
+    let cancelled = run_study(&model, pairs, &config, &mut |p| {
+        p.stage != Stage::Faithfulness
+    })
+    .unwrap();
+    assert!(!cancelled.complete);
+    assert_eq!(of(&cancelled, Method::Ap).heads.len(), 2);
+    assert!(cancelled.faithfulness.is_some());
 }

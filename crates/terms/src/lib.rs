@@ -91,7 +91,7 @@ pub use method::{Method, MethodListError, MethodPair, MethodSet};
 pub use options::{Backend, Baseline, Corruption, Direction, Processing};
 pub use pair::PromptPair;
 pub use quadrature::{Quadrature, TooFewSteps, leggauss};
-pub use study::{OptionError, Prompts, Stage, StudyOptions};
+pub use study::{OptionError, Prompts, RANDOM_RANKINGS, Ranking, Stage, StudyOptions};
 
 /// A name that is none of an option's values: says which option and what was expected.
 #[derive(Clone, Debug, PartialEq, Eq)]

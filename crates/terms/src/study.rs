@@ -21,6 +21,9 @@ pub struct StudyOptions {
     pub percentile: f64,
     /// Also compute each method's head scores per position (the Positions tab).
     pub positions: bool,
+    /// Also compute the faithfulness curve of each method's ranking (the Faithfulness tab), in
+    /// this order of the scores; `None`: not computed.
+    pub faithfulness: Option<Ranking>,
 }
 
 impl Default for StudyOptions {
@@ -35,9 +38,24 @@ impl Default for StudyOptions {
             ap_direction: Direction::Noising,
             percentile: 0.9,
             positions: true,
+            faithfulness: None,
         }
     }
 }
+
+keyed_enum! {
+    /// How a faithfulness curve ranks the components it keeps first.
+    pub enum Ranking ("ranking") {
+        /// By |score|, largest first.
+        Abs = "abs",
+        /// By score, most positive first (negative components last: they work against the
+        /// task in IOI, e.g. the negative name movers).
+        Signed = "signed",
+    }
+}
+
+/// The seeded random rankings a faithfulness curve is compared with.
+pub const RANDOM_RANKINGS: usize = 20;
 
 /// An option out of its range.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,6 +92,8 @@ pub enum Stage {
     Scores(Method),
     /// A method's head scores at each position, where they take a pass of their own.
     Positions(Method),
+    /// The faithfulness curves of a prompt (every method's ranking and the random ones).
+    Faithfulness,
 }
 
 impl Stage {
@@ -83,6 +103,7 @@ impl Stage {
             Stage::Runs => "runs".into(),
             Stage::Scores(m) => m.label().into(),
             Stage::Positions(m) => format!("{} per position", m.label()),
+            Stage::Faithfulness => "faithfulness".into(),
         }
     }
 }
@@ -116,6 +137,9 @@ impl StudyOptions {
                 stages.push(Stage::Positions(m));
             }
         }
+        if self.faithfulness.is_some() && !self.methods.is_empty() {
+            stages.push(Stage::Faithfulness);
+        }
         stages
     }
 
@@ -128,6 +152,13 @@ impl StudyOptions {
             Stage::Runs => 0.3,
             Stage::Scores(method) => method.gpt2_seconds(self),
             Stage::Positions(method) => method.gpt2_positions_seconds(),
+            // One curve of heads (3.8 s) and one of neurons (1.9 s) per method's ranking
+            // (BENCHMARKS.md, "Faithfulness curves"); each random ranking 2.4 s (its head curve
+            // on the neurons' coarser grid).
+            Stage::Faithfulness => {
+                let rankings = self.methods.iter().count() as f64;
+                5.7 * rankings + 2.4 * RANDOM_RANKINGS as f64
+            }
         }
     }
 

@@ -108,7 +108,9 @@ impl Plan {
                 .is_some_and(|p| !p.iter().any(|(s, _)| matches!(s, Stage::Scores(_))));
             match (stage, passes.last_mut()) {
                 (Stage::Scores(_), Some(pass)) if first_scores => pass.push((stage, share)),
-                (Stage::Scores(_), _) | (_, None) => passes.push(vec![(stage, share)]),
+                (Stage::Scores(_) | Stage::Faithfulness, _) | (_, None) => {
+                    passes.push(vec![(stage, share)]);
+                }
                 (_, Some(pass)) => pass.push((stage, share)),
             }
         }
