@@ -120,6 +120,22 @@ fn runs_bytes(model: &Gpt2, len: usize) -> usize {
     4 * c.n_layers * len * (2 * per_run + 2 * c.d_model)
 }
 
+/// A prompt's runs, kept or computed again.
+enum Runs<'k> {
+    Kept(&'k PromptRuns),
+    Computed(Box<PromptRuns>),
+}
+
+impl std::ops::Deref for Runs<'_> {
+    type Target = PromptRuns;
+    fn deref(&self) -> &PromptRuns {
+        match self {
+            Runs::Kept(runs) => runs,
+            Runs::Computed(runs) => runs,
+        }
+    }
+}
+
 struct Study<'a> {
     model: &'a Gpt2,
     pairs: &'a [TokenizedPair],
@@ -156,15 +172,8 @@ impl Study<'_> {
             // The method before is done on every prompt: shown while this one runs.
             self.show(results, observer);
             for i in 0..results.prompts.len() {
-                let computed;
-                let runs = match kept.get(i).and_then(Option::as_ref) {
-                    Some(runs) => runs,
-                    None => {
-                        computed = PromptRuns::new_async(self.model, &self.pairs[i]).await?;
-                        &computed
-                    }
-                };
-                if !self.score(results, method, runs, i, observer).await? {
+                let runs = self.runs_of(&kept, i).await?;
+                if !self.score(results, method, &runs, i, observer).await? {
                     return Ok(false);
                 }
             }
@@ -191,17 +200,10 @@ impl Study<'_> {
         let n = self.pairs.len();
         let mut finished = true;
         for i in 0..results.prompts.len() {
-            let computed;
-            let runs = match kept.get(i).and_then(Option::as_ref) {
-                Some(runs) => runs,
-                None => {
-                    computed = PromptRuns::new_async(self.model, &self.pairs[i]).await?;
-                    &computed
-                }
-            };
+            let runs = self.runs_of(kept, i).await?;
             let mut progress = self.progress(observer, Stage::Faithfulness, (i, n));
             let go_on =
-                faith::prompt_curves(self.model, runs, results, &mut curves, i, &mut progress)
+                faith::prompt_curves(self.model, &runs, results, &mut curves, i, &mut progress)
                     .await?;
             if !go_on {
                 finished = false;
@@ -210,6 +212,20 @@ impl Study<'_> {
         }
         results.faithfulness = Some(curves);
         Ok(finished)
+    }
+
+    /// Prompt `i`'s runs: kept from the first pass, or computed again.
+    async fn runs_of<'k>(
+        &self,
+        kept: &'k [Option<PromptRuns>],
+        i: usize,
+    ) -> Result<Runs<'k>, RunError> {
+        Ok(match kept.get(i).and_then(Option::as_ref) {
+            Some(runs) => Runs::Kept(runs),
+            None => Runs::Computed(Box::new(
+                PromptRuns::new_async(self.model, &self.pairs[i]).await?,
+            )),
+        })
     }
 
     /// Tells the observer what is finished (with the statistics so far).
