@@ -16,8 +16,8 @@ const onRun = (name, fn) => test(name, async () => {
   await fn(ran);
 });
 
-test('WebGPU: the bundled model loads and the comparison (AtP, IG, AP, per position) runs on the GPU', async () => {
-  const page = await open(gpu, base, '?model=bundled&n=2&seed=3&steps=4&tab=heads&prompt=1');
+test('WebGPU: the bundled model loads and the comparison (AtP, IG, AP, per position, faithfulness) runs on the GPU', async () => {
+  const page = await open(gpu, base, '?model=bundled&n=2&seed=3&steps=4&faith=1&tab=heads&prompt=1');
   await waitResults(page);
   const info = await page.innerText('[data-testid="model-info"]');
   assert(info.includes('WebGPU'), `expected to compute on WebGPU, got: ${info}; notices: ${await page.locator('[data-testid="notice"]').allInnerTexts()}`);
@@ -26,12 +26,12 @@ test('WebGPU: the bundled model loads and the comparison (AtP, IG, AP, per posit
 
 onRun('exports: results.json has the CLI schema and the CLI\'s numbers, charts save as PNG', async (page) => {
   const json = await exportedResults(page);
-  for (const k of ['config', 'prompts', 'clean_logit_diff', 'ig', 'ap', 'atp', 'stats', 'stats_pairs', 'complete']) assert(k in json, `results.json lacks ${k}`);
+  for (const k of ['config', 'prompts', 'clean_logit_diff', 'ig', 'ap', 'atp', 'stats', 'stats_pairs', 'faithfulness', 'complete']) assert(k in json, `results.json lacks ${k}`);
   for (const p of ['ig_ap', 'atp_ap', 'ig_atp']) assert(json.stats_pairs[p]?.heads, `stats_pairs.${p}`);
   for (const m of ['ig', 'ap', 'atp']) assert(json[m].heads_pos?.length === 2, `${m}.heads_pos`);
   assert(json.prompts.length === 2 && json.ig.heads.length === 2, 'two prompts');
   // Same numbers as the native CLI (ndarray, CPU) on the same configuration.
-  const worst = compareWithCli(json);
+  const worst = compareWithCli(json, { faithfulness: true });
   console.log(`     (page on WebGPU vs CLI on ndarray: worst difference ${worst.diff.toFixed(3)} of the tolerance, at ${worst.what})`);
   await page.click('[data-testid="tab-heads"]');
   const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-chart="ap-heads"] .png')]);
@@ -78,6 +78,27 @@ onRun('positions tab: a heatmap per method over the tokens; hover shows token, h
   assert((await page.innerText('[data-testid="selected"]')).startsWith(sel), 'selected everywhere');
   const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-chart="positions-atp"] .png')]);
   assert(png.suggestedFilename() === 'positions-atp.png', png.suggestedFilename());
+});
+
+onRun('faithfulness tab: a chart per kind with a curve per method and the random band; hover shows k, each value and the component added; a table; PNG', async (page) => {
+  await page.click('[data-testid="tab-faithfulness"]');
+  await page.waitForFunction(() => location.search.includes('tab=faithfulness'), null, { timeout: 5000 });
+  for (const kind of ['heads', 'neurons']) await page.waitForSelector(`[data-chart="faith-${kind}"] canvas`);
+  // Prompt 1 is chosen: the tooltip names the component each method adds at that k.
+  const { text } = await hoverChart(page, 'faith-heads', 200, 120);
+  assert(/^k = \d+: AtP -?[\d.]+( \(\+L\d+H\d+\))?, IG -?[\d.]+( \(\+L\d+H\d+\))?, AP -?[\d.]+( \(\+L\d+H\d+\))?, random -?[\d.]+/.test(text), `tooltip: ${text}`);
+  assert(/\(\+L\d+H\d+\)/.test(text), `names the head added: ${text}`);
+  for (const kind of ['heads', 'neurons']) {
+    const rows = await page.locator(`[data-testid="faith-table-${kind}"] tr`).allInnerTexts();
+    assert(rows.length === 4 && ['AtP', 'IG', 'AP'].every((m) => rows.some((r) => r.includes(m))), `${kind} table: ${rows.join(' | ')}`);
+  }
+  // The mean over prompts (no prompt chosen): no component names, still every method.
+  await page.selectOption('[data-testid="prompt-select"]', 'mean');
+  const mean = (await hoverChart(page, 'faith-neurons', 200, 120)).text;
+  assert(/^k = \d+: AtP -?[\d.]+, IG -?[\d.]+, AP -?[\d.]+, random/.test(mean), `tooltip: ${mean}`);
+  await page.selectOption('[data-testid="prompt-select"]', '1');
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-chart="faith-heads"] .png')]);
+  assert(png.suggestedFilename() === 'faith-heads.png', png.suggestedFilename());
 });
 
 onRun('pair selector: AtP–AP drives the scatter, overlap and mean difference, and the link', async (page) => {

@@ -138,9 +138,10 @@ export async function waitError(page, re) {
  * configuration (E2E_CLI_RESULTS, written by tests/run-all.sh) and returns the worst difference
  * as a fraction of its tolerance. f32 on two backends: 1e-3 absolute on logit differences (about
  * 10), 2e-4 of each method's largest |score| on scores (seen: under 4e-5). `methods`: those the
- * page ran (the CLI's file has all three); `positions`: whether it ran the per-position scores.
+ * page ran (the CLI's file has all three); `positions`: whether it ran the per-position scores;
+ * `faithfulness`: whether it ran the faithfulness curves (the CLI's file has them).
  */
-export function compareWithCli(json, { methods = ['atp', 'ig', 'ap'], positions = true } = {}) {
+export function compareWithCli(json, { methods = ['atp', 'ig', 'ap'], positions = true, faithfulness = false } = {}) {
   const cliPath = process.env.E2E_CLI_RESULTS;
   if (!cliPath) throw new Error('E2E_CLI_RESULTS is not set (tests/run-all.sh writes it with `gradpatch run`)');
   const cli = JSON.parse(fs.readFileSync(cliPath, 'utf8'));
@@ -164,6 +165,17 @@ export function compareWithCli(json, { methods = ['atp', 'ig', 'ap'], positions 
       assert(json[m][k] && cli[m][k], `${m}.${k} is missing from the ${json[m][k] ? 'CLI\'s' : 'page\'s'} results`);
       const s = scale(cli[m][k]);
       close(json[m][k], cli[m][k], () => 2e-4 * s, `${m}.${k}`);
+    }
+  }
+  // Faithfulness curves (same sets: the random rankings are seeded by each prompt's tokens):
+  // 1e-3 absolute on a fraction of the logit difference.
+  if (faithfulness) {
+    const [f, g] = [json.faithfulness, cli.faithfulness];
+    assert(f && g, `faithfulness is missing from the ${f ? 'CLI\'s' : 'page\'s'} results`);
+    assert(f.ranking === g.ranking && JSON.stringify(f.k) === JSON.stringify(g.k), 'faithfulness: ranking or set sizes differ');
+    for (const kind of ['heads', 'neurons']) {
+      for (const m of methods) close(f[m][kind], g[m][kind], () => 1e-3, `faithfulness.${m}.${kind}`);
+      for (const q of ['mean', 'p05', 'p95']) close(f.random[kind][q], g.random[kind][q], () => 1e-3, `faithfulness.random.${kind}.${q}`);
     }
   }
   assert(worst.diff <= 1, `page vs CLI: ${worst.what} ${worst.a} vs ${worst.b}`);

@@ -1,7 +1,8 @@
 //! The comparison charts of the page, independent of the browser: what each chart shows
 //! ([`data`], from a study's results) and how it is drawn ([`draw`], on any plotters backend —
-//! a canvas in the page, SVG in the tests).
+//! a canvas in the page, SVG in the tests); the faithfulness curves ([`curves`]).
 
+pub mod curves;
 pub mod data;
 pub mod draw;
 

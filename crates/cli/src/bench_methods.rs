@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use clap::Args;
 use gradpatch_dataset::{Corruption, TokenizedPair, generate_ioi};
-use gradpatch_methods::faithfulness::{curve_sizes, ranking};
+use gradpatch_methods::faithfulness::curve_sizes;
 use gradpatch_methods::{
     ApOptions, Component, Direction, IgOptions, NoProgress, Scores, activation_patching,
     activation_patching_naive, activation_patching_positions, attribution_patching, faithfulness,
@@ -17,6 +17,7 @@ use gradpatch_methods::{
 };
 use gradpatch_model::Gpt2;
 use gradpatch_runs::PromptRuns;
+use gradpatch_study::faithfulness::ranking;
 use gradpatch_terms::ComponentKind;
 
 use crate::files::load;

@@ -88,18 +88,21 @@ pub enum Tab {
     MeanDiff,
     /// One prompt's head scores at each position, per method.
     Positions,
+    /// How much of the task each method's top components keep, as more are kept.
+    Faithfulness,
     Summary,
     Prompts,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 8] = [
+    pub const ALL: [Tab; 9] = [
         Tab::Heads,
         Tab::Neurons,
         Tab::Scatter,
         Tab::Overlap,
         Tab::MeanDiff,
         Tab::Positions,
+        Tab::Faithfulness,
         Tab::Summary,
         Tab::Prompts,
     ];
@@ -112,6 +115,7 @@ impl Tab {
             Tab::Overlap => "overlap",
             Tab::MeanDiff => "meandiff",
             Tab::Positions => "positions",
+            Tab::Faithfulness => "faithfulness",
             Tab::Summary => "summary",
             Tab::Prompts => "prompts",
         }
@@ -125,6 +129,7 @@ impl Tab {
             Tab::Overlap => "Top components",
             Tab::MeanDiff => "Mean difference",
             Tab::Positions => "Positions",
+            Tab::Faithfulness => "Faithfulness",
             Tab::Summary => "Summary",
             Tab::Prompts => "Prompts",
         }

@@ -21,25 +21,6 @@ use crate::{Progress, rows_per_batch};
 /// Largest activation of one batched forward, in bytes (as the AP sweep's batches).
 const BATCH_BYTES: usize = 64 << 20;
 
-/// The components `scores` ranks first: by |score| (or by score, `signed`), largest first, ties
-/// to the lower index, non-finite scores last (in index order).
-pub fn ranking(scores: &[f32], signed: bool) -> Vec<usize> {
-    let key = |i: usize| {
-        let s = scores[i];
-        if !s.is_finite() {
-            f32::NEG_INFINITY
-        } else if signed {
-            s
-        } else {
-            s.abs()
-        }
-    };
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    // Stable: equal keys keep their index order.
-    order.sort_by(|&a, &b| key(b).total_cmp(&key(a)));
-    order
-}
-
 /// The set sizes of a curve over `n` components: every k for a few hundred (heads), else
 /// [`log_sizes`] (neurons).
 pub fn curve_sizes(n: usize) -> Vec<usize> {
@@ -229,13 +210,6 @@ async fn batch_lds(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rankings_put_the_largest_first_ties_by_index_and_gaps_last() {
-        let s = [0.5, -2.0, f32::NAN, 2.0, -0.5];
-        assert_eq!(ranking(&s, false), [1, 3, 0, 4, 2]);
-        assert_eq!(ranking(&s, true), [3, 0, 4, 1, 2]);
-    }
 
     #[test]
     fn curves_take_every_k_for_heads_and_a_grid_for_neurons() {

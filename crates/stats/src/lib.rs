@@ -138,6 +138,25 @@ pub fn quantile(values: &[f32], q: f64) -> f64 {
     f64::from(x)
 }
 
+/// The components `scores` ranks first: by |score| (or by score, `signed`), largest first, ties
+/// to the lower index, non-finite scores last (in index order).
+pub fn ranking(scores: &[f32], signed: bool) -> Vec<usize> {
+    let key = |i: usize| {
+        let s = scores[i];
+        if !s.is_finite() {
+            f32::NEG_INFINITY
+        } else if signed {
+            s
+        } else {
+            s.abs()
+        }
+    };
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    // Stable: equal keys keep their index order.
+    order.sort_by(|&a, &b| key(b).total_cmp(&key(a)));
+    order
+}
+
 /// |A ∩ B| / |A ∪ B|, 1 for an empty union.
 pub fn jaccard(a: &[bool], b: &[bool]) -> f64 {
     let inter = a.iter().zip(b).filter(|(x, y)| **x && **y).count();
@@ -221,5 +240,17 @@ pub fn compare(ig: &[Vec<f32>], ap: &[Vec<f32>], percentile: f64) -> Comparison 
         ig_std: std_pop(&ig_f),
         ap_mean: mean(&ap_f),
         ap_std: std_pop(&ap_f),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rankings_put_the_largest_first_ties_by_index_and_gaps_last() {
+        let s = [0.5, -2.0, f32::NAN, 2.0, -0.5];
+        assert_eq!(ranking(&s, false), [1, 3, 0, 4, 2]);
+        assert_eq!(ranking(&s, true), [3, 0, 4, 1, 2]);
     }
 }

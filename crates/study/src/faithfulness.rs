@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+pub use gradpatch_stats::ranking;
 use gradpatch_terms::{ComponentKind, Method, Ranking};
 use serde::{Deserialize, Serialize};
 
@@ -127,21 +128,10 @@ impl Faithfulness {
     }
 }
 
-/// The quantile `q` of `values` (finite ones), with numpy's default linear interpolation; NaN
-/// when there is none.
+/// The quantile `q` of the finite `values` (linear interpolation, as the highlight threshold's);
+/// NaN when there is none.
 pub fn quantile(values: &[f32], q: f64) -> f32 {
-    let mut v: Vec<f64> = values
-        .iter()
-        .filter(|x| x.is_finite())
-        .map(|&x| f64::from(x))
-        .collect();
-    if v.is_empty() {
-        return f32::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    (v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)) as f32
+    gradpatch_stats::quantile(values, q) as f32
 }
 
 /// The mean over prompts of each point of `[P][K]` curves (finite values only).

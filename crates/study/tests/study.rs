@@ -295,8 +295,9 @@ fn a_quantile_changed_afterwards_equals_a_run_at_it() {
 /// its own ranking, the band ordered; results.json keeps them; a cancel keeps what finished.
 #[test]
 fn faithfulness_curves_follow_each_methods_ranking() {
-    use gradpatch_methods::faithfulness::{random_ranking, random_seed, ranking};
+    use gradpatch_methods::faithfulness::{random_ranking, random_seed};
     use gradpatch_methods::{NoProgress, faithfulness};
+    use gradpatch_study::faithfulness::ranking;
     use gradpatch_terms::{ComponentKind, RANDOM_RANKINGS, Ranking};
     let (model, pool) = setup();
     let pairs = &pool[..2];

@@ -4,15 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use gradpatch_methods::faithfulness::{
-    curve_sizes, log_sizes, random_ranking, random_seed, ranking,
-};
+use gradpatch_methods::faithfulness::{curve_sizes, log_sizes, random_ranking, random_seed};
 use gradpatch_methods::{Pause, Progress, faithfulness_async};
 use gradpatch_model::{Gpt2, RunError};
 use gradpatch_runs::PromptRuns;
 use gradpatch_terms::{ComponentKind, Method, RANDOM_RANKINGS, Ranking};
 
-use crate::faithfulness::{Band, Faithfulness, MethodCurves, RandomCurves, Sizes, quantile};
+use crate::faithfulness::{
+    Band, Faithfulness, MethodCurves, RandomCurves, Sizes, quantile, ranking,
+};
 use crate::{MethodScores, Results};
 
 /// Empty curves for the methods of `scores`.

@@ -3,7 +3,7 @@
 
 use gradpatch_page::{Event, Phase, ResultsFrom};
 use gradpatch_study::StudyConfig;
-use gradpatch_terms::{Method, Prompts};
+use gradpatch_terms::{Method, Prompts, Ranking};
 use leptos::prelude::*;
 
 use super::methods::Quantile;
@@ -34,6 +34,14 @@ fn rows(c: &StudyConfig, n_prompts: usize) -> Vec<(&'static str, String)> {
         (
             "per position",
             if o.positions { "yes" } else { "no" }.into(),
+        ),
+        (
+            "faithfulness",
+            match o.faithfulness {
+                None => "no".into(),
+                Some(Ranking::Abs) => "yes, ranked by |score|".into(),
+                Some(Ranking::Signed) => "yes, ranked by signed score".into(),
+            },
         ),
         ("computed on", c.backend.clone()),
     ]

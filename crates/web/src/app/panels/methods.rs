@@ -2,7 +2,7 @@
 //! own options beside it, then the options every method shares.
 
 use gradpatch_config::MAX_STEPS;
-use gradpatch_terms::{Baseline, Direction, Method, Quadrature};
+use gradpatch_terms::{Baseline, Direction, Method, Quadrature, Ranking};
 use leptos::prelude::*;
 
 use super::key_select;
@@ -69,7 +69,34 @@ pub fn MethodRows() -> impl IntoView {
         .collect_view()
 }
 
-/// The options every method shares: scores per position, the highlight quantile.
+/// The label of a faithfulness ranking in the form.
+fn ranking_label(r: Ranking) -> &'static str {
+    match r {
+        Ranking::Abs => "by |score|",
+        Ranking::Signed => "by signed score",
+    }
+}
+
+/// The faithfulness curves: a box, and the ranking they keep components by.
+#[component]
+fn FaithfulnessOption() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let on = move || ctx.state.with(|s| s.options.faithfulness.is_some());
+    view! {
+        <label class="check" title="Each method's faithfulness curve: keep its top k heads (every k) and neurons (a log grid), patch the rest with the corrupted run, and read how much of the logit difference is left; 20 random rankings as the baseline. About 6 s per prompt and method on GPT-2 small's shape natively">
+            <input type="checkbox" data-testid="faithfulness" prop:checked=on
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    ctx.configure(|s| s.options.faithfulness = on.then_some(s.options.faithfulness.unwrap_or(Ranking::Abs)));
+                } />" faithfulness"</label>
+        <Show when=on>
+            <label>"ranked " {key_select(move || ctx.state.with(|s| s.options.faithfulness.unwrap_or(Ranking::Abs)),
+                move |v: Ranking| ctx.configure(|s| s.options.faithfulness = Some(v)), ranking_label)}</label>
+        </Show>
+    }
+}
+
+/// The options every method shares: scores per position, faithfulness, the highlight quantile.
 #[component]
 pub fn SharedOptions() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
@@ -78,6 +105,7 @@ pub fn SharedOptions() -> impl IntoView {
             <label class="check" title="Each head's score at each token (the Positions tab); AP per head and position costs about 4% more than the AP sweep">
                 <input type="checkbox" data-testid="positions" prop:checked=move || ctx.state.with(|s| s.options.positions)
                 on:change=move |ev| { let on = event_target_checked(&ev); ctx.configure(|s| s.options.positions = on); } />" per position"</label>
+            <FaithfulnessOption />
             <Quantile />
         </div>
     }

@@ -3,6 +3,7 @@
 //! `draw` draws); the views here only format. One file per tab.
 
 mod export;
+mod faithfulness;
 mod heads;
 mod mean_diff;
 mod neurons;
@@ -192,6 +193,7 @@ pub fn ResultsView() -> impl IntoView {
                 Tab::Overlap => view! { <Overlap d=heads /><Overlap d=neurons /> }.into_any(),
                 Tab::MeanDiff => view! { <div class="pair"><MeanDiff d=heads /><MeanDiff d=neurons /></div> }.into_any(),
                 Tab::Positions => view! { <Positions /> }.into_any(),
+                Tab::Faithfulness => view! { <faithfulness::Faithfulness /> }.into_any(),
                 Tab::Summary => view! { <Summary /> }.into_any(),
                 Tab::Prompts => view! { <PromptsTable /> }.into_any(),
             }}
