@@ -72,6 +72,8 @@ gpt2_dir="$target/gpt2-random"
 for preset in medium distil; do
   [ -f "$target/gpt2-$preset-random/model.safetensors" ] || "$target/debug/gradpatch" make-random-gpt2 --preset "$preset" --out "$target/gpt2-$preset-random"
 done
+echo "== the Pages workflow's precompute step on that model, its pins replaced"
+count precompute bash tests/precompute-test.sh "$target/debug/gradpatch" "$gpt2_dir"
 # The page's numbers are checked against the CLI's on the same configuration.
 cli_results="$(mktemp --suffix=.json)"
 "$target/debug/gradpatch" run --model web/models/ioi-demo --ioi 2 --seed 3 --ig-steps 4 --positions --faithfulness --out "$cli_results" 2>/dev/null

@@ -54,6 +54,16 @@ check('the deploy job needs the build and uses deploy-pages', () => {
   if (d.environment?.name !== 'github-pages') return 'no github-pages environment';
   if (!uses('deploy', 'actions/deploy-pages')) return 'no deploy-pages';
 });
+check('GPT-2 small\'s results are precomputed by the tested script and published in dist/ before the upload', () => {
+  const all = steps('build');
+  const run = all.findIndex((s) => /bash deploy\/pages\/precompute-gpt2\.sh \.\s*$/m.test(s.run || ''));
+  const copy = all.findIndex((s) => /cp -r precomputed dist\//.test(s.run || ''));
+  const upload = all.findIndex((s) => typeof s.uses === 'string' && s.uses.startsWith('actions/upload-pages-artifact@'));
+  if (run < 0) return 'no `bash deploy/pages/precompute-gpt2.sh .` step';
+  if (!(run < copy && copy < upload)) return 'the results must be computed, then copied into dist/, then uploaded';
+  const runAll = fs.readFileSync(path.join(root, 'tests', 'run-all.sh'), 'utf8');
+  if (!/tests\/precompute-test\.sh/.test(runAll)) return 'tests/run-all.sh does not test the precompute step';
+});
 check('the build script is the one tests/run-all.sh runs', () => {
   const runAll = fs.readFileSync(path.join(root, 'tests', 'run-all.sh'), 'utf8');
   if (!/^bash web\/build\/release\.sh/m.test(runAll)) return 'tests/run-all.sh does not build with web/build/release.sh';

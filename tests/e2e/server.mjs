@@ -11,7 +11,7 @@ import { parseHeaders, staticHandler } from '../../web/build/static-server.mjs';
 export const PREFIX = '/gradpatch/';
 
 /** Starts the server; `reports` collects every CSP violation report the browser sends. */
-export async function startServer(dist, { gpt2Dir, gpt2MediumDir, gpt2DistilDir, cliResults } = {}) {
+export async function startServer(dist, { gpt2Dir, gpt2MediumDir, gpt2DistilDir, cliResults, precomputed } = {}) {
   const reports = [];
   // Requests to the misbehaving routes whose connection the browser closed (an aborted fetch).
   const closed = [];
@@ -51,6 +51,14 @@ export async function startServer(dist, { gpt2Dir, gpt2MediumDir, gpt2DistilDir,
       return;
     }
     if (rel && rel.startsWith('/results/')) { results(rel.slice('/results/'.length), res, cliResults); return; }
+    // GPT-2 small's precomputed results as the Pages workflow publishes them, when given.
+    if (rel && precomputed && rel.startsWith('/precomputed/gpt2-small/')) {
+      const file = path.join(precomputed, path.basename(rel));
+      if (!fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      fs.createReadStream(file).pipe(res);
+      return;
+    }
     // The random GPT-2-shaped models of `make-random-gpt2` (its three presets).
     const folder = rel && /^\/(gpt2|gpt2-medium|gpt2-distil)\//.exec(rel)?.[1];
     const dir = { gpt2: gpt2Dir, 'gpt2-medium': gpt2MediumDir, 'gpt2-distil': gpt2DistilDir }[folder];
@@ -152,6 +160,7 @@ function misbehave(rel, req, res, demo) {
  *   broken.json  the same with prompt 1's `labels` cut to one id
  *   huge.json    announces 600 MB
  *   page.json    an HTML page
+ *   demo-circuit.json  a circuit file for the demo model (tests/e2e/fixtures)
  */
 function results(name, res, cliResults) {
   const json = { 'content-type': 'application/json', 'access-control-allow-origin': '*' };
@@ -168,6 +177,10 @@ function results(name, res, cliResults) {
     case 'huge.json':
       res.writeHead(200, { ...json, 'content-length': 600_000_000 });
       res.write('{"config": ' + ' '.repeat(65536));
+      return;
+    case 'demo-circuit.json':
+      res.writeHead(200, json);
+      res.end(fs.readFileSync(new URL('./fixtures/demo-circuit.json', import.meta.url)));
       return;
     case 'page.json':
       res.writeHead(200, { 'content-type': 'text/html', 'access-control-allow-origin': '*' });

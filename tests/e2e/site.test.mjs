@@ -6,6 +6,8 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { RUN_TIMEOUT, assert, demoSize, done, open, test, waitError, waitResults, watchCsp } from './lib.mjs';
 import { executablePath, gpuArgs, setup } from './setup.mjs';
+import { startServer } from './server.mjs';
+import { execFileSync } from 'node:child_process';
 
 const HF = 'https://huggingface.co/';
 // The GPT-2 preset, at its pinned revision (gradpatch_config::HF_GPT2_BASE).
@@ -52,6 +54,46 @@ test('first visit: the page offers GPT-2 (with its size) or the bundled model, a
   await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
   assert(page.url().includes('model=bundled'), page.url());
   await done(page);
+});
+
+test('first visit: GPT-2 small\'s precomputed results are offered only where the site has them, and open with the IOI circuit scoreboard', async () => {
+  // Without them (this server): two choices.
+  const { page: plain } = await openWatched(gpu, base, '');
+  await plain.waitForSelector('[data-testid="choose-model"]', { timeout: 60000 });
+  await plain.waitForTimeout(1500);
+  assert(await plain.$('[data-testid="choose-precomputed"]') === null, 'not offered without the file');
+  await done(plain);
+  // With them: what the Pages workflow's step writes, from a GPT-2-small-shaped model (AtP on
+  // one prompt here; the workflow runs the full configuration on the real weights).
+  const gpt2 = process.env.E2E_GPT2_DIR;
+  if (!gpt2) throw new Error('E2E_GPT2_DIR is not set (tests/run-all.sh makes a random GPT-2-shaped model)');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'precomputed-'));
+  const cli = path.join(process.env.CARGO_TARGET_DIR || 'target', 'debug', 'gradpatch');
+  const name = JSON.parse(execFileSync(cli, ['pins'], { encoding: 'utf8' })).name;
+  execFileSync(cli, ['run', '--model', gpt2, '--ioi', '1', '--methods', 'atp', '--positions', '--model-name', name, '--out', path.join(dir, 'results.json')], { stdio: 'ignore' });
+  fs.writeFileSync(path.join(dir, 'about.json'), JSON.stringify({ model: name, commit: '0123456789abcdef', configuration: 'gradpatch run --ioi 1 --methods atp --positions', runner: 'the test', started: 'now', finished: '2026-12-04T10:00:00Z' }));
+  const site = await startServer(path.resolve(process.env.E2E_DIST || 'dist'), { precomputed: dir });
+  try {
+    const { page, hub } = await openWatched(gpu, site.base, '');
+    await page.waitForSelector('[data-testid="choose-precomputed"]', { timeout: 60000 });
+    const about = await page.innerText('[data-testid="precomputed-about"]');
+    assert(about.includes('gradpatch run --ioi 1 --methods atp --positions') && about.includes('0123456789ab') && about.includes('the test'), about);
+    await page.click('[data-testid="choose-precomputed"]');
+    await page.waitForSelector('[data-chart="atp-heads"] canvas', { timeout: 60000 });
+    assert(page.url().includes('results=precomputed'), page.url());
+    assert(hub.length === 0, `requested from the hub: ${hub.join(', ')}`);
+    // GPT-2 small's results: the IOI circuit applies by default (outlines, scoreboard).
+    assert((await page.innerText('[data-testid="circuit-legend"]')).includes('name mover (3, at END)'), 'the legend');
+    await page.click('[data-testid="tab-summary"]');
+    await page.waitForSelector('[data-testid="scoreboard"]');
+    const board = await page.innerText('[data-testid="scoreboard"]');
+    assert(/AtP \(ranked by \|mean score\| over 1 prompts\)/.test(board) && board.includes('variant strict') && board.includes('class name mover'), board);
+    assert((await page.innerText('[data-testid="published"]')).includes('ACDC 0.8730'), 'published AUCs');
+    await done(page);
+  } finally {
+    site.server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('first visit: a shared link naming GPT-2 shows the size and the estimated run time before it starts', async () => {

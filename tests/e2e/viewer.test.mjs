@@ -1,9 +1,11 @@
 // The results viewer: a results.json written by the CLI opens by file and by link,
 // with no model, and shows the statistics the file holds; the highlight quantile recomputes
 // them as a CLI run at that quantile computes them; bad files and other sites are handled.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { assert, done, hoverChart, open, test, waitError } from './lib.mjs';
 import { setup } from './setup.mjs';
 
@@ -152,4 +154,56 @@ test('results viewer: another site asks first; broken, oversized and non-JSON fi
     assert(await p.$('[data-testid="summary"]') === null, 'nothing shown');
     await done(p);
   }
+});
+
+test('circuit scoreboard: a circuit file for the demo model scores every method as the CLI does, outlines heads and positions; circuit=none hides it; a bad file changes nothing', async () => {
+  const fixture = fileURLToPath(new URL('./fixtures/demo-circuit.json', import.meta.url));
+  const page = await open(gpu, base, '?results=results/cli.json&circuit=results/demo-circuit.json&tab=summary&prompt=0');
+  await page.waitForSelector('[data-testid="scoreboard"]', { timeout: 30000 });
+  assert(/Scoring against .*demo-circuit\.json \(4 heads in 3 classes\)/.test(await page.innerText('[data-testid="circuit-in-use"]')), 'the circuit in use');
+  // The page's AUCs equal the CLI's `score-circuit --json` on the same file and circuit.
+  const cli = path.join(process.env.CARGO_TARGET_DIR || 'target', 'debug', 'gradpatch');
+  const board = JSON.parse(execFileSync(cli, ['score-circuit', cliPath(), '--circuit', fixture, '--json'], { encoding: 'utf8' }));
+  const rows = await page.$$eval('[data-testid="scoreboard"] tr', (trs) => trs.map((tr) => [...tr.children].map((c) => c.innerText)));
+  for (const [key, label] of [['atp', 'AtP'], ['ig', 'IG'], ['ap', 'AP']]) {
+    const start = rows.findIndex((r) => r[0].startsWith(`${label} (ranked`));
+    assert(start >= 0, `${label}'s block: ${JSON.stringify(rows)}`);
+    for (const [i, set] of board.methods[key].sets.entries()) {
+      const row = rows[start + 1 + i];
+      assert(row[0] === set.name, `${label}: ${row[0]} vs ${set.name}`);
+      const auc = set.auc === null ? '—' : set.auc.toFixed(4);
+      assert(row[2] === auc || Math.abs(Number(row[2]) - set.auc) < 1e-4, `${label} ${set.name}: AUC ${row[2]} vs the CLI's ${set.auc}`);
+    }
+    const pp = await page.innerText(`[data-testid="per-position-${key}"]`);
+    assert(Math.abs(Number(pp) - board.methods[key].per_position.auc) < 1e-4, `${label} per position ${pp}`);
+  }
+  // The heads tab outlines the circuit (a legend and a switch, in the link).
+  await page.click('[data-testid="tab-heads"]');
+  const legend = await page.innerText('[data-testid="circuit-legend"]');
+  assert(legend.includes('late (2, at END)') && legend.includes('early (1, at S1+1)'), legend);
+  await page.click('[data-testid="outlines"]');
+  await page.waitForFunction(() => location.search.includes('outline=0'), null, { timeout: 5000 });
+  await page.click('[data-testid="outlines"]');
+  // The positions tab says where each class acts in the chosen prompt.
+  await page.click('[data-testid="tab-positions"]');
+  const where = await page.innerText('[data-testid="circuit-positions"]');
+  assert(/late at END = token \d+/.test(where) && /middle at S2 = token \d+/.test(where) && /early at S1\+1 = token \d+/.test(where), where);
+  // A bad circuit file is refused naming the entry; the scoreboard stays.
+  const bad = path.join(os.tmpdir(), `bad-circuit-${process.pid}.json`);
+  fs.writeFileSync(bad, JSON.stringify({ classes: [{ name: 'x', acts_at: 'END', heads: [[7, 0]] }, { name: 'y', acts_at: 'S9', heads: [[0, 0]] }] }));
+  await page.click('[data-testid="tab-summary"]');
+  await page.setInputFiles('[data-testid="circuit-file"]', bad);
+  await waitError(page, /Circuit file bad-circuit-\d+\.json: class “y”: unknown position “S9”/);
+  assert(await page.$('[data-testid="scoreboard"]') !== null, 'the scoreboard stays');
+  // GPT-2 small's circuit does not fit the demo model: said, naming a head.
+  await page.selectOption('[data-testid="circuit-choice"]', 'bundled');
+  await page.waitForSelector('[data-testid="scoreboard-error"]');
+  assert(/head L9H9 is outside the model \(3 layers × 4 heads\)/.test(await page.innerText('[data-testid="scoreboard-error"]')), 'names the head');
+  // `none`: no scoreboard, no outlines, and the link says so.
+  await page.selectOption('[data-testid="circuit-choice"]', 'none');
+  await page.waitForFunction(() => location.search.includes('circuit=none'), null, { timeout: 5000 });
+  assert(await page.$('[data-testid="scoreboard"]') === null && await page.$('[data-testid="scoreboard-error"]') === null, 'no scoreboard');
+  await page.click('[data-testid="tab-heads"]');
+  assert(await page.$('[data-testid="circuit-legend"]') === null, 'no legend');
+  await done(page);
 });

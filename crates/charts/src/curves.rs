@@ -3,6 +3,7 @@
 //! the pointer finds there; and its drawing.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use gradpatch_study::Results;
@@ -156,6 +157,49 @@ pub fn draw_curves<DB: DrawingBackend>(
         .x_label_formatter(&x_label)
         .light_line_style(RGBColor(238, 238, 238))
         .draw()?;
+    draw_band(&mut c, chart)?;
+    for (method, values) in &chart.lines {
+        let colour = method_colour(*method);
+        let points: Vec<(f64, f64)> = chart
+            .k
+            .iter()
+            .zip(values)
+            .filter(|(_, v)| v.is_finite())
+            .map(|(&k, &v)| (chart.x(k), f64::from(v)))
+            .collect();
+        c.draw_series(std::iter::once(PathElement::new(
+            points,
+            colour.stroke_width(2),
+        )))?
+        .label(method.label())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(2)));
+    }
+    if let Some(k) = selected {
+        let x = chart.x(k);
+        c.draw_series(std::iter::once(PathElement::new(
+            vec![(x, yr.0), (x, yr.1)],
+            BLACK.mix(0.5),
+        )))?;
+    }
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()?;
+    let (xp, yp) = c.plotting_area().get_pixel_range();
+    Ok(PlotArea {
+        x_px: (xp.start, xp.end),
+        y_px: (yp.start, yp.end),
+        x_range: xr,
+        y_range: yr,
+    })
+}
+
+/// The random rankings' 5–95% band (shaded) and mean (grey), with their legend entries.
+fn draw_band<'a, DB: DrawingBackend>(
+    c: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    chart: &CurvesChart,
+) -> DrawResult<(), DB> {
     let grey = RGBColor(150, 150, 150);
     let upper: Vec<(f64, f64)> = chart
         .random_k
@@ -193,39 +237,5 @@ pub fn draw_curves<DB: DrawingBackend>(
     )))?
     .label("random rankings (mean)")
     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], grey));
-    for (method, values) in &chart.lines {
-        let colour = method_colour(*method);
-        let points: Vec<(f64, f64)> = chart
-            .k
-            .iter()
-            .zip(values)
-            .filter(|(_, v)| v.is_finite())
-            .map(|(&k, &v)| (chart.x(k), f64::from(v)))
-            .collect();
-        c.draw_series(std::iter::once(PathElement::new(
-            points,
-            colour.stroke_width(2),
-        )))?
-        .label(method.label())
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(2)));
-    }
-    if let Some(k) = selected {
-        let x = chart.x(k);
-        c.draw_series(std::iter::once(PathElement::new(
-            vec![(x, yr.0), (x, yr.1)],
-            BLACK.mix(0.5),
-        )))?;
-    }
-    c.configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(RGBColor(200, 200, 200))
-        .draw()?;
-    let (xp, yp) = c.plotting_area().get_pixel_range();
-    Ok(PlotArea {
-        x_px: (xp.start, xp.end),
-        y_px: (yp.start, yp.end),
-        x_range: xr,
-        y_range: yr,
-    })
+    Ok(())
 }

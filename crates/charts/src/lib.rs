@@ -5,6 +5,7 @@
 pub mod curves;
 pub mod data;
 pub mod draw;
+pub mod outline;
 
 pub use data::{Grid, Kind, Method};
 pub use draw::{PlotArea, diverging};

@@ -262,3 +262,48 @@ fn positions_heatmap_names_tokens_and_maps_cells() {
         "bottom right: L0H0, last"
     );
 }
+
+/// The circuit's outlines sit on the cells they name: each outline's centre is in its cell
+/// (found through the plot area the heatmap returned), in its class's colour.
+#[test]
+fn outlines_frame_the_cells_they_name() {
+    use gradpatch_charts::outline::{class_colour, draw_outlines, hex};
+    let grid = gradpatch_charts::Grid {
+        rows: 3,
+        cols: 4,
+        values: vec![0.0; 12],
+    };
+    let cells = [(0, 1, 0), (2, 3, 1), (5, 0, 2)];
+    let mut svg = String::new();
+    let area = {
+        let root = SVGBackend::with_string(&mut svg, (420, 300)).into_drawing_area();
+        let a = draw::heatmap(&root, "t", "head", &grid, 1.0, None).unwrap();
+        draw_outlines(&root, &a, (3, 4), &cells).unwrap();
+        root.present().unwrap();
+        a
+    };
+    for &(row, col, class) in &cells[..2] {
+        let colour = hex(class_colour(class)).to_uppercase();
+        let tag = svg
+            .split("<rect")
+            .find(|t| t.to_uppercase().contains(&format!("STROKE=\"{colour}\"")))
+            .unwrap_or_else(|| panic!("no outline in {colour}"));
+        let n = |k: &str| -> f64 {
+            let key = format!(" {k}=\"");
+            let start = tag.find(&key).map(|i| i + key.len()).unwrap_or(0);
+            tag[start..]
+                .split('"')
+                .next()
+                .unwrap_or("")
+                .parse()
+                .unwrap_or(f64::NAN)
+        };
+        let (cx, cy) = (n("x") + n("width") / 2.0, n("y") + n("height") / 2.0);
+        assert_eq!(area.cell(cx, cy, 3, 4), Some((row, col)), "class {class}");
+    }
+    // A cell outside the grid draws nothing.
+    assert!(
+        !svg.to_uppercase()
+            .contains(&hex(class_colour(2)).to_uppercase())
+    );
+}

@@ -21,6 +21,20 @@ pub fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
+/// `path`'s bytes, refused without reading them when the file is larger than `cap` bytes.
+pub fn read_capped(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>, String> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
+    if len > cap {
+        return Err(format!(
+            "{}: {len} bytes; a {what} is at most {cap} bytes",
+            path.display()
+        ));
+    }
+    read(path)
+}
+
 /// The raw files of a model: weights, tokenizer.json, optional config.json.
 pub struct ModelFiles {
     pub weights: Vec<u8>,

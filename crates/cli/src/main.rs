@@ -8,6 +8,7 @@ mod merge;
 mod options;
 mod random;
 mod run;
+mod score_circuit;
 mod shard;
 mod status;
 mod train_demo;
@@ -137,6 +138,12 @@ enum Command {
     Run(run::RunArgs),
     /// Join the parts of a sharded run into the results.json of the whole run.
     Merge(merge::MergeArgs),
+    /// The pinned GPT-2 small files as JSON ({name, base, files: [{name, bytes, sha256}]}), for
+    /// deploy/pages/precompute-gpt2.sh.
+    Pins,
+    /// How well each method of a results.json finds a known circuit: ROC AUC, precision and
+    /// recall at k, per class and variant, and the per-position AUC.
+    ScoreCircuit(score_circuit::ScoreCircuitArgs),
     /// Sum the progress files of the runs writing into a folder (e.g. the shards of a run).
     Status(status::StatusArgs),
     /// Train the project's small IOI GPT-2 (tokenizer and model) and write it to --out.
@@ -151,6 +158,19 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         repeats: usize,
     },
+}
+
+/// GPT-2 small's pins, from the one list the page's worker checks downloads against.
+fn pins() -> serde_json::Value {
+    let files: Vec<serde_json::Value> = gradpatch_config::GPT2_FILES
+        .iter()
+        .map(|f| serde_json::json!({"name": f.name, "bytes": f.bytes, "sha256": f.sha256}))
+        .collect();
+    serde_json::json!({
+        "name": gradpatch_config::gpt2_small_name(),
+        "base": gradpatch_config::HF_GPT2_BASE,
+        "files": files,
+    })
 }
 
 fn main() -> ExitCode {
@@ -173,6 +193,11 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Merge(args) => merge::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::ScoreCircuit(args) => score_circuit::run(&args),
+        Command::Pins => {
+            println!("{}", pins());
+            Ok(())
+        }
         Command::BenchMethods(args) => bench_methods::run(&args),
         Command::TrainDemo(args) => train_demo::run(&args),
         Command::EvalIoi(args) => train_demo::eval(&args),

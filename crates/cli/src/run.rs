@@ -41,6 +41,10 @@ pub struct RunArgs {
     /// `gradpatch merge`.
     #[arg(long)]
     shard: Option<Shard>,
+    /// What results.json records as the model (default: the folder). The page applies the
+    /// bundled IOI circuit to results whose model is `openai-community/gpt2@<pinned revision>`.
+    #[arg(long)]
+    model_name: Option<String>,
 }
 
 /// Most IOI prompts a run accepts (the page's bound is lower).
@@ -190,7 +194,10 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let (pairs, source) = prompt_pairs(args, &loaded)?;
     let (pairs, part) = shard_of(args, &files, pairs);
     let config = StudyConfig {
-        model: args.model.describe(),
+        model: args
+            .model_name
+            .clone()
+            .unwrap_or_else(|| args.model.describe()),
         processing: processing(&args.model),
         options,
         prompts_source: source,

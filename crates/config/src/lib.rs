@@ -37,6 +37,19 @@ pub enum ModelChoice {
 pub const HF_GPT2_REVISION: &str = "607a30d783dfa663caf39e06633721c8d4cfcd7e";
 pub const HF_GPT2_BASE: &str = "https://huggingface.co/openai-community/gpt2/resolve/607a30d783dfa663caf39e06633721c8d4cfcd7e/";
 
+/// Whether a model's description (a results file's `config.model`) names the pinned GPT-2
+/// small: `openai-community/gpt2@<revision>`, alone (what `gradpatch run --model-name`
+/// records for the deployed precomputed run) or in the page's label of the preset.
+pub fn names_gpt2_small(model: &str) -> bool {
+    let name = gpt2_small_name();
+    model == name || model == format!("GPT-2 small ({name})")
+}
+
+/// `openai-community/gpt2@<revision>`.
+pub fn gpt2_small_name() -> String {
+    format!("openai-community/gpt2@{HF_GPT2_REVISION}")
+}
+
 /// A file of a preset whose bytes are known: the worker refuses anything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PinnedFile {
@@ -145,7 +158,26 @@ pub struct View {
     /// `None`: the mean over prompts.
     pub prompt: Option<usize>,
     pub selection: Option<Component>,
+    /// Outline the circuit's heads in the head heatmaps (`outline=0` hides them).
+    pub outlines: bool,
 }
+
+/// The known circuit the methods are scored against (the scoreboard, the outlines).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CircuitChoice {
+    /// The bundled IOI circuit when the model is the pinned GPT-2 small, else none.
+    #[default]
+    Auto,
+    /// `circuit=none`.
+    Off,
+    /// `circuit=ioi-gpt2-small`: the bundled one, whatever the model.
+    Bundled,
+    /// A circuit file on a server (asked about first when on another site).
+    Link(ResultsLink),
+}
+
+/// The bundled circuit's name in links.
+pub const BUNDLED_CIRCUIT: &str = "ioi-gpt2-small";
 
 /// Everything a permalink holds.
 #[derive(Clone, Debug, PartialEq)]
@@ -157,6 +189,7 @@ pub struct PageState {
     pub backend: Backend,
     pub prompts: Prompts,
     pub options: StudyOptions,
+    pub circuit: CircuitChoice,
     pub view: View,
 }
 
@@ -169,11 +202,13 @@ impl Default for PageState {
             backend: Backend::Auto,
             prompts: Prompts::default(),
             options: StudyOptions::default(),
+            circuit: CircuitChoice::Auto,
             view: View {
                 tab: Tab::Heads,
                 pair: MethodPair::default(),
                 prompt: None,
                 selection: None,
+                outlines: true,
             },
         }
     }

@@ -7,7 +7,8 @@ use gradpatch_terms::{
 };
 
 use crate::{
-    MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl, PageState, ParamError, ResultsLink, Tab, Warning,
+    BUNDLED_CIRCUIT, CircuitChoice, MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl, PageState,
+    ParamError, ResultsLink, Tab, Warning,
 };
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).
@@ -278,6 +279,8 @@ fn read_state(s: &mut PageState, key: &str, v: &str) -> Option<Result<(), ParamE
         "backend" => v.parse().map(|b| s.backend = b).map_err(ParamError::Name),
         "pos" => flag(v).map(|b| o.positions = b),
         "faith" => read_faith(v).map(|f| o.faithfulness = f),
+        "circuit" => read_circuit(v).map(|c| s.circuit = c),
+        "outline" => flag(v).map(|b| s.view.outlines = b),
         "steps" => number(v, 1, MAX_STEPS, "a step count").map(|x| o.ig_steps = x),
         "quad" => v.parse().map(|x| o.ig_method = x).map_err(ParamError::Name),
         "baseline" => v
@@ -300,6 +303,16 @@ fn read_state(s: &mut PageState, key: &str, v: &str) -> Option<Result<(), ParamE
 }
 
 /// `faith=1` (ranking by |score|), `faith=signed`, `faith=0`.
+fn read_circuit(v: &str) -> Result<CircuitChoice, ParamError> {
+    match v.trim() {
+        "none" => Ok(CircuitChoice::Off),
+        BUNDLED_CIRCUIT => Ok(CircuitChoice::Bundled),
+        link => ResultsLink::parse(link)
+            .map(CircuitChoice::Link)
+            .map_err(ParamError::Circuit),
+    }
+}
+
 fn read_faith(v: &str) -> Result<Option<Ranking>, ParamError> {
     match v {
         "1" | "abs" => Ok(Some(Ranking::Abs)),
@@ -388,6 +401,12 @@ pub fn write(s: &PageState) -> String {
     }
     write_prompts(&s.prompts, &mut kv);
     write_options(&s.options, &mut kv);
+    match &s.circuit {
+        CircuitChoice::Auto => {}
+        CircuitChoice::Off => kv.push(("circuit", "none".into())),
+        CircuitChoice::Bundled => kv.push(("circuit", BUNDLED_CIRCUIT.into())),
+        CircuitChoice::Link(l) => kv.push(("circuit", l.to_string())),
+    }
     write_view(s, &mut kv);
     kv.iter()
         .map(|(k, v)| format!("{k}={}", encode_component(v)))
@@ -456,5 +475,8 @@ fn write_view(s: &PageState, kv: &mut Vec<(&'static str, String)>) {
     }
     if let Some(sel) = s.view.selection {
         kv.push(("sel", sel.to_string()));
+    }
+    if !s.view.outlines {
+        kv.push(("outline", "0".into()));
     }
 }

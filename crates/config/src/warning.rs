@@ -43,6 +43,7 @@ pub enum ParamError {
     Model,
     Url(UrlError),
     Results(LinkError),
+    Circuit(LinkError),
     Task,
     Pairs(PairsError),
     /// Some custom pairs were left out.
@@ -77,6 +78,7 @@ impl fmt::Display for ParamError {
             ParamError::Model => f.write_str("expected gpt2, bundled or an https:// URL"),
             ParamError::Url(e) => e.fmt(f),
             ParamError::Results(e) => e.fmt(f),
+            ParamError::Circuit(e) => write!(f, "{e}, `none` or `ioi-gpt2-small`"),
             ParamError::Task => f.write_str("expected ioi or custom"),
             ParamError::Pairs(e) => e.fmt(f),
             ParamError::Dropped(lines) => {

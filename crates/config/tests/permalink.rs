@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gradpatch_config::{
-    MAX_PAIRS, ModelChoice, ModelUrl, PageState, ResultsLink, Tab, decode_component,
+    CircuitChoice, MAX_PAIRS, ModelChoice, ModelUrl, PageState, ResultsLink, Tab, decode_component,
     encode_component,
 };
 use gradpatch_terms::{
@@ -50,6 +50,7 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
             percentile: 0.95,
             faithfulness: Some(Ranking::Signed),
         },
+        circuit: CircuitChoice::Link(ResultsLink::parse("https://example.org/c.json").unwrap()),
         view: gradpatch_config::View {
             tab: Tab::MeanDiff,
             pair: pair(Method::Atp, Method::Ap),
@@ -58,9 +59,20 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
                 layer: 2,
                 neuron: 301,
             }),
+            outlines: false,
         },
     };
     roundtrip(&s);
+    for circuit in [
+        CircuitChoice::Off,
+        CircuitChoice::Bundled,
+        CircuitChoice::Link(ResultsLink::Relative("c/demo.json".into())),
+    ] {
+        roundtrip(&PageState {
+            circuit,
+            ..PageState::default()
+        });
+    }
     let custom = PageState {
         model: ModelChoice::Bundled,
         prompts: Prompts::Custom(vec![PromptPair {
@@ -96,6 +108,14 @@ fn a_results_link_keeps_its_view() {
     let (_, w) = PageState::from_query("?results=javascript%3Aalert(1)");
     assert_eq!(w.len(), 1, "{w:?}");
     assert_eq!(w[0].key, "results");
+    let (s, w) = PageState::from_query("?circuit=javascript%3Aalert(1)");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].to_string().contains("`none` or `ioi-gpt2-small`"),
+        "{}",
+        w[0]
+    );
+    assert_eq!(s.circuit, CircuitChoice::Auto);
 }
 
 #[test]

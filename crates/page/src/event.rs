@@ -1,6 +1,6 @@
 //! What moves the page ([`Event`]) and what the page asks the browser to do ([`Effect`]).
 
-use gradpatch_config::{ModelChoice, PageState, ResultsLink};
+use gradpatch_config::{CircuitChoice, ModelChoice, PageState, ResultsLink};
 use gradpatch_protocol::{FromWorker, ToWorker};
 use gradpatch_study::{Results, ResultsError};
 use gradpatch_terms::PromptPair;
@@ -64,6 +64,25 @@ pub enum Event {
     },
     /// Back from a results file to what was there before.
     CloseFile,
+    /// A link names a circuit file: `url` is the link resolved against the page's address.
+    CircuitLink {
+        link: ResultsLink,
+        url: String,
+        same_site: bool,
+    },
+    /// The answer to "download the circuit on that site?".
+    ConfirmCircuit {
+        download: bool,
+    },
+    /// A circuit file's bytes (picked, dropped or fetched; `link`: fetched for the link), or
+    /// why it could not be read.
+    CircuitRead {
+        from: String,
+        bytes: Result<Vec<u8>, String>,
+        link: bool,
+    },
+    /// The circuit chooser (automatic, none, the bundled one).
+    ChooseCircuit(CircuitChoice),
 }
 
 /// What the page asks the browser to do.
@@ -78,4 +97,6 @@ pub enum Effect {
     /// Download the results at `url` (capped; the answer comes as [`Event::Opened`] or
     /// [`Event::OpenFailed`]).
     FetchResults { url: String },
+    /// Download the circuit file at `url` (answered by [`Event::CircuitRead`]).
+    FetchCircuit { url: String },
 }

@@ -6,12 +6,14 @@
 //! browser to carry out (messages to the worker, a fresh worker, a fetch). The leptos code
 //! renders the page and sends events; everything here builds and is tested natively.
 
+mod circuit;
 mod event;
 mod open;
 mod phase;
 mod update;
 mod worker;
 
+pub use circuit::{AskCircuit, LoadedCircuit};
 pub use event::{Effect, Event};
 pub use phase::{
     AfterLoad, Banners, Choice, Download, Load, LoadSource, Phase, ResultsFrom, RunProgress,
@@ -35,6 +37,10 @@ pub struct Page {
     pub banners: Banners,
     /// A link names results on another site: the page asks before downloading them.
     pub confirm_results: Option<AskResults>,
+    /// A circuit file read from a file or a link (see `circuit.rs`).
+    pub circuit: Option<LoadedCircuit>,
+    /// A link names a circuit on another site: the page asks before downloading it.
+    pub confirm_circuit: Option<AskCircuit>,
     /// What the Cache API holds.
     pub cache: Vec<CachedFile>,
     /// The tokenizer's verdict on each custom pair (`None`: valid).

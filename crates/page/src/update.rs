@@ -1,6 +1,6 @@
 //! The transitions: `update(page, event) -> (page, effects)`, and the page a link starts.
 
-use gradpatch_config::{HF_GPT2_BASE, ModelChoice};
+use gradpatch_config::{HF_GPT2_BASE, ModelChoice, gpt2_small_name};
 use gradpatch_protocol::{ModelSource, RunRequest, ToWorker};
 use gradpatch_terms::Prompts;
 
@@ -68,6 +68,14 @@ pub fn update(mut page: Page, event: Event) -> (Page, Vec<Effect>) {
             page.phase = page.phase.without_file();
             page.banners.status = String::new();
         }
+        Event::CircuitLink {
+            link,
+            url,
+            same_site,
+        } => page.circuit_link(link, url, same_site, &mut effects),
+        Event::ConfirmCircuit { download } => page.confirm_circuit(download, &mut effects),
+        Event::CircuitRead { from, bytes, link } => page.circuit_read(from, bytes, link),
+        Event::ChooseCircuit(choice) => page.choose_circuit(choice),
     }
     (page, effects)
 }
@@ -112,6 +120,8 @@ impl Page {
                 ..Banners::default()
             },
             confirm_results: None,
+            circuit: None,
+            confirm_circuit: None,
             cache: Vec::new(),
             validation: Vec::new(),
             worker: WorkerSetup::default(),
@@ -153,7 +163,7 @@ impl Page {
         let (base, label) = match &self.config.model {
             ModelChoice::Gpt2 => (
                 HF_GPT2_BASE.to_string(),
-                "GPT-2 small (Hugging Face)".to_string(),
+                format!("GPT-2 small ({})", gpt2_small_name()),
             ),
             ModelChoice::Bundled => (BUNDLED_BASE.to_string(), BUNDLED_LABEL.to_string()),
             ModelChoice::Url(u) => (u.to_string(), u.to_string()),

@@ -13,6 +13,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod retrieval;
+pub use retrieval::{precision_recall_at, roc_auc};
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     #[serde(deserialize_with = "f64s_or_nan")]

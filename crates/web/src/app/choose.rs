@@ -1,8 +1,9 @@
-//! The first-visit choice: GPT-2 small (a large download, once) or the bundled demo model
-//! (small, instant). Shown when GPT-2 is not in the cache, so that opening the page or a
-//! shared link never starts a 548 MB download unasked.
+//! The first-visit choice: GPT-2 small (a large download, once), the bundled demo model
+//! (small, instant), or — where the site publishes them — GPT-2 small's precomputed results.
+//! Shown when GPT-2 is not in the cache, so that opening the page or a shared link never starts
+//! a 548 MB download unasked.
 
-use gradpatch_config::ModelChoice;
+use gradpatch_config::{ModelChoice, ResultsLink};
 use gradpatch_page::{Choice, Event};
 use gradpatch_terms::duration_text;
 use leptos::prelude::*;
@@ -13,6 +14,31 @@ use super::Ctx;
 const GPT2_BYTES: f64 = 548.1e6;
 /// The bundled demo model's three files.
 const BUNDLED_BYTES: f64 = 3.4e6;
+/// Where the deploy workflow publishes GPT-2 small's results (deploy/pages/precompute-gpt2.sh).
+const PRECOMPUTED: &str = "precomputed/gpt2-small/results.json";
+const PRECOMPUTED_ABOUT: &str = "precomputed/gpt2-small/about.json";
+
+/// How the precomputed results were made, in words, when the site has them.
+async fn precomputed_about() -> Option<String> {
+    let bytes = super::open::fetch_capped(PRECOMPUTED_ABOUT, 64 << 10)
+        .await
+        .ok()?;
+    let about: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let field = |k: &str| {
+        about
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_string()
+    };
+    let commit: String = field("commit").chars().take(12).collect();
+    Some(format!(
+        "Computed natively by `{}` at commit {commit} on {}, finished {}.",
+        field("configuration"),
+        field("runner"),
+        field("finished")
+    ))
+}
 
 #[component]
 pub fn ChooseModel() -> impl IntoView {
@@ -29,10 +55,24 @@ pub fn ChooseModel() -> impl IntoView {
         })
     };
     let pick = move |model: ModelChoice| ctx.dispatch(Event::Choose(model));
+    let about = RwSignal::new(None::<String>);
+    let see = move |_| {
+        let link = ResultsLink::Relative(PRECOMPUTED.into());
+        ctx.configure(|s| s.results = Some(link.clone()));
+        ctx.open_link(link);
+    };
     let choosing = move || {
         ctx.page
             .with(|p| matches!(p.phase.choice(), Some(Choice::FirstVisit)))
     };
+    // Asked once, when the choice is first shown.
+    Effect::new(move |asked: Option<bool>| {
+        if asked == Some(true) || !choosing() {
+            return asked.unwrap_or(false);
+        }
+        leptos::task::spawn_local(async move { about.set(precomputed_about().await) });
+        true
+    });
     view! {
         <Show when=choosing>
             <section class="banner choose" data-testid="choose-model" aria-labelledby="choose-title">
@@ -46,6 +86,12 @@ pub fn ChooseModel() -> impl IntoView {
                         <strong>"The bundled demo model"</strong>
                         <span>{format!("{:.0} MB, instant, works offline (a small IOI model, not GPT-2)", BUNDLED_BYTES / 1e6)}</span>
                     </button>
+                    {move || about.get().map(|text| view! {
+                        <button data-testid="choose-precomputed" on:click=see>
+                            <strong>"See GPT-2 small's results (precomputed, no download)"</strong>
+                            <span data-testid="precomputed-about">{text}</span>
+                        </button>
+                    })}
                 </div>
                 {move || estimate().map(|e| view! { <p class="hint" data-testid="estimate">{e}</p> })}
             </section>

@@ -5,6 +5,7 @@
 mod bridge;
 mod canvas;
 mod choose;
+mod circuit;
 mod open;
 mod panels;
 mod results;
@@ -67,6 +68,7 @@ impl Ctx {
             }
             Effect::RespawnWorker => bridge.spawn(),
             Effect::FetchResults { url } => self.fetch_results(url),
+            Effect::FetchCircuit { url } => self.fetch_circuit(url),
         }
     }
 
@@ -123,6 +125,9 @@ fn start_page() -> Ctx {
     if let Some(link) = ctx.state.get_untracked().results {
         ctx.open_link(link);
     }
+    if let gradpatch_config::CircuitChoice::Link(link) = ctx.state.get_untracked().circuit {
+        ctx.circuit_link(link);
+    }
     ctx
 }
 
@@ -150,6 +155,7 @@ pub fn App() -> impl IntoView {
         </header>
         <panels::Banners />
         <open::ConfirmResults />
+        <circuit::ConfirmCircuit />
         <choose::ChooseModel />
         <main>
             <section class="controls">

@@ -21,7 +21,7 @@ fn mib(bytes: f64) -> String {
     format!("{:.0} MiB", bytes / f64::from(1u32 << 20))
 }
 
-fn js_text(e: &JsValue) -> String {
+pub(super) fn js_text(e: &JsValue) -> String {
     e.as_string()
         .or_else(|| {
             Reflect::get(e, &"message".into())
@@ -45,7 +45,7 @@ async fn within_stall(p: &Promise) -> Result<Option<JsValue>, JsValue> {
 }
 
 /// The link's address resolved against the page's, and whether it is on the page's site.
-fn resolve(link: &ResultsLink) -> Result<(String, bool), String> {
+pub(super) fn resolve(link: &ResultsLink) -> Result<(String, bool), String> {
     let here = window().location();
     let page = here.href().map_err(|e| js_text(&e))?;
     let url = web_sys::Url::new_with_base(link.as_str(), &page)
@@ -54,9 +54,9 @@ fn resolve(link: &ResultsLink) -> Result<(String, bool), String> {
     Ok((url.href(), url.origin() == origin))
 }
 
-/// The body of `url`, refused beyond [`MAX_RESULTS_BYTES`] (announced or received) and when
-/// the server stalls.
-async fn fetch_capped(url: &str) -> Result<Vec<u8>, String> {
+/// The body of `url`, refused beyond `cap` bytes (announced or received) and when the server
+/// stalls.
+pub(super) async fn fetch_capped(url: &str, cap: u64) -> Result<Vec<u8>, String> {
     let stalled = || format!("the server sent nothing for {} s", STALL_MS / 1000);
     let resp = within_stall(&window().fetch_with_str(url))
         .await
@@ -71,8 +71,11 @@ async fn fetch_capped(url: &str) -> Result<Vec<u8>, String> {
     if !resp.ok() {
         return Err(format!("the server answered HTTP {}", resp.status()));
     }
-    let cap = MAX_RESULTS_BYTES;
-    let limit = mib(cap as f64);
+    let limit = if cap >= 1 << 20 {
+        mib(cap as f64)
+    } else {
+        format!("{cap} bytes")
+    };
     let announced = resp
         .headers()
         .get("content-length")
@@ -172,7 +175,7 @@ impl Ctx {
         let ctx = *self;
         leptos::task::spawn_local(async move {
             let from = ResultsFrom::Link(url.clone());
-            let event = match fetch_capped(&url).await {
+            let event = match fetch_capped(&url, MAX_RESULTS_BYTES).await {
                 Ok(bytes) => Event::Opened {
                     from,
                     results: parse(&bytes),

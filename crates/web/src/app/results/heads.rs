@@ -2,8 +2,10 @@
 
 use gradpatch_charts::data::{Kind, Method};
 use gradpatch_charts::draw;
+use gradpatch_charts::outline::draw_outlines;
 use leptos::prelude::*;
 
+use super::scoreboard::{CircuitLegend, head_cells};
 use super::{KindData, methods, selected_cell, selection_of};
 use crate::app::Ctx;
 use crate::app::canvas::{Hit, chart};
@@ -30,9 +32,14 @@ pub(super) fn Heatmaps(d: KindData) -> impl IntoView {
                 let scope =
                     prompt.map_or("mean over prompts".to_string(), |p| format!("prompt {p}"));
                 let title = format!("{} {} ({scope})", method.label(), kind.label());
+                let cells = if kind == Kind::Heads {
+                    head_cells(ctx)
+                } else {
+                    Vec::new()
+                };
                 d.grid(method).with(|grid| {
                     let grid = grid.as_ref()?;
-                    draw::heatmap(
+                    let plot = draw::heatmap(
                         area,
                         &title,
                         x_label,
@@ -40,7 +47,9 @@ pub(super) fn Heatmaps(d: KindData) -> impl IntoView {
                         f64::from(grid.max_abs()),
                         selected_cell(sel, kind),
                     )
-                    .ok()
+                    .ok()?;
+                    draw_outlines(area, &plot, (grid.rows, grid.cols), &cells).ok()?;
+                    Some(plot)
                 })
             },
             move |a, x, y| -> Hit {
@@ -53,5 +62,8 @@ pub(super) fn Heatmaps(d: KindData) -> impl IntoView {
         )
     };
     let class = if kind == Kind::Heads { "pair" } else { "stack" };
-    view! { <div class=class>{move || methods(ctx).into_iter().map(one).collect_view()}</div> }
+    view! {
+        <div class=class>{move || methods(ctx).into_iter().map(one).collect_view()}</div>
+        {(kind == Kind::Heads).then(|| view! { <CircuitLegend /> })}
+    }
 }

@@ -11,6 +11,7 @@ mod overlap;
 mod positions;
 mod prompts;
 mod scatter;
+mod scoreboard;
 mod summary;
 
 use gradpatch_charts::data::{self, Grid, Kind, Method, MethodPair, Point, method_index};
@@ -194,7 +195,7 @@ pub fn ResultsView() -> impl IntoView {
                 Tab::MeanDiff => view! { <div class="pair"><MeanDiff d=heads /><MeanDiff d=neurons /></div> }.into_any(),
                 Tab::Positions => view! { <Positions /> }.into_any(),
                 Tab::Faithfulness => view! { <faithfulness::Faithfulness /> }.into_any(),
-                Tab::Summary => view! { <Summary /> }.into_any(),
+                Tab::Summary => view! { <Summary /><scoreboard::ScoreboardView /> }.into_any(),
                 Tab::Prompts => view! { <PromptsTable /> }.into_any(),
             }}
         </Show>

@@ -3,9 +3,11 @@
 
 use gradpatch_charts::data::{self, Grid, Kind, Method};
 use gradpatch_charts::draw;
+use gradpatch_charts::outline::draw_outlines;
 use gradpatch_terms::Component;
 use leptos::prelude::*;
 
+use super::scoreboard::position_cells;
 use super::{methods, scores_at};
 use crate::app::Ctx;
 use crate::app::canvas::{Hit, chart};
@@ -16,6 +18,22 @@ fn head_of(row: usize, heads: usize) -> Component {
     Component::Head {
         layer: row / heads,
         head: row % heads,
+    }
+}
+
+/// What the tab shows of prompt `p` (`any`: whether some method has scores per position).
+fn note(ctx: Ctx, p: usize, any: bool) -> String {
+    let scope = if ctx.state.with(|s| s.view.prompt.is_none()) {
+        format!("prompt {p} (choose another above; prompts differ in length, so there is no mean)")
+    } else {
+        format!("prompt {p}")
+    };
+    if any {
+        format!(
+            "Each head's score at each token of {scope}: rows are layers and heads, columns the prompt's tokens."
+        )
+    } else {
+        format!("No scores per position for {scope}: run the comparison again to compute them.")
     }
 }
 
@@ -64,10 +82,15 @@ pub(super) fn Positions() -> impl IntoView {
                 };
                 let title = format!("{} per position, prompt {}", method.label(), prompt.get());
                 let tokens = tokens.get();
+                let (cells, _) = position_cells(ctx, prompt.get());
                 grid(method).with(|g| {
                     let g = g.as_ref()?;
                     let scale = f64::from(g.max_abs());
-                    draw::positions_heatmap(area, &title, (g, &tokens, heads), scale, row).ok()
+                    let plot =
+                        draw::positions_heatmap(area, &title, (g, &tokens, heads), scale, row)
+                            .ok()?;
+                    draw_outlines(area, &plot, (g.rows, g.cols), &cells).ok()?;
+                    Some(plot)
                 })
             },
             move |a, x, y| -> Hit {
@@ -86,19 +109,20 @@ pub(super) fn Positions() -> impl IntoView {
             .collect::<Vec<_>>()
     };
     view! {
-        <p class="stat" data-testid="positions-note">{move || {
-            let p = prompt.get();
-            let scope = if ctx.state.with(|s| s.view.prompt.is_none()) {
-                format!("prompt {p} (choose another above; prompts differ in length, so there is no mean)")
-            } else {
-                format!("prompt {p}")
-            };
-            if shown().is_empty() {
-                format!("No scores per position for {scope}: run the comparison again to compute them.")
-            } else {
-                format!("Each head's score at each token of {scope}: rows are layers and heads, columns the prompt's tokens.")
-            }
-        }}</p>
+        <p class="stat" data-testid="positions-note">{move || note(ctx, prompt.get(), !shown().is_empty())}</p>
+        <CircuitPositions prompt=prompt />
         <div class="pair">{move || shown().into_iter().map(one).collect_view()}</div>
+    }
+}
+
+/// Where each class of the circuit acts in the prompt (or why it does not there).
+#[component]
+fn CircuitPositions(prompt: Memo<usize>) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    move || {
+        let (_, notes) = position_cells(ctx, prompt.get());
+        (!notes.is_empty()).then(|| view! {
+            <p class="stat" data-testid="circuit-positions">{format!("The circuit's heads are outlined where their class acts: {}.", notes.join("; "))}</p>
+        })
     }
 }
