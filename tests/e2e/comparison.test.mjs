@@ -116,6 +116,8 @@ onRun('pair selector: AtP–AP drives the scatter, overlap and mean difference, 
   const summary = await page.innerText('[data-testid="summary"]');
   assert(/prompts\s+2/.test(summary), summary);
   for (const vs of ['IG vs AP', 'AtP vs AP', 'IG vs AtP']) assert(summary.includes(`Pearson r ${vs}, heads`), summary);
+  // The faithfulness summary per method and kind (area; k at 80%; value at the highlighted set).
+  for (const m of ['AtP', 'IG', 'AP']) assert(new RegExp(`faithfulness of ${m} heads \\(area; k at 80%; at the highlighted set\\)\\s+\\d\\.\\d{4}; (\\d+|—); -?\\d\\.\\d{4} \\(\\d+ of them\\)`).test(summary), summary);
 });
 
 onRun('accessibility: no serious or critical axe-core violation on the page and on every results tab', async (page) => {

@@ -195,6 +195,13 @@ test('circuit scoreboard: a circuit file for the demo model scores every method 
   await page.setInputFiles('[data-testid="circuit-file"]', bad);
   await waitError(page, /Circuit file bad-circuit-\d+\.json: class “y”: unknown position “S9”/);
   assert(await page.$('[data-testid="scoreboard"]') !== null, 'the scoreboard stays');
+  // A circuit file dropped onto the chooser is read like a picked one.
+  await page.evaluate((text) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([text], 'dropped-circuit.json', { type: 'application/json' }));
+    document.querySelector('[data-testid="circuit-chooser"]').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, fs.readFileSync(fixture, 'utf8'));
+  await page.waitForFunction(() => /dropped-circuit\.json \(4 heads in 3 classes\)/.test(document.querySelector('[data-testid="circuit-in-use"]')?.innerText || ''), null, { timeout: 10000 });
   // GPT-2 small's circuit does not fit the demo model: said, naming a head.
   await page.selectOption('[data-testid="circuit-choice"]', 'bundled');
   await page.waitForSelector('[data-testid="scoreboard-error"]');

@@ -8,7 +8,7 @@ use gradpatch_page::Event;
 use js_sys::Uint8Array;
 use leptos::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{File, HtmlInputElement};
+use web_sys::{DragEvent, File, HtmlInputElement};
 
 use super::Ctx;
 use super::open::{fetch_capped, js_text, resolve};
@@ -123,6 +123,16 @@ pub fn CircuitChooser() -> impl IntoView {
         }
         input.set_value("");
     };
+    let on_drop = move |ev: DragEvent| {
+        ev.prevent_default();
+        if let Some(file) = ev
+            .data_transfer()
+            .and_then(|d| d.files())
+            .and_then(|f| f.get(0))
+        {
+            ctx.read_circuit_file(file);
+        }
+    };
     let in_use = move || {
         ctx.page.with(|p| match p.active_circuit() {
             Some(c) => format!(
@@ -135,7 +145,8 @@ pub fn CircuitChooser() -> impl IntoView {
         })
     };
     view! {
-        <div class="row circuit" data-testid="circuit-chooser">
+        <div class="row circuit drop" data-testid="circuit-chooser"
+            on:dragover=|ev: DragEvent| ev.prevent_default() on:drop=on_drop>
             <label>"known circuit "
                 <select data-testid="circuit-choice" prop:value=key on:change=choose>
                     <option value="auto">"automatic"</option>
@@ -144,7 +155,7 @@ pub fn CircuitChooser() -> impl IntoView {
                     <option value="link" disabled=true>"from the link"</option>
                 </select>
             </label>
-            <label>"or a circuit file " <input type="file" accept=".json,application/json" data-testid="circuit-file" on:change=on_file /></label>
+            <label>"or a circuit file (pick or drop) " <input type="file" accept=".json,application/json" data-testid="circuit-file" on:change=on_file /></label>
             <span class="hint" data-testid="circuit-in-use">{in_use}</span>
         </div>
     }

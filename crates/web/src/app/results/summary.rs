@@ -4,7 +4,7 @@
 use gradpatch_charts::data::{self, Kind};
 use gradpatch_page::ResultsFrom;
 use gradpatch_study::Results;
-use gradpatch_terms::{MethodPair, duration_text};
+use gradpatch_terms::{ComponentKind, MethodPair, duration_text};
 use leptos::prelude::*;
 
 use super::fmt;
@@ -138,6 +138,35 @@ fn method_rows(r: &Results) -> Vec<(String, String)> {
 }
 
 /// The settings and the time of each stage.
+/// Each method's faithfulness summary per kind, when the results have curves.
+fn faithfulness_rows(r: &Results) -> Vec<(String, String)> {
+    let Some(f) = r.faithfulness.as_ref() else {
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    for &method in f.methods.keys() {
+        for kind in [ComponentKind::Heads, ComponentKind::Neurons] {
+            if let Some(s) = f.summary(method, kind, r.config.options.percentile) {
+                rows.push((
+                    format!(
+                        "faithfulness of {} {} (area; k at 80%; at the highlighted set)",
+                        method.label(),
+                        kind.label()
+                    ),
+                    format!(
+                        "{}; {}; {} ({} of them)",
+                        fmt(s.area),
+                        s.k80.map_or("—".to_string(), |k| k.to_string()),
+                        fmt(f64::from(s.at_highlighted)),
+                        s.highlighted
+                    ),
+                ));
+            }
+        }
+    }
+    rows
+}
+
 fn settings_rows(r: &Results) -> Vec<(String, String)> {
     let o = &r.config.options;
     let mut rows = vec![(
@@ -173,6 +202,7 @@ pub(super) fn Summary() -> impl IntoView {
         let mut rows = record_rows(&r, &from);
         rows.extend(pair_rows(&r));
         rows.extend(method_rows(&r));
+        rows.extend(faithfulness_rows(&r));
         rows.extend(settings_rows(&r));
         Some(view! {
             <table class="summary" data-testid="summary">
