@@ -47,6 +47,9 @@ pub struct BenchMethodsArgs {
     /// Skip the AP sweep, its naive loop and AP per position (minutes on GPT-2 small).
     #[arg(long)]
     skip_ap: bool,
+    /// Skip the edge scores (EAP, EAP-IG, exact patching of the top edges).
+    #[arg(long)]
+    skip_edges: bool,
 }
 
 fn say(line: String) {
@@ -361,6 +364,9 @@ pub fn run(args: &BenchMethodsArgs) -> Result<(), String> {
             atp
         };
         bench.faithfulness(&atp)?;
+        if !args.skip_edges {
+            crate::bench_edges::bench(model, &bench.runs, say)?;
+        }
         if !args.skip_ig {
             bench.ig()?;
         }

@@ -1,6 +1,7 @@
 //! `gradpatch`: the native command line of the gradpatch engine.
 
 mod bench;
+mod bench_edges;
 mod bench_methods;
 mod files;
 mod logits;

@@ -20,6 +20,7 @@ pub mod processing;
 pub mod readback;
 mod readout;
 pub mod save;
+mod split_qkv;
 pub mod vocab;
 pub mod weights;
 

@@ -79,6 +79,7 @@ pub trait Keyed: Copy + PartialEq + Send + Sync + 'static {
 
 mod component;
 mod duration;
+mod edges;
 mod method;
 mod options;
 mod pair;
@@ -87,6 +88,7 @@ mod study;
 
 pub use component::{Component, ComponentKind};
 pub use duration::{duration_text, seconds_left};
+pub use edges::{Downstream, Edge, EdgeGraph, QkvInput, Upstream};
 pub use method::{Method, MethodListError, MethodPair, MethodSet};
 pub use options::{Backend, Baseline, Corruption, Direction, Processing};
 pub use pair::PromptPair;

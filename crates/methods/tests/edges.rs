@@ -1,0 +1,59 @@
+//! Edge scores of model-a equal `circuit_goldens.json` (TransformerLens 2.15, processed weights,
+//! split q/k/v inputs; `reference/CIRCUITS.md`, part B) for every edge of all 16 prompts: EAP,
+//! EAP-IG (inputs variant, m = 5 and 20) and exact edge patching.
+//!
+//! Tolerance, as CIRCUITS.md suggests: 2 · 5e-5 / |D| per prompt (an error of 5e-5 in logit
+//! units on each side of a difference, divided by D = LD_clean − LD_corrupted).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::pairs;
+use gradpatch_methods::edges::{decomposition_error, eap, eap_ig, exact_patching};
+use gradpatch_model::Processing;
+use gradpatch_runs::PromptRuns;
+use gradpatch_testdata::{assert_close, at, circuit_goldens};
+use serde_json::Value;
+
+fn numbers(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn eap_eap_ig_and_exact_patching_equal_the_goldens() {
+    let model = gradpatch_testmodel::model_a(Processing::all());
+    let g = at(circuit_goldens(), "edges");
+    let n = g["n_edges"].as_u64().unwrap() as usize;
+    let all: Vec<usize> = (0..n).collect();
+    for (i, pair) in pairs().iter().enumerate() {
+        let runs = PromptRuns::new(&model, pair).unwrap();
+        let tol = 2.0 * 5e-5 / f64::from(runs.denominator().abs());
+        let check = |got: Vec<f32>, field: &str| {
+            assert_eq!(got.len(), n, "{field}");
+            assert_close(
+                &format!("{field} prompt {i}"),
+                &got,
+                &numbers(&g[field][i]),
+                tol,
+            );
+        };
+        check(eap(&model, &runs).unwrap(), "eap");
+        check(eap_ig(&model, &runs, 5).unwrap(), "eap_ig_inputs_m5");
+        check(eap_ig(&model, &runs, 20).unwrap(), "eap_ig_inputs_m20");
+        check(
+            exact_patching(&model, &runs, &all).unwrap(),
+            "exact_patching",
+        );
+        // Every node's input is the sum of its upstream outputs and the biases (CIRCUITS.md:
+        // 1.9e-6 in float32, |in_v| up to 17).
+        let err = decomposition_error(&model, &runs).unwrap();
+        assert!(
+            err < 1e-5,
+            "prompt {i}: residual decomposition off by {err}"
+        );
+    }
+}
