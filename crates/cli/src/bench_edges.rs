@@ -3,7 +3,9 @@
 
 use std::time::Instant;
 
+use gradpatch_methods::edge_faithfulness::edge_faithfulness;
 use gradpatch_methods::edges::{eap, eap_ig, exact_patching};
+use gradpatch_methods::faithfulness::curve_sizes;
 use gradpatch_model::Gpt2;
 use gradpatch_runs::PromptRuns;
 use gradpatch_study::faithfulness::ranking;
@@ -42,6 +44,17 @@ pub fn bench(model: &Gpt2, runs: &[PromptRuns], say: fn(String)) -> Result<(), S
     let (ig, ig_s) = time(&mut |r| eap_ig(model, r, STEPS).map_err(|e| e.to_string()))?;
     say(format!(
         "EAP-IG, m = {STEPS}, every edge (one batched forward and backward of {STEPS} rows): {ig_s:.2} s per prompt"
+    ));
+    let mut by_ig = ig.clone().into_iter();
+    let ks = curve_sizes(graph.edges.len());
+    let (_, faith_s) = time(&mut |r| {
+        let order = ranking(&by_ig.next().unwrap_or_default(), false);
+        let sets: Vec<Vec<usize>> = ks.iter().map(|&k| order[..k].to_vec()).collect();
+        edge_faithfulness(model, r, &sets).map_err(|e| e.to_string())
+    })?;
+    say(format!(
+        "edge-set faithfulness curve of EAP-IG's ranking ({} points, layer by layer, 16 sets per pass): {faith_s:.2} s per prompt",
+        ks.len()
     ));
     let mut ig = ig.into_iter();
     let (_, exact_s) = time(&mut |r| {

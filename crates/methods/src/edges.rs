@@ -24,7 +24,7 @@ use gradpatch_terms::{Downstream, Edge, EdgeGraph, QkvInput, Upstream};
 const EXACT_ROWS: usize = 32;
 
 /// Upstream node `u`'s output in run `r`, `[1, pos, d_model]`.
-fn output(r: &RunCache, u: Upstream) -> Tensor<3> {
+pub(crate) fn output(r: &RunCache, u: Upstream) -> Tensor<3> {
     match u {
         Upstream::Input => r.resid_pre[0].clone(),
         Upstream::Head { layer, head } => {

@@ -8,6 +8,7 @@
 pub mod ap;
 mod ap_pos;
 mod atp;
+pub mod edge_faithfulness;
 pub mod edges;
 pub mod faithfulness;
 pub mod ig;

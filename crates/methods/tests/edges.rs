@@ -9,6 +9,7 @@
 mod common;
 
 use common::pairs;
+use gradpatch_methods::edge_faithfulness::edge_faithfulness;
 use gradpatch_methods::edges::{decomposition_error, eap, eap_ig, exact_patching};
 use gradpatch_model::Processing;
 use gradpatch_runs::PromptRuns;
@@ -55,5 +56,43 @@ fn eap_eap_ig_and_exact_patching_equal_the_goldens() {
             err < 1e-5,
             "prompt {i}: residual decomposition off by {err}"
         );
+    }
+}
+
+fn index_sets(v: &Value) -> Vec<Vec<usize>> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as usize)
+                .collect()
+        })
+        .collect()
+}
+
+/// f(all edges) = 1, f(no edges) ≈ 0, the top-k edges by |exact| and the three random sets.
+#[test]
+fn edge_set_faithfulness_equals_the_goldens() {
+    let model = gradpatch_testmodel::model_a(Processing::all());
+    let g = at(circuit_goldens(), "edges/faithfulness");
+    let n = at(circuit_goldens(), "edges/n_edges").as_u64().unwrap() as usize;
+    let random = index_sets(at(g, "random/sets"));
+    for (i, pair) in pairs().iter().enumerate() {
+        let runs = PromptRuns::new(&model, pair).unwrap();
+        let tol = 2.0 * 5e-5 / f64::from(runs.denominator().abs());
+        let mut sets = vec![(0..n).collect::<Vec<_>>(), Vec::new()];
+        let mut expected = vec![
+            g["all"][i].as_f64().unwrap(),
+            g["empty"][i].as_f64().unwrap(),
+        ];
+        sets.extend(index_sets(&g["topk_by_abs_exact"]["sets"][i]));
+        expected.extend(numbers(&g["topk_by_abs_exact"]["faithfulness"][i]));
+        sets.extend(random.iter().cloned());
+        expected.extend(numbers(&g["random"]["faithfulness"][i]));
+        let f = edge_faithfulness(&model, &runs, &sets).unwrap();
+        assert_close(&format!("edge faithfulness prompt {i}"), &f, &expected, tol);
     }
 }
