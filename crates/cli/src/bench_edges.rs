@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use gradpatch_methods::edge_faithfulness::edge_faithfulness;
-use gradpatch_methods::edges::{eap, eap_ig, exact_patching};
+use gradpatch_methods::edges::{decomposition_error, eap, eap_ig, exact_patching, found_of_top};
 use gradpatch_methods::faithfulness::curve_sizes;
 use gradpatch_model::Gpt2;
 use gradpatch_runs::PromptRuns;
@@ -37,7 +37,14 @@ pub fn bench(model: &Gpt2, runs: &[PromptRuns], say: fn(String)) -> Result<(), S
         let out = runs.iter().map(&mut *f).collect::<Result<Vec<_>, _>>()?;
         Ok((out, t.elapsed().as_secs_f64() / n))
     };
-    let (_, eap_s) = time(&mut |r| eap(model, r).map_err(|e| e.to_string()))?;
+    let mut worst = 0.0f32;
+    for r in runs {
+        worst = worst.max(decomposition_error(model, r).map_err(|e| e.to_string())?);
+    }
+    say(format!(
+        "residual decomposition (every node's input = its upstream outputs + biases): max abs error {worst:.2e}"
+    ));
+    let (eaps, eap_s) = time(&mut |r| eap(model, r).map_err(|e| e.to_string()))?;
     say(format!(
         "EAP, every edge (one forward and one backward): {eap_s:.2} s per prompt"
     ));
@@ -56,17 +63,31 @@ pub fn bench(model: &Gpt2, runs: &[PromptRuns], say: fn(String)) -> Result<(), S
         "edge-set faithfulness curve of EAP-IG's ranking ({} points, layer by layer, 16 sets per pass): {faith_s:.2} s per prompt",
         ks.len()
     ));
-    let mut ig = ig.into_iter();
-    let (_, exact_s) = time(&mut |r| {
-        let scores = ig.next().unwrap_or_default();
-        let top: Vec<usize> = ranking(&scores, false)
-            .into_iter()
-            .take(TOP_EXACT)
-            .collect();
-        exact_patching(model, r, &top).map_err(|e| e.to_string())
+    let tops: Vec<Vec<usize>> = ig
+        .iter()
+        .map(|s| ranking(s, false).into_iter().take(TOP_EXACT).collect())
+        .collect();
+    let mut top = tops.iter();
+    let (exact, exact_s) = time(&mut |r| {
+        let edges = top.next().map_or(&[][..], Vec::as_slice);
+        exact_patching(model, r, edges).map_err(|e| e.to_string())
     })?;
     say(format!(
         "exact patching of the top {TOP_EXACT} edges by |EAP-IG| (batched by the node they enter): {exact_s:.2} s per prompt"
+    ));
+    let n = TOP_EXACT / 4;
+    let found = |est: &[Vec<f32>]| -> usize {
+        est.iter()
+            .zip(&tops)
+            .zip(&exact)
+            .map(|((e, t), x)| found_of_top(e, t, x, n))
+            .sum()
+    };
+    say(format!(
+        "of the {n} largest |exact| among them, the estimate's top {n} hold: EAP {}, EAP-IG {} (over {} prompt(s))",
+        found(&eaps),
+        found(&ig),
+        runs.len()
     ));
     Ok(())
 }

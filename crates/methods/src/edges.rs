@@ -322,3 +322,20 @@ pub async fn decomposition_error_async(model: &Gpt2, runs: &PromptRuns) -> Resul
 pub fn decomposition_error(model: &Gpt2, runs: &PromptRuns) -> Result<f32, RunError> {
     block_on(decomposition_error_async(model, runs))
 }
+
+/// How many of the `n` edges with the largest |exact| score (among `exact`, computed for
+/// `edges`) are among the `n` edges the estimate `estimate` (every edge, graph order) ranks
+/// first by |score|: the field's check of an estimate against exact patching.
+pub fn found_of_top(estimate: &[f32], edges: &[usize], exact: &[f32], n: usize) -> usize {
+    let by_abs = |scores: &[f32]| -> Vec<usize> {
+        let mut order: Vec<usize> = (0..scores.len()).collect();
+        order.sort_by(|&a, &b| scores[b].abs().total_cmp(&scores[a].abs()));
+        order
+    };
+    let top_estimate: Vec<usize> = by_abs(estimate).into_iter().take(n).collect();
+    by_abs(exact)
+        .into_iter()
+        .take(n)
+        .filter(|&i| edges.get(i).is_some_and(|e| top_estimate.contains(e)))
+        .count()
+}
