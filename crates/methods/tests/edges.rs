@@ -137,3 +137,40 @@ fn the_estimates_find_most_of_the_exact_top_edges() {
         "EAP {eap_found}, EAP-IG {ig_found} of 40"
     );
 }
+
+/// The same edge scores and edge-set faithfulness on burn-wgpu natively (Vulkan; lavapipe on
+/// machines without a GPU), autodiff included, for two prompts.
+#[test]
+fn edge_scores_on_wgpu() {
+    let device = gradpatch_testmodel::wgpu();
+    let model = gradpatch_testmodel::load_model_a("model.safetensors", Processing::all(), &device);
+    let g = at(circuit_goldens(), "edges");
+    let n = g["n_edges"].as_u64().unwrap() as usize;
+    let all: Vec<usize> = (0..n).collect();
+    for i in [0usize, 9] {
+        let runs = PromptRuns::new(&model, &pairs()[i]).unwrap();
+        let tol = 2.0 * 5e-5 / f64::from(runs.denominator().abs());
+        let close = |got: Vec<f32>, field: &str| {
+            assert_close(
+                &format!("wgpu {field} prompt {i}"),
+                &got,
+                &numbers(&g[field][i]),
+                tol,
+            )
+        };
+        close(eap(&model, &runs).unwrap(), "eap");
+        close(eap_ig(&model, &runs, 5).unwrap(), "eap_ig_inputs_m5");
+        close(
+            exact_patching(&model, &runs, &all).unwrap(),
+            "exact_patching",
+        );
+        let sets = index_sets(&g["faithfulness"]["topk_by_abs_exact"]["sets"][i]);
+        let f = edge_faithfulness(&model, &runs, &sets).unwrap();
+        assert_close(
+            &format!("wgpu edge faithfulness prompt {i}"),
+            &f,
+            &numbers(&g["faithfulness"]["topk_by_abs_exact"]["faithfulness"][i]),
+            tol,
+        );
+    }
+}
