@@ -3,12 +3,13 @@
 //! output in this same run, so that a changed node changes everything after it; the residual
 //! stream the layers add to is left as it is. f(E) = (LD_E − LD_corrupted) / D.
 //!
-//! Layer by layer, rows = edge sets: each head's q/k/v from its own corrected input, attention
-//! from those (a run entered at the layer with `hook_q/k/v` patched), the MLP from its
-//! corrected input (a run entered at `hook_result`), the readout from the corrected final
-//! residual stream. A node's correction is one product of the row's mask of dropped edges
-//! with its upstream nodes' differences: upstream nodes are in write order, so the nodes that
-//! can reach a downstream node are a prefix of them.
+//! Layer by layer, rows = edge sets: each head's q/k/v from its own corrected input (every
+//! head's at once, `Gpt2::qkv_of_heads`), attention from those (a run of that layer alone with
+//! `hook_q/k/v` patched), the MLP from its corrected input (a run of that layer entered at
+//! `hook_result`), the readout from the corrected final residual stream: about one forward per
+//! batch of sets. The corrections are products of each row's mask of dropped edges with the
+//! upstream nodes' differences; upstream nodes are in write order, so the nodes that reach a
+//! downstream node are a prefix of them, and the nodes of one layer share it.
 
 use burn::tensor::{Tensor, TensorData};
 use gradpatch_model::{
@@ -27,24 +28,59 @@ const ROWS: usize = 16;
 struct Pass<'a> {
     model: &'a Gpt2,
     graph: &'a EdgeGraph,
-    /// `dropped[v]`: `[rows, 1, n_v]`, 1 where row's set lacks the edge from upstream u to v.
-    dropped: Vec<Tensor<3>>,
+    /// Per downstream node, per row, 1 for each upstream node (of those that reach it) whose
+    /// edge to it the row's set drops: `rows × reach[v]`, row-major.
+    dropped: Vec<Vec<f32>>,
+    reach: Vec<usize>,
+    rows: usize,
     /// Upstream outputs of the corrupted run, `[1, pos, d]`.
     corrupted: Vec<Tensor<3>>,
-    /// Upstream outputs of this run so far, `[rows, pos, d]`.
-    this: Vec<Tensor<3>>,
+    /// (a_u − a_u(corrupted)) of the upstream nodes computed so far, in groups (the input, each
+    /// layer's heads, each MLP): the group's first node and `[rows, group, pos · d]`.
+    diffs: Vec<(usize, Tensor<3>)>,
+    computed: usize,
 }
 
 impl Pass<'_> {
-    /// Σ over dropped edges into downstream node `v` of (a_u − a_u(corrupted)), `[rows, pos, d]`.
-    fn correction(&self, v: usize) -> Tensor<3> {
-        let mask = self.dropped[v].clone();
-        let n_v = mask.dims()[2];
-        let [rows, s, d] = self.this[0].dims();
-        let diffs: Vec<Tensor<3>> = (0..n_v)
-            .map(|u| (self.this[u].clone() - self.corrupted[u].clone()).reshape([rows, 1, s * d]))
+    /// Adds this run's outputs of the next upstream nodes, `[rows, pos, d]` each.
+    fn push(&mut self, outputs: Vec<Tensor<3>>) {
+        let first = self.computed;
+        let diffs: Vec<Tensor<3>> = outputs
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let [rows, s, d] = a.dims();
+                (a - self.corrupted[first + i].clone()).reshape([rows, 1, s * d])
+            })
             .collect();
-        mask.matmul(Tensor::cat(diffs, 1)).reshape([rows, s, d])
+        self.computed += diffs.len();
+        self.diffs.push((first, Tensor::cat(diffs, 1)));
+    }
+
+    /// The corrections of downstream nodes `nodes` (all reached by the same upstream nodes),
+    /// `[rows, nodes, pos · d]`: Σ over each row's dropped edges of (a_u − a_u(corrupted)).
+    fn corrections(&self, nodes: &[usize]) -> Tensor<3> {
+        let n_v = nodes.first().map_or(0, |&v| self.reach[v]);
+        let mut mask = Vec::with_capacity(self.rows * nodes.len() * n_v);
+        for r in 0..self.rows {
+            for &v in nodes {
+                mask.extend_from_slice(&self.dropped[v][r * n_v..(r + 1) * n_v]);
+            }
+        }
+        let device = self.corrupted[0].device();
+        let mask = Tensor::<3>::from_data(
+            TensorData::new(mask, [self.rows, nodes.len(), n_v]),
+            &device,
+        );
+        let [_, s, d] = self.corrupted[0].dims();
+        let zero = Tensor::zeros([self.rows, nodes.len(), s * d], &device);
+        self.diffs
+            .iter()
+            .filter(|(first, _)| *first < n_v)
+            .fold(zero, |acc, (first, chunk)| {
+                let n = chunk.dims()[1];
+                acc + mask.clone().narrow(2, *first, n).matmul(chunk.clone())
+            })
     }
 
     fn index(&self, v: Downstream) -> usize {
@@ -58,35 +94,29 @@ impl Pass<'_> {
     /// Layer `layer` on the residual stream `resid`; returns the stream after it.
     fn layer(&mut self, layer: usize, resid: Tensor<3>) -> Result<Tensor<3>, RunError> {
         let h = self.model.config.n_heads;
-        let mut qkv = Vec::with_capacity(3);
-        for input in QkvInput::ALL {
-            let per_head = (0..h)
-                .map(|head| {
-                    let v = self.index(Downstream::Head { layer, head, input });
-                    let x = resid.clone() - self.correction(v);
-                    let part = self.model.qkv_of(layer, x)?;
-                    let [q, k, val] = part;
-                    let t = match input {
-                        QkvInput::Q => q,
-                        QkvInput::K => k,
-                        QkvInput::V => val,
-                    };
-                    Ok(t.narrow(2, head, 1))
-                })
-                .collect::<Result<Vec<_>, RunError>>()?;
-            qkv.push(Tensor::cat(per_head, 2));
-        }
-        let hooks = [
+        let [rows, s, d] = resid.dims();
+        // Every head's corrected q, k and v inputs, [rows, heads, 3, pos, d].
+        let nodes: Vec<usize> = (0..h)
+            .flat_map(|head| QkvInput::ALL.map(|input| (head, input)))
+            .map(|(head, input)| self.index(Downstream::Head { layer, head, input }))
+            .collect();
+        let inputs = (resid.clone().reshape([rows, 1, s * d]) - self.corrections(&nodes))
+            .reshape([rows, h, 3, s, d]);
+        let points = [
             HookPoint::AttnQ(layer),
             HookPoint::AttnK(layer),
             HookPoint::AttnV(layer),
-        ]
-        .into_iter()
-        .zip(qkv)
-        .fold(Hooks::new(), |hk, (p, t)| {
-            hk.patch(Patch::whole(p, Activation::R4(t)))
-        })
-        .cache([HookPoint::AttnResult(layer)]);
+        ];
+        let mut hooks = Hooks::new().cache([HookPoint::AttnResult(layer)]);
+        for (part, point) in points.into_iter().enumerate() {
+            let x = inputs
+                .clone()
+                .narrow(2, part, 1)
+                .reshape([rows, h, s, d])
+                .swap_dims(1, 2);
+            let value = self.model.qkv_of_heads(layer, part, x)?;
+            hooks = hooks.patch(Patch::whole(point, Activation::R4(value)));
+        }
         let run = self.model.run(Run {
             source: Source::ResidPre {
                 layer,
@@ -94,18 +124,19 @@ impl Pass<'_> {
             },
             prefix: None,
             hooks: &hooks,
-            readout: Readout::Nothing,
+            readout: Readout::StopAfter(layer),
         })?;
         let result = run.cache.r4(HookPoint::AttnResult(layer))?.detach();
-        let [rows, s, _, d] = result.dims();
-        for head in 0..h {
-            self.this
-                .push(result.clone().narrow(2, head, 1).reshape([rows, s, d]));
-        }
+        self.push(
+            (0..h)
+                .map(|head| result.clone().narrow(2, head, 1).reshape([rows, s, d]))
+                .collect(),
+        );
         let resid_mid = resid.clone()
             + result.clone().sum_dim(2).reshape([rows, s, d])
             + self.model.attn_out_bias(layer)?.unsqueeze::<3>();
-        let mlp_in = resid_mid.clone() - self.correction(self.index(Downstream::Mlp(layer)));
+        let mlp = self.index(Downstream::Mlp(layer));
+        let mlp_in = resid_mid.clone() - self.corrections(&[mlp]).reshape([rows, s, d]);
         let hooks = Hooks::new()
             .patch(Patch::whole(
                 HookPoint::MlpIn(layer),
@@ -120,30 +151,25 @@ impl Pass<'_> {
             },
             prefix: None,
             hooks: &hooks,
-            readout: Readout::Nothing,
+            readout: Readout::StopAfter(layer),
         })?;
         let mlp_out = run.cache.r3(HookPoint::MlpOut(layer))?.detach();
-        self.this.push(mlp_out.clone());
+        self.push(vec![mlp_out.clone()]);
         Ok(resid_mid + mlp_out)
     }
 }
 
-/// f(E) for a batch of edge sets (indices into the graph's edges).
-async fn batch(
-    model: &Gpt2,
+/// Per downstream node, how many upstream nodes reach it (a prefix of them) and, per row of
+/// `sets`, 1 for each whose edge the set drops.
+fn dropped_edges(
     graph: &EdgeGraph,
-    runs: &PromptRuns,
     sets: &[Vec<usize>],
-) -> Result<Vec<f32>, RunError> {
-    let rows = sets.len();
-    let device = runs.clean.resid_pre[0].device();
-    let nd = graph.downstream.len();
-    // Per downstream node: the upstream nodes that reach it (a prefix) and, per row, the
-    // dropped ones.
-    let mut reach = vec![0usize; nd];
+) -> Result<(Vec<usize>, Vec<Vec<f32>>), RunError> {
+    let mut reach = vec![0usize; graph.downstream.len()];
     for e in &graph.edges {
         reach[e.to] = reach[e.to].max(e.from + 1);
     }
+    let rows = sets.len();
     let mut dropped: Vec<Vec<f32>> = reach.iter().map(|&n| vec![1.0; rows * n]).collect();
     for (r, set) in sets.iter().enumerate() {
         for &i in set {
@@ -156,11 +182,18 @@ async fn batch(
             dropped[e.to][r * reach[e.to] + e.from] = 0.0;
         }
     }
-    let dropped = dropped
-        .into_iter()
-        .zip(&reach)
-        .map(|(m, &n)| Tensor::<3>::from_data(TensorData::new(m, [rows, 1, n]), &device))
-        .collect();
+    Ok((reach, dropped))
+}
+
+/// f(E) for a batch of edge sets (indices into the graph's edges).
+async fn batch(
+    model: &Gpt2,
+    graph: &EdgeGraph,
+    runs: &PromptRuns,
+    sets: &[Vec<usize>],
+) -> Result<Vec<f32>, RunError> {
+    let rows = sets.len();
+    let (reach, dropped) = dropped_edges(graph, sets)?;
     let corrupted = graph
         .upstream
         .iter()
@@ -172,14 +205,19 @@ async fn batch(
         model,
         graph,
         dropped,
+        reach,
+        rows,
         corrupted,
-        this: vec![input.clone()],
+        diffs: Vec::new(),
+        computed: 0,
     };
+    pass.push(vec![input.clone()]);
     let mut resid = input;
     for layer in 0..model.config.n_layers {
         resid = pass.layer(layer, resid)?;
     }
-    let last = resid - pass.correction(nd - 1);
+    let logits = graph.downstream.len() - 1;
+    let last = resid - pass.corrections(&[logits]).reshape([rows, s, d]);
     let run = model.run(Run {
         source: Source::ResidPre {
             layer: model.config.n_layers,

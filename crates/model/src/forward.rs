@@ -19,13 +19,29 @@ impl Gpt2 {
         let (start, mut entry) = self.enter(&mut ctx, run.source, offset)?;
         let query = self.last_block_query(&ctx, &run.readout, start, &entry)?;
         let last = self.config.n_layers - 1;
-        for block in &self.blocks[start..] {
+        let end = match run.readout {
+            Readout::StopAfter(layer) if layer < start || layer > last => {
+                return Err(RunError::invalid(
+                    "readout",
+                    format!("stop after layer {layer}, for a run of layers {start} to {last}"),
+                ));
+            }
+            Readout::StopAfter(layer) => layer + 1,
+            _ => self.blocks.len(),
+        };
+        for block in &self.blocks[start..end] {
             let query = if block.layer == last { query } else { None };
             entry = Entry::ResidPre(block.forward(&mut ctx, entry, run.prefix, query)?);
         }
         let Entry::ResidPre(resid) = entry else {
             return Err(RunError::invalid("run", "ended inside a block"));
         };
+        if let Readout::StopAfter(_) = run.readout {
+            return Ok(RunOutput {
+                cache: ctx.cache,
+                ..RunOutput::default()
+            });
+        }
         // The last block kept only the read position: it is position 0 of what is left.
         let readout = match query {
             Some(_) => run.readout.at_first_position(),

@@ -76,6 +76,8 @@ pub enum Source {
 pub enum Readout {
     /// Nothing after the last block (only the cache).
     Nothing,
+    /// Nothing, and no block after block `layer` runs (only the cache of those that ran).
+    StopAfter(usize),
     /// Every logit at every position, `[batch, pos, d_vocab]`.
     AllLogits,
     /// The logits at one position per row, `[batch, d_vocab]`.

@@ -22,7 +22,7 @@ impl Gpt2 {
         let hooked = ctx.hooks.touches(HookPoint::LnFinalNormalized);
         let [b, s, d] = resid.dims();
         match readout {
-            Readout::Nothing => {
+            Readout::Nothing | Readout::StopAfter(_) => {
                 if hooked {
                     self.final_norm(ctx, resid)?;
                 }

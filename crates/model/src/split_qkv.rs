@@ -46,6 +46,37 @@ impl Gpt2 {
         Ok([part(0), part(1), part(2)])
     }
 
+    /// Part `part` (0 query, 1 key, 2 value) of every head of layer `layer` when each head reads
+    /// its own residual input: `x[:, :, h]` goes through `ln1` and head h's weights only.
+    ///
+    /// # Shapes
+    /// `[batch, pos, heads, d_model]` → `[batch, pos, heads, d_head]`
+    pub fn qkv_of_heads(
+        &self,
+        layer: usize,
+        part: usize,
+        x: Tensor<4>,
+    ) -> Result<Tensor<4>, RunError> {
+        let block = self.block(layer)?;
+        let [b, s, h, d] = x.dims();
+        let dh = d / h.max(1);
+        let normed = block.ln1.forward(x.reshape([b, s * h, d]));
+        let y = normed
+            .reshape([b * s, h, d])
+            .swap_dims(0, 1)
+            .matmul(self.w_part(layer, part)?)
+            .swap_dims(0, 1)
+            .reshape([b, s, h, dh]);
+        let bias = block
+            .attn
+            .qkv
+            .b
+            .clone()
+            .narrow(0, part * d, d)
+            .reshape([1, 1, h, dh]);
+        Ok(y + bias)
+    }
+
     /// ∂metric / ∂(each head's query, key and value input copy) of layer `layer`, from the
     /// gradients at `hook_q`, `hook_k`, `hook_v` of a run whose residual stream entering the
     /// layer was `x`.

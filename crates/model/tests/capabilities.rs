@@ -231,3 +231,42 @@ fn bad_run_inputs_are_errors_not_panics() {
         assert_eq!(point.to_string().parse::<HookPoint>().unwrap(), point);
     }
 }
+
+/// A run that stops after a block caches what the full run caches up to there, nothing after
+/// it, and no readout; a stop outside the run's layers is an error.
+#[test]
+fn a_run_stops_after_the_layer_asked() {
+    let model = load("model.safetensors", Processing::all(), &ndarray());
+    let run = |readout: Readout| {
+        let toks = Source::Tokens(model.tokens(&[vec![460, 5, 6]]).unwrap());
+        let hooks = Hooks::new().cache([HookPoint::ResidPost(0), HookPoint::ResidPost(1)]);
+        model.run(Run {
+            source: toks,
+            prefix: None,
+            hooks: &hooks,
+            readout,
+        })
+    };
+    let full = run(Readout::AllLogits).unwrap();
+    let stopped = run(Readout::StopAfter(0)).unwrap();
+    assert!(stopped.logits.is_none() && stopped.logit_diff.is_none());
+    let a = full
+        .cache
+        .get(HookPoint::ResidPost(0))
+        .unwrap()
+        .to_vec()
+        .unwrap();
+    let b = stopped
+        .cache
+        .get(HookPoint::ResidPost(0))
+        .unwrap()
+        .to_vec()
+        .unwrap();
+    assert_eq!(a, b);
+    assert!(
+        stopped.cache.get(HookPoint::ResidPost(1)).is_err(),
+        "layer 1 did not run"
+    );
+    let err = run(Readout::StopAfter(2)).err().unwrap();
+    assert!(err.to_string().contains("stop after layer 2"), "{err}");
+}
