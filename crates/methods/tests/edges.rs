@@ -13,15 +13,12 @@ use gradpatch_methods::edge_faithfulness::edge_faithfulness;
 use gradpatch_methods::edges::{decomposition_error, eap, eap_ig, exact_patching, found_of_top};
 use gradpatch_model::Processing;
 use gradpatch_runs::PromptRuns;
-use gradpatch_testdata::{assert_close, at, circuit_goldens};
+use gradpatch_testdata::{array, assert_close, at, circuit_goldens};
 use serde_json::Value;
 
+/// A golden list of numbers.
 fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+    array(v).1
 }
 
 #[test]

@@ -4,12 +4,12 @@
 //! turns it off. A file that cannot be read is refused with a message naming the entry, and
 //! the circuit in use stays as it was.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use gradpatch_circuit::{Circuit, ioi_gpt2_small};
 use gradpatch_config::{CircuitChoice, ModelChoice, ResultsLink, names_gpt2_small};
 
-use crate::{Effect, Page, Phase};
+use crate::{AskLink, Effect, Page, Phase};
 
 /// A circuit the page has read, and where from (for the summary).
 #[derive(Clone, Debug, PartialEq)]
@@ -18,11 +18,17 @@ pub struct LoadedCircuit {
     pub from: String,
 }
 
-/// A circuit on another site, which the page asks about before downloading it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AskCircuit {
-    pub link: ResultsLink,
-    pub url: String,
+/// The bundled IOI circuit, parsed once (the views ask for the circuit in use at every redraw).
+fn bundled() -> Option<LoadedCircuit> {
+    static BUNDLED: OnceLock<Option<LoadedCircuit>> = OnceLock::new();
+    BUNDLED
+        .get_or_init(|| {
+            ioi_gpt2_small().ok().map(|c| LoadedCircuit {
+                circuit: Arc::new(c),
+                from: "the bundled IOI circuit of GPT-2 small (Wang et al. 2022)".into(),
+            })
+        })
+        .clone()
 }
 
 impl Page {
@@ -38,12 +44,6 @@ impl Page {
     /// The circuit in use, if any: what the configuration chooses, a file read replacing the
     /// default.
     pub fn active_circuit(&self) -> Option<LoadedCircuit> {
-        let bundled = || {
-            ioi_gpt2_small().ok().map(|c| LoadedCircuit {
-                circuit: Arc::new(c),
-                from: "the bundled IOI circuit of GPT-2 small (Wang et al. 2022)".into(),
-            })
-        };
         match &self.config.circuit {
             CircuitChoice::Off => None,
             CircuitChoice::Bundled => bundled(),
@@ -68,7 +68,7 @@ impl Page {
         if same_site {
             effects.push(Effect::FetchCircuit { url });
         } else {
-            self.confirm_circuit = Some(AskCircuit { link, url });
+            self.confirm_circuit = Some(AskLink { link, url });
         }
     }
 

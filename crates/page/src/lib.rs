@@ -13,7 +13,7 @@ mod phase;
 mod update;
 mod worker;
 
-pub use circuit::{AskCircuit, LoadedCircuit};
+pub use circuit::LoadedCircuit;
 pub use event::{Effect, Event};
 pub use phase::{
     AfterLoad, Banners, Choice, Download, Load, LoadSource, Phase, ResultsFrom, RunProgress,
@@ -36,11 +36,11 @@ pub struct Page {
     pub phase: Phase,
     pub banners: Banners,
     /// A link names results on another site: the page asks before downloading them.
-    pub confirm_results: Option<AskResults>,
+    pub confirm_results: Option<AskLink>,
     /// A circuit file read from a file or a link (see `circuit.rs`).
     pub circuit: Option<LoadedCircuit>,
     /// A link names a circuit on another site: the page asks before downloading it.
-    pub confirm_circuit: Option<AskCircuit>,
+    pub confirm_circuit: Option<AskLink>,
     /// What the Cache API holds.
     pub cache: Vec<CachedFile>,
     /// The tokenizer's verdict on each custom pair (`None`: valid).
@@ -53,9 +53,10 @@ pub struct Page {
     pub link_sets_percentile: bool,
 }
 
-/// Results on another site, which the page asks about before downloading them.
+/// A file a link names on another site (results, a circuit), which the page asks about before
+/// downloading it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AskResults {
+pub struct AskLink {
     pub link: ResultsLink,
     /// The link resolved against the page's address.
     pub url: String,

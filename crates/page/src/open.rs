@@ -5,7 +5,7 @@
 use gradpatch_config::ResultsLink;
 use gradpatch_study::{Results, ResultsError};
 
-use crate::{AskResults, Effect, Page, Phase, ResultsFrom, SharedResults};
+use crate::{AskLink, Effect, Page, Phase, ResultsFrom, SharedResults};
 
 impl Page {
     /// A link names results: fetched at once from the page's site, after a question from
@@ -20,7 +20,7 @@ impl Page {
         if same_site {
             self.fetch_results(url, effects);
         } else {
-            self.confirm_results = Some(AskResults { link, url });
+            self.confirm_results = Some(AskLink { link, url });
         }
     }
 
