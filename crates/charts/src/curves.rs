@@ -18,6 +18,8 @@ pub fn method_colour(method: Method) -> RGBColor {
         Method::Atp => RGBColor(230, 97, 1),
         Method::Ig => RGBColor(94, 60, 153),
         Method::Ap => RGBColor(33, 102, 172),
+        Method::Eap => RGBColor(27, 158, 119),
+        Method::EapIg => RGBColor(117, 112, 179),
     }
 }
 

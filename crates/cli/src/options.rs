@@ -31,13 +31,20 @@ pub struct OptionArgs {
     /// (`signed`).
     #[arg(long, num_args = 0..=1, default_missing_value = "abs")]
     faithfulness: Option<Ranking>,
+    /// EAP-IG's steps (the inputs variant's m), with `--methods …,eapig`.
+    #[arg(long, default_value_t = 5)]
+    eapig_steps: usize,
+    /// How many top edges per prompt (by |EAP-IG|, else |EAP|) exact edge patching scores;
+    /// 0: none.
+    #[arg(long, default_value_t = 200)]
+    exact_edges: usize,
 }
 
 /// `--methods`' help: the methods' names, from the one list.
 fn methods_help() -> String {
     let names: Vec<&str> = Method::ALL.iter().map(|m| m.key()).collect();
     format!(
-        "Comma-separated, any of: {} (AtP follows --ap-direction)",
+        "Comma-separated, any of: {} (AtP follows --ap-direction; eap and eapig score edges)",
         names.join(", ")
     )
 }
@@ -54,6 +61,8 @@ impl OptionArgs {
             percentile: self.percentile,
             positions: self.positions,
             faithfulness: self.faithfulness,
+            eapig_steps: self.eapig_steps,
+            exact_edges: self.exact_edges,
         };
         options.validate().map_err(|e| message(&e))?;
         Ok(options)
@@ -69,6 +78,14 @@ fn message(e: &OptionError) -> String {
         ),
         OptionError::Percentile(q) => format!("--percentile {q} must be in (0, 1), e.g. 0.9"),
         OptionError::TooFewSteps(e) => format!("--ig-method {e}"),
+        OptionError::EapIgSteps(n) => format!(
+            "--eapig-steps {n} is out of range: expected 1 to {}",
+            StudyOptions::MAX_EAPIG_STEPS
+        ),
+        OptionError::ExactEdges(n) => format!(
+            "--exact-edges {n} is out of range: expected 0 to {}",
+            StudyOptions::MAX_EXACT_EDGES
+        ),
     }
 }
 
@@ -88,6 +105,10 @@ pub fn args_of(options: &StudyOptions) -> Vec<String> {
         options.ap_direction.key().into(),
         "--percentile".into(),
         options.percentile.to_string(),
+        "--eapig-steps".into(),
+        options.eapig_steps.to_string(),
+        "--exact-edges".into(),
+        options.exact_edges.to_string(),
     ];
     if options.positions {
         args.push("--positions".into());
@@ -139,6 +160,13 @@ mod tests {
                 percentile: 0.75,
                 positions: false,
                 faithfulness: Some(Ranking::Signed),
+                eapig_steps: 9,
+                exact_edges: 0,
+            },
+            StudyOptions {
+                methods: MethodSet::all(),
+                exact_edges: 40,
+                ..StudyOptions::default()
             },
             StudyOptions {
                 faithfulness: Some(Ranking::Abs),
@@ -169,6 +197,14 @@ mod tests {
         assert_eq!(
             bad(&["--percentile", "1"]),
             "--percentile 1 must be in (0, 1), e.g. 0.9"
+        );
+        assert_eq!(
+            bad(&["--eapig-steps", "0"]),
+            "--eapig-steps 0 is out of range: expected 1 to 100"
+        );
+        assert_eq!(
+            bad(&["--exact-edges", "5001"]),
+            "--exact-edges 5001 is out of range: expected 0 to 5000"
         );
         assert_eq!(
             bad(&["--ig-method", "riemann_trapezoid", "--ig-steps", "1"]),

@@ -287,6 +287,7 @@ pub fn write_outputs(results: &Results, out: &Path, csv_dir: Option<&Path>) -> R
             ("prompts.csv", csv::prompts_csv(results)),
             ("stats.csv", csv::stats_csv(results)),
             ("faithfulness.csv", csv::faithfulness_csv(results)),
+            ("edges.csv", csv::edges_csv(results)),
         ] {
             let path = dir.join(name);
             std::fs::write(&path, text)

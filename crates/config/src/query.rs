@@ -4,6 +4,7 @@ use std::fmt;
 
 use gradpatch_terms::{
     Backend, Component, Corruption, Keyed, Method, MethodPair, PromptPair, Prompts, Ranking,
+    StudyOptions,
 };
 
 use crate::{
@@ -266,6 +267,9 @@ impl TaskParts {
 
 /// Reads a model, method or view parameter into `s`; `None` when `key` is none of them.
 fn read_state(s: &mut PageState, key: &str, v: &str) -> Option<Result<(), ParamError>> {
+    if key == Method::EapIg.key() {
+        return Some(read_eapig(&mut s.options, v));
+    }
     if let Some(method) = Method::from_key(key) {
         return Some(flag(v).map(|on| s.options.methods.set(method, on)));
     }
@@ -282,6 +286,8 @@ fn read_state(s: &mut PageState, key: &str, v: &str) -> Option<Result<(), ParamE
         "circuit" => read_circuit(v).map(|c| s.circuit = c),
         "outline" => flag(v).map(|b| s.view.outlines = b),
         "steps" => number(v, 1, MAX_STEPS, "a step count").map(|x| o.ig_steps = x),
+        "exact" => number(v, 0, StudyOptions::MAX_EXACT_EDGES, "a number of edges")
+            .map(|x| o.exact_edges = x),
         "quad" => v.parse().map(|x| o.ig_method = x).map_err(ParamError::Name),
         "baseline" => v
             .parse()
@@ -302,7 +308,16 @@ fn read_state(s: &mut PageState, key: &str, v: &str) -> Option<Result<(), ParamE
     })
 }
 
-/// `faith=1` (ranking by |score|), `faith=signed`, `faith=0`.
+/// `eapig=5`: EAP-IG on with 5 steps; `eapig=0`: off.
+fn read_eapig(o: &mut StudyOptions, v: &str) -> Result<(), ParamError> {
+    let steps = number(v, 0, StudyOptions::MAX_EAPIG_STEPS, "a step count (0: off)")?;
+    o.methods.set(Method::EapIg, steps > 0);
+    if steps > 0 {
+        o.eapig_steps = steps;
+    }
+    Ok(())
+}
+
 fn read_circuit(v: &str) -> Result<CircuitChoice, ParamError> {
     match v.trim() {
         "none" => Ok(CircuitChoice::Off),
@@ -313,6 +328,7 @@ fn read_circuit(v: &str) -> Result<CircuitChoice, ParamError> {
     }
 }
 
+/// `faith=1` (ranking by |score|), `faith=signed`, `faith=0`.
 fn read_faith(v: &str) -> Result<Option<Ranking>, ParamError> {
     match v {
         "1" | "abs" => Ok(Some(Ranking::Abs)),
@@ -436,9 +452,18 @@ fn write_options(o: &gradpatch_terms::StudyOptions, kv: &mut Vec<(&'static str, 
     let d = gradpatch_terms::StudyOptions::default();
     let bool01 = |b: bool| if b { "1" } else { "0" }.to_string();
     for method in Method::in_file_order() {
-        if o.methods.has(method) != d.methods.has(method) {
-            kv.push((method.key(), bool01(o.methods.has(method))));
+        let on = o.methods.has(method);
+        if method == Method::EapIg {
+            // Its steps are its value (off: 0).
+            if on {
+                kv.push((method.key(), o.eapig_steps.to_string()));
+            }
+        } else if on != d.methods.has(method) {
+            kv.push((method.key(), bool01(on)));
         }
+    }
+    if o.exact_edges != d.exact_edges {
+        kv.push(("exact", o.exact_edges.to_string()));
     }
     if o.positions != d.positions {
         kv.push(("pos", bool01(o.positions)));

@@ -41,7 +41,9 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
             corrupt: Corruption::Abc,
         },
         options: StudyOptions {
-            methods: MethodSet::NONE.with(Method::Ap, true),
+            methods: MethodSet::NONE
+                .with(Method::Ap, true)
+                .with(Method::EapIg, true),
             positions: false,
             ig_steps: 20,
             ig_method: Quadrature::RiemannTrapezoid,
@@ -49,6 +51,8 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
             ap_direction: Direction::Denoising,
             percentile: 0.95,
             faithfulness: Some(Ranking::Signed),
+            eapig_steps: 20,
+            exact_edges: 50,
         },
         circuit: CircuitChoice::Link(ResultsLink::parse("https://example.org/c.json").unwrap()),
         view: gradpatch_config::View {
@@ -398,6 +402,13 @@ fn study_options_round_trip_through_a_link() {
             percentile: 0.5,
             positions: true,
             faithfulness: Some(Ranking::Abs),
+            eapig_steps: 7,
+            exact_edges: 0,
+        },
+        StudyOptions {
+            methods: MethodSet::default_on().with(Method::Eap, true),
+            exact_edges: 1000,
+            ..StudyOptions::default()
         },
         StudyOptions {
             methods: MethodSet::NONE,
@@ -422,4 +433,30 @@ fn study_options_round_trip_through_a_link() {
         ..PageState::default()
     };
     assert_eq!(s.to_query(), "n=8&seed=0&ig=0&ap=0&atp=0&tab=heads");
+}
+
+/// Edge methods are off unless a link names them; EAP-IG's value is its step count.
+#[test]
+fn edge_methods_are_named_by_their_flags_and_steps() {
+    let (s, w) = PageState::from_query("eap=1&eapig=5&exact=100");
+    assert!(w.is_empty(), "{w:?}");
+    assert!(s.options.methods.has(Method::Eap) && s.options.methods.has(Method::EapIg));
+    assert_eq!((s.options.eapig_steps, s.options.exact_edges), (5, 100));
+    let (s, _) = PageState::from_query("eapig=0");
+    assert!(!s.options.methods.has(Method::EapIg));
+    let (s, _) = PageState::from_query("");
+    assert!(!s.options.methods.has(Method::Eap) && !s.options.methods.has(Method::EapIg));
+    let (s, w) = PageState::from_query("eapig=500&exact=-1");
+    assert!(!s.options.methods.has(Method::EapIg));
+    assert_eq!(s.options.exact_edges, 200);
+    let text: Vec<String> = w.iter().map(|w| w.to_string()).collect();
+    assert_eq!(text.len(), 2, "{text:?}");
+    assert!(
+        text[0].contains("eapig") && text[0].contains("0 to 100"),
+        "{text:?}"
+    );
+    assert!(
+        text[1].contains("exact") && text[1].contains("0 to 5000"),
+        "{text:?}"
+    );
 }

@@ -1,6 +1,6 @@
 //! Attribution methods: attribution patching (AtP), layerwise Integrated Gradients (IG) and
 //! activation patching (AP) for every attention head (`hook_result`) and MLP neuron
-//! (`mlp.hook_post`), with the reference study's definitions, computed with far fewer forwards
+//! (`mlp.hook_post`), and edge scores (EAP, EAP-IG, exact edge patching), with the reference study's definitions, computed with far fewer forwards
 //! than its one-run-per-component loop. [`score`] computes any method's scores.
 //!
 //! Knows nothing of the UI: progress and cancellation go through [`Progress`].
@@ -25,7 +25,9 @@ pub use faithfulness::{faithfulness, faithfulness_async};
 pub use ig::{IgOptions, IgScores, integrated_gradients, integrated_gradients_async};
 pub use parts::cpu_threads;
 pub use progress::{NoProgress, Pause, Progress};
-pub use score::{Convergence, PromptScores, ScoreOptions, positions_async, score, score_async};
+pub use score::{
+    Convergence, PromptOutput, PromptScores, ScoreOptions, positions_async, score, score_async,
+};
 // The option types live in gradpatch-terms (shared with results.json and the page).
 pub use gradpatch_terms::{Baseline, Component, Direction, Quadrature};
 

@@ -9,6 +9,7 @@ use gradpatch_model::{Gpt2, RunError, block_on};
 use gradpatch_runs::PromptRuns;
 use gradpatch_terms::{Method, StudyOptions};
 
+use crate::edges::{eap_async, eap_ig_async};
 use crate::{
     ApOptions, IgOptions, Progress, activation_patching_async, activation_patching_positions_async,
     attribution_patching_async, integrated_gradients_async,
@@ -24,6 +25,14 @@ pub struct PromptScores {
     pub neurons: Vec<f32>,
     pub heads_pos: Option<Vec<f32>>,
     pub convergence: Option<Convergence>,
+}
+
+/// One prompt's scores from one method: of its components, or of its edges (in
+/// [`gradpatch_terms::EdgeGraph`]'s order).
+#[derive(Clone, Debug, PartialEq)]
+pub enum PromptOutput {
+    Nodes(PromptScores),
+    Edges(Vec<f32>),
 }
 
 /// IG's completeness check per layer: Σ attributions − (metric(input) − metric(baseline)).
@@ -72,9 +81,9 @@ pub async fn score_async(
     runs: &PromptRuns,
     options: ScoreOptions<'_>,
     progress: &mut dyn Progress,
-) -> Result<(PromptScores, bool), RunError> {
+) -> Result<(PromptOutput, bool), RunError> {
     let keep_pos = options.study.positions;
-    match method {
+    let (scores, complete) = match method {
         Method::Atp => {
             let s = attribution_patching_async(model, runs, options.study.ap_direction).await?;
             let done = progress.update(1, 1);
@@ -85,7 +94,7 @@ pub async fn score_async(
                 heads_pos: keep_pos.then_some(s.heads_pos),
                 convergence: None,
             };
-            Ok((scores, done))
+            (scores, done)
         }
         Method::Ig => {
             let (s, complete) =
@@ -99,7 +108,7 @@ pub async fn score_async(
                     neurons: s.delta_neurons,
                 }),
             };
-            Ok((scores, complete))
+            (scores, complete)
         }
         Method::Ap => {
             let (s, complete) =
@@ -110,9 +119,21 @@ pub async fn score_async(
                 heads_pos: None,
                 convergence: None,
             };
-            Ok((scores, complete))
+            (scores, complete)
         }
-    }
+        // One forward and backward (EAP-IG's rows batched): done in one piece.
+        Method::Eap | Method::EapIg => {
+            let edges = if method == Method::Eap {
+                eap_async(model, runs).await?
+            } else {
+                eap_ig_async(model, runs, options.study.eapig_steps).await?
+            };
+            let done = progress.update(1, 1);
+            progress.pause().await;
+            return Ok((PromptOutput::Edges(edges), done));
+        }
+    };
+    Ok((PromptOutput::Nodes(scores), complete))
 }
 
 /// [`score_async`], blocking (natively).
@@ -122,7 +143,7 @@ pub fn score(
     runs: &PromptRuns,
     options: ScoreOptions<'_>,
     progress: &mut dyn Progress,
-) -> Result<(PromptScores, bool), RunError> {
+) -> Result<(PromptOutput, bool), RunError> {
     block_on(score_async(method, model, runs, options, progress))
 }
 
@@ -140,6 +161,8 @@ pub async fn positions_async(
             activation_patching_positions_async(model, runs, options.study.ap_direction, progress)
                 .await
         }
+        // Edges have no head scores.
+        Method::Eap | Method::EapIg => Ok((Vec::new(), true)),
         // Their terms come out of the pass that scores them.
         Method::Atp | Method::Ig => {
             let with_positions = StudyOptions {
@@ -151,7 +174,11 @@ pub async fn positions_async(
                 ..options
             };
             let (scores, complete) = score_async(method, model, runs, options, progress).await?;
-            Ok((scores.heads_pos.unwrap_or_default(), complete))
+            let grid = match scores {
+                PromptOutput::Nodes(s) => s.heads_pos.unwrap_or_default(),
+                PromptOutput::Edges(_) => Vec::new(),
+            };
+            Ok((grid, complete))
         }
     }
 }

@@ -87,6 +87,44 @@ pub fn faithfulness_csv(r: &Results) -> String {
     out
 }
 
+/// `edges.csv`: edge,name,method,prompt,score — every edge's mean score over the prompts per
+/// edge method (empty prompt); then per prompt its top edges by each method and the exactly
+/// patched edges (method `exact`) with their scores; empty when no edge method ran.
+pub fn edges_csv(r: &Results) -> String {
+    let mut out = String::from(
+        "edge,name,method,prompt,score
+",
+    );
+    let Some(e) = &r.edges else {
+        return out;
+    };
+    let graph = e.graph();
+    let name = |i: usize| graph.edges.get(i).map(|&edge| graph.name(edge));
+    for (m, s) in &e.scores {
+        for (i, v) in s.mean.iter().enumerate() {
+            let n = name(i).unwrap_or_default();
+            let _ = writeln!(out, "{i},{n},{},,{}", m.key(), num(f64::from(*v)));
+        }
+    }
+    let mut lists: Vec<(&str, &[crate::edges::EdgeList])> = e
+        .scores
+        .iter()
+        .map(|(m, s)| (m.key(), &s.top[..]))
+        .collect();
+    if let Some(x) = &e.exact {
+        lists.push(("exact", &x.prompts));
+    }
+    for (method, prompts) in lists {
+        for (p, list) in prompts.iter().enumerate() {
+            for (&i, v) in list.edges.iter().zip(&list.scores) {
+                let n = name(i as usize).unwrap_or_default();
+                let _ = writeln!(out, "{i},{n},{method},{p},{}", num(f64::from(*v)));
+            }
+        }
+    }
+    out
+}
+
 /// `prompts.csv`: one row per prompt pair with its logit differences.
 pub fn prompts_csv(r: &Results) -> String {
     let mut out = String::from(
@@ -182,6 +220,7 @@ mod tests {
             stats: None,
             stats_pairs: None,
             faithfulness: None,
+            edges: None,
             complete: true,
             seconds: Default::default(),
         };

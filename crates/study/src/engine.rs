@@ -3,13 +3,16 @@
 //! shown while the next runs), and their progress.
 
 use gradpatch_dataset::TokenizedPair;
-use gradpatch_methods::{Progress, PromptScores, ScoreOptions, positions_async, score_async};
+use gradpatch_methods::{
+    Progress, PromptOutput, PromptScores, ScoreOptions, positions_async, score_async,
+};
 use gradpatch_model::{Gpt2, Gpt2Config, RunError, block_on};
 use gradpatch_runs::PromptRuns;
 use gradpatch_terms::{Method, Stage};
 
 use crate::{MethodScores, PromptRecord, Results, StudyConfig, pair_statistics, statistics};
 
+mod edges;
 mod faith;
 mod progress;
 
@@ -282,6 +285,43 @@ impl Study<'_> {
         Ok(true)
     }
 
+    /// An edge method's scores of prompt `i`, with exact patching of its top edges when this
+    /// method ranks them and its faithfulness curve; false when cancelled.
+    async fn edges(
+        &self,
+        results: &mut Results,
+        (method, scores): (Method, &[f32]),
+        runs: &PromptRuns,
+        i: usize,
+        observer: &mut dyn StudyObserver,
+    ) -> Result<bool, RunError> {
+        let at = (i, self.pairs.len());
+        edges::push(results, self.model, method, scores);
+        let options = &self.config.options;
+        if options.exact_ranked_by() == Some(method) {
+            edges::exact(self.model, runs, results, options, (method, scores), i).await?;
+            let mut done = self.progress(observer, Stage::ExactEdges, at);
+            let go_on = done.update(1, 1);
+            done.pause().await;
+            if !go_on {
+                return Ok(false);
+            }
+        }
+        if options.faithfulness.is_none() {
+            return Ok(true);
+        }
+        let mut progress = self.progress(observer, Stage::EdgeFaithfulness(method), at);
+        edges::curve(
+            self.model,
+            runs,
+            results,
+            (method, scores),
+            i,
+            &mut progress,
+        )
+        .await
+    }
+
     /// `method`'s scores of prompt `i` (and its scores per position, when they take a pass of
     /// their own); false when cancelled.
     async fn score(
@@ -301,6 +341,15 @@ impl Study<'_> {
         let mut progress = self.progress(observer, Stage::Scores(method), at);
         let (scores, complete) =
             score_async(method, self.model, runs, options, &mut progress).await?;
+        let scores = match scores {
+            PromptOutput::Nodes(scores) => scores,
+            PromptOutput::Edges(scores) => {
+                return self
+                    .edges(results, (method, &scores), runs, i, observer)
+                    .await
+                    .map(|go_on| go_on && complete);
+            }
+        };
         let entry = push_scores(results, method, c, scores);
         let Some(all) = entry
             .heads_pos

@@ -134,21 +134,26 @@ pub fn quantile(values: &[f32], q: f64) -> f32 {
     gradpatch_stats::quantile(values, q) as f32
 }
 
+/// The mean of the finite values (NaN when none).
+pub fn mean_of(values: &[f32]) -> f32 {
+    let (sum, n) = values
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((0.0f64, 0usize), |(s, n), &v| (s + f64::from(v), n + 1));
+    if n == 0 {
+        f32::NAN
+    } else {
+        (sum / n as f64) as f32
+    }
+}
+
 /// The mean over prompts of each point of `[P][K]` curves (finite values only).
 pub fn mean_curve(rows: &[Vec<f32>]) -> Vec<f32> {
     let k = rows.first().map_or(0, Vec::len);
     (0..k)
         .map(|j| {
-            let (sum, n) = rows
-                .iter()
-                .filter_map(|r| r.get(j))
-                .filter(|v| v.is_finite())
-                .fold((0.0f64, 0usize), |(s, n), &v| (s + f64::from(v), n + 1));
-            if n == 0 {
-                f32::NAN
-            } else {
-                (sum / n as f64) as f32
-            }
+            let column: Vec<f32> = rows.iter().filter_map(|r| r.get(j)).copied().collect();
+            mean_of(&column)
         })
         .collect()
 }

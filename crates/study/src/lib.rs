@@ -3,6 +3,7 @@
 //! the CLI writes and the page exports.
 
 pub mod csv;
+pub mod edges;
 pub mod faithfulness;
 mod nullable;
 mod open;
@@ -10,6 +11,7 @@ mod pairs;
 mod results;
 mod wire;
 
+pub use edges::EdgeResults;
 pub use faithfulness::Faithfulness;
 pub use open::{MAX_RESULTS_BYTES, ResultsError};
 pub use pairs::pair_stats;

@@ -132,6 +132,8 @@ pub struct Results {
     pub stats_pairs: Option<StatsPairs>,
     /// The faithfulness curves, when the comparison computed them.
     pub faithfulness: Option<crate::Faithfulness>,
+    /// The edge methods' scores, when an edge method ran.
+    pub edges: Option<crate::EdgeResults>,
     /// False when the run was cancelled: missing scores are `null`.
     pub complete: bool,
     /// Wall-clock seconds per stage, as measured by the caller's clock.
@@ -150,6 +152,7 @@ impl Results {
             stats: None,
             stats_pairs: None,
             faithfulness: None,
+            edges: None,
             complete: true,
             seconds: serde_json::Map::new(),
         }
@@ -177,14 +180,15 @@ impl Results {
         })
     }
 
-    /// The methods with scores, in running order.
+    /// The node methods with scores, in running order.
     pub fn methods(&self) -> Vec<Method> {
         self.scores.keys().copied().collect()
     }
 
-    /// The set of methods with scores.
+    /// The set of methods with scores, of nodes or of edges.
     pub fn method_set(&self) -> MethodSet {
-        self.scores.keys().copied().collect()
+        let edges = self.edges.iter().flat_map(|e| e.scores.keys());
+        self.scores.keys().chain(edges).copied().collect()
     }
 }
 

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use gradpatch_terms::{
-    Baseline, Direction, Method, MethodSet, Processing, Quadrature, Ranking, StudyOptions,
+    Baseline, Direction, Method, MethodOutput, MethodSet, Processing, Quadrature, Ranking,
+    StudyOptions,
 };
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -42,6 +43,13 @@ impl Serialize for StudyConfig {
         if let Some(ranking) = o.faithfulness {
             m.serialize_entry("faithfulness", &ranking)?;
         }
+        // The edge options, only when an edge method ran.
+        if o.methods.has(Method::EapIg) {
+            m.serialize_entry("eapig_steps", &o.eapig_steps)?;
+        }
+        if !o.methods.of(MethodOutput::Edges).is_empty() {
+            m.serialize_entry("exact_edges", &o.exact_edges)?;
+        }
         m.serialize_entry("prompts_source", &self.prompts_source)?;
         m.serialize_entry("backend", &self.backend)?;
         m.end()
@@ -67,10 +75,22 @@ struct ConfigFields {
     positions: bool,
     #[serde(default)]
     faithfulness: Option<Ranking>,
+    #[serde(default = "default_eapig_steps")]
+    eapig_steps: usize,
+    #[serde(default = "default_exact_edges")]
+    exact_edges: usize,
     prompts_source: serde_json::Value,
     backend: String,
     #[serde(flatten)]
     rest: BTreeMap<String, serde_json::Value>,
+}
+
+fn default_eapig_steps() -> usize {
+    StudyOptions::default().eapig_steps
+}
+
+fn default_exact_edges() -> usize {
+    StudyOptions::default().exact_edges
 }
 
 impl<'de> Deserialize<'de> for StudyConfig {
@@ -101,6 +121,8 @@ impl<'de> Deserialize<'de> for StudyConfig {
                 percentile: c.percentile,
                 positions: c.positions,
                 faithfulness: c.faithfulness,
+                eapig_steps: c.eapig_steps,
+                exact_edges: c.exact_edges,
             },
             prompts_source: c.prompts_source,
             backend: c.backend,
@@ -131,6 +153,9 @@ impl Serialize for Results {
         if let Some(f) = &self.faithfulness {
             m.serialize_entry("faithfulness", f)?;
         }
+        if let Some(e) = &self.edges {
+            m.serialize_entry("edges", e)?;
+        }
         m.serialize_entry("complete", &self.complete)?;
         m.serialize_entry("seconds", &self.seconds)?;
         m.end()
@@ -158,6 +183,7 @@ struct Partial {
     stats: Option<Stats>,
     stats_pairs: Option<StatsPairs>,
     faithfulness: Option<crate::Faithfulness>,
+    edges: Option<crate::EdgeResults>,
     complete: Option<bool>,
     seconds: Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -174,6 +200,7 @@ impl Partial {
             "stats" => self.stats = map.next_value()?,
             "stats_pairs" => self.stats_pairs = map.next_value()?,
             "faithfulness" => self.faithfulness = map.next_value()?,
+            "edges" => self.edges = map.next_value()?,
             "complete" => self.complete = Some(map.next_value()?),
             "seconds" => self.seconds = Some(map.next_value()?),
             other => match other.parse::<Method>() {
@@ -205,6 +232,7 @@ impl Partial {
             stats: self.stats,
             stats_pairs: self.stats_pairs,
             faithfulness: self.faithfulness,
+            edges: self.edges,
             complete: self.complete.ok_or_else(|| E::missing_field("complete"))?,
             seconds: self.seconds.ok_or_else(|| E::missing_field("seconds"))?,
         })

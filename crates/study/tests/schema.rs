@@ -305,6 +305,8 @@ fn study_options_round_trip_through_results_json() {
             percentile: 0.5,
             positions: true,
             faithfulness: Some(gradpatch_terms::Ranking::Signed),
+            eapig_steps: 11,
+            exact_edges: 30,
         },
     ];
     for options in variants {
@@ -318,11 +320,13 @@ fn study_options_round_trip_through_results_json() {
         let json = serde_json::to_value(&config).unwrap();
         assert_eq!(json["run_ig"], options.methods.has(Method::Ig), "{json}");
         assert_eq!(json["run_ap"], options.methods.has(Method::Ap), "{json}");
-        assert_eq!(
-            json.get("run_atp").is_some(),
-            options.methods.has(Method::Atp),
-            "{json}"
-        );
+        for later in [Method::Atp, Method::Eap, Method::EapIg] {
+            assert_eq!(
+                json.get(format!("run_{}", later.key())).is_some(),
+                options.methods.has(later),
+                "{json}"
+            );
+        }
         let back: StudyConfig = serde_json::from_value(json).unwrap();
         assert_eq!(back, config);
     }

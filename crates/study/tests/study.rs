@@ -355,6 +355,18 @@ fn faithfulness_curves_follow_each_methods_ranking() {
     )
     .unwrap();
     assert!(band.p05[1][3] <= one[0] + 1e-6 && one[0] <= band.p95[1][3] + 1e-6);
+    // Its mean is the mean over all the random rankings.
+    let draws: Vec<Vec<usize>> = (0..RANDOM_RANKINGS)
+        .map(|d| random_ranking(n, random_seed(&r.prompts[1].clean_token_ids, d))[..k].to_vec())
+        .collect();
+    let (values, _) =
+        faithfulness(&model, &runs, ComponentKind::Heads, &draws, &mut NoProgress).unwrap();
+    let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / RANDOM_RANKINGS as f64;
+    assert!(
+        (f64::from(band.mean[1][3]) - mean).abs() < 1e-6,
+        "{} vs {mean}",
+        band.mean[1][3]
+    );
     // results.json keeps the curves and opens again.
     let json = serde_json::to_vec(&r).unwrap();
     let back = Results::from_json(&json).unwrap();

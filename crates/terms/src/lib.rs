@@ -89,11 +89,13 @@ mod study;
 pub use component::{Component, ComponentKind};
 pub use duration::{duration_text, seconds_left};
 pub use edges::{Downstream, Edge, EdgeGraph, QkvInput, Upstream};
-pub use method::{Method, MethodListError, MethodPair, MethodSet};
+pub use method::{Method, MethodListError, MethodOutput, MethodPair, MethodSet};
 pub use options::{Backend, Baseline, Corruption, Direction, Processing};
 pub use pair::PromptPair;
 pub use quadrature::{Quadrature, TooFewSteps, leggauss};
-pub use study::{OptionError, Prompts, RANDOM_RANKINGS, Ranking, Stage, StudyOptions};
+pub use study::{
+    EDGE_RANDOM_RANKINGS, OptionError, Prompts, RANDOM_RANKINGS, Ranking, Stage, StudyOptions,
+};
 
 /// A name that is none of an option's values: says which option and what was expected.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -15,6 +15,11 @@ keyed_enum! {
     pub enum Method ("method") {
         /// Attribution patching: the gradient approximation of AP (one forward and backward).
         Atp = "atp",
+        /// Edge attribution patching: AtP of every edge between components (one forward and
+        /// backward).
+        Eap = "eap",
+        /// EAP with integrated gradients (the inputs variant, `eapig_steps` steps).
+        EapIg = "eapig",
         /// Layerwise Integrated Gradients.
         Ig = "ig",
         /// Activation patching (one patched run per component).
@@ -27,18 +32,35 @@ impl Method {
     pub fn label(self) -> &'static str {
         match self {
             Method::Atp => "AtP",
+            Method::Eap => "EAP",
+            Method::EapIg => "EAP-IG",
             Method::Ig => "IG",
             Method::Ap => "AP",
         }
     }
 
+    /// What the method scores: components (heads and neurons) or the edges between them.
+    pub fn output(self) -> MethodOutput {
+        match self {
+            Method::Atp | Method::Ig | Method::Ap => MethodOutput::Nodes,
+            Method::Eap | Method::EapIg => MethodOutput::Edges,
+        }
+    }
+
+    /// Whether the method scores heads and neurons (the grids, pairs and statistics).
+    pub fn scores_nodes(self) -> bool {
+        self.output() == MethodOutput::Nodes
+    }
+
     /// How directly the method measures what patching a component does: IG integrates
     /// gradients along a path (0), AtP is patching's first-order estimate (1), AP is patching
     /// (2). A pair compares the less direct method against the more direct one.
+    /// Edge methods follow the same scale (EAP-IG integrates, EAP is first-order) but are
+    /// never paired with node methods.
     pub fn directness(self) -> u8 {
         match self {
-            Method::Ig => 0,
-            Method::Atp => 1,
+            Method::Ig | Method::EapIg => 0,
+            Method::Atp | Method::Eap => 1,
             Method::Ap => 2,
         }
     }
@@ -50,26 +72,29 @@ impl Method {
     pub fn in_first_version(self) -> bool {
         match self {
             Method::Ig | Method::Ap => true,
-            Method::Atp => false,
+            Method::Atp | Method::Eap | Method::EapIg => false,
         }
     }
 
     /// Whether the method's per-position head scores come out of the pass that computes its
     /// scores (AtP's and IG's terms before their sum) rather than a pass of their own (AP per
-    /// head and position patches each position apart).
+    /// head and position patches each position apart). Edge methods have no head scores.
     pub fn positions_with_scores(self) -> bool {
         match self {
-            Method::Atp | Method::Ig => true,
+            Method::Atp | Method::Ig | Method::Eap | Method::EapIg => true,
             Method::Ap => false,
         }
     }
 
     /// Seconds the method's scores of one prompt take on GPT-2 small natively (2 cores, an
     /// 18-token prompt; BENCHMARKS.md, "Attribution sweeps"): AtP 0.5 s, IG 43.2 s at 50 steps
-    /// (in proportion to the steps), the AP sweep 195 s.
+    /// (in proportion to the steps), the AP sweep 195 s; EAP 0.54 s, EAP-IG 1.03 s at 5 steps
+    /// (BENCHMARKS.md, "Edges").
     pub fn gpt2_seconds(self, options: &StudyOptions) -> f64 {
         match self {
             Method::Atp => 0.5,
+            Method::Eap => 0.54,
+            Method::EapIg => 1.03 * options.eapig_steps as f64 / 5.0,
             Method::Ig => 43.2 * options.ig_steps as f64 / 50.0,
             Method::Ap => 195.0,
         }
@@ -80,7 +105,7 @@ impl Method {
     pub fn gpt2_positions_seconds(self) -> f64 {
         match self {
             Method::Ap => 7.0,
-            Method::Atp | Method::Ig => 0.0,
+            Method::Atp | Method::Ig | Method::Eap | Method::EapIg => 0.0,
         }
     }
 
@@ -90,6 +115,7 @@ impl Method {
     pub fn on_by_default(self) -> bool {
         match self {
             Method::Atp | Method::Ig | Method::Ap => true,
+            Method::Eap | Method::EapIg => false,
         }
     }
 
@@ -105,6 +131,15 @@ impl Method {
         first.sort_by_key(|m| m.directness());
         first.into_iter().chain(later)
     }
+}
+
+/// What a method scores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MethodOutput {
+    /// Heads and neurons: `[L][H]` and `[L][M]` grids per prompt.
+    Nodes,
+    /// The edges of the model's graph ([`crate::EdgeGraph`]), one score each per prompt.
+    Edges,
 }
 
 /// Which attribution methods a comparison runs (statistics compare every pair that ran).
@@ -161,6 +196,11 @@ impl MethodSet {
     /// The methods in this set, in running order.
     pub fn iter(self) -> impl Iterator<Item = Method> {
         Method::ALL.iter().copied().filter(move |&m| self.has(m))
+    }
+
+    /// The methods of this set that score `output`.
+    pub fn of(self, output: MethodOutput) -> MethodSet {
+        self.iter().filter(|m| m.output() == output).collect()
     }
 
     /// `"atp,ig"`: the CLI's spelling.
@@ -274,11 +314,16 @@ impl MethodPair {
         }
     }
 
-    /// Every unordered pair of methods: those against the most direct method first, each
+    /// Every unordered pair of node methods: those against the most direct method first, each
     /// group in order of directness (IG–AP, AtP–AP, IG–AtP). The first is the study's own
-    /// comparison and the page's default.
+    /// comparison and the page's default. Edge methods are compared by how many of exact
+    /// patching's top edges they find instead.
     pub fn all() -> Vec<MethodPair> {
-        let mut by_directness: Vec<Method> = Method::ALL.to_vec();
+        let mut by_directness: Vec<Method> = Method::ALL
+            .iter()
+            .copied()
+            .filter(|m| m.scores_nodes())
+            .collect();
         by_directness.sort_by_key(|m| m.directness());
         let mut pairs = Vec::new();
         for (j, &second) in by_directness.iter().enumerate().rev() {
@@ -369,16 +414,16 @@ mod tests {
                 .into_iter()
                 .collect::<Vec<_>>()
         );
-        let n = Method::COUNT;
+        let n = MethodSet::all().of(MethodOutput::Nodes).iter().count();
         assert_eq!(MethodSet::all().pairs().count(), n * (n - 1) / 2);
         assert_eq!(
             message("ig,xx".parse::<MethodSet>()),
-            "unknown method \"xx\", expected atp, ig or ap \
-             (in a comma-separated list such as ig,ap,atp)"
+            "unknown method \"xx\", expected atp, eap, eapig, ig or ap \
+             (in a comma-separated list such as ig,ap,atp,eap,eapig)"
         );
         assert_eq!(
             message("".parse::<MethodSet>()),
-            "no method given: expected a comma-separated list of atp, ig and ap"
+            "no method given: expected a comma-separated list of atp, eap, eapig, ig and ap"
         );
         let atp_ap = MethodPair::of(Method::Atp, Method::Ap);
         assert_eq!(atp_ap.map(MethodPair::label).as_deref(), Some("AtP–AP"));
@@ -402,18 +447,23 @@ mod tests {
             MethodPair::from_field("ig_atp").map(MethodPair::methods),
             Some((Method::Ig, Method::Atp))
         );
-        let n = Method::ALL.len();
+        let n = 3;
         assert_eq!(
             MethodPair::all().len(),
             n * (n - 1) / 2,
-            "every unordered pair"
+            "every unordered pair of node methods"
+        );
+        assert!(
+            MethodPair::all()
+                .iter()
+                .all(|p| p.first.scores_nodes() && p.second.scores_nodes())
         );
     }
 
     #[test]
     fn file_order_lists_the_first_version_first() {
         let keys: Vec<&str> = Method::in_file_order().map(Method::key).collect();
-        assert_eq!(keys, ["ig", "ap", "atp"]);
+        assert_eq!(keys, ["ig", "ap", "atp", "eap", "eapig"]);
     }
 
     #[test]
@@ -422,6 +472,8 @@ mod tests {
         assert!(set.has(Method::Ap) && set.has(Method::Atp) && !set.has(Method::Ig));
         assert_eq!(set.keys(), "atp,ap");
         assert_eq!(MethodSet::all().iter().count(), Method::ALL.len());
+        assert_eq!(MethodSet::all().of(MethodOutput::Edges).keys(), "eap,eapig");
+        assert_eq!(MethodSet::default_on().keys(), "atp,ig,ap");
         let json = serde_json::to_string(&set).unwrap_or_default();
         assert_eq!(json, r#"["atp","ap"]"#);
         assert_eq!(serde_json::from_str::<MethodSet>(&json).ok(), Some(set));

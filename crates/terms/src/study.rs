@@ -6,7 +6,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Baseline, Corruption, Direction, Method, MethodSet, PromptPair, Quadrature};
+use crate::{
+    Baseline, Corruption, Direction, Method, MethodOutput, MethodSet, PromptPair, Quadrature,
+};
 
 /// A comparison's options, apart from the model and the prompts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,6 +26,11 @@ pub struct StudyOptions {
     /// Also compute the faithfulness curve of each method's ranking (the Faithfulness tab), in
     /// this order of the scores; `None`: not computed.
     pub faithfulness: Option<Ranking>,
+    /// EAP-IG's steps (the inputs variant's m).
+    pub eapig_steps: usize,
+    /// How many edges per prompt exact edge patching scores (the top ones by |EAP-IG|, or by
+    /// |EAP| when EAP-IG does not run); 0: none.
+    pub exact_edges: usize,
 }
 
 impl Default for StudyOptions {
@@ -39,6 +46,8 @@ impl Default for StudyOptions {
             percentile: 0.9,
             positions: true,
             faithfulness: None,
+            eapig_steps: 5,
+            exact_edges: 200,
         }
     }
 }
@@ -57,10 +66,16 @@ keyed_enum! {
 /// The seeded random rankings a faithfulness curve is compared with.
 pub const RANDOM_RANKINGS: usize = 20;
 
+/// The seeded random rankings of edges an edge faithfulness curve is compared with (fewer than
+/// of nodes: each costs a curve over 32k edges on GPT-2 small).
+pub const EDGE_RANDOM_RANKINGS: usize = 5;
+
 /// An option out of its range.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OptionError {
     IgSteps(usize),
+    EapIgSteps(usize),
+    ExactEdges(usize),
     TooFewSteps(crate::TooFewSteps),
     Percentile(f64),
 }
@@ -72,6 +87,16 @@ impl fmt::Display for OptionError {
                 f,
                 "{n} IG steps is out of range: expected 1 to {}",
                 StudyOptions::MAX_IG_STEPS
+            ),
+            OptionError::EapIgSteps(n) => write!(
+                f,
+                "{n} EAP-IG steps is out of range: expected 1 to {}",
+                StudyOptions::MAX_EAPIG_STEPS
+            ),
+            OptionError::ExactEdges(n) => write!(
+                f,
+                "{n} exactly patched edges is out of range: expected 0 to {}",
+                StudyOptions::MAX_EXACT_EDGES
             ),
             OptionError::TooFewSteps(e) => e.fmt(f),
             OptionError::Percentile(q) => {
@@ -92,6 +117,12 @@ pub enum Stage {
     Scores(Method),
     /// A method's head scores at each position, where they take a pass of their own.
     Positions(Method),
+    /// Exact patching of a prompt's top edges.
+    ExactEdges,
+    /// The faithfulness curve of an edge method's ranking of a prompt's edges (and, with the
+    /// last edge method, those of the random rankings), computed in the method's pass: a
+    /// ranking of every edge is not kept after it.
+    EdgeFaithfulness(Method),
     /// The faithfulness curves of a prompt (every method's ranking and the random ones).
     Faithfulness,
 }
@@ -103,6 +134,8 @@ impl Stage {
             Stage::Runs => "runs".into(),
             Stage::Scores(m) => m.label().into(),
             Stage::Positions(m) => format!("{} per position", m.label()),
+            Stage::ExactEdges => "exact edge patching".into(),
+            Stage::EdgeFaithfulness(m) => format!("{} faithfulness", m.label()),
             Stage::Faithfulness => "faithfulness".into(),
         }
     }
@@ -111,11 +144,22 @@ impl Stage {
 impl StudyOptions {
     /// Most IG steps a comparison takes (the page and the CLI).
     pub const MAX_IG_STEPS: usize = 1000;
+    /// Most EAP-IG steps (its rows run as one batch).
+    pub const MAX_EAPIG_STEPS: usize = 100;
+    /// Most edges exact patching scores per prompt.
+    pub const MAX_EXACT_EDGES: usize = 5000;
 
-    /// Checks the ranges: IG steps for the chosen rule, the quantile.
+    /// Checks the ranges: IG steps for the chosen rule, EAP-IG's steps, the exact edges, the
+    /// quantile.
     pub fn validate(&self) -> Result<(), OptionError> {
         if !(1..=Self::MAX_IG_STEPS).contains(&self.ig_steps) {
             return Err(OptionError::IgSteps(self.ig_steps));
+        }
+        if !(1..=Self::MAX_EAPIG_STEPS).contains(&self.eapig_steps) {
+            return Err(OptionError::EapIgSteps(self.eapig_steps));
+        }
+        if self.exact_edges > Self::MAX_EXACT_EDGES {
+            return Err(OptionError::ExactEdges(self.exact_edges));
         }
         if self.methods.has(Method::Ig) {
             self.ig_method
@@ -136,11 +180,28 @@ impl StudyOptions {
             if self.positions && !m.positions_with_scores() {
                 stages.push(Stage::Positions(m));
             }
+            if Some(m) == self.exact_ranked_by() {
+                stages.push(Stage::ExactEdges);
+            }
+            if m.output() == MethodOutput::Edges && self.faithfulness.is_some() {
+                stages.push(Stage::EdgeFaithfulness(m));
+            }
         }
-        if self.faithfulness.is_some() && !self.methods.is_empty() {
+        if self.faithfulness.is_some() && !self.methods.of(MethodOutput::Nodes).is_empty() {
             stages.push(Stage::Faithfulness);
         }
         stages
+    }
+
+    /// The edge method whose ranking picks the edges exact patching scores (EAP-IG, else EAP),
+    /// when some edge method runs and `exact_edges` > 0.
+    pub fn exact_ranked_by(&self) -> Option<Method> {
+        if self.exact_edges == 0 {
+            return None;
+        }
+        [Method::EapIg, Method::Eap]
+            .into_iter()
+            .find(|&m| self.methods.has(m))
     }
 
     /// Seconds one prompt's `stage` takes on GPT-2 small, natively on 2 cores, for an 18-token
@@ -152,12 +213,24 @@ impl StudyOptions {
             Stage::Runs => 0.3,
             Stage::Scores(method) => method.gpt2_seconds(self),
             Stage::Positions(method) => method.gpt2_positions_seconds(),
+            // 200 edges in 11.0 s (BENCHMARKS.md, "Edges").
+            Stage::ExactEdges => 11.0 * self.exact_edges as f64 / 200.0,
             // One curve of heads (3.8 s) and one of neurons (1.9 s) per method's ranking
             // (BENCHMARKS.md, "Faithfulness curves"); each random ranking 2.4 s (its head curve
             // on the neurons' coarser grid).
             Stage::Faithfulness => {
-                let rankings = self.methods.iter().count() as f64;
+                let rankings = self.methods.of(MethodOutput::Nodes).iter().count() as f64;
                 5.7 * rankings + 2.4 * RANDOM_RANKINGS as f64
+            }
+            // An edge curve 5.9 s ("Edges"); the random ones with the last edge method.
+            Stage::EdgeFaithfulness(m) => {
+                let last = self.methods.of(MethodOutput::Edges).iter().last() == Some(m);
+                5.9 * (1.0
+                    + if last {
+                        EDGE_RANDOM_RANKINGS as f64
+                    } else {
+                        0.0
+                    })
             }
         }
     }

@@ -111,7 +111,7 @@ fn record(f: &mut Faithfulness, kind: ComponentKind, methods: &[Method], values:
     };
     band.mean.push(
         (0..rk)
-            .map(|i| crate::faithfulness::mean_curve(&[column(i)])[0])
+            .map(|i| crate::faithfulness::mean_of(&column(i)))
             .collect(),
     );
     band.p05

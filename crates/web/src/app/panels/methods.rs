@@ -2,7 +2,9 @@
 //! own options beside it, then the options every method shares.
 
 use gradpatch_config::MAX_STEPS;
-use gradpatch_terms::{Baseline, Direction, Method, Quadrature, Ranking};
+use gradpatch_terms::{
+    Baseline, Direction, Method, MethodOutput, Quadrature, Ranking, StudyOptions,
+};
 use leptos::prelude::*;
 
 use super::key_select;
@@ -16,6 +18,12 @@ fn title(method: Method) -> &'static str {
         }
         Method::Ig => "Layerwise Integrated Gradients (captum's definition)",
         Method::Ap => "Activation patching: one patched run per head and neuron",
+        Method::Eap => {
+            "Edge attribution patching: every edge between components (the q, k and v inputs of each head apart), one forward and one backward per prompt (the Circuit tab)"
+        }
+        Method::EapIg => {
+            "EAP with integrated gradients (inputs variant): the gradients averaged over m points between the corrupted and the clean input (the Circuit tab)"
+        }
     }
 }
 
@@ -41,6 +49,36 @@ fn options(method: Method) -> AnyView {
                 move |v: Direction| ctx.configure(|s| s.options.ap_direction = v), Direction::key)}</label>
         }
         .into_any(),
+        Method::Eap => view! { <span class="hint">"(edges)"</span> }.into_any(),
+        Method::EapIg => view! {
+            <label>"steps " <input type="number" min="1" max=StudyOptions::MAX_EAPIG_STEPS data-testid="eapig-steps"
+                prop:value=move || ctx.state.with(|s| s.options.eapig_steps)
+                on:change=move |ev| if let Some(v) = num(&ev) {
+                    ctx.configure(|s| s.options.eapig_steps = (v as usize).clamp(1, StudyOptions::MAX_EAPIG_STEPS));
+                } /></label>
+        }
+        .into_any(),
+    }
+}
+
+/// Exact patching of each prompt's top edges, when an edge method runs.
+#[component]
+fn ExactEdgesOption() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let num = |ev: &leptos::ev::Event| event_target_value(ev).trim().parse::<u64>().ok();
+    let edges_on = move || {
+        ctx.state
+            .with(|s| !s.options.methods.of(MethodOutput::Edges).is_empty())
+    };
+    view! {
+        <Show when=edges_on>
+            <label title="Exact edge patching of each prompt's top edges by |EAP-IG| (or |EAP|): one patched run per edge, batched; 0 for none">
+                "exact patching of the top " <input type="number" min="0" max=StudyOptions::MAX_EXACT_EDGES data-testid="exact-edges"
+                prop:value=move || ctx.state.with(|s| s.options.exact_edges)
+                on:change=move |ev| if let Some(v) = num(&ev) {
+                    ctx.configure(|s| s.options.exact_edges = (v as usize).min(StudyOptions::MAX_EXACT_EDGES));
+                } />" edges"</label>
+        </Show>
     }
 }
 
@@ -106,6 +144,7 @@ pub fn SharedOptions() -> impl IntoView {
                 <input type="checkbox" data-testid="positions" prop:checked=move || ctx.state.with(|s| s.options.positions)
                 on:change=move |ev| { let on = event_target_checked(&ev); ctx.configure(|s| s.options.positions = on); } />" per position"</label>
             <FaithfulnessOption />
+            <ExactEdgesOption />
             <Quantile />
         </div>
     }
