@@ -6,6 +6,7 @@ mod bench_methods;
 mod files;
 mod logits;
 mod merge;
+mod merge_edges;
 mod options;
 mod random;
 mod run;

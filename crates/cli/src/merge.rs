@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use gradpatch_study::{MethodScores, Results, pair_statistics, statistics};
-use gradpatch_terms::Method;
+use gradpatch_terms::{Method, MethodOutput};
 use serde::Deserialize;
 
 use crate::files::read;
@@ -154,7 +154,7 @@ fn check(parts: &[(PathBuf, Part)]) -> Result<Vec<(usize, usize)>, String> {
 }
 
 /// Rows of each prompt of the whole run, in order, taken from the parts' `field`.
-fn gather<T: Clone>(
+pub(crate) fn gather<T: Clone>(
     parts: &[(PathBuf, Part)],
     order: &[(usize, usize)],
     field: impl Fn(&Results) -> Option<&Vec<T>>,
@@ -255,13 +255,18 @@ pub fn join(parts: &[(PathBuf, Part)]) -> Result<Results, String> {
         ..Results::empty(first.config.clone())
     };
     if !order.is_empty() {
-        for method in first.config.options.methods.iter() {
+        let nodes = first.config.options.methods.of(MethodOutput::Nodes);
+        for method in nodes.iter() {
             let scores = method_scores(parts, &order, method).ok_or_else(incomplete)?;
             results.scores.insert(method, scores);
         }
     }
     if first.faithfulness.is_some() && !order.is_empty() {
         results.faithfulness = Some(merged_faithfulness(parts, &order).ok_or_else(incomplete)?);
+    }
+    if first.edges.is_some() && !order.is_empty() {
+        let edges = crate::merge_edges::merged_edges(parts, &order).ok_or_else(incomplete)?;
+        results.edges = Some(edges);
     }
     let percentile = results.config.options.percentile;
     results.stats = statistics(&results, percentile);

@@ -238,8 +238,30 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Each edge method: how many of exact patching's top edges it found, its faithfulness.
+fn print_edge_summary(results: &Results) {
+    let Some(e) = &results.edges else { return };
+    for &method in e.scores.keys() {
+        let mut line = format!("{:>7}   edges:", method.label());
+        if let Some((found, possible)) = e.exact.as_ref().and_then(|x| x.found_total(method)) {
+            let n = e.exact.as_ref().map_or(0, |x| x.found_n);
+            line +=
+                &format!(" finds {found} of {possible} of exact patching's top {n} per prompt;");
+        }
+        if let Some((_, area, k80)) = e.faithfulness.as_ref().and_then(|f| f.summary(method)) {
+            let k80 = k80.map_or("—".to_string(), |k| k.to_string());
+            line += &format!(
+                " faithfulness area {area:.3}, 80% reached at k = {k80} of {}",
+                e.n_edges
+            );
+        }
+        eprintln!("{line}");
+    }
+}
+
 /// Each pair's statistics, one line per kind of component; each method's faithfulness.
 fn print_summary(results: &Results) {
+    print_edge_summary(results);
     let percentile = results.config.options.percentile;
     if let Some(f) = &results.faithfulness {
         for (&method, kind) in f

@@ -53,6 +53,13 @@ fn same(a: &Value, b: &Value, at: &str) {
                 same(p, q, &format!("{at}[{i}]"));
             }
         }
+        // Every edge's mean over prompts: a weighted mean of the parts' means.
+        (Value::Number(x), Value::Number(y))
+            if at.starts_with(".edges.scores") && at.contains(".mean[") =>
+        {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!((x - y).abs() <= 1e-6 * x.abs().max(1.0), "{at}: {x} vs {y}");
+        }
         (Value::Number(x), Value::Number(y)) if at.starts_with(".stats") => {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
             assert!(
@@ -98,13 +105,19 @@ fn shard(dir: &Path, extra: &[&str], k: usize, n: usize) -> PathBuf {
 fn four_shards_merged_equal_one_run() {
     let dir = tmp("four-shards");
     let single = dir.join("single.json");
+    // Every method, the edge methods too.
+    let methods = ["--methods", "atp,ig,ap,eap,eapig"];
     let mut args = RUN.to_vec();
+    args.extend_from_slice(&methods);
     args.extend_from_slice(&["--out", s(&single)]);
     ok(&args);
     let parts_dir = dir.join("parts");
     std::fs::create_dir_all(&parts_dir).unwrap();
     // In reverse order: merge sorts the prompts back.
-    let parts: Vec<PathBuf> = (0..4).rev().map(|k| shard(&parts_dir, &[], k, 4)).collect();
+    let parts: Vec<PathBuf> = (0..4)
+        .rev()
+        .map(|k| shard(&parts_dir, &methods, k, 4))
+        .collect();
     let part = read(&parts[3]);
     assert_eq!(part["shard"]["prompt_indices"], serde_json::json!([0, 4]));
     assert_eq!(part["prompts"].as_array().map(Vec::len), Some(2));
@@ -127,8 +140,11 @@ fn four_shards_merged_equal_one_run() {
     );
     same(&one, &joined, "");
     assert!(
-        joined["atp"]["heads_pos"][6].is_array() && joined["stats_pairs"]["atp_ap"].is_object(),
-        "every method, per position, and every pair's statistics"
+        joined["atp"]["heads_pos"][6].is_array()
+            && joined["stats_pairs"]["atp_ap"].is_object()
+            && joined["edges"]["exact"]["prompts"][6].is_object()
+            && joined["edges"]["faithfulness"]["methods"]["eapig"][6].is_array(),
+        "every method, per position, every pair's statistics, the edges of every prompt"
     );
     let scores = std::fs::read_to_string(csv.join("scores.csv")).unwrap();
     assert!(

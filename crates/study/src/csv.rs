@@ -60,18 +60,27 @@ pub fn scores_csv(r: &Results) -> String {
 
 /// `faithfulness.csv`: kind,curve,prompt,k,value — each method's curve (`curve` = its key) and
 /// the random rankings' mean, 5% and 95% (`random_mean`, `random_p05`, `random_p95`), per
-/// prompt; empty when the comparison computed none.
+/// prompt; kind `edges` for the edge methods' curves (first); empty when the comparison
+/// computed none.
 pub fn faithfulness_csv(r: &Results) -> String {
     let mut out = String::from("kind,curve,prompt,k,value\n");
-    let Some(f) = &r.faithfulness else {
-        return out;
-    };
     let mut rows = |kind: &str, curve: &str, ks: &[usize], values: &[Vec<f32>]| {
         for (p, row) in values.iter().enumerate() {
             for (k, v) in ks.iter().zip(row) {
                 let _ = writeln!(out, "{kind},{curve},{p},{k},{}", num(f64::from(*v)));
             }
         }
+    };
+    if let Some(f) = r.edges.as_ref().and_then(|e| e.faithfulness.as_ref()) {
+        for (m, curves) in &f.methods {
+            rows("edges", m.key(), &f.k, curves);
+        }
+        rows("edges", "random_mean", &f.random_k, &f.random.mean);
+        rows("edges", "random_p05", &f.random_k, &f.random.p05);
+        rows("edges", "random_p95", &f.random_k, &f.random.p95);
+    }
+    let Some(f) = &r.faithfulness else {
+        return out;
     };
     for kind in gradpatch_terms::ComponentKind::ALL {
         let label = kind.label();

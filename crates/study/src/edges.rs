@@ -104,9 +104,24 @@ pub struct EdgeCurves {
     pub k: Vec<usize>,
     /// Each method's curve, `[P][K]`.
     pub methods: BTreeMap<Method, Vec<Vec<f32>>>,
-    /// How many seeded random rankings, and their mean and 5–95% band `[P][K]`.
+    /// How many seeded random rankings, their set sizes (a log grid: coarser than the
+    /// methods' on small graphs), and their mean and 5–95% band `[P][K_random]`.
     pub random_rankings: usize,
+    pub random_k: Vec<usize>,
     pub random: Band,
+}
+
+impl EdgeCurves {
+    /// `method`'s mean curve over prompts, its area over the fraction of edges kept and the
+    /// smallest k reaching 80%.
+    pub fn summary(&self, method: Method) -> Option<(Vec<f32>, f64, Option<usize>)> {
+        let rows = self.methods.get(&method)?;
+        let mean = crate::faithfulness::mean_curve(rows);
+        let n = *self.k.last()?;
+        let area = crate::faithfulness::area(&self.k, &mean, n);
+        let k80 = crate::faithfulness::first_reaching(&self.k, &mean, 0.8);
+        Some((mean, area, k80))
+    }
 }
 
 impl EdgeResults {
@@ -151,6 +166,104 @@ impl EdgeResults {
     }
 }
 
+/// Most layers and heads per layer a file's edge graph may have (GPT-2 XL: 48 × 25).
+const MAX_GRAPH_SIDE: usize = 128;
+
+impl EdgeResults {
+    /// Checks that the arrays agree with the graph and with `prompts` prompts: what a results
+    /// file read from anywhere must pass before the page draws it. The error names the field.
+    pub fn check(&self, prompts: usize) -> Result<(), String> {
+        if self.layers > MAX_GRAPH_SIDE || self.heads > MAX_GRAPH_SIDE {
+            return Err(format!(
+                "`edges` is of a model of {} layers × {} heads, expected at most {MAX_GRAPH_SIDE} each",
+                self.layers, self.heads
+            ));
+        }
+        let n = self.graph().edges.len();
+        if self.n_edges != n {
+            return Err(format!(
+                "`edges.n_edges` is {}, the graph of {} layers × {} heads has {n}",
+                self.n_edges, self.layers, self.heads
+            ));
+        }
+        let rows = |what: &str, count: usize| {
+            if count > prompts {
+                Err(format!(
+                    "`{what}` has {count} prompts, the file has {prompts}"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let lists = |what: &str, lists: &[EdgeList]| -> Result<(), String> {
+            rows(what, lists.len())?;
+            for (i, l) in lists.iter().enumerate() {
+                if l.edges.len() != l.scores.len() {
+                    return Err(format!(
+                        "`{what}[{i}]` has {} edges and {} scores",
+                        l.edges.len(),
+                        l.scores.len()
+                    ));
+                }
+                if let Some(e) = l.edges.iter().find(|&&e| e as usize >= n) {
+                    return Err(format!("`{what}[{i}]` names edge {e}, the graph has {n}"));
+                }
+            }
+            Ok(())
+        };
+        for (m, s) in &self.scores {
+            if s.mean.len() != n {
+                return Err(format!(
+                    "`edges.scores.{m}.mean` has {} values for {n} edges",
+                    s.mean.len()
+                ));
+            }
+            lists(&format!("edges.scores.{m}.top"), &s.top)?;
+        }
+        if let Some(x) = &self.exact {
+            lists("edges.exact.prompts", &x.prompts)?;
+            for (m, found) in &x.found {
+                rows(&format!("edges.exact.found.{m}"), found.len())?;
+                if let Some(f) = found.iter().find(|&&f| f > x.found_n) {
+                    return Err(format!(
+                        "`edges.exact.found.{m}` has {f}, more than found_n = {}",
+                        x.found_n
+                    ));
+                }
+            }
+        }
+        if let Some(f) = &self.faithfulness {
+            let curve = |what: String, r: &[Vec<f32>], k: &[usize]| -> Result<(), String> {
+                rows(&what, r.len())?;
+                if k.iter().any(|&k| k > n) || !k.is_sorted() {
+                    return Err(format!(
+                        "`{what}`: its set sizes must rise from 0 to at most {n}"
+                    ));
+                }
+                match r.iter().position(|r| r.len() != k.len()) {
+                    Some(i) => Err(format!(
+                        "`{what}[{i}]` has {} values for {} set sizes",
+                        r[i].len(),
+                        k.len()
+                    )),
+                    None => Ok(()),
+                }
+            };
+            for (m, r) in &f.methods {
+                curve(format!("edges.faithfulness.methods.{m}"), r, &f.k)?;
+            }
+            for (name, r) in [
+                ("mean", &f.random.mean),
+                ("p05", &f.random.p05),
+                ("p95", &f.random.p95),
+            ] {
+                curve(format!("edges.faithfulness.random.{name}"), r, &f.random_k)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +286,54 @@ mod tests {
         let s = &r.scores[&Method::Eap];
         assert_eq!((s.prompts, s.top.len()), (2, 3));
         assert!(s.mean.iter().all(|&m| (m - 1.5).abs() < 1e-7));
+    }
+
+    #[test]
+    fn a_file_whose_edges_do_not_fit_is_refused_with_the_field_named() {
+        let graph = EdgeGraph::new(2, 2);
+        let n = graph.edges.len();
+        let mut r = EdgeResults::empty(&graph);
+        r.push(Method::Eap, &vec![1.0; n]);
+        assert_eq!(r.check(1), Ok(()));
+        assert_eq!(
+            r.check(0).err().as_deref(),
+            Some("`edges.scores.eap.top` has 1 prompts, the file has 0")
+        );
+        let mut bad = r.clone();
+        if let Some(s) = bad.scores.get_mut(&Method::Eap) {
+            s.top[0].edges[0] = n as u32;
+        }
+        assert_eq!(
+            bad.check(1).err(),
+            Some(format!(
+                "`edges.scores.eap.top[0]` names edge {n}, the graph has {n}"
+            ))
+        );
+        let mut bad = r.clone();
+        bad.n_edges = 7;
+        assert!(
+            bad.check(1)
+                .err()
+                .unwrap_or_default()
+                .contains("`edges.n_edges` is 7")
+        );
+        let mut bad = r.clone();
+        bad.layers = 100_000;
+        assert!(
+            bad.check(1)
+                .err()
+                .unwrap_or_default()
+                .contains("at most 128")
+        );
+        let mut bad = r;
+        if let Some(s) = bad.scores.get_mut(&Method::Eap) {
+            s.mean.pop();
+        }
+        assert!(
+            bad.check(1)
+                .err()
+                .unwrap_or_default()
+                .contains("values for")
+        );
     }
 }

@@ -198,6 +198,9 @@ impl Results {
         if let Some(f) = &self.faithfulness {
             self.check_faithfulness(f)?;
         }
+        if let Some(e) = &self.edges {
+            e.check(p).map_err(ResultsError::Shapes)?;
+        }
         Ok(())
     }
 

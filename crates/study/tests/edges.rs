@@ -138,7 +138,8 @@ fn a_study_keeps_every_edge_score_the_exact_top_edges_and_their_curves() {
     assert!((curve[f.k.len() - 1] - 1.0).abs() < 1e-5 && curve[0].abs() < 1e-4);
     let band = &f.random;
     assert_eq!(band.mean.len(), 4);
-    for j in 0..f.k.len() {
+    assert_eq!(f.random_k, gradpatch_methods::faithfulness::log_sizes(110));
+    for j in 0..f.random_k.len() {
         assert!(
             band.p05[1][j] <= band.mean[1][j] + 1e-6 && band.mean[1][j] <= band.p95[1][j] + 1e-6
         );

@@ -5,7 +5,7 @@
 use gradpatch_methods::Progress;
 use gradpatch_methods::edge_faithfulness::edge_faithfulness_async;
 use gradpatch_methods::edges::{exact_patching_async, found_of_top};
-use gradpatch_methods::faithfulness::{curve_sizes, random_ranking, random_seed};
+use gradpatch_methods::faithfulness::{curve_sizes, log_sizes, random_ranking, random_seed};
 use gradpatch_model::{Gpt2, RunError};
 use gradpatch_runs::PromptRuns;
 use gradpatch_terms::{
@@ -88,13 +88,14 @@ pub(super) async fn curve(
     let last = options.methods.of(MethodOutput::Edges).iter().last() == Some(method);
     let n = scores.len();
     let ks = curve_sizes(n);
+    let random_ks = log_sizes(n);
     let order = ranking(scores, rank == Ranking::Signed);
     let mut sets: Vec<Vec<usize>> = ks.iter().map(|&k| order[..k].to_vec()).collect();
     if last {
         let tokens = &results.prompts[i].clean_token_ids;
         for draw in 0..EDGE_RANDOM_RANKINGS {
             let order = random_ranking(n, random_seed(tokens, draw));
-            sets.extend(ks.iter().map(|&k| order[..k].to_vec()));
+            sets.extend(random_ks.iter().map(|&k| order[..k].to_vec()));
         }
     }
     let mut values = Vec::with_capacity(sets.len());
@@ -118,6 +119,7 @@ pub(super) async fn curve(
         k: ks.clone(),
         methods: Default::default(),
         random_rankings: EDGE_RANDOM_RANKINGS,
+        random_k: random_ks.clone(),
         random: Band::default(),
     });
     let k = ks.len();
@@ -127,15 +129,17 @@ pub(super) async fn curve(
         .or_default()
         .push(values[..k].to_vec());
     if last {
+        let rk = random_ks.len();
         let random = &values[k..];
-        let column = |j: usize| -> Vec<f32> { random.iter().skip(j).step_by(k).copied().collect() };
+        let column =
+            |j: usize| -> Vec<f32> { random.iter().skip(j).step_by(rk).copied().collect() };
         let band = &mut curves.random;
         band.mean
-            .push((0..k).map(|j| mean_of(&column(j))).collect());
+            .push((0..rk).map(|j| mean_of(&column(j))).collect());
         band.p05
-            .push((0..k).map(|j| quantile(&column(j), 0.05)).collect());
+            .push((0..rk).map(|j| quantile(&column(j), 0.05)).collect());
         band.p95
-            .push((0..k).map(|j| quantile(&column(j), 0.95)).collect());
+            .push((0..rk).map(|j| quantile(&column(j), 0.95)).collect());
     }
     Ok(complete)
 }
