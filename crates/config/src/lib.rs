@@ -103,12 +103,14 @@ pub enum Tab {
     Positions,
     /// How much of the task each method's top components keep, as more are kept.
     Faithfulness,
+    /// The edge methods' top edges as a layered graph.
+    Circuit,
     Summary,
     Prompts,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 9] = [
+    pub const ALL: [Tab; 10] = [
         Tab::Heads,
         Tab::Neurons,
         Tab::Scatter,
@@ -116,6 +118,7 @@ impl Tab {
         Tab::MeanDiff,
         Tab::Positions,
         Tab::Faithfulness,
+        Tab::Circuit,
         Tab::Summary,
         Tab::Prompts,
     ];
@@ -129,6 +132,7 @@ impl Tab {
             Tab::MeanDiff => "meandiff",
             Tab::Positions => "positions",
             Tab::Faithfulness => "faithfulness",
+            Tab::Circuit => "circuit",
             Tab::Summary => "summary",
             Tab::Prompts => "prompts",
         }
@@ -143,6 +147,7 @@ impl Tab {
             Tab::MeanDiff => "Mean difference",
             Tab::Positions => "Positions",
             Tab::Faithfulness => "Faithfulness",
+            Tab::Circuit => "Circuit",
             Tab::Summary => "Summary",
             Tab::Prompts => "Prompts",
         }
@@ -160,6 +165,30 @@ pub struct View {
     pub selection: Option<Component>,
     /// Outline the circuit's heads in the head heatmaps (`outline=0` hides them).
     pub outlines: bool,
+    /// The Circuit tab: the edge method drawn (`None`: EAP-IG when it ran, else EAP) and how
+    /// many of its top edges.
+    pub graph: GraphView,
+}
+
+/// What the Circuit tab draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GraphView {
+    pub method: Option<gradpatch_terms::Method>,
+    pub edges: usize,
+}
+
+impl GraphView {
+    /// Most edges the graph draws.
+    pub const MAX_EDGES: usize = 5000;
+}
+
+impl Default for GraphView {
+    fn default() -> Self {
+        Self {
+            method: None,
+            edges: 50,
+        }
+    }
 }
 
 /// The known circuit the methods are scored against (the scoreboard, the outlines).
@@ -209,6 +238,7 @@ impl Default for PageState {
                 prompt: None,
                 selection: None,
                 outlines: true,
+                graph: GraphView::default(),
             },
         }
     }

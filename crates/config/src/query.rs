@@ -3,13 +3,13 @@
 use std::fmt;
 
 use gradpatch_terms::{
-    Backend, Component, Corruption, Keyed, Method, MethodPair, PromptPair, Prompts, Ranking,
-    StudyOptions,
+    Backend, Component, Corruption, Keyed, Method, MethodOutput, MethodPair, PromptPair, Prompts,
+    Ranking, StudyOptions,
 };
 
 use crate::{
-    BUNDLED_CIRCUIT, CircuitChoice, MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl, PageState,
-    ParamError, ResultsLink, Tab, Warning,
+    BUNDLED_CIRCUIT, CircuitChoice, GraphView, MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl,
+    PageState, ParamError, ResultsLink, Tab, Warning,
 };
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).
@@ -368,6 +368,16 @@ fn read_view(s: &mut PageState, key: &str, v: &str) -> Option<Result<(), ParamEr
         "sel" => Component::parse(v)
             .map(|x| view.selection = Some(x))
             .ok_or(ParamError::Selection),
+        "gm" => match Method::from_key(v).filter(|m| m.output() == MethodOutput::Edges) {
+            Some(m) => {
+                view.graph.method = Some(m);
+                Ok(())
+            }
+            None => Err(ParamError::GraphMethod),
+        },
+        "gk" => {
+            number(v, 1, GraphView::MAX_EDGES, "a number of edges").map(|k| view.graph.edges = k)
+        }
         _ => return None,
     })
 }
@@ -503,5 +513,12 @@ fn write_view(s: &PageState, kv: &mut Vec<(&'static str, String)>) {
     }
     if !s.view.outlines {
         kv.push(("outline", "0".into()));
+    }
+    let graph = GraphView::default();
+    if let Some(m) = s.view.graph.method {
+        kv.push(("gm", m.key().into()));
+    }
+    if s.view.graph.edges != graph.edges {
+        kv.push(("gk", s.view.graph.edges.to_string()));
     }
 }

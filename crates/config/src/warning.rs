@@ -51,6 +51,7 @@ pub enum ParamError {
     CustomWithoutPairs,
     Percentile,
     Faith,
+    GraphMethod,
     Tab,
     Selection,
     /// The selected component is not in the model or the results.
@@ -90,6 +91,7 @@ impl fmt::Display for ParamError {
             }
             ParamError::Percentile => f.write_str("expected a quantile between 0 and 1, e.g. 0.9"),
             ParamError::Faith => f.write_str("expected 1 (ranking by |score|), signed or 0"),
+            ParamError::GraphMethod => f.write_str("expected an edge method: eap or eapig"),
             ParamError::Tab => {
                 let keys: Vec<&str> = Tab::ALL.iter().map(|t| t.key()).collect();
                 write!(f, "expected one of {}", keys.join(", "))

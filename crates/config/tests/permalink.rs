@@ -64,6 +64,10 @@ fn every_setting_and_the_view_survive_a_roundtrip() {
                 neuron: 301,
             }),
             outlines: false,
+            graph: gradpatch_config::GraphView {
+                method: Some(Method::Eap),
+                edges: 300,
+            },
         },
     };
     roundtrip(&s);
