@@ -4,11 +4,13 @@
 //!   variants, true edges), parsed and checked with messages naming the entry;
 //! * `positions`: the IOI positions (END, S1, S2, S1+1, IO) of a prompt pair;
 //! * `board`: the scoreboard (ROC AUC, precision and recall at k, per class and variant, and
-//!   the per-position AUC) computed from a `results.json`'s head scores.
+//!   the per-position AUC) computed from a `results.json`'s head scores;
+//! * `edges`: which edges of a model's graph lie on the circuit's true connections.
 //!
 //! The project bundles the IOI circuit of GPT-2 small ([`ioi_gpt2_small`]).
 
 pub mod board;
+mod edges;
 mod error;
 pub mod file;
 pub mod positions;
