@@ -16,8 +16,8 @@ const onRun = (name, fn) => test(name, async () => {
   await fn(ran);
 });
 
-test('WebGPU: the bundled model loads and the comparison (AtP, IG, AP, per position, faithfulness) runs on the GPU', async () => {
-  const page = await open(gpu, base, '?model=bundled&n=2&seed=3&steps=4&faith=1&tab=heads&prompt=1');
+test('WebGPU: the bundled model loads and the comparison (AtP, IG, AP, EAP, EAP-IG, per position, faithfulness) runs on the GPU', async () => {
+  const page = await open(gpu, base, '?model=bundled&n=2&seed=3&steps=4&faith=1&eap=1&eapig=5&tab=heads&prompt=1');
   await waitResults(page);
   const info = await page.innerText('[data-testid="model-info"]');
   assert(info.includes('WebGPU'), `expected to compute on WebGPU, got: ${info}; notices: ${await page.locator('[data-testid="notice"]').allInnerTexts()}`);
@@ -26,12 +26,13 @@ test('WebGPU: the bundled model loads and the comparison (AtP, IG, AP, per posit
 
 onRun('exports: results.json has the CLI schema and the CLI\'s numbers, charts save as PNG', async (page) => {
   const json = await exportedResults(page);
-  for (const k of ['config', 'prompts', 'clean_logit_diff', 'ig', 'ap', 'atp', 'stats', 'stats_pairs', 'faithfulness', 'complete']) assert(k in json, `results.json lacks ${k}`);
+  for (const k of ['config', 'prompts', 'clean_logit_diff', 'ig', 'ap', 'atp', 'stats', 'stats_pairs', 'faithfulness', 'edges', 'complete']) assert(k in json, `results.json lacks ${k}`);
+  assert(json.config.run_eap && json.config.run_eapig && json.config.eapig_steps === 5, 'the edge methods ran');
   for (const p of ['ig_ap', 'atp_ap', 'ig_atp']) assert(json.stats_pairs[p]?.heads, `stats_pairs.${p}`);
   for (const m of ['ig', 'ap', 'atp']) assert(json[m].heads_pos?.length === 2, `${m}.heads_pos`);
   assert(json.prompts.length === 2 && json.ig.heads.length === 2, 'two prompts');
   // Same numbers as the native CLI (ndarray, CPU) on the same configuration.
-  const worst = compareWithCli(json, { faithfulness: true });
+  const worst = compareWithCli(json, { faithfulness: true, edges: true });
   console.log(`     (page on WebGPU vs CLI on ndarray: worst difference ${worst.diff.toFixed(3)} of the tolerance, at ${worst.what})`);
   await page.click('[data-testid="tab-heads"]');
   const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-chart="ap-heads"] .png')]);
@@ -99,6 +100,60 @@ onRun('faithfulness tab: a chart per kind with a curve per method and the random
   await page.selectOption('[data-testid="prompt-select"]', '1');
   const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-chart="faith-heads"] .png')]);
   assert(png.suggestedFilename() === 'faith-heads.png', png.suggestedFilename());
+});
+
+/** Where the Circuit tab draws a head, and the input (charts::graph's layout). */
+function graphLayout(layers, heads) {
+  const rows = 2 * layers + 2;
+  const row = Math.min(48, Math.max(18, 720 / rows));
+  const bottom = Math.ceil(56 + rows * row) - 28;
+  return { head: (l, h) => [56 + (h + 0.5) * 848 / heads, bottom - (2 * l + 1) * row], input: [480, bottom] };
+}
+
+onRun('circuit tab: the top edges as a graph; hover gives an edge\'s three scores, a click selects the head, the slider and the method are in the link; SVG and PNG', async (page) => {
+  const json = await exportedResults(page);
+  await page.click('[data-testid="tab-circuit"]');
+  await page.waitForFunction(() => location.search.includes('tab=circuit'), null, { timeout: 5000 });
+  await page.waitForSelector('[data-chart="circuit-graph"] canvas');
+  await page.selectOption('[data-testid="prompt-select"]', 'mean');
+  const caption = await page.innerText('[data-testid="graph-caption"]');
+  assert(caption.startsWith('EAP-IG edges (mean over prompts)'), caption);
+  // Every edge drawn: the slider's maximum is the number of edges.
+  const max = await page.$eval('[data-testid="graph-edges"]', (el) => el.max);
+  assert(Number(max) === json.edges.n_edges, `slider max ${max} vs ${json.edges.n_edges} edges`);
+  await page.$eval('[data-testid="graph-edges"]', (el, v) => { el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); }, max);
+  await page.waitForFunction((v) => location.search.includes(`gk=${v}`), max, { timeout: 5000 });
+  // The edge input -> a0.0<k, hovered at its middle: its EAP, EAP-IG and exact scores.
+  const g = graphLayout(json.edges.layers, json.edges.heads);
+  const [hx, hy] = g.head(0, 0);
+  const mid = [(g.input[0] + hx) / 2, (g.input[1] - 6 + hy + 6) / 2];
+  const { text } = await hoverChart(page, 'circuit-graph', mid[0], mid[1]);
+  const m = /^input->a0\.0<k: EAP (-?[\d.]+), EAP-IG (-?[\d.]+), exact (-?[\d.]+|—)$/.exec(text);
+  assert(m, `tooltip: ${text}`);
+  const index = 1; // input's edges first: a0.0<q, a0.0<k, …
+  assert(Math.abs(Number(m[1]) - json.edges.scores.eap.mean[index]) < 1e-3, `EAP ${m[1]} vs ${json.edges.scores.eap.mean[index]}`);
+  assert(Math.abs(Number(m[2]) - json.edges.scores.eapig.mean[index]) < 1e-3, `EAP-IG ${m[2]}`);
+  // A click on a head selects it everywhere.
+  const [sx, sy] = g.head(1, 2);
+  const head = await hoverChart(page, 'circuit-graph', sx, sy);
+  assert(head.text.startsWith('L1H2'), head.text);
+  await head.click();
+  await page.waitForFunction(() => location.search.includes('sel=L1H2'), null, { timeout: 5000 });
+  assert((await page.innerText('[data-testid="selected"]')).startsWith('L1H2'), 'the toolbar shows the selection');
+  // The method and the number of edges, in the link.
+  await page.selectOption('[data-testid="graph-method"]', 'eap');
+  await page.$eval('[data-testid="graph-edges-n"]', (el) => { el.value = '12'; el.dispatchEvent(new Event('change', { bubbles: true })); });
+  await page.waitForFunction(() => location.search.includes('gm=eap') && location.search.includes('gk=12'), null, { timeout: 5000 });
+  assert((await page.innerText('[data-testid="graph-caption"]')).startsWith('EAP edges'), 'EAP shown');
+  const table = await page.locator('[data-testid="edge-table"] tr').allInnerTexts();
+  assert(table.length === 3 && /^EAP\s+\d+ of \d+ \(top 50 per prompt\)\s+-?\d\.\d{4}/.test(table[1]), table.join(' | '));
+  const [svg] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="graph-svg"]')]);
+  assert(svg.suggestedFilename() === 'circuit-graph.svg', svg.suggestedFilename());
+  const doc = fs.readFileSync(await svg.path(), 'utf8');
+  assert(doc.startsWith('<svg') && (doc.match(/<line /g) || []).length === 12, `an SVG with the 12 edges: ${(doc.match(/<line /g) || []).length} lines`);
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-chart="circuit-graph"] .png')]);
+  assert(png.suggestedFilename() === 'circuit-graph.png', png.suggestedFilename());
+  await page.selectOption('[data-testid="prompt-select"]', '1');
 });
 
 onRun('pair selector: AtP–AP drives the scatter, overlap and mean difference, and the link', async (page) => {

@@ -141,7 +141,7 @@ export async function waitError(page, re) {
  * page ran (the CLI's file has all three); `positions`: whether it ran the per-position scores;
  * `faithfulness`: whether it ran the faithfulness curves (the CLI's file has them).
  */
-export function compareWithCli(json, { methods = ['atp', 'ig', 'ap'], positions = true, faithfulness = false } = {}) {
+export function compareWithCli(json, { methods = ['atp', 'ig', 'ap'], positions = true, faithfulness = false, edges = false } = {}) {
   const cliPath = process.env.E2E_CLI_RESULTS;
   if (!cliPath) throw new Error('E2E_CLI_RESULTS is not set (tests/run-all.sh writes it with `gradpatch run`)');
   const cli = JSON.parse(fs.readFileSync(cliPath, 'utf8'));
@@ -178,8 +178,39 @@ export function compareWithCli(json, { methods = ['atp', 'ig', 'ap'], positions 
       for (const q of ['mean', 'p05', 'p95']) close(f.random[kind][q], g.random[kind][q], () => 1e-3, `faithfulness.random.${kind}.${q}`);
     }
   }
+  if (edges) compareEdges(json.edges, cli.edges, close);
   assert(worst.diff <= 1, `page vs CLI: ${worst.what} ${worst.a} vs ${worst.b}`);
   return worst;
+}
+
+/** Edge scores: every edge's mean, each prompt's listed scores by edge (the order of near-ties
+ * may differ), the exact scores of the edges both patched, the curves. */
+function compareEdges(e, g, close) {
+  assert(e && g, `edges are missing from the ${e ? 'CLI\'s' : 'page\'s'} results`);
+  assert(e.n_edges === g.n_edges && e.layers === g.layers && e.heads === g.heads, 'edges: graphs differ');
+  const byEdge = (list) => new Map(list.edges.map((x, i) => [x, list.scores[i]]));
+  const lists = (what, a, b, tol) => a.forEach((list, p) => {
+    const other = byEdge(b[p]);
+    const common = list.edges.filter((x) => other.has(x));
+    assert(common.length >= 0.95 * list.edges.length, `${what}[${p}]: ${common.length} of ${list.edges.length} edges in common`);
+    for (const x of common) close(byEdge(list).get(x), other.get(x), tol, `${what}[${p}] edge ${x}`);
+  });
+  for (const m of ['eap', 'eapig']) {
+    assert(e.scores[m] && g.scores[m], `edges.scores.${m} is missing`);
+    const scale = Math.max(...g.scores[m].mean.map(Math.abs));
+    close(e.scores[m].mean, g.scores[m].mean, () => 2e-4 * scale, `edges.${m}.mean`);
+    lists(`edges.${m}.top`, e.scores[m].top, g.scores[m].top, () => 2e-4 * scale);
+  }
+  assert(e.exact && g.exact && e.exact.ranked_by === 'eapig' && e.exact.n === g.exact.n, 'edges.exact');
+  lists('edges.exact', e.exact.prompts, g.exact.prompts, () => 2e-4);
+  for (const m of ['eap', 'eapig']) {
+    e.exact.found[m].forEach((f, p) => assert(Math.abs(f - g.exact.found[m][p]) <= 2, `edges.exact.found.${m}[${p}]: ${f} vs ${g.exact.found[m][p]}`));
+  }
+  if (g.faithfulness) {
+    assert(e.faithfulness && JSON.stringify(e.faithfulness.k) === JSON.stringify(g.faithfulness.k), 'edges.faithfulness: set sizes differ');
+    for (const m of ['eap', 'eapig']) close(e.faithfulness.methods[m], g.faithfulness.methods[m], () => 1e-3, `edges.faithfulness.${m}`);
+    for (const q of ['mean', 'p05', 'p95']) close(e.faithfulness.random[q], g.faithfulness.random[q], () => 1e-3, `edges.faithfulness.random.${q}`);
+  }
 }
 
 /** The page's results.json, through its export button. */

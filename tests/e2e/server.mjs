@@ -174,6 +174,14 @@ function results(name, res, cliResults) {
       res.end(JSON.stringify(r));
       return;
     }
+    case 'no-edges.json': {
+      const r = JSON.parse(fs.readFileSync(cliResults, 'utf8'));
+      delete r.edges;
+      for (const k of ['run_eap', 'run_eapig', 'eapig_steps', 'exact_edges']) delete r.config[k];
+      res.writeHead(200, json);
+      res.end(JSON.stringify(r));
+      return;
+    }
     case 'huge.json':
       res.writeHead(200, { ...json, 'content-length': 600_000_000 });
       res.write('{"config": ' + ' '.repeat(65536));

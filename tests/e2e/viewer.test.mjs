@@ -156,6 +156,28 @@ test('results viewer: another site asks first; broken, oversized and non-JSON fi
   }
 });
 
+test('circuit tab by link: the method, the number of edges and the selection come from the link and stay in it; the circuit file\'s true edges are haloed with their share', async () => {
+  const q = 'tab=circuit&gm=eap&gk=30&sel=L1H2';
+  const page = await open(gpu, base, `?results=results/cli.json&circuit=results/demo-circuit.json&${q}`);
+  await page.waitForSelector('[data-chart="circuit-graph"] canvas', { timeout: 30000 });
+  assert(await page.$eval('[data-testid="graph-method"]', (el) => el.value) === 'eap', 'the method from the link');
+  assert(await page.$eval('[data-testid="graph-edges"]', (el) => el.value) === '30', 'the edge count from the link');
+  assert((await page.innerText('[data-testid="selected"]')).startsWith('L1H2'), 'the selection from the link');
+  await page.waitForFunction(() => /\d+ of the 30 edges drawn \(\d+%\) lie on the connections/.test(document.querySelector('[data-testid="graph-circuit"]')?.innerText || ''), null, { timeout: 10000 });
+  assert((await page.innerText('[data-testid="graph-circuit"]')).includes('demo-circuit.json'), 'names the circuit');
+  for (const p of q.split('&')) assert(page.url().includes(p), `the link keeps ${p}: ${page.url()}`);
+  // The SVG has a halo (wider, yellow) under each drawn edge on the circuit.
+  const [svg] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="graph-svg"]')]);
+  const doc = fs.readFileSync(await svg.path(), 'utf8');
+  const on = Number(/^(\d+) of/.exec(await page.innerText('[data-testid="graph-circuit"]'))[1]);
+  assert((doc.match(/stroke="#ffd666"/g) || []).length === on && (doc.match(/<line /g) || []).length === 30 + on, `${on} halos`);
+  // Results without edge scores say how to get them.
+  const plain = await open(gpu, base, '?results=results/no-edges.json&tab=circuit');
+  await plain.waitForSelector('[data-testid="graph-none"]', { timeout: 30000 });
+  await done(plain);
+  await done(page);
+});
+
 test('circuit scoreboard: a circuit file for the demo model scores every method as the CLI does, outlines heads and positions; circuit=none hides it; a bad file changes nothing', async () => {
   const fixture = fileURLToPath(new URL('./fixtures/demo-circuit.json', import.meta.url));
   const page = await open(gpu, base, '?results=results/cli.json&circuit=results/demo-circuit.json&tab=summary&prompt=0');

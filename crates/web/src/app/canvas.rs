@@ -81,6 +81,22 @@ fn keyboard(
     }
 }
 
+/// The canvas pixel under CSS pixel `(x, y)` of the element: a canvas narrower on screen than
+/// its drawing (a small window) is scaled by the browser.
+fn to_canvas(canvas: NodeRef<Canvas>, x: f64, y: f64) -> (f64, f64) {
+    let Some(el) = canvas.get_untracked() else {
+        return (x, y);
+    };
+    let (w, h) = (f64::from(el.client_width()), f64::from(el.client_height()));
+    if w <= 0.0 || h <= 0.0 {
+        return (x, y);
+    }
+    (
+        x * f64::from(el.width()) / w,
+        y * f64::from(el.height()) / h,
+    )
+}
+
 /// A chart of heads or neurons (`kind`). `draw` runs inside an effect (so it redraws when the
 /// signals it reads change) and returns the plot area for `hit`. Focused, the arrow keys move a
 /// cursor over the components and Enter selects the one under it.
@@ -111,11 +127,13 @@ pub fn chart(
     let hit_move = std::rc::Rc::clone(&hit);
     let on_move = move |ev: MouseEvent| {
         let (x, y) = (f64::from(ev.offset_x()), f64::from(ev.offset_y()));
-        let found = area.get_value().and_then(|a| hit_move(&a, x, y));
+        let (cx, cy) = to_canvas(canvas, x, y);
+        let found = area.get_value().and_then(|a| hit_move(&a, cx, cy));
         tip.set(found.map(|(text, _)| (text, x, y)));
     };
     let on_click = move |ev: MouseEvent| {
         let (x, y) = (f64::from(ev.offset_x()), f64::from(ev.offset_y()));
+        let (x, y) = to_canvas(canvas, x, y);
         if let Some((_, Some(sel))) = area.get_value().and_then(|a| hit(&a, x, y)) {
             ctx.configure(|s| s.view.selection = Some(sel));
         }

@@ -6,7 +6,7 @@ use crate::app::Ctx;
 use crate::app::canvas::download_url;
 
 /// Download of text as a file.
-fn save_text(text: &str, name: &str, mime: &str) {
+pub(super) fn save_text(text: &str, name: &str, mime: &str) {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);
@@ -46,6 +46,19 @@ pub(super) fn ExportButtons() -> impl IntoView {
                 "stats.csv",
                 "text/csv",
             );
+            if r.faithfulness.is_some()
+                || r.edges.as_ref().is_some_and(|e| e.faithfulness.is_some())
+            {
+                let text = gradpatch_study::csv::faithfulness_csv(&r);
+                save_text(&text, "faithfulness.csv", "text/csv");
+            }
+            if r.edges.is_some() {
+                save_text(
+                    &gradpatch_study::csv::edges_csv(&r),
+                    "edges.csv",
+                    "text/csv",
+                );
+            }
         }
     };
     view! {

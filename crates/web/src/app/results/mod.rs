@@ -4,6 +4,7 @@
 
 mod export;
 mod faithfulness;
+mod graph;
 mod heads;
 mod mean_diff;
 mod neurons;
@@ -195,6 +196,7 @@ pub fn ResultsView() -> impl IntoView {
                 Tab::MeanDiff => view! { <div class="pair"><MeanDiff d=heads /><MeanDiff d=neurons /></div> }.into_any(),
                 Tab::Positions => view! { <Positions /> }.into_any(),
                 Tab::Faithfulness => view! { <faithfulness::Faithfulness /> }.into_any(),
+                Tab::Circuit => view! { <graph::CircuitGraph /> }.into_any(),
                 Tab::Summary => view! { <Summary /><scoreboard::ScoreboardView /> }.into_any(),
                 Tab::Prompts => view! { <PromptsTable /> }.into_any(),
             }}
