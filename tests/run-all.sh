@@ -76,7 +76,7 @@ echo "== the Pages workflow's precompute step on that model, its pins replaced"
 count precompute bash tests/precompute-test.sh "$target/debug/gradpatch" "$gpt2_dir"
 # The page's numbers are checked against the CLI's on the same configuration.
 cli_results="$(mktemp --suffix=.json)"
-"$target/debug/gradpatch" run --model web/models/ioi-demo --ioi 2 --seed 3 --ig-steps 4 --methods atp,ig,ap,eap,eapig --positions --faithfulness --out "$cli_results" 2>/dev/null
+"$target/debug/gradpatch" run --model web/models/ioi-demo --ioi 2 --seed 3 --ig-steps 4 --methods atp,ig,ap,eap,eapig --exact-edges 40 --positions --faithfulness --out "$cli_results" 2>/dev/null
 # The same run at another highlight quantile: the results viewer recomputes its statistics.
 cli_results_pct="$(mktemp --suffix=.json)"
 "$target/debug/gradpatch" run --model web/models/ioi-demo --ioi 2 --seed 3 --ig-steps 4 --percentile 0.8 --out "$cli_results_pct" 2>/dev/null

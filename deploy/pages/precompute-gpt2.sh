@@ -16,9 +16,10 @@ set -euo pipefail
 
 out="${1:?usage: precompute-gpt2.sh OUT_DIR}"
 gradpatch="${GRADPATCH:-gradpatch}"
-# 16 IOI prompts, the three methods at the page's defaults (IG: 50 Gauss-Legendre steps, AP:
-# noising), scores per position and faithfulness curves: about an hour on a 4-core runner.
-run_args="${RUN_ARGS:---ioi 16 --seed 0 --methods atp,ig,ap --positions --faithfulness}"
+# 16 IOI prompts, every method at the page's defaults (IG: 50 Gauss-Legendre steps, AP:
+# noising; EAP-IG: 5 steps, exact patching of the top 200 edges), scores per position and
+# faithfulness curves (of nodes and of edges): about 75 minutes on a 4-core runner.
+run_args="${RUN_ARGS:---ioi 16 --seed 0 --methods atp,ig,ap,eap,eapig --positions --faithfulness}"
 model_dir="${MODEL_DIR:-$(mktemp -d)}"
 mkdir -p "$model_dir" "$out/precomputed/gpt2-small"
 

@@ -17,7 +17,7 @@ const onRun = (name, fn) => test(name, async () => {
 });
 
 test('WebGPU: the bundled model loads and the comparison (AtP, IG, AP, EAP, EAP-IG, per position, faithfulness) runs on the GPU', async () => {
-  const page = await open(gpu, base, '?model=bundled&n=2&seed=3&steps=4&faith=1&eap=1&eapig=5&tab=heads&prompt=1');
+  const page = await open(gpu, base, '?model=bundled&n=2&seed=3&steps=4&faith=1&eap=1&eapig=5&exact=40&tab=heads&prompt=1');
   await waitResults(page);
   const info = await page.innerText('[data-testid="model-info"]');
   assert(info.includes('WebGPU'), `expected to compute on WebGPU, got: ${info}; notices: ${await page.locator('[data-testid="notice"]').allInnerTexts()}`);

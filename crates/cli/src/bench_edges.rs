@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use gradpatch_methods::edge_faithfulness::edge_faithfulness;
 use gradpatch_methods::edges::{decomposition_error, eap, eap_ig, exact_patching, found_of_top};
-use gradpatch_methods::faithfulness::curve_sizes;
+use gradpatch_methods::faithfulness::log_sizes;
 use gradpatch_model::Gpt2;
 use gradpatch_runs::PromptRuns;
 use gradpatch_study::faithfulness::ranking;
@@ -53,7 +53,7 @@ pub fn bench(model: &Gpt2, runs: &[PromptRuns], say: fn(String)) -> Result<(), S
         "EAP-IG, m = {STEPS}, every edge (one batched forward and backward of {STEPS} rows): {ig_s:.2} s per prompt"
     ));
     let mut by_ig = ig.clone().into_iter();
-    let ks = curve_sizes(graph.edges.len());
+    let ks = log_sizes(graph.edges.len());
     let (_, faith_s) = time(&mut |r| {
         let order = ranking(&by_ig.next().unwrap_or_default(), false);
         let sets: Vec<Vec<usize>> = ks.iter().map(|&k| order[..k].to_vec()).collect();
