@@ -146,7 +146,7 @@ onRun('circuit tab: the top edges as a graph; hover gives an edge\'s three score
   await page.waitForFunction(() => location.search.includes('gm=eap') && location.search.includes('gk=12'), null, { timeout: 5000 });
   assert((await page.innerText('[data-testid="graph-caption"]')).startsWith('EAP edges'), 'EAP shown');
   const table = await page.locator('[data-testid="edge-table"] tr').allInnerTexts();
-  assert(table.length === 3 && /^EAP\s+\d+ of \d+ \(top 50 per prompt\)\s+-?\d\.\d{4}/.test(table[1]), table.join(' | '));
+  assert(table.length === 3 && /^EAP\s+\d+ of \d+ \(top 10 per prompt\)\s+-?\d\.\d{4}/.test(table[1]), table.join(' | '));
   const [svg] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="graph-svg"]')]);
   assert(svg.suggestedFilename() === 'circuit-graph.svg', svg.suggestedFilename());
   const doc = fs.readFileSync(await svg.path(), 'utf8');

@@ -71,7 +71,8 @@ test('results viewer: the CLI results.json opens from a file, no model, with its
   // The form shows the file's configuration, read only, and says so.
   const form = await page.innerText('[data-testid="file-config"]');
   assert(/read only/.test(form) && form.includes(cli.config.model) && /IOI, 2 pairs, seed 3, aba/.test(form)
-    && /AtP, IG, AP/.test(form) && form.includes(`${cli.config.ig_steps} steps`), form);
+    && /AtP, EAP, EAP-IG, IG, AP/.test(form) && form.includes(`${cli.config.ig_steps} steps`)
+    && form.includes('EAP-IG 5 steps; exact patching of the top 40 by |EAP-IG|'), form);
   assert(await page.$('[data-testid="run"]') === null, 'no Run while a file is shown');
   // Another quantile: the statistics of a CLI run at 0.8, from the same scores.
   const at80 = process.env.E2E_CLI_RESULTS_PCT;

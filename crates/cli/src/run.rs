@@ -242,7 +242,8 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
 fn print_edge_summary(results: &Results) {
     let Some(e) = &results.edges else { return };
     for &method in e.scores.keys() {
-        let mut line = format!("{:>7}   edges:", method.label());
+        let start = format!("{:>7}   edges:", method.label());
+        let mut line = start.clone();
         if let Some((found, possible)) = e.exact.as_ref().and_then(|x| x.found_total(method)) {
             let n = e.exact.as_ref().map_or(0, |x| x.found_n);
             line +=
@@ -255,7 +256,9 @@ fn print_edge_summary(results: &Results) {
                 e.n_edges
             );
         }
-        eprintln!("{line}");
+        if line != start {
+            eprintln!("{line}");
+        }
     }
 }
 

@@ -6,16 +6,17 @@
 
 mod keys;
 mod model_url;
+mod pairs_param;
 mod query;
 mod results_link;
 mod warning;
 
 pub use keys::Move;
 pub use model_url::{ModelUrl, UrlError};
-pub use query::{
-    Dropped, MAX_FIELD_CHARS, MAX_PAIRS, PairsError, ParsedPairs, decode_component,
-    encode_component, pairs_text, parse_pairs,
+pub use pairs_param::{
+    Dropped, MAX_FIELD_CHARS, MAX_PAIRS, PairsError, ParsedPairs, pairs_text, parse_pairs,
 };
+pub use query::{decode_component, encode_component};
 pub use results_link::{LinkError, ResultsLink};
 pub use warning::{ParamError, Warning};
 

@@ -19,7 +19,18 @@ fn rows(c: &StudyConfig, n_prompts: usize) -> Vec<(&'static str, String)> {
         _ => format!("{n_prompts} pairs ({})", c.prompts_source),
     };
     let methods: Vec<&str> = o.methods.iter().map(Method::label).collect();
-    vec![
+    let mut edges = Vec::new();
+    if o.methods.has(Method::EapIg) {
+        edges.push(format!("EAP-IG {} steps", o.eapig_steps));
+    }
+    if let Some(m) = o.exact_ranked_by() {
+        edges.push(format!(
+            "exact patching of the top {} by |{}|",
+            o.exact_edges,
+            m.label()
+        ));
+    }
+    let mut rows = vec![
         ("model", c.model.clone()),
         ("prompts", prompts),
         ("methods", methods.join(", ")),
@@ -44,7 +55,11 @@ fn rows(c: &StudyConfig, n_prompts: usize) -> Vec<(&'static str, String)> {
             },
         ),
         ("computed on", c.backend.clone()),
-    ]
+    ];
+    if !edges.is_empty() {
+        rows.insert(5, ("edges", edges.join("; ")));
+    }
+    rows
 }
 
 #[component]
