@@ -56,6 +56,23 @@ fn eap_eap_ig_and_exact_patching_equal_the_goldens() {
     }
 }
 
+/// The decomposition the edge scores rest on holds at GPT-2 small's size too (12 layers × 12
+/// heads, d_model 768; random weights, an IOI pair of the GPT-2 tokenizer): every node's input is
+/// the sum of its upstream outputs and the biases, to float32 rounding (6e-7 measured).
+#[test]
+fn the_residual_decomposition_holds_on_gpt2_smalls_shape() {
+    use gradpatch_dataset::{Corruption, Gpt2Tokenizer, generate_ioi};
+    let model =
+        gradpatch_testmodel::random_gpt2(gradpatch_model::Gpt2Preset::Small, 7, Processing::all());
+    let path = gradpatch_testdata::shared_dir().join("reference/gpt2-tokenizer/tokenizer.json");
+    let tok = Gpt2Tokenizer::from_bytes(&gradpatch_testdata::read(path)).unwrap();
+    let pairs = generate_ioi(1, 3, Corruption::Aba, &tok, 1024).unwrap();
+    let runs = PromptRuns::new(&model, &pairs[0]).unwrap();
+    let err = decomposition_error(&model, &runs).unwrap();
+    assert!(err < 1e-5, "residual decomposition off by {err}");
+    assert_eq!(eap(&model, &runs).unwrap().len(), 32_491);
+}
+
 fn index_sets(v: &Value) -> Vec<Vec<usize>> {
     v.as_array()
         .unwrap()
