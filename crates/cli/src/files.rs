@@ -21,6 +21,30 @@ pub fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
+/// Writes `bytes` to `path` whole or not at all: into a temporary file beside it, flushed to
+/// disk, then renamed over it, so a crash, a kill or a full disk never leaves a truncated
+/// results file (nor destroys the previous one). The temporary file is removed on failure.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}-{nanos}", std::process::id()));
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}: {e}", path.display())
+    })
+}
+
 /// `path`'s bytes, refused without reading them when the file is larger than `cap` bytes.
 pub fn read_capped(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>, String> {
     let len = std::fs::metadata(path)
@@ -120,4 +144,48 @@ pub fn prompts(path: Option<&Path>, loaded: &Loaded) -> Result<Vec<TokenizedPair
     let pairs = parse_prompt_pairs(&bytes).map_err(|e| format!("{}: {e}", name.display()))?;
     tokenize_pairs(&pairs, &loaded.tokenizer, loaded.model.config.n_ctx)
         .map_err(|e| format!("{}: {e}", name.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_atomic;
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("gradpatch-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+        d
+    }
+
+    fn leftovers(d: &std::path::Path) -> Vec<String> {
+        std::fs::read_dir(d)
+            .map(|e| {
+                e.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A write replaces the file whole; one that fails (here: the path is a folder, so the
+    /// rename fails after the data was written) leaves no temporary file and says which path.
+    #[test]
+    fn a_file_is_replaced_whole_or_not_at_all() {
+        let d = dir("atomic");
+        let out = d.join("results.json");
+        std::fs::write(&out, b"old results").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(write_atomic(&out, b"new"), Ok(()));
+        assert_eq!(std::fs::read(&out).ok().as_deref(), Some(&b"new"[..]));
+        let folder = d.join("taken");
+        std::fs::create_dir_all(folder.join("inside")).unwrap_or_else(|e| panic!("{e}"));
+        let err = write_atomic(&folder, b"x").err().unwrap_or_default();
+        assert!(
+            err.starts_with(&format!("cannot write {}", folder.display())),
+            "{err}"
+        );
+        let mut names = leftovers(&d);
+        names.sort();
+        assert_eq!(names, ["results.json", "taken"], "no temporary file left");
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

@@ -85,10 +85,7 @@ pub fn run(
         Dtype::F16 => StoreDtype::F16,
     };
     let bytes = to_safetensors(&weights, layout, dtype).map_err(|e| e.to_string())?;
-    let write = |name: &str, data: &[u8]| {
-        let path = out.join(name);
-        std::fs::write(&path, data).map_err(|e| format!("cannot write {}: {e}", path.display()))
-    };
+    let write = |name: &str, data: &[u8]| crate::files::write_atomic(&out.join(name), data);
     write("model.safetensors", &bytes)?;
     let config_json = serde_json::to_vec_pretty(&config.to_hf_json()).map_err(|e| e.to_string())?;
     write("config.json", &config_json)?;

@@ -221,8 +221,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         Some(shard) => {
             let part = Part { shard, results };
             let json = serde_json::to_vec(&part).map_err(|e| e.to_string())?;
-            std::fs::write(&args.out, json)
-                .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+            crate::files::write_atomic(&args.out, &json)?;
             results = part.results;
         }
         None => write_outputs(&results, &args.out, args.csv.as_deref())?,
@@ -303,7 +302,7 @@ fn print_summary(results: &Results) {
 
 pub fn write_outputs(results: &Results, out: &Path, csv_dir: Option<&Path>) -> Result<(), String> {
     let json = serde_json::to_vec(results).map_err(|e| e.to_string())?;
-    std::fs::write(out, json).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    crate::files::write_atomic(out, &json)?;
     if let Some(dir) = csv_dir {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -314,9 +313,7 @@ pub fn write_outputs(results: &Results, out: &Path, csv_dir: Option<&Path>) -> R
             ("faithfulness.csv", csv::faithfulness_csv(results)),
             ("edges.csv", csv::edges_csv(results)),
         ] {
-            let path = dir.join(name);
-            std::fs::write(&path, text)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            crate::files::write_atomic(&dir.join(name), text.as_bytes())?;
         }
     }
     Ok(())

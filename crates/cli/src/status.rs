@@ -92,21 +92,42 @@ pub struct StatusArgs {
     stalled_after: f64,
 }
 
-/// The progress files of `dir`, by run name, sorted.
+/// Largest progress file read (they are a few hundred bytes).
+const MAX_PROGRESS_BYTES: u64 = 64 << 10;
+
+/// One progress file, or why it cannot be read.
+fn progress_file(path: &Path) -> Result<ProgressFile, String> {
+    let text = crate::files::read_capped(path, MAX_PROGRESS_BYTES, "progress file")?;
+    serde_json::from_slice(&text)
+        .map_err(|e| format!("{}: not a progress file ({e})", path.display()))
+}
+
+/// The progress files of `dir`, by run name, sorted. A file that cannot be read (a run writing
+/// it at that moment on a network volume, a damaged one) is skipped with a warning: the others
+/// are still reported.
 fn progress_files(dir: &Path) -> Result<Vec<(String, ProgressFile)>, String> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     let mut files: Vec<(String, ProgressFile)> = Vec::new();
+    let mut skipped = 0;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !name.ends_with(".progress.json") {
             continue;
         }
-        let text = std::fs::read(entry.path())
-            .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?;
-        let file: ProgressFile = serde_json::from_slice(&text)
-            .map_err(|e| format!("{}: not a progress file ({e})", entry.path().display()))?;
-        files.push((name.trim_end_matches(".progress.json").to_string(), file));
+        match progress_file(&entry.path()) {
+            Ok(file) => files.push((name.trim_end_matches(".progress.json").to_string(), file)),
+            Err(e) => {
+                eprintln!("warning: skipped {e}");
+                skipped += 1;
+            }
+        }
+    }
+    if files.is_empty() && skipped > 0 {
+        return Err(format!(
+            "none of the {skipped} progress files in {} could be read (see the warnings)",
+            dir.display()
+        ));
     }
     if files.is_empty() {
         return Err(format!(

@@ -218,3 +218,42 @@ fn merge_refuses_missing_duplicated_and_mismatched_parts() {
         "cannot be used with",
     );
 }
+
+/// A progress file that cannot be read (damaged, or too large to be one) is skipped with a
+/// warning naming it, and the readable ones are still reported; with none readable, `status`
+/// says so.
+#[test]
+fn status_skips_unreadable_progress_files_with_a_warning() {
+    let dir = tmp("status-skip");
+    let good = r#"{"shard": "0/2", "prompts": 3, "fraction": 0.5, "elapsed_s": 10.0,
+        "eta_s": 10.0, "finished": false, "updated_unix_s": 9999999999.0}"#;
+    std::fs::write(dir.join("part-0.progress.json"), good).unwrap();
+    std::fs::write(
+        dir.join("part-1.progress.json"),
+        "{\"shard\": \"1/2\", trunc",
+    )
+    .unwrap();
+    std::fs::write(dir.join("part-2.progress.json"), vec![b' '; 100_000]).unwrap();
+    let out = gradpatch(&["status", s(&dir)]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("part-0") && !stdout.contains("part-1"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("warning: skipped")
+            && stderr.contains("part-1.progress.json: not a progress file"),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains("part-2.progress.json: 100000 bytes; a progress file is at most 65536 bytes"),
+        "{stderr}"
+    );
+    std::fs::remove_file(dir.join("part-0.progress.json")).unwrap();
+    refused(&["status", s(&dir)], "none of the 2 progress files");
+}
