@@ -119,7 +119,7 @@ echo "$id;cluster"
   assert(status.includes(`total: 100.0% of 6 prompts (${N} of ${N} runs finished)`), status);
 });
 
-await check(`Kubernetes: render.sh ${N} gives an Indexed Job of ${N} pods and a merge Job; their commands, run here, equal one run`, async () => {
+await check(`Kubernetes: render.sh ${N} gives an Indexed Job of ${N} pods and a merge Job; their commands, run here (each shard as PID 1 on one volume with a crashed pod's leftover), equal one run`, async () => {
   const out = path.join(tmp, 'k8s');
   // An argument with a space and a quote survives the rendering.
   const prompts = path.join(tmp, "my prompts's.json");
@@ -138,12 +138,22 @@ await check(`Kubernetes: render.sh ${N} gives an Indexed Job of ${N} pods and a 
   assert(shards.spec.completionMode === 'Indexed' && shards.spec.completions === N && shards.spec.parallelism === N, `Indexed, ${N} completions: ${JSON.stringify(shards.spec)}`);
   const data = path.join(tmp, 'volume');
   fs.mkdirSync(data);
-  const command = (job, extraEnv) => {
+  // Pods share the volume and each is PID 1 in its own PID namespace: the shard processes run
+  // so here too (unshare, as root), and a crashed pod's leftover write-check file of the old
+  // naming (by PID only) is already on the volume.
+  fs.mkdirSync(path.join(data, 'parts'));
+  fs.writeFileSync(path.join(data, 'parts', '.gradpatch-write-check-1'), '');
+  const samePid = (() => { try { return execFileSync('unshare', ['--pid', '--fork', 'sh', '-c', 'echo $$'], { encoding: 'utf8' }).trim() === '1'; } catch { return false; } })();
+  if (!samePid) console.log('     (unshare --pid is not permitted here: the shards run with their own PIDs)');
+  const command = (job, extraEnv, pid1 = false) => {
     const c = job.spec.template.spec.containers[0];
     const args = c.args.map((a) => a.replaceAll('/data', data));
-    return run(c.command[0], [...c.command.slice(1), ...args], extraEnv);
+    const argv = [c.command[0], ...c.command.slice(1), ...args];
+    return pid1 ? run('unshare', ['--pid', '--fork', ...argv], extraEnv) : run(argv[0], argv.slice(1), extraEnv);
   };
-  await Promise.all([...Array(N).keys()].map((k) => command(shards, { JOB_COMPLETION_INDEX: String(k) })));
+  await Promise.all([...Array(N).keys()].map((k) => command(shards, { JOB_COMPLETION_INDEX: String(k) }, samePid)));
+  const left = fs.readdirSync(path.join(data, 'parts')).filter((f) => f.startsWith('.') && f !== '.gradpatch-write-check-1');
+  assert(left.length === 0, `the shards left ${left.join(', ')}`);
   await command(merge, {});
   const one = path.join(tmp, 'single-k8s.json');
   await run('gradpatch', ['run', ...runArgs, '--out', one]);

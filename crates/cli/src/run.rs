@@ -73,12 +73,33 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let probe = dir.join(format!(".gradpatch-write-check-{}", std::process::id()));
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    // Named after the output and the moment, not only the process: every pod of a Kubernetes
+    // Job is PID 1 on the same shared volume, and a pod killed between create and remove must
+    // not leave a name that blocks the next one.
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let mut attempt = 0;
+    let probe = loop {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let probe = dir.join(format!(
+            ".{name}.write-check-{}-{nanos}-{attempt}",
+            std::process::id()
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)
+        {
+            Ok(_) => break probe,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 8 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(format!("cannot write {}: {e}", path.display())),
+        }
+    };
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
