@@ -312,6 +312,14 @@ pub fn run(args: &BenchMethodsArgs) -> Result<(), String> {
     for &p in &args.prompts {
         crate::run::in_range("--prompts", p, 400)?;
     }
+    let max_steps = gradpatch_terms::StudyOptions::MAX_IG_STEPS;
+    crate::run::in_range("--ig-steps", args.ig_steps, max_steps)?;
+    crate::run::in_range("--tokens", args.tokens, 1024)?;
+    crate::run::in_range(
+        "--naive-neurons-per-layer",
+        args.naive_neurons_per_layer,
+        4096,
+    )?;
     let loaded = load(&args.model)?;
     let model = &loaded.model;
     let c = model.config.clone();

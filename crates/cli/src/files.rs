@@ -12,6 +12,14 @@ const EMBEDDED_CONFIG: &[u8] = include_bytes!("../../../web/models/model-a/confi
 const EMBEDDED_TOKENIZER: &[u8] = include_bytes!("../../../web/models/model-a/tokenizer.json");
 const EMBEDDED_PROMPTS: &[u8] = include_bytes!("../../../web/models/model-a/prompts.json");
 
+/// Largest files read: a model of the loader's 1 B parameters in f32 and its header; the
+/// tokenizer and the configuration as the page bounds them; a prompt file of 10,000 pairs many
+/// times over.
+pub const MAX_WEIGHTS_BYTES: u64 = 4_100_000_000;
+pub const MAX_TOKENIZER_BYTES: u64 = 32 << 20;
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+pub const MAX_PROMPTS_BYTES: u64 = 64 << 20;
+
 pub struct Loaded {
     pub model: Gpt2,
     pub tokenizer: Gpt2Tokenizer,
@@ -94,10 +102,14 @@ pub fn model_files(args: &ModelArgs) -> Result<ModelFiles, String> {
     }
     let config_path = dir.join("config.json");
     Ok(ModelFiles {
-        weights: read(&weights_path)?,
-        tokenizer: read(&dir.join("tokenizer.json"))?,
+        weights: read_capped(&weights_path, MAX_WEIGHTS_BYTES, "model file")?,
+        tokenizer: read_capped(
+            &dir.join("tokenizer.json"),
+            MAX_TOKENIZER_BYTES,
+            "tokenizer.json",
+        )?,
         config: if config_path.is_file() {
-            Some(read(&config_path)?)
+            Some(read_capped(&config_path, MAX_CONFIG_BYTES, "config.json")?)
         } else {
             None
         },
@@ -137,7 +149,7 @@ pub fn load_files(args: &ModelArgs, files: &ModelFiles) -> Result<Loaded, String
 /// Reads and validates a prompt file (default: model-a's 16 IOI pairs).
 pub fn prompts(path: Option<&Path>, loaded: &Loaded) -> Result<Vec<TokenizedPair>, String> {
     let bytes = match path {
-        Some(p) => read(p)?,
+        Some(p) => read_capped(p, MAX_PROMPTS_BYTES, "prompt file")?,
         None => EMBEDDED_PROMPTS.to_vec(),
     };
     let name = path.map_or_else(|| PathBuf::from("embedded prompts"), Path::to_path_buf);

@@ -9,7 +9,7 @@ use gradpatch_study::{MethodScores, Results, pair_statistics, statistics};
 use gradpatch_terms::{Method, MethodOutput};
 use serde::Deserialize;
 
-use crate::files::read;
+use crate::files::read_capped;
 use crate::run::{check_writable, write_outputs};
 use crate::shard::{Part, PartInfo};
 
@@ -36,7 +36,7 @@ struct MaybePart {
 }
 
 fn read_part(path: &Path) -> Result<Part, String> {
-    let bytes = read(path)?;
+    let bytes = read_capped(path, gradpatch_study::MAX_RESULTS_BYTES, "part")?;
     let file: MaybePart = serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => format!("{}: {e}", path.display()),
         _ => format!("{}: not JSON ({e})", path.display()),

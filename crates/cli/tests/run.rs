@@ -312,6 +312,10 @@ fn run_argument_errors() {
             "--prompts 0 is out of range",
         ),
         (
+            vec!["bench-methods", "--ig-steps", "100000"],
+            "--ig-steps 100000 is out of range: expected 1 to 1000",
+        ),
+        (
             vec!["run", "--ig-method", "simpson", "--out", o],
             "unknown IG method",
         ),
@@ -328,6 +332,45 @@ fn run_argument_errors() {
         assert!(!out.status.success(), "the CLI refuses {args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    assert!(!out_path.exists(), "nothing written on error");
+    // Input files are refused by their size before they are read (sparse files here).
+    let big = dir.join("big-prompts.json");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(65 << 20)
+        .unwrap();
+    let model = dir.join("model-with-big-tokenizer");
+    std::fs::create_dir_all(&model).unwrap();
+    std::fs::write(model.join("model.safetensors"), b"").unwrap();
+    std::fs::File::create(model.join("tokenizer.json"))
+        .unwrap()
+        .set_len(33 << 20)
+        .unwrap();
+    for (args, expected) in [
+        (
+            vec!["run", "--prompts", big.to_str().unwrap(), "--out", o],
+            "big-prompts.json: 68157440 bytes; a prompt file is at most 67108864 bytes",
+        ),
+        (
+            vec![
+                "run",
+                "--model",
+                model.to_str().unwrap(),
+                "--ioi",
+                "1",
+                "--out",
+                o,
+            ],
+            "tokenizer.json: 34603008 bytes; a tokenizer.json is at most 33554432 bytes",
+        ),
+    ] {
+        let out = gradpatch(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(expected),
+            "{args:?}: {stderr}"
+        );
     }
     assert!(!out_path.exists(), "nothing written on error");
 }
