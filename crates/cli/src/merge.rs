@@ -48,10 +48,36 @@ fn read_part(path: &Path) -> Result<Part, String> {
             path.display()
         )
     })?;
+    check_bounds(path, &shard)?;
+    file.results
+        .validate()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Part {
         shard,
         results: file.results,
     })
+}
+
+/// Most shards and prompts a part may claim (a file from elsewhere can claim anything; the
+/// merge allocates by these).
+const MAX_SHARDS: usize = 100_000;
+const MAX_RUN_PROMPTS: usize = 10_000_000;
+
+fn check_bounds(path: &Path, s: &PartInfo) -> Result<(), String> {
+    let name = path.display();
+    if !(1..=MAX_SHARDS).contains(&s.count) || s.index >= s.count {
+        return Err(format!(
+            "{name}: shard {}/{} is not a shard: expected K/N with 0 ≤ K < N ≤ {MAX_SHARDS}",
+            s.index, s.count
+        ));
+    }
+    if s.n_prompts > MAX_RUN_PROMPTS {
+        return Err(format!(
+            "{name}: a run of {} prompts, expected at most {MAX_RUN_PROMPTS}",
+            s.n_prompts
+        ));
+    }
+    Ok(())
 }
 
 /// The first top-level field where two configurations differ.

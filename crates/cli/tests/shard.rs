@@ -211,6 +211,31 @@ fn merge_refuses_missing_duplicated_and_mismatched_parts() {
         "not a part of a sharded run",
     );
     refused(&["merge", "--out", o], "required");
+    // Parts edited to claim what they are not: bounds and shapes are checked before anything
+    // is allocated or gathered.
+    let edit = |name: &str, f: &dyn Fn(&mut Value)| -> PathBuf {
+        let mut v = read(&p1);
+        f(&mut v);
+        let path = dir.join(name);
+        std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+        path
+    };
+    let huge = edit("huge.json", &|v| {
+        v["shard"]["n_prompts"] = 1_000_000_000_000u64.into()
+    });
+    refused(
+        &["merge", s(&p0), s(&huge), "--out", o],
+        "huge.json: a run of 1000000000000 prompts, expected at most 10000000",
+    );
+    let index = edit("index.json", &|v| v["shard"]["index"] = 5.into());
+    refused(
+        &["merge", s(&p0), s(&index), "--out", o],
+        "index.json: shard 5/2 is not a shard",
+    );
+    let shapes = edit("shapes.json", &|v| {
+        v["clean_logit_diff"] = serde_json::json!([1.0, 2.0, 3.0, 4.0, 5.0])
+    });
+    refused(&["merge", s(&p0), s(&shapes), "--out", o], "shapes.json: ");
     assert!(!out.exists(), "nothing written when a merge is refused");
     refused(&["run", "--shard", "4/4", "--out", o], "K must be 0 to 3");
     refused(
