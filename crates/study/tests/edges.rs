@@ -4,7 +4,6 @@
 //! those of the methods crate, and results.json / edges.csv keep them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use gradpatch_dataset::{Gpt2Tokenizer, PromptPair, TokenizedPair};
 use gradpatch_methods::edge_faithfulness::edge_faithfulness;
 use gradpatch_methods::faithfulness::log_sizes;
 use gradpatch_model::Processing;
@@ -13,25 +12,7 @@ use gradpatch_study::edges::EdgeList;
 use gradpatch_study::faithfulness::ranking;
 use gradpatch_study::{Results, StudyConfig, run_study};
 use gradpatch_terms::{EDGE_RANDOM_RANKINGS, Method, MethodSet, Ranking, Stage, StudyOptions};
-use gradpatch_testdata::{array, at, circuit_goldens, model_a_dir, prompts, read};
-
-/// The first `n` pairs of prompts.json, tokenized.
-fn pairs(n: usize) -> Vec<TokenizedPair> {
-    let tok = Gpt2Tokenizer::from_bytes(&read(model_a_dir().join("tokenizer.json"))).unwrap();
-    (0..n)
-        .map(|i| {
-            let p = at(prompts(), &format!("prompts/{i}"));
-            let s = |k: &str| p[k].as_str().unwrap().to_string();
-            let pair = PromptPair {
-                clean: s("clean"),
-                corrupted: s("corrupted"),
-                correct: s("io_name"),
-                incorrect: s("s_name"),
-            };
-            TokenizedPair::new(&pair, &tok, 64).unwrap()
-        })
-        .collect()
-}
+use gradpatch_testdata::{array, at, circuit_goldens};
 
 fn config(options: StudyOptions) -> StudyConfig {
     StudyConfig {
@@ -50,7 +31,7 @@ fn golden(field: &str, prompt: usize) -> Vec<f64> {
 #[test]
 fn a_study_keeps_every_edge_score_the_exact_top_edges_and_their_curves() {
     let model = gradpatch_testmodel::model_a(Processing::all());
-    let pairs = pairs(4);
+    let pairs = gradpatch_testmodel::model_a_pairs(4);
     let options = StudyOptions {
         methods: MethodSet::NONE
             .with(Method::Atp, true)
@@ -162,7 +143,7 @@ fn a_study_keeps_every_edge_score_the_exact_top_edges_and_their_curves() {
 #[test]
 fn edge_methods_alone_run_and_rank_the_exact_edges_by_eap() {
     let model = gradpatch_testmodel::model_a(Processing::all());
-    let pairs = pairs(2);
+    let pairs = gradpatch_testmodel::model_a_pairs(2);
     let options = StudyOptions {
         methods: MethodSet::NONE.with(Method::Eap, true),
         positions: true,

@@ -35,53 +35,36 @@ pub fn model_a(processing: Processing) -> Gpt2 {
     load_model_a("model.safetensors", processing, &ndarray())
 }
 
-/// A model of a GPT-2 preset's shape with seeded uniform random weights (scale 0.02, LayerNorm
-/// weights near 1), built on the CPU: for the tests whose identities hold for any weights at
-/// full size (the real files cannot be downloaded here).
+/// A model of a GPT-2 preset's shape with `make-random-gpt2`'s seeded random weights, built on
+/// the CPU: for the tests whose identities hold for any weights at full size (the real files
+/// cannot be downloaded here).
 pub fn random_gpt2(preset: gradpatch_model::Gpt2Preset, seed: u64, processing: Processing) -> Gpt2 {
-    use gradpatch_model::weights::LayerWeights;
-    use gradpatch_model::{Gpt2Config, HostWeights};
-    let c = Gpt2Config::preset(preset);
-    let mut state = seed;
-    // SplitMix64 to a uniform in [-1, 1).
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    };
-    let mut vec = |n: usize, mean: f32, scale: f32| -> Vec<f32> {
-        (0..n).map(|_| mean + scale * next()).collect()
-    };
-    let (d, m, v) = (c.d_model, c.d_mlp, c.d_vocab);
-    let layers = (0..c.n_layers)
-        .map(|_| LayerWeights {
-            ln1: Some((vec(d, 1.0, 0.1), vec(d, 0.0, 0.05))),
-            w_q: vec(d * d, 0.0, 0.02),
-            w_k: vec(d * d, 0.0, 0.02),
-            w_v: vec(d * d, 0.0, 0.02),
-            b_q: vec(d, 0.0, 0.02),
-            b_k: vec(d, 0.0, 0.02),
-            b_v: vec(d, 0.0, 0.02),
-            w_o: vec(d * d, 0.0, 0.02),
-            b_o: vec(d, 0.0, 0.02),
-            ln2: Some((vec(d, 1.0, 0.1), vec(d, 0.0, 0.05))),
-            w_in: vec(d * m, 0.0, 0.02),
-            b_in: vec(m, 0.0, 0.02),
-            w_out: vec(m * d, 0.0, 0.02),
-            b_out: vec(d, 0.0, 0.02),
-        })
-        .collect();
-    let w_e = vec(v * d, 0.0, 0.02);
-    let weights = HostWeights {
-        w_pos: vec(c.n_ctx * d, 0.0, 0.01),
-        layers,
-        ln_f: Some((vec(d, 1.0, 0.1), vec(d, 0.0, 0.05))),
-        unembed: w_e.clone(),
-        w_e,
-        b_u: vec![0.0; v],
-        config: c,
-    };
+    let config = gradpatch_model::Gpt2Config::preset(preset);
+    let weights = gradpatch_train::random::random_weights(&config, seed);
     Gpt2::from_host(&weights, processing, &ndarray())
+}
+
+/// The first `n` IOI pairs of model-a's `prompts.json` (`io_name` correct, `s_name` incorrect),
+/// tokenized with its tokenizer.
+pub fn model_a_pairs(n: usize) -> Vec<gradpatch_dataset::TokenizedPair> {
+    use gradpatch_dataset::{Gpt2Tokenizer, PromptPair, TokenizedPair};
+    let tok = Gpt2Tokenizer::from_bytes(&read(model_a_dir().join("tokenizer.json")))
+        .expect("model-a's tokenizer.json parses");
+    (0..n)
+        .map(|i| {
+            let p = gradpatch_testdata::at(gradpatch_testdata::prompts(), &format!("prompts/{i}"));
+            let s = |k: &str| {
+                p[k].as_str()
+                    .expect("prompts.json's fields are text")
+                    .to_string()
+            };
+            let pair = PromptPair {
+                clean: s("clean"),
+                corrupted: s("corrupted"),
+                correct: s("io_name"),
+                incorrect: s("s_name"),
+            };
+            TokenizedPair::new(&pair, &tok, 64).expect("model-a's prompt pairs tokenize")
+        })
+        .collect()
 }

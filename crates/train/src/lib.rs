@@ -11,6 +11,7 @@ mod error;
 pub mod eval;
 pub mod grammar;
 pub mod net;
+pub mod random;
 pub mod splits;
 
 use std::path::Path;
