@@ -327,15 +327,24 @@ pub fn decomposition_error(model: &Gpt2, runs: &PromptRuns) -> Result<f32, RunEr
 /// `edges`) are among the `n` edges the estimate `estimate` (every edge, graph order) ranks
 /// first by |score|: the field's check of an estimate against exact patching.
 pub fn found_of_top(estimate: &[f32], edges: &[usize], exact: &[f32], n: usize) -> usize {
-    let by_abs = |scores: &[f32]| -> Vec<usize> {
-        let mut order: Vec<usize> = (0..scores.len()).collect();
-        order.sort_by(|&a, &b| scores[b].abs().total_cmp(&scores[a].abs()));
-        order
-    };
-    let top_estimate: Vec<usize> = by_abs(estimate).into_iter().take(n).collect();
+    let top: Vec<usize> = by_abs(estimate).into_iter().take(n).collect();
+    found_among(&top, edges, exact, n)
+}
+
+/// [`found_of_top`] from the estimate's own ranking, largest |score| first (at least its first
+/// `n` edges): what a results file keeps of each prompt.
+pub fn found_among(ranked: &[usize], edges: &[usize], exact: &[f32], n: usize) -> usize {
+    let top = &ranked[..n.min(ranked.len())];
     by_abs(exact)
         .into_iter()
         .take(n)
-        .filter(|&i| edges.get(i).is_some_and(|e| top_estimate.contains(e)))
+        .filter(|&i| edges.get(i).is_some_and(|e| top.contains(e)))
         .count()
+}
+
+/// Indices of `scores` by |score|, largest first (ties in index order).
+fn by_abs(scores: &[f32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].abs().total_cmp(&scores[a].abs()));
+    order
 }

@@ -4,7 +4,7 @@
 
 use gradpatch_methods::Progress;
 use gradpatch_methods::edge_faithfulness::edge_faithfulness_async;
-use gradpatch_methods::edges::{exact_patching_async, found_of_top};
+use gradpatch_methods::edges::{exact_patching_async, found_among};
 use gradpatch_methods::faithfulness::{log_sizes, random_ranking, random_seed};
 use gradpatch_model::{Gpt2, RunError};
 use gradpatch_runs::PromptRuns;
@@ -59,12 +59,7 @@ pub(super) async fn exact(
     let patched_idx = patched.indices();
     for (&m, s) in &edges.scores {
         let Some(list) = s.top.get(i) else { continue };
-        // The method's top edges as a sparse score vector: its top `found_n` rank the same.
-        let mut estimate = vec![0.0f32; edges.n_edges];
-        for (&e, &v) in list.edges.iter().zip(&list.scores) {
-            estimate[e as usize] = if v == 0.0 { f32::MIN_POSITIVE } else { v };
-        }
-        let found = found_of_top(&estimate, &patched_idx, &patched.scores, found_n);
+        let found = found_among(&list.indices(), &patched_idx, &patched.scores, found_n);
         x.found.entry(m).or_default().push(found);
     }
     x.prompts.push(patched);
