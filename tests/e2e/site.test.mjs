@@ -152,6 +152,42 @@ test('a GPT-2 file whose SHA-256 differs from the pinned one is refused', async 
   await done(page);
 });
 
+// The other presets (gradpatch_config::Preset): base at the pinned revision, the pinned size of
+// config.json, and what the first-visit choice shows.
+const PRESETS = [
+  { key: 'distilgpt2', title: 'DistilGPT-2', size: '353 MB', shape: [6, 12, 768], config: 762,
+    base: 'https://huggingface.co/distilbert/distilgpt2/resolve/2290a62682d06624634c1f46a6ad5be0f47f38aa/', sha: '4ec5947c' },
+  { key: 'gpt2-medium', title: 'GPT-2 medium', size: '1.52 GB', shape: [24, 16, 1024], config: 718,
+    base: 'https://huggingface.co/openai-community/gpt2-medium/resolve/6dcaa7a952f72f9298047fd5137cd6e4f05f41da/', sha: 'ef1a44d8' },
+];
+
+for (const p of PRESETS) {
+  test(`${p.key}: a link names it, the page shows its size and estimate before downloading, and a file of its shape that is not the pinned one is refused`, async () => {
+    const { page, hub } = await openWatched(gpu, base, `?model=${p.key}&n=4&ig=0&ap=1&atp=0`);
+    await page.waitForSelector('[data-testid="choose-model"]', { timeout: 60000 });
+    const text = await page.innerText('[data-testid="choose-model"]');
+    assert(text.includes(p.title) && text.includes(p.size), text);
+    const estimate = await page.innerText('[data-testid="estimate"]');
+    assert(estimate.includes(`on ${p.title}: about`) && estimate.includes(`download of ${p.size}`), estimate);
+    assert(hub.length === 0, `requested before the click: ${hub.join(', ')}`);
+    // The hub, answered by the test with a model of the preset's shape: its config.json has the
+    // pinned size but not the pinned bytes.
+    const [n_layer, n_head, n_embd] = p.shape;
+    const fake = Buffer.from(JSON.stringify({ model_type: 'gpt2', n_layer, n_head, n_embd, n_positions: 1024, n_ctx: 1024, vocab_size: 50257 }).padEnd(p.config, ' '));
+    const asked = [];
+    await page.unroute(`${HF}**`);
+    await page.route(`${HF}**`, (route) => {
+      asked.push(route.request().url());
+      return route.fulfill({ status: 200, body: fake, headers: { 'content-type': 'application/json', 'access-control-allow-origin': '*' } });
+    });
+    await page.click(`[data-testid="choose-${p.key}"]`);
+    await waitError(page, new RegExp(`config\\.json does not match the pinned SHA-256 \\(expected ${p.sha}[0-9a-f]+, got [0-9a-f]{64}\\): refused`));
+    assert(asked.length === 1 && asked[0] === p.base + 'config.json', asked.join(', '));
+    assert(page.url().includes(`model=${p.key}`), page.url());
+    await done(page);
+  });
+}
+
 test('first visit: with the data saver on, not even the bundled model loads unasked', async () => {
   const { page } = await openWatched(gpu, base, '?model=bundled', {
     init: () => Object.defineProperty(Navigator.prototype, 'connection', { get: () => ({ saveData: true, effectiveType: '4g' }) }),

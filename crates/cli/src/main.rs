@@ -140,9 +140,13 @@ enum Command {
     Run(run::RunArgs),
     /// Join the parts of a sharded run into the results.json of the whole run.
     Merge(merge::MergeArgs),
-    /// The pinned GPT-2 small files as JSON ({name, base, files: [{name, bytes, sha256}]}), for
+    /// A preset's pinned files as JSON ({name, base, files: [{name, bytes, sha256}]}), for
     /// deploy/pages/precompute-gpt2.sh.
-    Pins,
+    Pins {
+        /// gpt2 (GPT-2 small), distilgpt2 or gpt2-medium.
+        #[arg(long, default_value = "gpt2", value_parser = parse_preset)]
+        preset: gradpatch_config::Preset,
+    },
     /// How well each method of a results.json finds a known circuit: ROC AUC, precision and
     /// recall at k, per class and variant, and the per-position AUC.
     ScoreCircuit(score_circuit::ScoreCircuitArgs),
@@ -162,16 +166,31 @@ enum Command {
     },
 }
 
-/// GPT-2 small's pins, from the one list the page's worker checks downloads against.
-fn pins() -> serde_json::Value {
-    let files: Vec<serde_json::Value> = gradpatch_config::GPT2_FILES
+/// A preset's pins, from the one list the page's worker checks downloads against.
+fn pins(preset: gradpatch_config::Preset) -> serde_json::Value {
+    let files: Vec<serde_json::Value> = preset
+        .files()
         .iter()
         .map(|f| serde_json::json!({"name": f.name, "bytes": f.bytes, "sha256": f.sha256}))
         .collect();
     serde_json::json!({
-        "name": gradpatch_config::gpt2_small_name(),
-        "base": gradpatch_config::HF_GPT2_BASE,
+        "name": preset.name(),
+        "base": preset.base(),
         "files": files,
+    })
+}
+
+/// `--preset` of `pins`: a preset's key as links write it.
+fn parse_preset(key: &str) -> Result<gradpatch_config::Preset, String> {
+    gradpatch_config::Preset::from_key(key).ok_or_else(|| {
+        let keys: Vec<&str> = gradpatch_config::Preset::ALL
+            .iter()
+            .map(|p| p.key())
+            .collect();
+        format!(
+            "unknown preset {key:?}, expected one of {}",
+            keys.join(", ")
+        )
     })
 }
 
@@ -196,8 +215,8 @@ fn main() -> ExitCode {
         Command::Merge(args) => merge::run(&args),
         Command::Status(args) => status::run(&args),
         Command::ScoreCircuit(args) => score_circuit::run(&args),
-        Command::Pins => {
-            println!("{}", pins());
+        Command::Pins { preset } => {
+            println!("{}", pins(preset));
             Ok(())
         }
         Command::BenchMethods(args) => bench_methods::run(&args),

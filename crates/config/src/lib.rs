@@ -7,6 +7,7 @@
 mod keys;
 mod model_url;
 mod pairs_param;
+mod preset;
 mod query;
 mod results_link;
 mod warning;
@@ -16,6 +17,7 @@ pub use model_url::{ModelUrl, UrlError};
 pub use pairs_param::{
     Dropped, MAX_FIELD_CHARS, MAX_PAIRS, PairsError, ParsedPairs, pairs_text, parse_pairs,
 };
+pub use preset::{PinnedFile, Preset, pinned};
 pub use query::{decode_component, encode_component};
 pub use results_link::{LinkError, ResultsLink};
 pub use warning::{ParamError, Warning};
@@ -25,71 +27,38 @@ use gradpatch_terms::{Backend, Component, Method, MethodPair, Prompts, StudyOpti
 /// Where the weights come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModelChoice {
-    /// GPT-2 small from Hugging Face (`openai-community/gpt2`).
-    Gpt2,
+    /// A checkpoint from Hugging Face, pinned by revision, size and SHA-256.
+    Preset(Preset),
     /// The small model bundled with the page (works offline).
     Bundled,
     /// A base URL holding `model.safetensors`, `tokenizer.json` and optional `config.json`.
     Url(ModelUrl),
 }
 
-/// The revision of `openai-community/gpt2` the preset loads: a commit, so the files never
-/// change under a link.
-pub const HF_GPT2_REVISION: &str = "607a30d783dfa663caf39e06633721c8d4cfcd7e";
-pub const HF_GPT2_BASE: &str = "https://huggingface.co/openai-community/gpt2/resolve/607a30d783dfa663caf39e06633721c8d4cfcd7e/";
-
 /// Whether a model's description (a results file's `config.model`) names the pinned GPT-2
 /// small: `openai-community/gpt2@<revision>`, alone (what `gradpatch run --model-name`
 /// records for the deployed precomputed run) or in the page's label of the preset.
 pub fn names_gpt2_small(model: &str) -> bool {
-    let name = gpt2_small_name();
-    model == name || model == format!("GPT-2 small ({name})")
+    Preset::named(model) == Some(Preset::Gpt2Small)
 }
 
 /// `openai-community/gpt2@<revision>`.
 pub fn gpt2_small_name() -> String {
-    format!("openai-community/gpt2@{HF_GPT2_REVISION}")
-}
-
-/// A file of a preset whose bytes are known: the worker refuses anything else.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PinnedFile {
-    pub name: &'static str,
-    pub bytes: u64,
-    /// Lower-case hex.
-    pub sha256: &'static str,
-}
-
-/// GPT-2 small's files at [`HF_GPT2_REVISION`] (sizes and SHA-256 as the hub lists them).
-pub const GPT2_FILES: [PinnedFile; 3] = [
-    PinnedFile {
-        name: "config.json",
-        bytes: 665,
-        sha256: "0daed7749b4f02b8f76240d5444551d7b08712dab4d0adb8239c56ba823bb7b4",
-    },
-    PinnedFile {
-        name: "tokenizer.json",
-        bytes: 1_355_256,
-        sha256: "8414cab924d8b9b33013f0d221c5862f365ee9be39c5c2bfae8a5a9e970478a6",
-    },
-    PinnedFile {
-        name: "model.safetensors",
-        bytes: 548_105_171,
-        sha256: "248dfc3911869ec493c76e65bf2fcf7f615828b0254c12b473182f0f81d3a707",
-    },
-];
-
-/// The pinned file `name` of the preset at `base`, if `base` is a pinned preset.
-pub fn pinned(base: &str, name: &str) -> Option<PinnedFile> {
-    (base == HF_GPT2_BASE)
-        .then(|| GPT2_FILES.iter().find(|f| f.name == name).copied())
-        .flatten()
+    Preset::Gpt2Small.name()
 }
 
 impl ModelChoice {
     /// True for models the page may fetch without asking (presets).
     pub fn is_preset(&self) -> bool {
         !matches!(self, ModelChoice::Url(_))
+    }
+
+    /// The Hugging Face preset, if it is one.
+    pub fn preset(&self) -> Option<Preset> {
+        match self {
+            ModelChoice::Preset(p) => Some(*p),
+            _ => None,
+        }
     }
 }
 
@@ -227,7 +196,7 @@ impl Default for PageState {
     fn default() -> Self {
         Self {
             results: None,
-            model: ModelChoice::Gpt2,
+            model: ModelChoice::Preset(Preset::Gpt2Small),
             processing: true,
             backend: Backend::Auto,
             prompts: Prompts::default(),
@@ -263,7 +232,7 @@ impl PageState {
         let steps_ok = !o.methods.has(Method::Ig) || o.ig_steps <= AUTO_RUN_STEPS;
         let prompts = match self.model {
             ModelChoice::Bundled => AUTO_RUN_PROMPTS_BUNDLED,
-            ModelChoice::Gpt2 | ModelChoice::Url(_) => AUTO_RUN_PROMPTS_GPT2,
+            ModelChoice::Preset(_) | ModelChoice::Url(_) => AUTO_RUN_PROMPTS_GPT2,
         };
         steps_ok && self.prompts.len() <= prompts
     }

@@ -10,7 +10,7 @@ use gradpatch_terms::{
 use crate::pairs_param::{pairs_text, parse_pairs};
 use crate::{
     BUNDLED_CIRCUIT, CircuitChoice, GraphView, MAX_PROMPTS, MAX_STEPS, ModelChoice, ModelUrl,
-    PageState, ParamError, ResultsLink, Tab, Warning,
+    PageState, ParamError, Preset, ResultsLink, Tab, Warning,
 };
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).
@@ -222,12 +222,13 @@ fn read_faith(v: &str) -> Result<Option<Ranking>, ParamError> {
 
 fn read_model(v: &str) -> Result<ModelChoice, ParamError> {
     match v {
-        "gpt2" => Ok(ModelChoice::Gpt2),
         "bundled" => Ok(ModelChoice::Bundled),
         u if u.contains("://") => ModelUrl::parse(u)
             .map(ModelChoice::Url)
             .map_err(ParamError::Url),
-        _ => Err(ParamError::Model),
+        _ => Preset::from_key(v)
+            .map(ModelChoice::Preset)
+            .ok_or(ParamError::Model),
     }
 }
 
@@ -297,7 +298,8 @@ pub fn write(s: &PageState) -> String {
         kv.push(("results", r.to_string()));
     }
     match &s.model {
-        ModelChoice::Gpt2 => {}
+        ModelChoice::Preset(p) if *p == Preset::Gpt2Small => {}
+        ModelChoice::Preset(p) => kv.push(("model", p.key().into())),
         ModelChoice::Bundled => kv.push(("model", "bundled".into())),
         ModelChoice::Url(u) => kv.push(("model", u.to_string())),
     }

@@ -76,7 +76,9 @@ impl fmt::Display for ParamError {
             ParamError::Flag => f.write_str("expected 1 or 0"),
             ParamError::Number { what, lo, hi } => write!(f, "expected {what} from {lo} to {hi}"),
             ParamError::Name(e) => e.fmt(f),
-            ParamError::Model => f.write_str("expected gpt2, bundled or an https:// URL"),
+            ParamError::Model => {
+                f.write_str("expected gpt2, distilgpt2, gpt2-medium, bundled or an https:// URL")
+            }
             ParamError::Url(e) => e.fmt(f),
             ParamError::Results(e) => e.fmt(f),
             ParamError::Circuit(e) => write!(f, "{e}, `none` or `ioi-gpt2-small`"),

@@ -1,8 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gradpatch_config::{
-    CircuitChoice, MAX_PAIRS, ModelChoice, ModelUrl, PageState, ResultsLink, Tab, decode_component,
-    encode_component,
+    CircuitChoice, MAX_PAIRS, ModelChoice, ModelUrl, PageState, Preset, ResultsLink, Tab,
+    decode_component, encode_component,
 };
 use gradpatch_terms::{
     Backend, Baseline, Component, Corruption, Direction, Method, MethodPair, MethodSet, PromptPair,
@@ -277,7 +277,7 @@ fn link_model_urls_are_checked() {
         ("model=javascript:alert(1)", "https:// URL"),
     ] {
         let (s, w) = PageState::from_query(q);
-        assert_eq!(s.model, ModelChoice::Gpt2, "{q}");
+        assert_eq!(s.model, ModelChoice::Preset(Preset::Gpt2Small), "{q}");
         assert!(w[0].message.to_string().contains(why), "{q}: {:?}", w);
     }
     let (s, w) = PageState::from_query("model=http://127.0.0.1:9000/m/");
@@ -462,5 +462,33 @@ fn edge_methods_are_named_by_their_flags_and_steps() {
     assert!(
         text[1].contains("exact") && text[1].contains("0 to 5000"),
         "{text:?}"
+    );
+}
+
+/// `model=distilgpt2|gpt2-medium` name the presets; GPT-2 small is the default and left out.
+#[test]
+fn presets_in_links() {
+    for p in Preset::ALL {
+        let s = PageState {
+            model: ModelChoice::Preset(p),
+            ..PageState::default()
+        };
+        let q = s.to_query();
+        let named: Vec<&str> = q.split('&').filter(|kv| kv.starts_with("model=")).collect();
+        let expected = match p {
+            Preset::Gpt2Small => vec![],
+            _ => vec![format!("model={}", p.key())],
+        };
+        assert_eq!(named, expected, "{q}");
+        assert_eq!(PageState::from_query(&q), (s.clone(), vec![]));
+        let (back, w) = PageState::from_query(&format!("model={}", p.key()));
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(back, s);
+    }
+    let (s, w) = PageState::from_query("model=gpt2-large");
+    assert_eq!(s.model, ModelChoice::Preset(Preset::Gpt2Small));
+    assert_eq!(
+        w[0].to_string(),
+        "link parameter `model` ignored: expected gpt2, distilgpt2, gpt2-medium, bundled or an https:// URL"
     );
 }

@@ -7,7 +7,7 @@
 use std::sync::{Arc, OnceLock};
 
 use gradpatch_circuit::{Circuit, ioi_gpt2_small};
-use gradpatch_config::{CircuitChoice, ModelChoice, ResultsLink, names_gpt2_small};
+use gradpatch_config::{CircuitChoice, Preset, ResultsLink, names_gpt2_small};
 
 use crate::{AskLink, Effect, Page, Phase};
 
@@ -37,7 +37,7 @@ impl Page {
     pub fn model_is_gpt2_small(&self) -> bool {
         match &self.phase {
             Phase::ViewingFile { results, .. } => names_gpt2_small(&results.config.model),
-            _ => self.config.model == ModelChoice::Gpt2,
+            _ => self.config.model.preset() == Some(Preset::Gpt2Small),
         }
     }
 

@@ -102,7 +102,8 @@ impl fmt::Display for ResultsFrom {
 /// Why no model loads before the user says which.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Choice {
-    /// First visit (GPT-2 not in the cache, or the data saver on): GPT-2 or the bundled model.
+    /// First visit (the named preset not in the cache, or the data saver on): that preset or
+    /// the bundled model.
     FirstVisit,
     /// A link names a model on another site: download it?
     ModelUrl(ModelUrl),
@@ -113,7 +114,7 @@ pub enum Choice {
 pub enum Phase {
     /// No model, nothing loading or asked (a link to results, which need no model).
     Idle,
-    /// GPT-2 is named: the worker's cache listing decides between loading it at once (cached)
+    /// A preset is named: the worker's cache listing decides between loading it at once (cached)
     /// and asking first.
     CheckingCache {
         after: AfterLoad,

@@ -1,6 +1,6 @@
 //! The transitions: `update(page, event) -> (page, effects)`, and the page a link starts.
 
-use gradpatch_config::{HF_GPT2_BASE, ModelChoice, gpt2_small_name};
+use gradpatch_config::ModelChoice;
 use gradpatch_protocol::{ModelSource, RunRequest, ToWorker};
 use gradpatch_terms::Prompts;
 
@@ -108,7 +108,7 @@ impl Page {
                 after,
             },
             ModelChoice::Bundled => Phase::Idle,
-            ModelChoice::Gpt2 => Phase::CheckingCache { after },
+            ModelChoice::Preset(_) => Phase::CheckingCache { after },
         };
         let load_now =
             matches!(config.model, ModelChoice::Bundled) && !save_data && config.results.is_none();
@@ -161,10 +161,7 @@ impl Page {
     /// Where the configuration's model is.
     fn named_source(&self) -> ModelSource {
         let (base, label) = match &self.config.model {
-            ModelChoice::Gpt2 => (
-                HF_GPT2_BASE.to_string(),
-                format!("GPT-2 small ({})", gpt2_small_name()),
-            ),
+            ModelChoice::Preset(p) => (p.base(), p.label()),
             ModelChoice::Bundled => (BUNDLED_BASE.to_string(), BUNDLED_LABEL.to_string()),
             ModelChoice::Url(u) => (u.to_string(), u.to_string()),
         };

@@ -1,7 +1,6 @@
 //! What the page does with each message of its compute worker, and restarting the worker after
 //! the GPU or the worker failed.
 
-use gradpatch_config::HF_GPT2_BASE;
 use gradpatch_protocol::{CachedFile, FromWorker, ModelInfo, Operation, ToWorker};
 use gradpatch_study::Results;
 use gradpatch_terms::Prompts;
@@ -210,12 +209,16 @@ impl Page {
         }
     }
 
-    /// The cache listing; when GPT-2 is named and waits on it, GPT-2 loads at once from the
+    /// The cache listing; when a preset is named and waits on it, it loads at once from the
     /// cache or the page asks first.
     fn cache_listed(&mut self, files: Vec<CachedFile>, effects: &mut Vec<Effect>) {
         if let Phase::CheckingCache { after } = *self.phase.worker_side() {
-            let weights = format!("{HF_GPT2_BASE}model.safetensors");
-            if files.iter().any(|f| f.url == weights) {
+            let weights = self
+                .config
+                .model
+                .preset()
+                .map(|p| format!("{}model.safetensors", p.base()));
+            if files.iter().any(|f| Some(&f.url) == weights.as_ref()) {
                 self.load(None, after, effects);
             } else {
                 self.set_worker_phase(Phase::ChoosingModel {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use gradpatch_config::{HF_GPT2_BASE, ModelChoice};
+use gradpatch_config::{ModelChoice, Preset};
 use gradpatch_page::{AfterLoad, Choice, Effect, Event, Phase};
 use gradpatch_protocol::{CachedFile, FromWorker, ModelSource, ToWorker};
 
@@ -44,18 +44,53 @@ fn first_visit_asks_before_gpt2_unless_it_is_cached() {
     assert_eq!(loads(&effects), [(false, false)]);
 
     // GPT-2 in the cache: it loads at once, and a shared link's comparison follows.
+    let small = Preset::Gpt2Small.base();
     let (page, _) = start("?n=2&seed=1", false);
-    let weights = format!("{HF_GPT2_BASE}model.safetensors");
+    let weights = format!("{small}model.safetensors");
     let (page, effects) = step(page, cache(&[weights]));
     assert_eq!(loads(&effects), [(false, false)]);
     let Phase::Loading { load, .. } = &page.phase else {
         panic!("{:?}", page.phase)
     };
     assert_eq!(load.after, AfterLoad::RunIfAllowed);
-    assert!(matches!(&load.source, ModelSource::Base { base, .. } if base == HF_GPT2_BASE));
+    assert!(matches!(&load.source, ModelSource::Base { base, .. } if *base == small));
     let (page, effects) = step(page, loaded());
     assert!(runs(&effects), "2 prompts run without a click");
     assert_eq!(phase_name(&page.phase), "running");
+}
+
+#[test]
+fn each_preset_is_asked_for_unless_its_own_weights_are_cached() {
+    for preset in [Preset::DistilGpt2, Preset::Gpt2Medium] {
+        let query = format!("?model={}&n=2", preset.key());
+        // Another preset's weights in the cache do not count.
+        let (page, _) = start(&query, false);
+        let other = format!("{}model.safetensors", Preset::Gpt2Small.base());
+        let (page, effects) = step(page, cache(&[other]));
+        assert!(loads(&effects).is_empty(), "{preset:?}");
+        assert!(
+            matches!(
+                page.phase,
+                Phase::ChoosingModel {
+                    choice: Choice::FirstVisit,
+                    ..
+                }
+            ),
+            "{preset:?}: {:?}",
+            page.phase
+        );
+        let (page, _) = start(&query, false);
+        let own = format!("{}model.safetensors", preset.base());
+        let (page, effects) = step(page, cache(&[own]));
+        assert_eq!(loads(&effects), [(false, false)], "{preset:?}");
+        let Phase::Loading { load, .. } = &page.phase else {
+            panic!("{:?}", page.phase)
+        };
+        let ModelSource::Base { base, label } = &load.source else {
+            panic!("{:?}", load.source)
+        };
+        assert_eq!((base, label), (&preset.base(), &preset.label()));
+    }
 }
 
 #[test]

@@ -1,17 +1,15 @@
-//! The first-visit choice: GPT-2 small (a large download, once), the bundled demo model
-//! (small, instant), or — where the site publishes them — GPT-2 small's precomputed results.
-//! Shown when GPT-2 is not in the cache, so that opening the page or a shared link never starts
-//! a 548 MB download unasked.
+//! The first-visit choice: the named preset (GPT-2 small unless a link names another; a large
+//! download, once), the bundled demo model (small, instant), or — where the site publishes
+//! them — GPT-2 small's precomputed results. Shown when the preset is not in the cache, so that
+//! opening the page or a shared link never starts a download of hundreds of MB unasked.
 
-use gradpatch_config::{ModelChoice, ResultsLink};
+use gradpatch_config::{ModelChoice, Preset, ResultsLink};
 use gradpatch_page::{Choice, Event};
 use gradpatch_terms::duration_text;
 use leptos::prelude::*;
 
 use super::Ctx;
 
-/// `model.safetensors` of GPT-2 small on Hugging Face (plus 1.4 MB of tokenizer and config).
-const GPT2_BYTES: f64 = 548.1e6;
 /// The bundled demo model's three files.
 const BUNDLED_BYTES: f64 = 3.4e6;
 /// Where the deploy workflow publishes GPT-2 small's results (deploy/pages/precompute-gpt2.sh).
@@ -40,17 +38,35 @@ async fn precomputed_about() -> Option<String> {
     ))
 }
 
+/// `548 MB`, `1.52 GB`.
+pub fn download_text(bytes: u64) -> String {
+    if bytes >= 1_000_000_000 {
+        format!("{:.2} GB", bytes as f64 / 1e9)
+    } else {
+        format!("{:.0} MB", bytes as f64 / 1e6)
+    }
+}
+
 #[component]
 pub fn ChooseModel() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
+    // The preset a link names (GPT-2 small when it names the bundled model).
+    let preset = move || {
+        ctx.state
+            .with(|s| s.model.preset())
+            .unwrap_or(Preset::Gpt2Small)
+    };
     let estimate = move || {
+        let p = preset();
         let secs = ctx
             .state
-            .with(|s| s.options.gpt2_cpu_seconds(s.prompts.len()));
+            .with(|s| p.cpu_seconds(&s.options, s.prompts.len()));
         (secs > 0.0).then(|| {
             format!(
-                "This configuration on GPT-2 small: about {} of computing on a 2-core CPU (the CPU fallback in the browser is slower; a GPU usually much faster).",
-                duration_text(secs)
+                "This configuration on {}: about {} of computing on a 2-core CPU (the CPU fallback in the browser is slower; a GPU usually much faster), after a download of {}.",
+                p.title(),
+                duration_text(secs),
+                download_text(p.weights_bytes())
             )
         })
     };
@@ -78,10 +94,15 @@ pub fn ChooseModel() -> impl IntoView {
             <section class="banner choose" data-testid="choose-model" aria-labelledby="choose-title">
                 <h2 id="choose-title">"Which model?"</h2>
                 <div class="choices">
-                    <button class="primary" data-testid="choose-gpt2" on:click=move |_| pick(ModelChoice::Gpt2)>
-                        <strong>"GPT-2 small"</strong>
-                        <span>{format!("{:.0} MB from Hugging Face, downloaded once, then cached", GPT2_BYTES / 1e6)}</span>
-                    </button>
+                    {move || {
+                        let p = preset();
+                        view! {
+                            <button class="primary" data-testid=format!("choose-{}", p.key()) on:click=move |_| pick(ModelChoice::Preset(p))>
+                                <strong>{p.title()}</strong>
+                                <span>{format!("{} from Hugging Face, downloaded once, then cached", download_text(p.weights_bytes()))}</span>
+                            </button>
+                        }
+                    }}
                     <button data-testid="choose-bundled" on:click=move |_| pick(ModelChoice::Bundled)>
                         <strong>"The bundled demo model"</strong>
                         <span>{format!("{:.0} MB, instant, works offline (a small IOI model, not GPT-2)", BUNDLED_BYTES / 1e6)}</span>

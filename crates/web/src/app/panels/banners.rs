@@ -1,7 +1,7 @@
 //! The banners above the page: link warnings, notices, the error (with the bundled model
 //! offered), and the questions before a download or a long run.
 
-use gradpatch_config::ModelChoice;
+use gradpatch_config::{ModelChoice, Preset};
 use gradpatch_page::{Choice, Event};
 use gradpatch_terms::{Method, duration_text};
 use leptos::prelude::*;
@@ -68,15 +68,17 @@ fn ConfirmRun() -> impl IntoView {
     let text = move || {
         ctx.state.with(|s| {
             let o = &s.options;
+            let preset = s.model.preset().unwrap_or(Preset::Gpt2Small);
             format!(
-                "This link asks for {} prompt pairs{}: on GPT-2 small about {} of computing on a 2-core CPU (a GPU is usually much faster). Run it?",
+                "This link asks for {} prompt pairs{}: on {} about {} of computing on a 2-core CPU (a GPU is usually much faster). Run it?",
                 s.prompts.len(),
                 if o.methods.has(Method::Ig) {
                     format!(" with {} IG steps", o.ig_steps)
                 } else {
                     String::new()
                 },
-                duration_text(o.gpt2_cpu_seconds(s.prompts.len())),
+                preset.title(),
+                duration_text(preset.cpu_seconds(o, s.prompts.len())),
             )
         })
     };

@@ -1,7 +1,7 @@
 //! The model panel: which weights, how they are processed, where they compute; Load, Cancel
 //! and Retry; local files; the download and the loaded model; the cache.
 
-use gradpatch_config::{ModelChoice, ModelUrl};
+use gradpatch_config::{ModelChoice, ModelUrl, Preset};
 use gradpatch_page::Event;
 use gradpatch_terms::Backend;
 use leptos::prelude::*;
@@ -30,7 +30,7 @@ fn WeightsChoice() -> impl IntoView {
     let url_error = RwSignal::new(None::<String>);
     let choice = move || match ctx.state.with(|s| s.model.clone()) {
         _ if url_mode.get() => "url",
-        ModelChoice::Gpt2 => "gpt2",
+        ModelChoice::Preset(p) => p.key(),
         ModelChoice::Bundled => "bundled",
         ModelChoice::Url(_) => "url",
     };
@@ -50,10 +50,15 @@ fn WeightsChoice() -> impl IntoView {
                 match v.as_str() {
                     "bundled" => ctx.configure(|s| s.model = ModelChoice::Bundled),
                     "url" => set_url(url_text.get_untracked()),
-                    _ => ctx.configure(|s| s.model = ModelChoice::Gpt2),
+                    key => {
+                        let p = Preset::from_key(key).unwrap_or(Preset::Gpt2Small);
+                        ctx.configure(|s| s.model = ModelChoice::Preset(p));
+                    }
                 }
             }>
-                <option value="gpt2">"GPT-2 small (Hugging Face, 548 MB)"</option>
+                {Preset::ALL.map(|p| view! {
+                    <option value=p.key()>{format!("{} (Hugging Face, {})", p.title(), crate::app::choose::download_text(p.weights_bytes()))}</option>
+                })}
                 <option value="bundled">"Bundled IOI demo model (offline, small)"</option>
                 <option value="url">"Other URL…"</option>
             </select>
