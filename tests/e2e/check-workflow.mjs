@@ -35,9 +35,24 @@ check('it runs on pushes to main and by hand', () => {
   if (!on.push?.branches?.includes('main')) return 'no push trigger on main';
   if (!('workflow_dispatch' in on)) return 'no workflow_dispatch';
 });
-check('it has the permissions Pages needs', () => {
-  const p = wf?.permissions || {};
-  if (p.pages !== 'write' || p['id-token'] !== 'write') return `permissions: ${JSON.stringify(p)}`;
+check('permissions are per job: none at the top, the build reads, the deploy publishes', () => {
+  const top = wf?.permissions;
+  if (!top || typeof top !== 'object' || Object.keys(top).length) return `top-level permissions: ${JSON.stringify(top)}`;
+  const b = wf?.jobs?.build?.permissions || {};
+  if (JSON.stringify(b) !== JSON.stringify({ contents: 'read' })) return `build permissions: ${JSON.stringify(b)}`;
+  const d = wf?.jobs?.deploy?.permissions || {};
+  if (d.pages !== 'write' || d['id-token'] !== 'write' || Object.keys(d).length !== 2) return `deploy permissions: ${JSON.stringify(d)}`;
+});
+check('every action is pinned by a full commit SHA, and the checkout keeps no credentials', () => {
+  const all = Object.entries(wf?.jobs || {}).flatMap(([job, j]) => (j.steps || []).map((s) => [job, s]));
+  const loose = all.filter(([, s]) => typeof s.uses === 'string' && !/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/.test(s.uses));
+  if (loose.length) return `not pinned by SHA: ${loose.map(([job, s]) => `${job}: ${s.uses}`).join(', ')}`;
+  const co = uses('build', 'actions/checkout');
+  if (co?.with?.['persist-credentials'] !== false) return 'checkout without persist-credentials: false';
+});
+check('every job has a timeout', () => {
+  const none = Object.entries(wf?.jobs || {}).filter(([, j]) => !(Number.isInteger(j['timeout-minutes']) && j['timeout-minutes'] > 0));
+  if (none.length) return `no timeout-minutes: ${none.map(([k]) => k).join(', ')}`;
 });
 check('the build job builds with web/build/release.sh and uploads dist/', () => {
   if (!uses('build', 'actions/checkout')) return 'no checkout';
