@@ -57,6 +57,9 @@ count tools bash tests/tools-test.sh
 echo "== the GitHub Pages workflow (validated; its build step is the next one)"
 count workflow node tests/e2e/check-workflow.mjs
 
+echo "== the static host (web/build/static-server.mjs): links out of dist/ refused, read errors survived"
+count server node tests/e2e/check-server.mjs
+
 echo "== the cluster recipes (deploy/): Slurm and Kubernetes rendered for 4 shards, their commands run here"
 count deploy node tests/e2e/check-deploy.mjs "$target/debug/gradpatch"
 

@@ -35,10 +35,28 @@ export function parseHeaders(text) {
  * `compress: false` ignores the precompressed copies (a host that sends files as they are).
  */
 export function staticHandler(dir, { prefix = '/', extraHeaders = () => [], compress = true } = {}) {
-  const root = path.resolve(dir);
+  const root = fs.realpathSync(path.resolve(dir));
   const headersFile = path.join(root, '_headers');
   const rules = fs.existsSync(headersFile) ? parseHeaders(fs.readFileSync(headersFile, 'utf8')) : [];
-  return (req, res) => {
+  const notFound = (res) => {
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found');
+  };
+  /** The real file under `root` for `rel`, or null: links leading out of dist/ are refused. */
+  const resolve = (rel) => {
+    const file = path.join(root, rel);
+    if (!file.startsWith(root + path.sep)) return null;
+    let real;
+    try {
+      real = fs.realpathSync(file);
+    } catch {
+      return null;
+    }
+    if (!real.startsWith(root + path.sep)) return null;
+    const st = fs.statSync(real);
+    return st.isFile() ? { file: real, st } : null;
+  };
+  const serve = (req, res) => {
     const url = new URL(req.url, 'http://host');
     if (!url.pathname.startsWith(prefix)) return false;
     let rel;
@@ -50,14 +68,14 @@ export function staticHandler(dir, { prefix = '/', extraHeaders = () => [], comp
       return true;
     }
     if (rel === '' || rel.endsWith('/')) rel += 'index.html';
-    const file = path.join(root, rel);
-    if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found');
+    const found = resolve(rel);
+    if (!found) {
+      notFound(res);
       return true;
     }
+    const { file, st } = found;
     // Revalidated on each visit (as GitHub Pages and most hosts do): a warm cache costs a 304.
-    const modified = fs.statSync(file).mtime.toUTCString();
+    const modified = st.mtime.toUTCString();
     if (req.headers['if-modified-since'] === modified) {
       res.writeHead(304, { 'last-modified': modified, 'cache-control': 'no-cache' });
       res.end();
@@ -69,19 +87,52 @@ export function staticHandler(dir, { prefix = '/', extraHeaders = () => [], comp
     for (const [k, v] of extraHeaders(sitePath)) headers[k.toLowerCase()] = v;
     const accept = String(req.headers['accept-encoding'] || '');
     let body = file;
+    let size = st.size;
     for (const [enc, ext] of [['br', '.br'], ['gzip', '.gz']]) {
-      if (compress && accept.includes(enc) && fs.existsSync(file + ext)) {
+      const copy = compress && accept.includes(enc) ? resolve(rel + ext) : null;
+      if (copy) {
         headers['content-encoding'] = enc;
         headers.vary = 'Accept-Encoding';
-        body = file + ext;
+        body = copy.file;
+        size = copy.st.size;
         break;
       }
     }
-    headers['content-length'] = fs.statSync(body).size;
-    res.writeHead(200, headers);
-    if (req.method === 'HEAD') res.end();
-    else fs.createReadStream(body).pipe(res);
+    headers['content-length'] = size;
+    if (req.method === 'HEAD') {
+      res.writeHead(200, headers);
+      res.end();
+      return true;
+    }
+    // Opened before the status is sent: a file that cannot be read is a 500, not a crash; an
+    // error mid-stream ends the response early (the client sees it short of content-length).
+    const stream = fs.createReadStream(body);
+    stream.once('open', () => {
+      res.writeHead(200, headers);
+      stream.pipe(res);
+    });
+    stream.once('error', (e) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`cannot read ${sitePath}: ${e.code || e.message}`);
+      } else {
+        res.destroy(e);
+      }
+    });
     return true;
+  };
+  return (req, res) => {
+    try {
+      return serve(req, res);
+    } catch (e) {
+      // A file that vanished or is unreadable between the checks: this request fails, the
+      // server stays up.
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`server error: ${e.code || e.message}`);
+      }
+      return true;
+    }
   };
 }
 
