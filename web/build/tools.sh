@@ -52,13 +52,39 @@ need_trunk() {
   install_tool "trunk $TRUNK_VERSION" 5 --locked trunk --version "$TRUNK_VERSION" --no-default-features
 }
 
-# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock.
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock. It is built --locked from a
+# lockfile of ours (web/build/wasm-bindgen-cli-VERSION.lock): the one it ships pins a
+# webpki-roots release the registry no longer serves. Its source is the registry's .crate,
+# checked against the SHA-256 the registry's index lists for it. For another version: its
+# `cksum` from https://index.crates.io/wa/sm/wasm-bindgen-cli below, and as the lockfile the
+# crate's own Cargo.lock after `cargo update -p <unserved crate> --precise <a served version>`.
+WASM_BINDGEN_CLI_SHA256_0_2_130=c37f6904387d19a319525c74af274c73912f3871c35555aa49f3ea64ebb2fc7a
 need_wasm_bindgen() {
-  local version
+  local version lock sha src
   version=$(grep -A1 '^name = "wasm-bindgen"$' "$repo_root/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')
   wasm-bindgen --version 2>/dev/null | grep -q " $version\$" && return
-  # (Not --locked: its own lockfile pins a webpki-roots release the registry no longer serves.)
-  install_tool "wasm-bindgen-cli $version" 3 wasm-bindgen-cli --version "$version"
+  lock="$repo_root/web/build/wasm-bindgen-cli-$version.lock"
+  sha="WASM_BINDGEN_CLI_SHA256_${version//./_}"
+  sha="${!sha:-}"
+  if [ ! -f "$lock" ] || [ -z "$sha" ]; then
+    say "error: Cargo.lock asks for wasm-bindgen $version, but web/build has no lockfile (wasm-bindgen-cli-$version.lock) or SHA-256 (tools.sh) for wasm-bindgen-cli $version: add both (how: the comment above need_wasm_bindgen in web/build/tools.sh)"
+    exit 1
+  fi
+  src="$(mktemp -d)"
+  if ! curl -fsSL --retry 2 -o "$src/cli.crate" "https://static.crates.io/crates/wasm-bindgen-cli/wasm-bindgen-cli-$version.crate"; then
+    rm -rf "$src"
+    fail_install "wasm-bindgen-cli $version (its source from the registry)"
+  fi
+  if ! echo "$sha  $src/cli.crate" | sha256sum --check --status; then
+    rm -rf "$src"
+    say "error: the registry's wasm-bindgen-cli-$version.crate is not the file whose SHA-256 tools.sh pins ($sha): refused"
+    exit 1
+  fi
+  tar -xzf "$src/cli.crate" -C "$src" && cp "$lock" "$src/wasm-bindgen-cli-$version/Cargo.lock" || { rm -rf "$src"; fail_install "wasm-bindgen-cli $version"; }
+  (install_tool "wasm-bindgen-cli $version" 3 --locked --path "$src/wasm-bindgen-cli-$version")
+  local rc=$?
+  rm -rf "$src"
+  [ "$rc" -eq 0 ] || exit "$rc"
 }
 
 # `npm ci` in a folder with a package-lock.json, again only when the lockfile changed.
