@@ -86,17 +86,25 @@ export async function startServer(dist, { gpt2Dir, gpt2MediumDir, gpt2DistilDir,
  *   no-length/      the weights chunked, without Content-Length
  *   gzip/           the weights with Content-Encoding: gzip (Content-Length is the compressed size)
  *   huge/           announces 3 GB of weights (more than a wasm32 buffer holds)
+ *   bomb/           a tokenizer.json of 40 MiB of spaces gzipped to 40 KB (its cap is 32 MB)
  *   slow/           the weights in 64 KiB pieces 50 ms apart (about 2.3 s)
  *   large-header/  config and header of GPT-2 large in F16 (774 M parameters, 1.55 GB), no length
  */
 function misbehave(rel, req, res, demo) {
-  const m = /^\/(stall-headers|stall-body|short-length|long-length|no-length|gzip|huge|large-header|slow)\/(.*)$/.exec(rel);
+  const m = /^\/(stall-headers|stall-body|short-length|long-length|no-length|gzip|huge|large-header|slow|bomb)\/(.*)$/.exec(rel);
   if (!m) return false;
   const [, how, file] = m;
   if (how === 'stall-headers') return true;
   if (file === 'config.json') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(how === 'large-header' ? JSON.stringify(LARGE) : demo('config.json'));
+    return true;
+  }
+  if (how === 'bomb' && file === 'tokenizer.json') {
+    bomb(40 << 20).then((gz) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': gz.length });
+      res.end(gz);
+    });
     return true;
   }
   if (file === 'tokenizer.json') { res.writeHead(200, { 'content-type': 'application/json' }); res.end(demo('tokenizer.json')); return true; }
@@ -159,6 +167,8 @@ function misbehave(rel, req, res, demo) {
  *   cli.json     the CLI's results (E2E_CLI_RESULTS)
  *   broken.json  the same with prompt 1's `labels` cut to one id
  *   huge.json    announces 600 MB
+ *   bomb.json    600 MiB of JSON whitespace gzipped to under 1 MB (Content-Encoding: gzip, its
+ *                Content-Length the compressed size): the cap must hold while it inflates
  *   page.json    an HTML page
  *   demo-circuit.json  a circuit file for the demo model (tests/e2e/fixtures)
  */
@@ -182,6 +192,12 @@ function results(name, res, cliResults) {
       res.end(JSON.stringify(r));
       return;
     }
+    case 'bomb.json':
+      bomb(600 << 20).then((gz) => {
+        res.writeHead(200, { ...json, 'content-encoding': 'gzip', 'content-length': gz.length });
+        res.end(gz);
+      });
+      return;
     case 'huge.json':
       res.writeHead(200, { ...json, 'content-length': 600_000_000 });
       res.write('{"config": ' + ' '.repeat(65536));
@@ -196,6 +212,31 @@ function results(name, res, cliResults) {
       return;
     default: res.writeHead(404); res.end();
   }
+}
+
+const bombs = new Map();
+/** `bytes` of spaces, gzipped once per size a MiB at a time: small until it inflates. */
+function bomb(bytes) {
+  if (!bombs.has(bytes)) {
+    bombs.set(bytes, new Promise((resolve, reject) => {
+      const g = zlib.createGzip({ level: 9 });
+      const out = [];
+      g.on('data', (c) => out.push(c));
+      g.on('end', () => resolve(Buffer.concat(out)));
+      g.on('error', reject);
+      const chunk = Buffer.alloc(1 << 20, ' ');
+      let written = 0;
+      const pump = () => {
+        while (written < bytes) {
+          written += chunk.length;
+          if (!g.write(chunk)) { g.once('drain', pump); return; }
+        }
+        g.end();
+      };
+      pump();
+    }));
+  }
+  return bombs.get(bytes);
 }
 
 const LARGE = { n_layer: 36, n_head: 20, n_embd: 1280, n_positions: 1024, vocab_size: 50257 };

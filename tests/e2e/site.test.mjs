@@ -8,6 +8,9 @@ import { RUN_TIMEOUT, assert, demoSize, done, open, test, waitError, waitResults
 import { executablePath, gpuArgs, setup } from './setup.mjs';
 import { startServer } from './server.mjs';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import { staticHandler } from '../../web/build/static-server.mjs';
 
 const HF = 'https://huggingface.co/';
 // The GPT-2 preset, at its pinned revision (gradpatch_config::HF_GPT2_BASE).
@@ -40,7 +43,7 @@ async function openWatched(browser, base, query, { init, ...opts } = {}) {
   return { page, hub };
 }
 
-const { gpu, base } = await setup();
+const { gpu, base, dist } = await setup();
 
 test('first visit: the page offers GPT-2 (with its size) or the bundled model, and downloads nothing first', async () => {
   const { page, hub } = await openWatched(gpu, base, '');
@@ -187,6 +190,56 @@ for (const p of PRESETS) {
     await done(page);
   });
 }
+
+test('a redeployed demo model is what the page loads, never the old one from the cache (the bundled model is addressed by its content)', async () => {
+  // A site of its own (a copy of dist/) on a fixed port, so the redeployed site has the same
+  // origin, hence the same Cache API storage, as the first.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-redeploy-'));
+  const site = path.join(tmp, 'site');
+  fs.cpSync(dist, site, { recursive: true });
+  const serve = (port) => new Promise((resolve) => {
+    const handle = staticHandler(site);
+    const server = http.createServer((req, res) => { if (!handle(req, res)) { res.writeHead(404); res.end(); } });
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+  let server = await serve(0);
+  const port = server.address().port;
+  const context = await gpu.newContext({ viewport: { width: 1500, height: 1000 } });
+  try {
+    const page = await watchCsp(await context.newPage());
+    await page.goto(`http://127.0.0.1:${port}/?model=bundled&ig=0&ap=0&atp=0`);
+    await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
+    const before = await page.innerText('[data-testid="model-info"]');
+    assert(before.includes('3 layers × 4 heads'), before);
+    // The redeploy: model-a (2 layers) in place of the demo model, with its manifest.
+    await new Promise((r) => server.close(r));
+    const folder = path.join(site, 'models', 'ioi-demo');
+    const shared = process.env.GRADPATCH_SHARED || path.resolve('..', 'shared');
+    const files = [];
+    for (const f of ['config.json', 'tokenizer.json', 'model.safetensors']) {
+      const bytes = fs.readFileSync(path.join(shared, 'reference', 'model-a', f));
+      for (const old of [f, f + '.gz', f + '.br']) fs.rmSync(path.join(folder, old), { force: true });
+      fs.writeFileSync(path.join(folder, f), bytes);
+      files.push({ name: f, bytes: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex') });
+    }
+    for (const old of ['manifest.json.gz', 'manifest.json.br']) fs.rmSync(path.join(folder, old), { force: true });
+    fs.writeFileSync(path.join(folder, 'manifest.json'), JSON.stringify({ files }));
+    server = await serve(port);
+    await page.reload();
+    await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
+    const after = await page.innerText('[data-testid="model-info"]');
+    assert(after.includes('2 layers × 4 heads'), `the new model: ${after}`);
+    // The cache holds the new weights under their hash, and no longer the old ones.
+    const keys = await page.evaluate(async () => (await (await caches.open('gradpatch-models-v1')).keys()).map((r) => r.url).filter((u) => u.includes('model.safetensors')));
+    const sha = files.find((f) => f.name === 'model.safetensors').sha256;
+    assert(keys.length === 1 && keys[0].endsWith(`model.safetensors?sha256=${sha}`), keys.join(', '));
+    await done(page);
+  } finally {
+    await context.close();
+    server.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
 
 test('first visit: with the data saver on, not even the bundled model loads unasked', async () => {
   const { page } = await openWatched(gpu, base, '?model=bundled', {

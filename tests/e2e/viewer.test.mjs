@@ -146,6 +146,8 @@ test('results viewer: another site asks first; broken, oversized and non-JSON fi
   for (const [file, re] of [
     ['broken.json', /`prompts\[1\]\.labels`: invalid length 1, expected an array of length 2/],
     ['huge.json', /the server announces 572 MiB, more than the 512 MiB this page opens/],
+    // Under 1 MB on the wire: refused once 512 MiB have inflated, not after all of it.
+    ['bomb.json', /it is larger than the 512 MiB this page opens/],
     ['page.json', /not a results\.json: expected value at line 1 column 1/],
     ['missing.json', /HTTP 404/],
   ]) {

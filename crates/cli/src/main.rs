@@ -5,6 +5,7 @@ mod bench_edges;
 mod bench_methods;
 mod files;
 mod logits;
+mod manifest;
 mod merge;
 mod merge_edges;
 mod options;
@@ -140,6 +141,13 @@ enum Command {
     Run(run::RunArgs),
     /// Join the parts of a sharded run into the results.json of the whole run.
     Merge(merge::MergeArgs),
+    /// Write DIR/manifest.json (size and SHA-256 of each model file), by which the page loads
+    /// and caches the folder by content; --check verifies it instead.
+    Manifest {
+        dir: PathBuf,
+        #[arg(long)]
+        check: bool,
+    },
     /// A preset's pinned files as JSON ({name, base, files: [{name, bytes, sha256}]}), for
     /// deploy/pages/precompute-gpt2.sh.
     Pins {
@@ -215,6 +223,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => merge::run(&args),
         Command::Status(args) => status::run(&args),
         Command::ScoreCircuit(args) => score_circuit::run(&args),
+        Command::Manifest { dir, check } => manifest::run(&dir, check),
         Command::Pins { preset } => {
             println!("{}", pins(preset));
             Ok(())

@@ -226,6 +226,7 @@ pub fn run(args: &TrainDemoArgs) -> Result<(), String> {
     })
     .map_err(|e| e.to_string())?;
     trained.write(&args.out).map_err(|e| e.to_string())?;
+    crate::manifest::run(&args.out, false)?;
     eprintln!("wrote {}", args.out.display());
     let files = trained.files().map_err(|e| e.to_string())?;
     let get = |name: &str| files.iter().find(|(n, _)| *n == name).map(|(_, b)| b);

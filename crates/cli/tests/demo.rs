@@ -154,3 +154,34 @@ fn eval_ioi_explains_a_vocabulary_without_the_names() {
         "{stderr}"
     );
 }
+
+/// The committed manifest of the bundled model names its files as they are (the page loads the
+/// model by these hashes); `manifest` writes one that `--check` accepts, and a changed file is
+/// named.
+#[test]
+fn the_demo_models_manifest_matches_its_files() {
+    let out = gradpatch(&["manifest", &demo_dir(), "--check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tmp("manifest");
+    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
+        std::fs::copy(format!("{}/{f}", demo_dir()), dir.join(f)).unwrap();
+    }
+    let d = dir.display().to_string();
+    assert!(gradpatch(&["manifest", &d]).status.success());
+    assert!(gradpatch(&["manifest", &d, "--check"]).status.success());
+    let written: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let committed: Value =
+        serde_json::from_slice(&std::fs::read(format!("{}/manifest.json", demo_dir())).unwrap())
+            .unwrap();
+    assert_eq!(written, committed);
+    std::fs::write(dir.join("config.json"), b"{}").unwrap();
+    let out = gradpatch(&["manifest", &d, "--check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("does not match config.json"), "{stderr}");
+}

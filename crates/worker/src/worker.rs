@@ -7,6 +7,7 @@ mod device;
 mod fetch;
 mod load;
 mod local;
+mod manifest;
 mod run;
 
 use std::cell::{Cell, RefCell};

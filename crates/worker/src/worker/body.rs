@@ -104,7 +104,7 @@ impl<T> Arrived<'_, '_, T> {
         let len = usize::try_from(received).map_err(|_| format!("{name} is too large"))?;
         let mut bytes = alloc_bytes(len, name)?;
         // The pinned hash is computed as the chunks are copied in: one pass, no second copy.
-        let mut hasher = self.want.pin.map(|_| Sha256::new());
+        let mut hasher = self.want.pin.as_ref().map(|_| Sha256::new());
         for c in &self.chunks {
             let old = bytes.len();
             bytes.resize(old + c.length() as usize, 0);
@@ -114,7 +114,7 @@ impl<T> Arrived<'_, '_, T> {
             }
         }
         drop(self.chunks);
-        check_pin(name, self.want.pin, received, hasher)?;
+        check_pin(name, self.want.pin.as_ref(), received, hasher)?;
         if let Some(check) = self.want.early {
             check(&bytes, Some(received)).map_err(|e| format!("{name}: {e}"))?;
         }

@@ -119,6 +119,36 @@ pub fn cache_failed(url: &str, e: JsValue) {
     });
 }
 
+/// Removes `url`'s cached copy, if any (a file that arrived whole but does not load: Retry must
+/// download it again, not load the same bytes from the cache).
+pub async fn evict(url: &str) {
+    if let Some(cache) = open_cache().await {
+        let _ = JsFuture::from(cache.delete_with_str(url)).await;
+    }
+}
+
+/// Removes the cached copies of other versions of `url`'s file: the same address with another
+/// query (`?sha256=` of an older manifest) or none (before the folder had a manifest).
+pub async fn evict_other_versions(url: &str) {
+    let Some(cache) = open_cache().await else {
+        return;
+    };
+    let plain = url.split('?').next().unwrap_or(url);
+    let Ok(keys) = JsFuture::from(cache.keys()).await else {
+        return;
+    };
+    for key in Array::from(&keys).iter() {
+        let Ok(req) = key.dyn_into::<Request>() else {
+            continue;
+        };
+        let other = req.url();
+        let same_file = other == plain || other.starts_with(&format!("{plain}?"));
+        if same_file && other != url {
+            let _ = JsFuture::from(cache.delete_with_str(&other)).await;
+        }
+    }
+}
+
 pub async fn cached_files() -> Result<Vec<CachedFile>, String> {
     let Some(cache) = open_cache().await else {
         return Ok(Vec::new());

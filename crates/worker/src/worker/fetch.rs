@@ -9,7 +9,6 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, DedicatedWorkerGlobalScope, Response};
 
-use gradpatch_config::PinnedFile;
 use gradpatch_protocol::FromWorker;
 use sha2::{Digest, Sha256};
 
@@ -41,6 +40,23 @@ pub const STALL_MS: i32 = 30_000;
 /// once satisfied, `Err` stops the transfer at once.
 pub type EarlyCheck<'a> = dyn Fn(&[u8], Option<u64>) -> Result<bool, String> + 'a;
 
+/// The exact size and SHA-256 (lower-case hex) a file must have: a preset's pin or a model
+/// folder's manifest.json.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pin {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl From<gradpatch_config::PinnedFile> for Pin {
+    fn from(p: gradpatch_config::PinnedFile) -> Pin {
+        Pin {
+            bytes: p.bytes,
+            sha256: p.sha256.to_string(),
+        }
+    }
+}
+
 /// A file the loader needs, and how to check it.
 pub struct Want<'a, T> {
     pub url: String,
@@ -55,7 +71,7 @@ pub struct Want<'a, T> {
     /// Parses the complete file. A cached copy that fails it is evicted and downloaded again.
     pub parse: &'a dyn Fn(Vec<u8>) -> Result<T, String>,
     /// The exact size and SHA-256 of a preset's file: anything else is refused.
-    pub pin: Option<PinnedFile>,
+    pub pin: Option<Pin>,
 }
 
 impl<'a, T> Want<'a, T> {
@@ -69,7 +85,7 @@ impl<'a, T> Want<'a, T> {
     ) -> Result<Self, String> {
         Ok(Self {
             url: file_url(base, name)?,
-            pin: gradpatch_config::pinned(base, name),
+            pin: gradpatch_config::pinned(base, name).map(Pin::from),
             name,
             max_bytes,
             optional: false,
@@ -80,7 +96,7 @@ impl<'a, T> Want<'a, T> {
 }
 
 /// Refuses a file whose size is not the pinned one.
-fn check_pin_size(name: &str, pin: Option<PinnedFile>, len: u64) -> Result<(), String> {
+fn check_pin_size(name: &str, pin: Option<&Pin>, len: u64) -> Result<(), String> {
     match pin {
         Some(pin) if len != pin.bytes => Err(format!(
             "{name} is {len} bytes, the pinned file has {}: refused",
@@ -94,7 +110,7 @@ fn check_pin_size(name: &str, pin: Option<PinnedFile>, len: u64) -> Result<(), S
 /// seen them all).
 pub(super) fn check_pin(
     name: &str,
-    pin: Option<PinnedFile>,
+    pin: Option<&Pin>,
     len: u64,
     hasher: Option<Sha256>,
 ) -> Result<(), String> {
@@ -147,6 +163,56 @@ pub(super) async fn or_stall(promise: &js_sys::Promise) -> Result<Option<JsValue
     let raced = js_sys::Promise::race(&Array::of2(promise, &timer(STALL_MS)));
     let v = JsFuture::from(raced).await?;
     Ok((v.as_string().as_deref() != Some("stall")).then_some(v))
+}
+
+/// Why a request got no answer.
+pub(super) enum NoAnswer {
+    /// Cancel was pressed: the load ends.
+    Cancelled(String),
+    /// The server sent nothing for [`STALL_MS`]: the load ends.
+    Stalled(String),
+    /// Offline, refused (CORS) or a network error.
+    Unreachable(String),
+}
+
+impl NoAnswer {
+    pub(super) fn into_message(self) -> String {
+        match self {
+            NoAnswer::Cancelled(m) | NoAnswer::Stalled(m) | NoAnswer::Unreachable(m) => m,
+        }
+    }
+}
+
+/// `url` fetched fresh from the server (revalidated, never the HTTP cache's copy unchecked),
+/// abortable by Cancel and bounded by the stall timer like every download.
+pub(super) async fn fetch_fresh(url: &str, cancel: &Rc<Cell<bool>>) -> Result<Response, NoAnswer> {
+    let abort = web_sys::AbortController::new().map_err(|e| NoAnswer::Unreachable(js_err(e)))?;
+    let init = web_sys::RequestInit::new();
+    init.set_signal(Some(&abort.signal()));
+    init.set_cache(web_sys::RequestCache::NoCache);
+    ABORT.with(|a| *a.borrow_mut() = Some(abort.clone()));
+    let answer = or_stall(&scope().fetch_with_str_and_init(url, &init)).await;
+    ABORT.with(|a| a.borrow_mut().take());
+    if cancel.get() {
+        abort.abort();
+        return Err(NoAnswer::Cancelled(format!("download of {url} cancelled")));
+    }
+    match answer {
+        Ok(Some(resp)) => resp
+            .dyn_into()
+            .map_err(|e| NoAnswer::Unreachable(js_err(e))),
+        Ok(None) => {
+            abort.abort();
+            Err(NoAnswer::Stalled(format!(
+                "the server of {url} sent no answer in {} s: try again (Retry) or later",
+                STALL_MS / 1000
+            )))
+        }
+        Err(e) => Err(NoAnswer::Unreachable(format!(
+            "could not download {url}: {}",
+            js_err(e)
+        ))),
+    }
 }
 
 /// The URL of `name` in the folder `base` names (absolute, or relative to the page), built with
@@ -216,8 +282,8 @@ async fn from_cache<T>(resp: &Response, want: &Want<'_, T>) -> Result<T, String>
         .map_err(js_err)?;
     let bytes = copy_bytes(&Uint8Array::new(&buf), want.name)?;
     let n = bytes.len() as u64;
-    let hasher = want.pin.map(|_| Sha256::new_with_prefix(&bytes));
-    check_pin(want.name, want.pin, n, hasher)?;
+    let hasher = want.pin.as_ref().map(|_| Sha256::new_with_prefix(&bytes));
+    check_pin(want.name, want.pin.as_ref(), n, hasher)?;
     if let Some(early) = want.early {
         early(&bytes, Some(n))?;
     }
@@ -283,7 +349,7 @@ async fn download<T>(
         ));
     }
     if let Some(t) = declared {
-        check_pin_size(name, want.pin, t)?;
+        check_pin_size(name, want.pin.as_ref(), t)?;
     }
     // The cache gets its own copy of the stream (a 500 MB body built in memory is more than
     // some browsers' cache will take in one piece).

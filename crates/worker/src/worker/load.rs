@@ -12,6 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::File;
 
 use super::fetch::{self, MAX_CONFIG_BYTES, MAX_WEIGHTS_BYTES, Want};
+use super::manifest;
 use super::{Loaded, STATE, cancel_flag, device, local, now_s, post, wasm_heap_bytes};
 
 /// The early check of a checkpoint while it arrives: once its header is complete, the header
@@ -61,6 +62,8 @@ async fn pick_device(cpu_only: bool) -> (Device, String) {
 /// A model's files, read and checked.
 struct ModelFiles {
     label: String,
+    /// Where the weights were fetched (and cached) from; none for local files.
+    weights_url: Option<String>,
     weights: Vec<u8>,
     tokenizer: Gpt2Tokenizer,
     config: Option<Vec<u8>>,
@@ -68,44 +71,63 @@ struct ModelFiles {
 
 /// The files under `base`: `config.json` (optional) and the tokenizer first, so that a broken
 /// one is refused before the large download, then the weights, checked from their header on.
+/// A folder with a `manifest.json` is loaded by content (manifest.rs).
 async fn download(
     base: &str,
     label: String,
     on_cpu: bool,
     cancel: &std::rc::Rc<std::cell::Cell<bool>>,
 ) -> Result<ModelFiles, String> {
-    let config = fetch::get(
-        &Want {
+    // A preset is pinned already (and its hub has no manifest to ask for).
+    let manifest = if gradpatch_config::Preset::at_base(base).is_some() {
+        None
+    } else {
+        manifest::fetch(base, cancel).await?
+    };
+    let m = manifest.as_ref();
+    let config_want = manifest::apply(
+        m,
+        Want {
             optional: true,
             ..Want::in_folder(base, "config.json", MAX_CONFIG_BYTES, &parse_config)?
         },
-        cancel,
-    )
-    .await?;
-    let tokenizer = fetch::get(
-        &Want::in_folder(
+    );
+    let config = fetch::get(&config_want, cancel).await?;
+    let tokenizer_want = manifest::apply(
+        m,
+        Want::in_folder(
             base,
             "tokenizer.json",
             MAX_TOKENIZER_BYTES as u64,
             &parse_tokenizer,
         )?,
-        cancel,
-    )
-    .await?
-    .ok_or("tokenizer.json is missing")?;
+    );
+    let tokenizer = fetch::get(&tokenizer_want, cancel)
+        .await?
+        .ok_or("tokenizer.json is missing")?;
     let check = plan_check(config.as_deref(), on_cpu);
-    let weights = fetch::get(
-        &Want {
+    let weights_want = manifest::apply(
+        m,
+        Want {
             early: Some(&check),
             ..Want::in_folder(base, "model.safetensors", MAX_WEIGHTS_BYTES, &Ok)?
         },
-        cancel,
-    )
-    .await?
-    .ok_or("model.safetensors is missing")?;
+    );
+    let weights = fetch::get(&weights_want, cancel)
+        .await?
+        .ok_or("model.safetensors is missing")?;
+    if m.is_some() {
+        // Older versions of these files (a model redeployed since) are not needed any more.
+        for url in [&config_want.url, &tokenizer_want.url, &weights_want.url] {
+            super::cache::evict_other_versions(url).await;
+        }
+    }
+    let weights_url = Some(weights_want.url.clone());
+    drop(weights_want);
     drop(check);
     Ok(ModelFiles {
         label,
+        weights_url,
         weights,
         tokenizer,
         config,
@@ -130,6 +152,7 @@ async fn read_local(files: &[File], on_cpu: bool) -> Result<ModelFiles, String> 
     drop(check);
     Ok(ModelFiles {
         label: format!("local file {}", w.name()),
+        weights_url: None,
         weights,
         tokenizer,
         config,
@@ -156,6 +179,7 @@ fn build(
     };
     let ModelFiles {
         label,
+        weights_url: _,
         weights,
         tokenizer,
         config,
@@ -225,7 +249,17 @@ pub async fn load(
         plan_check(model_files.config.as_deref(), true)(weights, Some(weights.len() as u64))
             .map_err(|e| format!("model.safetensors: {e}"))?;
     }
-    let info = build(model_files, processing, device, t0)?;
-    post(&FromWorker::Loaded { info });
-    Ok(())
+    let weights_url = model_files.weights_url.clone();
+    match build(model_files, processing, device, t0) {
+        Ok(info) => {
+            post(&FromWorker::Loaded { info });
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(url) = weights_url {
+                super::cache::evict(&url).await;
+            }
+            Err(e)
+        }
+    }
 }
