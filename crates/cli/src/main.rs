@@ -8,12 +8,14 @@ mod logits;
 mod manifest;
 mod merge;
 mod merge_edges;
+mod merge_rows;
 mod options;
 mod random;
 mod run;
 mod score_circuit;
 mod shard;
 mod status;
+mod stop;
 mod train_demo;
 
 use std::path::PathBuf;

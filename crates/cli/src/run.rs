@@ -162,6 +162,7 @@ struct ProgressBar {
     t0: Instant,
     last_draw: f64,
     file: ProgressWriter,
+    stop: crate::stop::StopFlag,
 }
 
 impl ProgressBar {
@@ -186,7 +187,8 @@ impl ProgressBar {
                 duration_text(rest),
             );
         }
-        true
+        // A signal cancels the study at its next step: what is finished is written below.
+        self.stop.signal().is_none()
     }
 }
 
@@ -229,6 +231,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         t0: Instant::now(),
         last_draw: 0.0,
         file: ProgressWriter::new(&args.out, args.shard, pairs.len()),
+        stop: crate::stop::StopFlag::install(),
     };
     bar.file.write(0.0, 0.0, false);
     let mut progress = |p: StudyProgress| bar.update(p);
@@ -246,6 +249,28 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
             results = part.results;
         }
         None => write_outputs(&results, &args.out, args.csv.as_deref())?,
+    }
+    if let Some(sig) = bar.stop.signal() {
+        // Prompts every method finished (a cancelled prompt's scores are NaN).
+        let finished = results
+            .scores
+            .values()
+            .map(|s| {
+                s.heads
+                    .iter()
+                    .filter(|p| p.iter().flatten().all(|v| v.is_finite()))
+                    .count()
+            })
+            .min()
+            .unwrap_or(0);
+        eprintln!(
+            "stopped by {}: wrote {} with the {finished} of {} prompts every method finished (complete: false); run it again to compute all",
+            crate::stop::name(sig),
+            args.out.display(),
+            results.prompts.len()
+        );
+        // As a process killed by the signal would report (128 + its number).
+        std::process::exit(128 + sig);
     }
     bar.file.write(1.0, total, true);
     eprintln!(
@@ -322,19 +347,23 @@ fn print_summary(results: &Results) {
 }
 
 pub fn write_outputs(results: &Results, out: &Path, csv_dir: Option<&Path>) -> Result<(), String> {
-    let json = serde_json::to_vec(results).map_err(|e| e.to_string())?;
-    crate::files::write_atomic(out, &json)?;
+    crate::files::write_atomic_with(out, |w| {
+        serde_json::to_writer(w, results).map_err(std::io::Error::other)
+    })?;
     if let Some(dir) = csv_dir {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        for (name, text) in [
-            ("scores.csv", csv::scores_csv(results)),
-            ("prompts.csv", csv::prompts_csv(results)),
-            ("stats.csv", csv::stats_csv(results)),
-            ("faithfulness.csv", csv::faithfulness_csv(results)),
-            ("edges.csv", csv::edges_csv(results)),
-        ] {
-            crate::files::write_atomic(&dir.join(name), text.as_bytes())?;
+        // One table in memory at a time.
+        type Table = fn(&Results) -> String;
+        let tables: [(&str, Table); 5] = [
+            ("scores.csv", csv::scores_csv),
+            ("prompts.csv", csv::prompts_csv),
+            ("stats.csv", csv::stats_csv),
+            ("faithfulness.csv", csv::faithfulness_csv),
+            ("edges.csv", csv::edges_csv),
+        ];
+        for (name, table) in tables {
+            crate::files::write_atomic(&dir.join(name), table(results).as_bytes())?;
         }
     }
     Ok(())

@@ -424,3 +424,68 @@ fn run_with_faithfulness_writes_the_curves() {
     );
     assert!(text.lines().any(|l| l.starts_with("neurons,random_p95,0,")));
 }
+
+/// SIGTERM (a pod deleted, a Slurm job cancelled) stops the run at its next step: what was
+/// finished is written, whole, with `complete: false`, and the exit status says which signal.
+#[cfg(unix)]
+#[test]
+fn sigterm_writes_what_was_finished_and_exits_143() {
+    let dir = tmp("sigterm");
+    let out = dir.join("results.json");
+    let model =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web/models/ioi-demo");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gradpatch"))
+        .args(["run", "--model"])
+        .arg(&model)
+        .args([
+            "--ioi",
+            "256",
+            "--ig-steps",
+            "200",
+            "--methods",
+            "atp,ig",
+            "--out",
+        ])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Started: its progress file says some of it is done.
+    let progress = dir.join("results.progress.json");
+    let t0 = std::time::Instant::now();
+    loop {
+        let started = std::fs::read(&progress)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .and_then(|v| v["fraction"].as_f64())
+            .is_some_and(|f| f > 0.0);
+        if started {
+            break;
+        }
+        assert!(t0.elapsed().as_secs() < 120, "the run did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("stopped by SIGTERM: wrote"), "{stderr}");
+    let results: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(results["complete"], false);
+    // The prompts reached (some, not all), each with its AtP scores.
+    let n = results["prompts"].as_array().map_or(0, Vec::len);
+    assert!(n > 0 && n < 256, "{n} prompts");
+    assert_eq!(results["atp"]["heads"].as_array().map(Vec::len), Some(n));
+    // No temporary file is left beside the output.
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains(".tmp") || n.contains("write-check"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
