@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use gradpatch_study::{MethodScores, Results, pair_statistics, statistics};
-use gradpatch_terms::{Method, MethodOutput};
+use gradpatch_study::{Results, pair_statistics, statistics};
 use serde::Deserialize;
 
 use crate::files::read_capped;
+use crate::merge_rows::Merger;
 use crate::run::{check_writable, write_outputs};
 use crate::shard::{Part, PartInfo};
 
@@ -80,12 +80,8 @@ fn check_bounds(path: &Path, s: &PartInfo) -> Result<(), String> {
     Ok(())
 }
 
-/// The first top-level field where two configurations differ.
-fn config_difference(a: &Results, b: &Results) -> Option<String> {
-    let (a, b) = (
-        serde_json::to_value(&a.config).ok()?,
-        serde_json::to_value(&b.config).ok()?,
-    );
+/// The first top-level field where two configurations (as JSON) differ.
+fn config_difference(a: &serde_json::Value, b: &serde_json::Value) -> Option<String> {
     let (a, b) = (a.as_object()?, b.as_object()?);
     a.keys()
         .chain(b.keys())
@@ -100,36 +96,53 @@ fn config_difference(a: &Results, b: &Results) -> Option<String> {
         })
 }
 
-/// Checks that the parts are one run's, each prompt in exactly one; returns, for each prompt of
-/// the whole run, its part and its position there.
-fn check(parts: &[(PathBuf, Part)]) -> Result<Vec<(usize, usize)>, String> {
-    let (first_path, first) = &parts[0];
-    let (count, n) = (first.shard.count, first.shard.n_prompts);
-    for (path, part) in parts {
+/// What every part must share with the first, and which prompts the parts read so far hold.
+struct Run {
+    first_path: PathBuf,
+    first: PartInfo,
+    config: gradpatch_study::StudyConfig,
+    config_json: serde_json::Value,
+    /// The part holding each prompt (grown as parts arrive).
+    owner: Vec<Option<usize>>,
+    shards: std::collections::BTreeSet<usize>,
+}
+
+impl Run {
+    fn new(path: &Path, part: &Part) -> Run {
+        Run {
+            first_path: path.to_path_buf(),
+            first: part.shard.clone(),
+            config: part.results.config.clone(),
+            config_json: serde_json::to_value(&part.results.config).unwrap_or_default(),
+            owner: Vec::new(),
+            shards: Default::default(),
+        }
+    }
+
+    /// Checks that `part` (`paths[p]`) is a part of this run, its prompts in no other part.
+    fn check(&mut self, paths: &[PathBuf], p: usize, part: &Part) -> Result<(), String> {
+        let path = &paths[p];
         let s = &part.shard;
+        let (count, n) = (self.first.count, self.first.n_prompts);
         let name = path.display();
+        let first_name = self.first_path.display();
         if (s.count, s.n_prompts) != (count, n) {
             return Err(format!(
-                "{name} is shard {}/{} of {} prompts, {} is shard {}/{count} of {n}: parts of \
-                 different runs",
-                s.index,
-                s.count,
-                s.n_prompts,
-                first_path.display(),
-                first.shard.index
+                "{name} is shard {}/{} of {} prompts, {first_name} is shard {}/{count} of {n}: \
+                 parts of different runs",
+                s.index, s.count, s.n_prompts, self.first.index
             ));
         }
-        if s.model != first.shard.model {
+        if s.model != self.first.model {
             return Err(format!(
-                "{name} and {} were computed with different model files (SHA-256 of the \
-                 weights or the tokenizer differ)",
-                first_path.display()
+                "{name} and {first_name} were computed with different model files (SHA-256 of \
+                 the weights or the tokenizer differ)"
             ));
         }
-        if let Some(diff) = config_difference(&part.results, &first.results) {
+        let config = serde_json::to_value(&part.results.config).unwrap_or_default();
+        if let Some(diff) = config_difference(&config, &self.config_json) {
             return Err(format!(
-                "{name} and {} are parts of different runs: {diff}",
-                first_path.display()
+                "{name} and {first_name} are parts of different runs: {diff}"
             ));
         }
         if !part.results.complete {
@@ -148,152 +161,59 @@ fn check(parts: &[(PathBuf, Part)]) -> Result<Vec<(usize, usize)>, String> {
                 part.results.prompts.len()
             ));
         }
-    }
-    let mut owner: Vec<Option<(usize, usize)>> = vec![None; n];
-    for (p, (path, part)) in parts.iter().enumerate() {
-        for (local, &i) in part.shard.prompt_indices.iter().enumerate() {
-            if let Some((q, _)) = owner[i] {
+        for &i in &s.prompt_indices {
+            if self.owner.len() <= i {
+                self.owner.resize(i + 1, None);
+            }
+            if let Some(q) = self.owner[i] {
                 return Err(format!(
-                    "prompt {i} is in both {} and {} (shard {}/{count} given twice)",
-                    parts[q].0.display(),
-                    path.display(),
-                    part.shard.index
+                    "prompt {i} is in both {} and {name} (shard {}/{count} given twice)",
+                    paths[q].display(),
+                    s.index
                 ));
             }
-            owner[i] = Some((p, local));
+            self.owner[i] = Some(p);
         }
+        self.shards.insert(s.index);
+        Ok(())
     }
-    let mut missing: Vec<usize> = (0..count)
-        .filter(|&k| !parts.iter().any(|(_, p)| p.shard.index == k))
-        .collect();
-    missing.retain(|&k| k < n);
-    if !missing.is_empty() {
-        let names: Vec<String> = missing.iter().map(|k| format!("{k}/{count}")).collect();
-        return Err(format!(
-            "missing part{} for shard{} {}: every shard of the run is needed",
-            if names.len() > 1 { "s" } else { "" },
-            if names.len() > 1 { "s" } else { "" },
-            names.join(", ")
-        ));
-    }
-    Ok(owner.into_iter().flatten().collect())
-}
 
-/// Rows of each prompt of the whole run, in order, taken from the parts' `field`.
-pub(crate) fn gather<T: Clone>(
-    parts: &[(PathBuf, Part)],
-    order: &[(usize, usize)],
-    field: impl Fn(&Results) -> Option<&Vec<T>>,
-) -> Option<Vec<T>> {
-    let rows: Vec<Option<&Vec<T>>> = parts.iter().map(|(_, p)| field(&p.results)).collect();
-    // A part with no prompt ran nothing: it has no scores to give.
-    if parts
-        .iter()
-        .zip(&rows)
-        .any(|((_, p), r)| r.is_none() && !p.results.prompts.is_empty())
-    {
-        return None;
-    }
-    order
-        .iter()
-        .map(|&(p, local)| rows[p]?.get(local).cloned())
-        .collect()
-}
-
-/// `method`'s scores of the whole run, gathered from the parts.
-fn method_scores(
-    parts: &[(PathBuf, Part)],
-    order: &[(usize, usize)],
-    method: Method,
-) -> Option<MethodScores> {
-    let optional = |field: fn(&MethodScores) -> Option<&Vec<Vec<f32>>>| {
-        gather(parts, order, |r| r.scores(method).and_then(field))
-    };
-    Some(MethodScores {
-        heads: gather(parts, order, |r| r.scores(method).map(|s| &s.heads))?,
-        neurons: gather(parts, order, |r| r.scores(method).map(|s| &s.neurons))?,
-        convergence_delta_heads: optional(|s| s.convergence_delta_heads.as_ref()),
-        convergence_delta_neurons: optional(|s| s.convergence_delta_neurons.as_ref()),
-        heads_pos: gather::<Vec<Vec<Vec<f32>>>>(parts, order, |r| {
-            r.scores(method).and_then(|s| s.heads_pos.as_ref())
-        }),
-    })
-}
-
-/// A part's curves.
-fn f(r: &Results) -> Option<&gradpatch_study::Faithfulness> {
-    r.faithfulness.as_ref()
-}
-
-/// The faithfulness curves of the whole run, gathered from the parts' (each curve's rows in
-/// prompt order), when the parts have them.
-fn merged_faithfulness(
-    parts: &[(PathBuf, Part)],
-    order: &[(usize, usize)],
-) -> Option<gradpatch_study::Faithfulness> {
-    use gradpatch_study::faithfulness::Band;
-    let first = parts[0].1.results.faithfulness.as_ref()?;
-    let mut merged = first.clone();
-    for (m, curves) in merged.methods.iter_mut() {
-        curves.heads = gather(parts, order, |r| f(r)?.methods.get(m).map(|c| &c.heads))?;
-        curves.neurons = gather(parts, order, |r| f(r)?.methods.get(m).map(|c| &c.neurons))?;
-    }
-    let band = |of: fn(&gradpatch_study::Faithfulness) -> &Band| -> Option<Band> {
-        Some(Band {
-            mean: gather(parts, order, |r| f(r).map(|x| &of(x).mean))?,
-            p05: gather(parts, order, |r| f(r).map(|x| &of(x).p05))?,
-            p95: gather(parts, order, |r| f(r).map(|x| &of(x).p95))?,
-        })
-    };
-    merged.random.heads = band(|x| &x.random.heads)?;
-    merged.random.neurons = band(|x| &x.random.neurons)?;
-    Some(merged)
-}
-
-/// Seconds per stage, summed over the parts.
-fn summed_seconds(parts: &[(PathBuf, Part)]) -> serde_json::Map<String, serde_json::Value> {
-    let mut seconds = serde_json::Map::new();
-    for (_, part) in parts {
-        for (k, v) in &part.results.seconds {
-            let sum = seconds
-                .get(k)
-                .and_then(serde_json::Value::as_f64)
-                .unwrap_or(0.0)
-                + v.as_f64().unwrap_or(0.0);
-            seconds.insert(k.clone(), sum.into());
+    /// Every shard that holds prompts was given.
+    fn complete(&self) -> Result<(), String> {
+        let (count, n) = (self.first.count, self.first.n_prompts);
+        let missing: Vec<String> = (0..count.min(n))
+            .filter(|k| !self.shards.contains(k))
+            .map(|k| format!("{k}/{count}"))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
         }
+        let s = if missing.len() > 1 { "s" } else { "" };
+        Err(format!(
+            "missing part{s} for shard{s} {}: every shard of the run is needed",
+            missing.join(", ")
+        ))
     }
-    seconds
 }
 
-/// The whole run's results from its checked parts.
-pub fn join(parts: &[(PathBuf, Part)]) -> Result<Results, String> {
-    let order = check(parts)?;
-    let first = &parts[0].1.results;
-    let incomplete = || "the parts' scores do not line up with their prompts".to_string();
-    let mut results = Results {
-        prompts: gather(parts, &order, |r| Some(&r.prompts)).ok_or_else(incomplete)?,
-        clean_logit_diff: gather(parts, &order, |r| Some(&r.clean_logit_diff))
-            .ok_or_else(incomplete)?,
-        corrupted_logit_diff: gather(parts, &order, |r| Some(&r.corrupted_logit_diff))
-            .ok_or_else(incomplete)?,
-        seconds: summed_seconds(parts),
-        ..Results::empty(first.config.clone())
+/// The whole run's results from its parts, read one at a time: each is checked, its rows are
+/// moved into the merged run and it is dropped before the next is read.
+pub fn join(paths: &[PathBuf]) -> Result<Results, String> {
+    let mut run: Option<(Run, Merger)> = None;
+    for (p, path) in paths.iter().enumerate() {
+        let part = read_part(path)?;
+        let (run, merger) =
+            run.get_or_insert_with(|| (Run::new(path, &part), Merger::new(&part.results)));
+        run.check(paths, p, &part)?;
+        merger.add(&part.shard.prompt_indices, part.results);
+    }
+    let Some((run, merger)) = run else {
+        return Err("no parts given".to_string());
     };
-    if !order.is_empty() {
-        let nodes = first.config.options.methods.of(MethodOutput::Nodes);
-        for method in nodes.iter() {
-            let scores = method_scores(parts, &order, method).ok_or_else(incomplete)?;
-            results.scores.insert(method, scores);
-        }
-    }
-    if first.faithfulness.is_some() && !order.is_empty() {
-        results.faithfulness = Some(merged_faithfulness(parts, &order).ok_or_else(incomplete)?);
-    }
-    if first.edges.is_some() && !order.is_empty() {
-        let edges = crate::merge_edges::merged_edges(parts, &order).ok_or_else(incomplete)?;
-        results.edges = Some(edges);
-    }
+    run.complete()?;
+    let mut results = merger
+        .finish(run.config.clone(), run.first.n_prompts)
+        .ok_or("the parts' scores do not line up with their prompts")?;
     let percentile = results.config.options.percentile;
     results.stats = statistics(&results, percentile);
     results.stats_pairs = pair_statistics(&results, percentile);
@@ -302,19 +222,13 @@ pub fn join(parts: &[(PathBuf, Part)]) -> Result<Results, String> {
 
 pub fn run(args: &MergeArgs) -> Result<(), String> {
     check_writable(&args.out)?;
-    let parts = args
-        .parts
-        .iter()
-        .map(|p| read_part(p).map(|part| (p.clone(), part)))
-        .collect::<Result<Vec<_>, String>>()?;
-    let results = join(&parts)?;
+    let results = join(&args.parts)?;
     write_outputs(&results, &args.out, args.csv.as_deref())?;
-    let PartInfo {
-        count, n_prompts, ..
-    } = parts[0].1.shard;
     eprintln!(
-        "wrote {} ({n_prompts} prompts from {count} parts)",
-        args.out.display()
+        "wrote {} ({} prompts from {} parts)",
+        args.out.display(),
+        results.prompts.len(),
+        args.parts.len()
     );
     Ok(())
 }

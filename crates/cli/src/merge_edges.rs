@@ -1,90 +1,178 @@
-//! `merge` of the parts' edge scores: each prompt's lists and curves in prompt order, every
-//! edge's mean over prompts as the prompt-weighted mean of the parts' means (equal to one run's
-//! up to f32 rounding).
+//! `merge` of the parts' edge scores, part by part: each prompt's lists and curves in prompt
+//! order, every edge's mean over prompts as the prompt-weighted mean of the parts' means (equal
+//! to one run's up to f32 rounding).
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
 
-use gradpatch_study::Results;
-use gradpatch_study::edges::{EdgeCurves, EdgeResults, EdgeScores, ExactEdges};
+use gradpatch_study::edges::{EdgeCurves, EdgeList, EdgeResults, EdgeScores, ExactEdges};
 use gradpatch_study::faithfulness::Band;
+use gradpatch_terms::Method;
 
-use crate::merge::gather;
-use crate::shard::Part;
+use crate::merge_rows::Rows;
 
-fn e(r: &Results) -> Option<&EdgeResults> {
-    r.edges.as_ref()
+/// One edge method's running sums and rows.
+struct ScoreRows {
+    sum: Vec<f64>,
+    prompts: usize,
+    top: Rows<EdgeList>,
 }
 
-fn exact(r: &Results) -> Option<&ExactEdges> {
-    e(r)?.exact.as_ref()
+/// Each prompt's exact scores, and each method's found-of-top counts.
+type ExactRows = (Rows<EdgeList>, BTreeMap<Method, Rows<usize>>);
+/// Each method's curve rows, and the random band's mean, 5% and 95% rows.
+type CurveRows = (BTreeMap<Method, Rows<Vec<f32>>>, [Rows<Vec<f32>>; 3]);
+
+/// The edge results' rows; the graph, the exact patching's ranking and the curves' grids are
+/// the first part's (every part's: their configurations are equal).
+pub struct EdgeRows {
+    shape: EdgeResults,
+    scores: BTreeMap<Method, ScoreRows>,
+    exact: Option<ExactRows>,
+    curves: Option<CurveRows>,
 }
 
-fn curves(r: &Results) -> Option<&EdgeCurves> {
-    e(r)?.faithfulness.as_ref()
-}
-
-/// The weighted mean of the parts' mean scores of `method`.
-fn mean(parts: &[(PathBuf, Part)], method: gradpatch_terms::Method, n: usize) -> (Vec<f32>, usize) {
-    let mut sum = vec![0.0f64; n];
-    let mut prompts = 0;
-    for s in parts
-        .iter()
-        .filter_map(|(_, p)| e(&p.results)?.scores.get(&method))
-    {
-        if s.prompts == 0 || s.mean.len() != n {
-            continue;
-        }
-        for (acc, &m) in sum.iter_mut().zip(&s.mean) {
-            *acc += f64::from(m) * s.prompts as f64;
-        }
-        prompts += s.prompts;
-    }
-    let mean = sum
-        .iter()
-        .map(|&s| (s / prompts.max(1) as f64) as f32)
-        .collect();
-    (mean, prompts)
-}
-
-/// The edge scores of the whole run, when the parts have them; `None` when they do not line up
-/// with their prompts.
-pub fn merged_edges(parts: &[(PathBuf, Part)], order: &[(usize, usize)]) -> Option<EdgeResults> {
-    let first = e(&parts[0].1.results)?;
-    let mut merged = first.clone();
-    for (&m, scores) in merged.scores.iter_mut() {
-        let (mean, prompts) = mean(parts, m, first.n_edges);
-        *scores = EdgeScores {
-            mean,
-            prompts,
-            top: gather(parts, order, |r| e(r)?.scores.get(&m).map(|s| &s.top))?,
+impl EdgeRows {
+    pub fn new(first: &EdgeResults) -> EdgeRows {
+        // Built field by field: none of the first part's rows is copied.
+        let shape = EdgeResults {
+            layers: first.layers,
+            heads: first.heads,
+            n_edges: first.n_edges,
+            scores: BTreeMap::new(),
+            exact: first.exact.as_ref().map(|x| ExactEdges {
+                ranked_by: x.ranked_by,
+                n: x.n,
+                prompts: Vec::new(),
+                found_n: x.found_n,
+                found: BTreeMap::new(),
+            }),
+            faithfulness: first.faithfulness.as_ref().map(|f| EdgeCurves {
+                ranking: f.ranking,
+                k: f.k.clone(),
+                methods: BTreeMap::new(),
+                random_rankings: f.random_rankings,
+                random_k: f.random_k.clone(),
+                random: Band::default(),
+            }),
         };
-    }
-    if let Some(x) = first.exact.as_ref() {
-        let mut found = x.found.clone();
-        for (m, rows) in found.iter_mut() {
-            *rows = gather(parts, order, |r| exact(r)?.found.get(m))?;
+        EdgeRows {
+            scores: first
+                .scores
+                .keys()
+                .map(|&m| {
+                    let rows = ScoreRows {
+                        sum: vec![0.0; first.n_edges],
+                        prompts: 0,
+                        top: Rows::default(),
+                    };
+                    (m, rows)
+                })
+                .collect(),
+            exact: first.exact.as_ref().map(|x| {
+                let found = x.found.keys().map(|&m| (m, Rows::default())).collect();
+                (Rows::default(), found)
+            }),
+            curves: first.faithfulness.as_ref().map(|f| {
+                let methods = f.methods.keys().map(|&m| (m, Rows::default())).collect();
+                (methods, Default::default())
+            }),
+            shape,
         }
-        merged.exact = Some(ExactEdges {
-            prompts: gather(parts, order, |r| exact(r).map(|x| &x.prompts))?,
-            found,
-            ..x.clone()
-        });
     }
-    if let Some(f) = first.faithfulness.as_ref() {
-        let mut methods = f.methods.clone();
-        for (m, rows) in methods.iter_mut() {
-            *rows = gather(parts, order, |r| curves(r)?.methods.get(m))?;
-        }
-        let random = Band {
-            mean: gather(parts, order, |r| curves(r).map(|c| &c.random.mean))?,
-            p05: gather(parts, order, |r| curves(r).map(|c| &c.random.p05))?,
-            p95: gather(parts, order, |r| curves(r).map(|c| &c.random.p95))?,
+
+    pub fn add(&mut self, indices: &[usize], part: Option<EdgeResults>) {
+        let Some(mut part) = part else {
+            self.lack(indices);
+            return;
         };
-        merged.faithfulness = Some(EdgeCurves {
-            methods,
-            random,
-            ..f.clone()
-        });
+        for (m, rows) in self.scores.iter_mut() {
+            let s = part.scores.remove(m);
+            if let Some(s) = &s
+                && s.prompts > 0
+                && s.mean.len() == rows.sum.len()
+            {
+                for (acc, &x) in rows.sum.iter_mut().zip(&s.mean) {
+                    *acc += f64::from(x) * s.prompts as f64;
+                }
+                rows.prompts += s.prompts;
+            }
+            rows.top.put(indices, s.map(|s| s.top));
+        }
+        if let Some((prompts, found)) = self.exact.as_mut() {
+            let mut x = part.exact.take();
+            prompts.put(indices, x.as_mut().map(|x| std::mem::take(&mut x.prompts)));
+            for (m, rows) in found.iter_mut() {
+                rows.put(indices, x.as_mut().and_then(|x| x.found.remove(m)));
+            }
+        }
+        if let Some((methods, random)) = self.curves.as_mut() {
+            let mut c = part.faithfulness.take();
+            for (m, rows) in methods.iter_mut() {
+                rows.put(indices, c.as_mut().and_then(|c| c.methods.remove(m)));
+            }
+            let band = c.map(|c| c.random);
+            let [mean, p05, p95] = random;
+            let (a, b, d) = match band {
+                Some(b) => (Some(b.mean), Some(b.p05), Some(b.p95)),
+                None => (None, None, None),
+            };
+            mean.put(indices, a);
+            p05.put(indices, b);
+            p95.put(indices, d);
+        }
     }
-    Some(merged)
+
+    /// A part without edge results: every row it should have given is missing.
+    fn lack(&mut self, indices: &[usize]) {
+        for rows in self.scores.values_mut() {
+            rows.top.put(indices, None);
+        }
+        if let Some((prompts, found)) = self.exact.as_mut() {
+            prompts.put(indices, None);
+            for rows in found.values_mut() {
+                rows.put(indices, None);
+            }
+        }
+        if let Some((methods, random)) = self.curves.as_mut() {
+            for rows in methods.values_mut().chain(random.iter_mut()) {
+                rows.put(indices, None);
+            }
+        }
+    }
+
+    pub fn finish(self, n: usize) -> Option<EdgeResults> {
+        let mut merged = self.shape;
+        for (m, rows) in self.scores {
+            let mean = rows
+                .sum
+                .iter()
+                .map(|&s| (s / rows.prompts.max(1) as f64) as f32)
+                .collect();
+            let scores = EdgeScores {
+                mean,
+                prompts: rows.prompts,
+                top: rows.top.finish(n)?,
+            };
+            merged.scores.insert(m, scores);
+        }
+        if let (Some(x), Some((prompts, found))) = (merged.exact.as_mut(), self.exact) {
+            x.prompts = prompts.finish(n)?;
+            for (m, rows) in found {
+                x.found.insert(m, rows.finish(n)?);
+            }
+        }
+        if let (Some(c), Some((methods, [mean, p05, p95]))) =
+            (merged.faithfulness.as_mut(), self.curves)
+        {
+            for (m, rows) in methods {
+                c.methods.insert(m, rows.finish(n)?);
+            }
+            c.random = Band {
+                mean: mean.finish(n)?,
+                p05: p05.finish(n)?,
+                p95: p95.finish(n)?,
+            };
+        }
+        Some(merged)
+    }
 }
