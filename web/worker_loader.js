@@ -29,6 +29,38 @@ function countBuffers(device) {
   };
 }
 
+// What a GPU pays for, counted for the GPT-2 benchmark: compute dispatches, queue submissions,
+// readbacks (buffers mapped for reading, and their bytes) and uploads (`writeBuffer`), with a
+// snapshot at each of the study's progress messages, so that the benchmark can say what each
+// stage costs. Counting is a few increments per call.
+const gpuCounts = { dispatches: 0, submits: 0, readbacks: 0, readBytes: 0, writes: 0, writeBytes: 0 };
+gpuBuffers.counts = gpuCounts;
+gpuBuffers.stages = [];
+function wrap(proto, name, count) {
+  const f = proto && proto[name];
+  if (typeof f !== 'function') return;
+  proto[name] = function (...args) { count(this, args); return f.apply(this, args); };
+}
+if (typeof GPUComputePassEncoder !== 'undefined') {
+  wrap(GPUComputePassEncoder.prototype, 'dispatchWorkgroups', () => { gpuCounts.dispatches++; });
+  wrap(GPUComputePassEncoder.prototype, 'dispatchWorkgroupsIndirect', () => { gpuCounts.dispatches++; });
+  wrap(GPUQueue.prototype, 'submit', () => { gpuCounts.submits++; });
+  wrap(GPUQueue.prototype, 'writeBuffer', (_, [, , data, , size]) => {
+    gpuCounts.writes++;
+    gpuCounts.writeBytes += Number(size) || (data && data.byteLength) || 0;
+  });
+  wrap(GPUBuffer.prototype, 'mapAsync', (buffer, [mode, offset, size]) => {
+    if (!(mode & GPUMapMode.READ)) return;
+    gpuCounts.readbacks++;
+    gpuCounts.readBytes += Number(size) || buffer.size - (Number(offset) || 0);
+  });
+  const post = self.postMessage;
+  self.postMessage = function (msg, ...rest) {
+    if (msg && msg.Progress) gpuBuffers.stages.push({ stage: msg.Progress.stage, prompt: msg.Progress.prompt, counts: { ...gpuCounts } });
+    return post.call(this, msg, ...rest);
+  };
+}
+
 if (typeof GPUAdapter !== 'undefined' && !GPUAdapter.prototype.__gradpatch) {
   const requestDevice = GPUAdapter.prototype.requestDevice;
   GPUAdapter.prototype.requestDevice = function (desc) {

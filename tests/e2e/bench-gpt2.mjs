@@ -3,11 +3,13 @@
 // headless Chromium on WebGPU and runs the full comparison (IG 50 steps and AP, all 144 heads and
 // 36,864 neurons, 1 prompt) to the end. Reports the wall time of each stage (download and load,
 // the clean/corrupted runs, IG, AP; from the worker's own progress messages), the worker's wasm
-// memory after loading and at the end (its peak: wasm memory never shrinks) and the GPU buffers
-// the worker allocated (counted by web/worker_loader.js), and checks that every score is there.
+// memory after loading and at the end (its peak: wasm memory never shrinks), the GPU buffers
+// the worker allocated and, on WebGPU, what each stage asks of the GPU: compute dispatches, queue
+// submissions, readbacks and uploads with their bytes (counted by web/worker_loader.js), and
+// checks that every score is there.
 //
 // Usage: node tests/e2e/bench-gpt2.mjs [dist] [--model DIR] [--steps 50] [--n 1] [--gpu | --cpu]
-//          [--ig 0|1] [--ap 0|1] [--limit-min 120]
+//          [--ig 0|1] [--ap 0|1] [--atp 0|1] [--pos 0|1] [--limit-min 120]
 //   dist         the production build (bash web/build/release.sh), default dist
 //   --model      the model folder (default $E2E_GPT2_DIR, else $CARGO_TARGET_DIR/gpt2-random)
 //   --gpu        the machine's own GPU (Vulkan) instead of SwiftShader, Chromium's CPU WebGPU
@@ -32,6 +34,8 @@ const steps = Number(opt('steps', 50));
 const n = Number(opt('n', 1));
 const runIg = opt('ig', '1') !== '0';
 const runAp = opt('ap', '1') !== '0';
+const runAtp = opt('atp', '0') !== '0';
+const runPos = opt('pos', '0') !== '0';
 const limitMs = Number(opt('limit-min', 120)) * 60_000;
 const realGpu = args.includes('--gpu');
 const cpu = args.includes('--cpu');
@@ -51,7 +55,7 @@ const gpuArgs = realGpu
 const mb = (bytes) => (bytes / 1e6).toFixed(0);
 const header = (backend) => `gradpatch GPT-2 benchmark: ${path.basename(modelDir)} ` +
   `(${mb(fs.statSync(path.join(modelDir, 'model.safetensors')).size)} MB), n=${n}, ` +
-  `IG ${runIg ? `${steps} steps` : 'off'}, AP ${runAp ? 'on' : 'off'}; ${backend}; ` +
+  `IG ${runIg ? `${steps} steps` : 'off'}, AP ${runAp ? 'on' : 'off'}, AtP ${runAtp ? 'on' : 'off'}, positions ${runPos ? 'on' : 'off'}; ${backend}; ` +
   `${os.cpus().length} cores, ${os.cpus()[0].model}; ${new Date().toISOString().slice(0, 10)}`;
 
 /**
@@ -59,16 +63,38 @@ const header = (backend) => `gradpatch GPT-2 benchmark: ${path.basename(modelDir
  * is the work that produced the later one (a progress message is sent as a part of its stage
  * ends; the runs' message when both runs are done), summed over prompts.
  */
+/** A stage as progress reports it (`"Runs"`, `{ Scores: "ig" }`) as one key: `runs`, `scores ig`. */
+const stageKey = (s) => (typeof s === 'string' ? s.toLowerCase() : Object.entries(s).map(([k, v]) => `${k.toLowerCase()} ${v}`)[0]);
+
 function stageTimes(msgs) {
   const loaded = msgs.find((m) => m.kind === 'Loaded');
-  const times = { 'runs': 0, 'ig': 0, 'ap': 0 };
+  const times = {};
   let prev = loaded.t;
   for (const m of msgs) {
     if (m.kind !== 'Progress' || m.t < loaded.t) continue;
-    times[m.v.stage] += m.t - prev;
+    const k = stageKey(m.v.stage);
+    times[k] = (times[k] || 0) + m.t - prev;
     prev = m.t;
   }
   return { loaded, times, lastProgress: prev };
+}
+
+/** What each stage asked of the GPU (the counts between one progress message and the next). */
+function printGpuCounts(gpu) {
+  if (!gpu || !gpu.stages || !gpu.stages.length) return;
+  const per = {};
+  let prev = null;
+  for (const snap of gpu.stages) {
+    const k = stageKey(snap.stage);
+    const d = per[k] || (per[k] = { dispatches: 0, submits: 0, readbacks: 0, readBytes: 0, writes: 0, writeBytes: 0 });
+    for (const f of Object.keys(d)) d[f] += snap.counts[f] - (prev ? prev.counts[f] : 0);
+    prev = snap;
+  }
+  console.log('GPU work per stage (from the model loaded on):  dispatches  submits  readbacks  read MB  uploads  upload MB');
+  for (const [k, d] of Object.entries(per)) {
+    console.log(`  ${k.padEnd(44)}${String(d.dispatches).padStart(10)}${String(d.submits).padStart(9)}${String(d.readbacks).padStart(11)}` +
+      `${(d.readBytes / 1e6).toFixed(2).padStart(9)}${String(d.writes).padStart(9)}${(d.writeBytes / 1e6).toFixed(2).padStart(11)}`);
+  }
 }
 
 async function reportFinished(page) {
@@ -77,7 +103,7 @@ async function reportFinished(page) {
   const mem = await worker.evaluate(() => ({ heap: self.__gradpatchMemory.buffer.byteLength, gpu: self.__gradpatchGpu }));
   const json = await exportedResults(page);
   const missing = ['ig', 'ap'].filter((m) => (m === 'ig' ? runIg : runAp))
-    .flatMap((m) => ['heads', 'neurons'].map((k) => [`${m}.${k}`, json[m][k].flat(3).filter((x) => x === null).length]))
+    .flatMap((m) => ['heads', 'neurons'].map((k) => [`${m}.${k}`, ((json.scores || json)[m]?.[k] ?? [null]).flat(3).filter((x) => x === null).length]))
     .filter(([, nulls]) => nulls > 0);
   const { loaded, times, lastProgress } = stageTimes(msgs);
   const done = msgs.find((m) => m.kind === 'Results');
@@ -85,14 +111,13 @@ async function reportFinished(page) {
   const row = (label, ms) => console.log(`${label.padEnd(34)}${(ms / 1000).toFixed(1).padStart(8)}`);
   console.log('stage                               wall s');
   row('page open, download and load', loaded.t);
-  row('clean and corrupted runs', times.runs);
-  if (runIg) row(`IG (${steps} steps, heads and neurons)`, times.ig);
-  if (runAp) row('AP (heads and neurons)', times.ap);
+  for (const [k, ms] of Object.entries(times)) row(k === 'scores ig' ? `${k} (${steps} steps)` : k, ms);
   row('statistics and results to the page', done.t - lastProgress);
   row('total', done.t);
   console.log(`load (the worker's own measure) ${loaded.v.info.load_seconds.toFixed(1)} s; wasm memory after loading ` +
     `${mb(loaded.v.info.wasm_heap_bytes)} MB, at the end (its peak) ${mb(mem.heap)} MB; GPU buffers ` +
     `${mb(mem.gpu.peak)} MB at the peak, ${mb(mem.gpu.live)} MB at the end`);
+  printGpuCounts(mem.gpu);
   const notices = msgs.filter((m) => m.kind === 'Notice').map((m) => m.v.text);
   if (notices.length) console.log(`notices: ${notices.join(' | ')}`);
   if (missing.length) throw new Error(`scores missing: ${missing.map(([k, c]) => `${k} ${c}`).join(', ')}`);
@@ -109,16 +134,17 @@ async function reportPartial(page, within) {
   const last = progress.at(-1);
   if (loaded && last) {
     const { times } = stageTimes(msgs);
-    console.log(`time per stage so far (s): runs ${(times.runs / 1000).toFixed(1)}, IG ${(times.ig / 1000).toFixed(1)}, AP ${(times.ap / 1000).toFixed(1)}`);
+    console.log(`time per stage so far (s): ${Object.entries(times).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)}`).join(', ')}`);
     const w = within(last.v);
-    const spent = times[last.v.stage] + (now - last.t);
-    console.log(`under way: prompt ${last.v.prompt + 1}, ${last.v.stage}, ${(100 * w).toFixed(1)}% of its parts done in ${(spent / 60000).toFixed(1)} min` +
+    const spent = (times[stageKey(last.v.stage)] || 0) + (now - last.t);
+    console.log(`under way: prompt ${last.v.prompt + 1}, ${stageKey(last.v.stage)}, ${(100 * w).toFixed(1)}% of its parts done in ${(spent / 60000).toFixed(1)} min` +
       (w > 0 ? `: about ${(spent / w / 60000).toFixed(0)} min for the stage at that rate` : ''));
   }
   const worker = page.workers().at(-1);
   const mem = worker && await worker.evaluate(() => ({ heap: self.__gradpatchMemory?.buffer.byteLength ?? 0, gpu: self.__gradpatchGpu }))
     .catch(() => null);
   if (mem) console.log(`wasm memory now ${mb(mem.heap)} MB; GPU buffers ${mb(mem.gpu.peak)} MB at the peak so far, ${mb(mem.gpu.live)} MB now`);
+  if (mem) printGpuCounts(mem.gpu);
   process.exitCode = 3;
 }
 
@@ -143,7 +169,7 @@ try {
       }
     };
   });
-  const query = `?model=${encodeURIComponent(base + 'gpt2/')}&n=${n}&steps=${steps}&ig=${runIg ? 1 : 0}&ap=${runAp ? 1 : 0}${cpu ? '&backend=cpu' : ''}`;
+  const query = `?model=${encodeURIComponent(base + 'gpt2/')}&n=${n}&steps=${steps}&ig=${runIg ? 1 : 0}&ap=${runAp ? 1 : 0}&atp=${runAtp ? 1 : 0}&pos=${runPos ? 1 : 0}${cpu ? '&backend=cpu' : ''}`;
   const t0 = Date.now();
   const page = await open(context, base, query);
   await page.click('[data-testid="confirm-url"] button');
@@ -154,7 +180,8 @@ try {
   const [wIg, wAp] = runIg && runAp ? [0.2, 0.8] : runIg ? [1, 0] : [0, 1];
   const within = (p) => {
     const f = p.fraction * p.n_prompts - p.prompt;
-    return p.stage === 'ig' ? f / wIg : p.stage === 'ap' ? (f - (runIg ? wIg : 0)) / wAp : 1;
+    const k = stageKey(p.stage);
+    return k === 'scores ig' ? f / wIg : k === 'scores ap' ? (f - (runIg ? wIg : 0)) / wAp : 1;
   };
   let finished = false;
   let lastPrint = Date.now();
@@ -170,7 +197,7 @@ try {
     if (Date.now() - lastPrint >= 60_000) {
       lastPrint = Date.now();
       const p = state.last;
-      console.log(`  ${((Date.now() - t0) / 60000).toFixed(1)} min: ${p ? `prompt ${p.prompt + 1}/${p.n_prompts}, ${p.stage} ${(100 * within(p)).toFixed(1)}% of the stage` : 'loading'}`);
+      console.log(`  ${((Date.now() - t0) / 60000).toFixed(1)} min: ${p ? `prompt ${p.prompt + 1}/${p.n_prompts}, ${stageKey(p.stage)} ${(100 * within(p)).toFixed(1)}% of the stage` : 'loading'}`);
     }
   }
   if (finished) await reportFinished(page);

@@ -237,6 +237,37 @@ impl PageState {
         steps_ok && self.prompts.len() <= prompts
     }
 
+    /// Drops what a link names over plain http (a model, results or a circuit on `localhost`)
+    /// when the page itself is not served from this machine (`page_host`): a page on the web
+    /// must not make its visitors' browsers fetch from their own machines.
+    pub fn fit_origin(&mut self, page_host: &str) -> Vec<Warning> {
+        let host = page_host.to_ascii_lowercase();
+        if model_url::LOCAL_HOSTS.contains(&host.as_str()) {
+            return Vec::new();
+        }
+        let refused = |u: &ModelUrl| ParamError::Url(UrlError::LocalFromSite(u.host().to_string()));
+        let mut warnings = Vec::new();
+        if let ModelChoice::Url(u) = &self.model
+            && u.is_plain_http()
+        {
+            warnings.push(Warning::new("model", refused(u)));
+            self.model = PageState::default().model;
+        }
+        if let Some(ResultsLink::Url(u)) = &self.results
+            && u.is_plain_http()
+        {
+            warnings.push(Warning::new("results", refused(u)));
+            self.results = None;
+        }
+        if let CircuitChoice::Link(ResultsLink::Url(u)) = &self.circuit
+            && u.is_plain_http()
+        {
+            warnings.push(Warning::new("circuit", refused(u)));
+            self.circuit = CircuitChoice::Auto;
+        }
+        warnings
+    }
+
     /// Drops a selected component or prompt the loaded model or the results do not have, with a
     /// warning (a link made on another model may name `L11H11` or prompt 40).
     pub fn fit_view(

@@ -20,6 +20,9 @@ pub enum UrlError {
     Port(String),
     Host(String),
     PlainHttp(String),
+    /// An `http://localhost` URL in a link to a page on a real site: it would make the
+    /// visitor's browser fetch from the visitor's own machine.
+    LocalFromSite(String),
 }
 
 impl fmt::Display for UrlError {
@@ -44,6 +47,11 @@ impl fmt::Display for UrlError {
                 f,
                 "http:// is only allowed for localhost and 127.0.0.1, not `{host}`: use https://"
             ),
+            UrlError::LocalFromSite(host) => write!(
+                f,
+                "http://{host} names your own machine, which a link to a page on the web may not: \
+                 only a page served from this machine opens it (use https://)"
+            ),
         }
     }
 }
@@ -51,7 +59,7 @@ impl fmt::Display for UrlError {
 impl std::error::Error for UrlError {}
 
 /// Hosts `http:` is allowed for: a model served on this machine.
-const LOCAL_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+pub const LOCAL_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
 impl ModelUrl {
     /// Parses an absolute `https:`/`http:` URL; the error says what is wrong and what is
@@ -108,6 +116,11 @@ impl ModelUrl {
 
     pub fn as_str(&self) -> &str {
         &self.url
+    }
+
+    /// An `http:` URL (allowed for this machine's hosts only).
+    pub fn is_plain_http(&self) -> bool {
+        self.url.to_ascii_lowercase().starts_with("http://")
     }
 
     /// The host (lower case, without port), shown prominently before the page fetches from it.

@@ -74,9 +74,9 @@ const MEDIUM_FILES: [PinnedFile; 3] = [
     },
 ];
 
-/// GPT-2 small's components and forward pass, what the other presets' costs are scaled from.
+/// GPT-2 small's components, what the other presets' costs are scaled from (with its forward
+/// pass).
 const SMALL_COMPONENTS: f64 = 12.0 * 12.0;
-const SMALL_FORWARD_PARAMS: f64 = 85_054_464.0 + 38_597_376.0;
 
 impl Preset {
     pub const ALL: [Preset; 3] = [Preset::Gpt2Small, Preset::DistilGpt2, Preset::Gpt2Medium];
@@ -175,7 +175,7 @@ impl Preset {
     /// patching (one run per component) by the number of components too.
     pub fn cpu_seconds(self, options: &StudyOptions, n_prompts: usize) -> f64 {
         let (layers, heads, _) = self.shape();
-        let forward = self.forward_params() / SMALL_FORWARD_PARAMS;
+        let forward = self.forward_params() / Preset::Gpt2Small.forward_params();
         let components = (layers * heads) as f64 / SMALL_COMPONENTS;
         let per_prompt: f64 = options
             .stages()

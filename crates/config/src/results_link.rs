@@ -11,6 +11,8 @@ pub enum LinkError {
     Url(UrlError),
     Empty,
     Whitespace,
+    /// Browsers read `\` as `/` in a URL's path: `\\host/x` is another site.
+    Backslash,
     NotAPath,
 }
 
@@ -22,6 +24,9 @@ impl fmt::Display for LinkError {
             LinkError::Whitespace => {
                 f.write_str("a path cannot contain spaces or control characters")
             }
+            LinkError::Backslash => f.write_str(
+                "a path cannot contain `\\` (browsers read it as `/`): write the path with `/`",
+            ),
             LinkError::NotAPath => {
                 f.write_str("expected an https:// URL or a path on this site like results/run.json")
             }
@@ -54,9 +59,12 @@ impl ResultsLink {
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(LinkError::Whitespace);
         }
+        if s.contains('\\') {
+            return Err(LinkError::Backslash);
+        }
         // `//host/…` is another site without a scheme, `name:` a scheme (javascript:, data:).
         let head = &s[..s.find(['/', '?', '#']).unwrap_or(s.len())];
-        if s.starts_with("//") || s.starts_with("/\\") || head.contains(':') {
+        if s.starts_with("//") || head.contains(':') {
             return Err(LinkError::NotAPath);
         }
         Ok(ResultsLink::Relative(s.to_string()))
@@ -102,7 +110,10 @@ mod tests {
             ("javascript:alert(1)", "a path on this site"),
             ("data:application/json,{}", "a path on this site"),
             ("//evil.org/r.json", "a path on this site"),
-            ("/\\evil.org/r.json", "a path on this site"),
+            ("/\\evil.org/r.json", "cannot contain `\\`"),
+            ("\\\\evil.org/r.json", "cannot contain `\\`"),
+            ("\\/evil.org/r.json", "cannot contain `\\`"),
+            ("runs\\r.json", "cannot contain `\\`"),
             ("http://example.org/r.json", "only allowed for localhost"),
             ("a b.json", "spaces"),
         ];

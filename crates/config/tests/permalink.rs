@@ -492,3 +492,34 @@ fn presets_in_links() {
         "link parameter `model` ignored: expected gpt2, distilgpt2, gpt2-medium, bundled or an https:// URL"
     );
 }
+
+/// A link to a page on the web cannot make its visitors fetch from their own machine: http
+/// models, results and circuits on localhost are dropped there, kept on a local page.
+#[test]
+fn local_http_urls_only_for_a_local_page() {
+    let q = "model=http://127.0.0.1:9000/m/&results=http://localhost:9000/r.json&circuit=http://[::1]:9000/c.json";
+    for local in ["127.0.0.1", "localhost", "[::1]", "LOCALHOST"] {
+        let (mut s, w) = PageState::from_query(q);
+        assert!(w.is_empty(), "{w:?}");
+        assert!(s.fit_origin(local).is_empty(), "{local}");
+        assert!(matches!(s.model, ModelChoice::Url(_)));
+        assert!(s.results.is_some());
+    }
+    let (mut s, _) = PageState::from_query(q);
+    let w = s.fit_origin("user.github.io");
+    let keys: Vec<&str> = w.iter().map(|w| w.key.as_str()).collect();
+    assert_eq!(keys, ["model", "results", "circuit"]);
+    assert!(
+        w[0].to_string()
+            .contains("http://127.0.0.1 names your own machine"),
+        "{}",
+        w[0]
+    );
+    assert_eq!(s.model, ModelChoice::Preset(Preset::Gpt2Small));
+    assert_eq!(s.results, None);
+    assert_eq!(s.circuit, CircuitChoice::Auto);
+    // https links are kept wherever the page is.
+    let (mut s, _) = PageState::from_query("model=https://example.org/m/");
+    assert!(s.fit_origin("user.github.io").is_empty());
+    assert!(matches!(s.model, ModelChoice::Url(_)));
+}

@@ -100,7 +100,9 @@ fn location_query() -> String {
 /// The page a link opens and the shared context; starts the worker.
 fn start_page() -> Ctx {
     let query = location_query();
-    let (config, warnings) = PageState::from_query(&query);
+    let (mut config, mut warnings) = PageState::from_query(&query);
+    let page_host = window().location().hostname().unwrap_or_default();
+    warnings.extend(config.fit_origin(&page_host));
     let (page, effects) = Page::start(Start {
         config,
         warnings,

@@ -194,10 +194,15 @@ pub fn ConfirmResults() -> impl IntoView {
     move || {
         ctx.page.with(|p| p.confirm_results.clone()).map(|ask| {
             let link = ask.link;
-            let host = match &link {
-                ResultsLink::Url(u) => u.host().to_string(),
-                ResultsLink::Relative(_) => String::new(),
-            };
+            // The host the browser will actually fetch from: the resolved URL's, whatever the
+            // link's text looks like.
+            let host = web_sys::Url::new(&ask.url).map_or_else(
+                |_| match &link {
+                    ResultsLink::Url(u) => u.host().to_string(),
+                    ResultsLink::Relative(_) => ask.url.clone(),
+                },
+                |u| u.host(),
+            );
             view! {
                 <div class="banner confirm" data-testid="confirm-results">
                     <span>"This link shows results from "</span>
