@@ -64,6 +64,36 @@ pub fn write_atomic_with(
     })
 }
 
+/// Text written through `std::fmt::Write` into a file being written (the CSV tables stream
+/// straight to disk); the first I/O error is kept for [`FmtIo::finish`].
+pub struct FmtIo<'a> {
+    inner: &'a mut std::io::BufWriter<std::fs::File>,
+    error: Option<std::io::Error>,
+}
+
+impl<'a> FmtIo<'a> {
+    pub fn new(inner: &'a mut std::io::BufWriter<std::fs::File>) -> Self {
+        Self { inner, error: None }
+    }
+
+    pub fn finish(self) -> std::io::Result<()> {
+        self.error.map_or(Ok(()), Err)
+    }
+}
+
+impl std::fmt::Write for FmtIo<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        use std::io::Write;
+        if self.error.is_some() {
+            return Err(std::fmt::Error);
+        }
+        self.inner.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            std::fmt::Error
+        })
+    }
+}
+
 /// `path`'s bytes, refused without reading them when the file is larger than `cap` bytes.
 pub fn read_capped(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>, String> {
     let len = std::fs::metadata(path)

@@ -25,23 +25,25 @@ pub struct MergeArgs {
     csv: Option<PathBuf>,
 }
 
-/// A file that should be a part: `shard` is optional here so that a whole run's results.json
-/// is refused with a message saying so, from one parse of the (possibly large) file.
+/// A part's `shard` field alone (the rest skipped without being kept): `Option` so that a
+/// whole run's results.json is refused with a message saying so.
 #[derive(Deserialize)]
-struct MaybePart {
+struct ShardOf {
     #[serde(default)]
     shard: Option<PartInfo>,
-    #[serde(flatten)]
-    results: Results,
 }
 
+/// A part, parsed in two passes over its bytes: its `shard`, then its results. (One pass
+/// through `#[serde(flatten)]` would buffer every number of the file as a generic value first:
+/// about ten times the file in memory.)
 fn read_part(path: &Path) -> Result<Part, String> {
     let bytes = read_capped(path, gradpatch_study::MAX_RESULTS_BYTES, "part")?;
-    let file: MaybePart = serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
+    let parse_error = |e: serde_json::Error| match e.classify() {
         serde_json::error::Category::Data => format!("{}: {e}", path.display()),
         _ => format!("{}: not JSON ({e})", path.display()),
-    })?;
-    let shard = file.shard.ok_or_else(|| {
+    };
+    let head: ShardOf = serde_json::from_slice(&bytes).map_err(parse_error)?;
+    let shard = head.shard.ok_or_else(|| {
         format!(
             "{}: not a part of a sharded run (no `shard` field): expected the output of \
              `gradpatch run --shard K/N`",
@@ -49,13 +51,12 @@ fn read_part(path: &Path) -> Result<Part, String> {
         )
     })?;
     check_bounds(path, &shard)?;
-    file.results
+    let results: Results = serde_json::from_slice(&bytes).map_err(parse_error)?;
+    drop(bytes);
+    results
         .validate()
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(Part {
-        shard,
-        results: file.results,
-    })
+    Ok(Part { shard, results })
 }
 
 /// Most shards and prompts a part may claim (a file from elsewhere can claim anything; the

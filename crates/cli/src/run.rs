@@ -353,17 +353,21 @@ pub fn write_outputs(results: &Results, out: &Path, csv_dir: Option<&Path>) -> R
     if let Some(dir) = csv_dir {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        // One table in memory at a time.
-        type Table = fn(&Results) -> String;
+        // Each table streamed to its file: none is held in memory whole.
+        type Table<'r> = &'r dyn Fn(&mut crate::files::FmtIo<'_>);
         let tables: [(&str, Table); 5] = [
-            ("scores.csv", csv::scores_csv),
-            ("prompts.csv", csv::prompts_csv),
-            ("stats.csv", csv::stats_csv),
-            ("faithfulness.csv", csv::faithfulness_csv),
-            ("edges.csv", csv::edges_csv),
+            ("scores.csv", &|o| csv::write_scores(results, o)),
+            ("prompts.csv", &|o| csv::write_prompts(results, o)),
+            ("stats.csv", &|o| csv::write_stats(results, o)),
+            ("faithfulness.csv", &|o| csv::write_faithfulness(results, o)),
+            ("edges.csv", &|o| csv::write_edges(results, o)),
         ];
         for (name, table) in tables {
-            crate::files::write_atomic(&dir.join(name), table(results).as_bytes())?;
+            crate::files::write_atomic_with(&dir.join(name), |w| {
+                let mut out = crate::files::FmtIo::new(w);
+                table(&mut out);
+                out.finish()
+            })?;
         }
     }
     Ok(())

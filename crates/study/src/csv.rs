@@ -29,8 +29,8 @@ fn quote(s: &str) -> String {
 /// `scores.csv`: prompt,layer,component,kind,method,score,position (empty score = not
 /// computed). Summed scores have an empty position; with `positions`, each head's scores per
 /// position follow as rows with the position (0 = BOS).
-pub fn scores_csv(r: &Results) -> String {
-    let mut out = String::from("prompt,layer,component,kind,method,score,position\n");
+pub fn write_scores(r: &Results, out: &mut impl Write) {
+    let _ = out.write_str("prompt,layer,component,kind,method,score,position\n");
     for method in r.methods() {
         let Some(scores) = r.scores(method) else {
             continue;
@@ -55,6 +55,12 @@ pub fn scores_csv(r: &Results) -> String {
             }
         }
     }
+}
+
+/// [`write_scores`] into a string.
+pub fn scores_csv(r: &Results) -> String {
+    let mut out = String::new();
+    write_scores(r, &mut out);
     out
 }
 
@@ -62,8 +68,8 @@ pub fn scores_csv(r: &Results) -> String {
 /// the random rankings' mean, 5% and 95% (`random_mean`, `random_p05`, `random_p95`), per
 /// prompt; kind `edges` for the edge methods' curves (first); empty when the comparison
 /// computed none.
-pub fn faithfulness_csv(r: &Results) -> String {
-    let mut out = String::from("kind,curve,prompt,k,value\n");
+pub fn write_faithfulness(r: &Results, out: &mut impl Write) {
+    let _ = out.write_str("kind,curve,prompt,k,value\n");
     let mut rows = |kind: &str, curve: &str, ks: &[usize], values: &[Vec<f32>]| {
         for (p, row) in values.iter().enumerate() {
             for (k, v) in ks.iter().zip(row) {
@@ -80,7 +86,7 @@ pub fn faithfulness_csv(r: &Results) -> String {
         rows("edges", "random_p95", &f.random_k, &f.random.p95);
     }
     let Some(f) = &r.faithfulness else {
-        return out;
+        return;
     };
     for kind in gradpatch_terms::ComponentKind::ALL {
         let label = kind.label();
@@ -93,19 +99,25 @@ pub fn faithfulness_csv(r: &Results) -> String {
         rows(label, "random_p05", rk, &band.p05);
         rows(label, "random_p95", rk, &band.p95);
     }
+}
+
+/// [`write_faithfulness`] into a string.
+pub fn faithfulness_csv(r: &Results) -> String {
+    let mut out = String::new();
+    write_faithfulness(r, &mut out);
     out
 }
 
 /// `edges.csv`: edge,name,method,prompt,score — every edge's mean score over the prompts per
 /// edge method (empty prompt); then per prompt its top edges by each method and the exactly
 /// patched edges (method `exact`) with their scores; empty when no edge method ran.
-pub fn edges_csv(r: &Results) -> String {
-    let mut out = String::from(
+pub fn write_edges(r: &Results, out: &mut impl Write) {
+    let _ = out.write_str(
         "edge,name,method,prompt,score
 ",
     );
     let Some(e) = &r.edges else {
-        return out;
+        return;
     };
     let graph = e.graph();
     let name = |i: usize| graph.edges.get(i).map(|&edge| graph.name(edge));
@@ -131,12 +143,18 @@ pub fn edges_csv(r: &Results) -> String {
             }
         }
     }
+}
+
+/// [`write_edges`] into a string.
+pub fn edges_csv(r: &Results) -> String {
+    let mut out = String::new();
+    write_edges(r, &mut out);
     out
 }
 
 /// `prompts.csv`: one row per prompt pair with its logit differences.
-pub fn prompts_csv(r: &Results) -> String {
-    let mut out = String::from(
+pub fn write_prompts(r: &Results, out: &mut impl Write) {
+    let _ = out.write_str(
         "prompt,clean,corrupted,correct,incorrect,clean_logit_diff,corrupted_logit_diff\n",
     );
     for (i, p) in r.prompts.iter().enumerate() {
@@ -151,13 +169,19 @@ pub fn prompts_csv(r: &Results) -> String {
             num(f64::from(r.corrupted_logit_diff[i]))
         );
     }
+}
+
+/// [`write_prompts`] into a string.
+pub fn prompts_csv(r: &Results) -> String {
+    let mut out = String::new();
+    write_prompts(r, &mut out);
     out
 }
 
 /// `stats.csv`: kind,statistic,prompt,value,pair for the scalar statistics of each pair of
 /// methods (`ig-ap`, …), and per-prompt ones with a prompt column.
-pub fn stats_csv(r: &Results) -> String {
-    let mut out = String::from("kind,statistic,prompt,value,pair\n");
+pub fn write_stats(r: &Results, out: &mut impl Write) {
+    let _ = out.write_str("kind,statistic,prompt,value,pair\n");
     let pairs: Vec<(MethodPair, &Stats)> = match &r.stats_pairs {
         Some(pairs) => pairs.iter().collect(),
         // A file from before AtP: its IG–AP statistics.
@@ -191,6 +215,12 @@ pub fn stats_csv(r: &Results) -> String {
             }
         }
     }
+}
+
+/// [`write_stats`] into a string.
+pub fn stats_csv(r: &Results) -> String {
+    let mut out = String::new();
+    write_stats(r, &mut out);
     out
 }
 
