@@ -56,11 +56,15 @@ pub enum Event {
     Opened {
         from: ResultsFrom,
         results: Result<Box<Results>, ResultsError>,
+        /// The open it answers ([`crate::Page::opening`] when it started); `None` for an answer
+        /// given at once. An answer to an older open than the latest is dropped.
+        ticket: Option<u64>,
     },
     /// A results file could not be read at all (a network error, a file the browser refused).
     OpenFailed {
         from: ResultsFrom,
         message: String,
+        ticket: Option<u64>,
     },
     /// Back from a results file to what was there before.
     CloseFile,
@@ -96,7 +100,7 @@ pub enum Effect {
     RespawnWorker,
     /// Download the results at `url` (capped; the answer comes as [`Event::Opened`] or
     /// [`Event::OpenFailed`]).
-    FetchResults { url: String },
+    FetchResults { url: String, ticket: u64 },
     /// Download the circuit file at `url` (answered by [`Event::CircuitRead`]).
     FetchCircuit { url: String },
 }

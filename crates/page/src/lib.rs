@@ -51,6 +51,9 @@ pub struct Page {
     /// The link set the highlight quantile itself: it applies to a results file it opens (else
     /// the file's own applies).
     pub link_sets_percentile: bool,
+    /// The number of the latest results file being opened: an older one that arrives after a
+    /// newer was asked for is dropped (see [`crate::Event::Opened`]).
+    pub opening: u64,
 }
 
 /// A file a link names on another site (results, a circuit), which the page asks about before

@@ -32,8 +32,12 @@ impl Page {
     }
 
     fn fetch_results(&mut self, url: String, effects: &mut Vec<Effect>) {
+        self.opening += 1;
         self.banners.status = format!("Downloading the results from {url}…");
-        effects.push(Effect::FetchResults { url });
+        effects.push(Effect::FetchResults {
+            url,
+            ticket: self.opening,
+        });
     }
 
     /// Shows the results of a file, or says why they cannot be shown (keeping the page as it

@@ -61,9 +61,17 @@ pub fn update(mut page: Page, event: Event) -> (Page, Vec<Effect>) {
             same_site,
         } => page.results_link(link, url, same_site, &mut effects),
         Event::ConfirmResults { download } => page.confirm_results(download, &mut effects),
-        Event::Reading { name } => page.banners.status = format!("Reading {name}…"),
-        Event::Opened { from, results } => page.opened(from, results),
-        Event::OpenFailed { from, message } => page.open_failed(&from, &message),
+        Event::Reading { name } => {
+            page.opening += 1;
+            page.banners.status = format!("Reading {name}…");
+        }
+        Event::Opened { ticket, .. } | Event::OpenFailed { ticket, .. }
+            if ticket.is_some_and(|t| t != page.opening) =>
+        {
+            // A newer open was asked for meanwhile: this answer is stale.
+        }
+        Event::Opened { from, results, .. } => page.opened(from, results),
+        Event::OpenFailed { from, message, .. } => page.open_failed(&from, &message),
         Event::CloseFile => {
             page.phase = page.phase.without_file();
             page.banners.status = String::new();
@@ -127,6 +135,7 @@ impl Page {
             worker: WorkerSetup::default(),
             loaded_from: None,
             link_sets_percentile,
+            opening: 0,
         };
         let mut effects = Vec::new();
         if load_now {

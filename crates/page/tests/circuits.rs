@@ -47,6 +47,7 @@ fn results_of_gpt2_small_get_the_circuit_by_their_model_name() {
         Event::Opened {
             from: ResultsFrom::File("gpt2.json".into()),
             results: Ok(Box::new(r)),
+            ticket: None,
         },
     );
     assert!(page.model_is_gpt2_small());

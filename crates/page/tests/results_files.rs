@@ -14,6 +14,7 @@ fn opened(from: ResultsFrom, pct: f64) -> Event {
     Event::Opened {
         from,
         results: Ok(Box::new(results(2, &all, pct, true))),
+        ticket: None,
     }
 }
 
@@ -32,7 +33,13 @@ fn a_link_naming_a_model_and_results_shows_the_results_and_loads_nothing() {
     assert!(effects.is_empty(), "no model load");
     assert_eq!(phase_name(&page.phase), "idle");
     let (page, effects) = step(page, link_event(url, true));
-    assert_eq!(effects, [Effect::FetchResults { url: url.into() }]);
+    assert_eq!(
+        effects,
+        [Effect::FetchResults {
+            url: url.into(),
+            ticket: 1
+        }]
+    );
     let (page, _) = step(page, opened(ResultsFrom::Link(url.into()), 0.9));
     assert_eq!(phase_name(&page.phase), "viewing file over idle");
     assert!(
@@ -55,7 +62,13 @@ fn results_on_another_site_are_fetched_only_once_the_user_agrees() {
     assert!(effects.is_empty());
     assert!(page.confirm_results.is_some());
     let (yes, effects) = step(page.clone(), Event::ConfirmResults { download: true });
-    assert_eq!(effects, [Effect::FetchResults { url: url.into() }]);
+    assert_eq!(
+        effects,
+        [Effect::FetchResults {
+            url: url.into(),
+            ticket: 1
+        }]
+    );
     assert!(yes.confirm_results.is_none());
     let (no, effects) = step(page, Event::ConfirmResults { download: false });
     assert!(effects.is_empty());
@@ -110,6 +123,7 @@ fn a_file_that_cannot_be_shown_changes_nothing_but_the_error() {
                 at: Some("ig.heads[1][0]".into()),
                 message: "prompt 1 has 1 layers".into(),
             }),
+            ticket: None,
         },
     );
     assert_eq!(page.phase, before, "the results on screen stay");
@@ -125,6 +139,7 @@ fn a_file_that_cannot_be_shown_changes_nothing_but_the_error() {
         Event::OpenFailed {
             from: ResultsFrom::Link("https://x.example/r.json".into()),
             message: "the server answered HTTP 404".into(),
+            ticket: None,
         },
     );
     assert_eq!(page.phase, before);
@@ -151,4 +166,57 @@ fn the_highlight_quantile_recomputes_the_statistics_of_the_results_on_screen() {
         "as a run at 0.5 computes them"
     );
     assert!(matches!(page.phase, Phase::ViewingFile { .. }));
+}
+
+/// Two opens under way: the answer to the older one, arriving last, is dropped; the newer
+/// stays on screen.
+#[test]
+fn a_newer_open_wins_over_an_older_one_that_answers_later() {
+    let (page, _) = start("?model=bundled", false);
+    let (a, b) = ("https://x.example/a.json", "https://x.example/b.json");
+    let (page, first) = step(page, link_event(a, true));
+    let (page, second) = step(page, link_event(b, true));
+    let ticket = |e: &[Effect]| match e {
+        [Effect::FetchResults { ticket, .. }] => *ticket,
+        other => panic!("{other:?}"),
+    };
+    let (t1, t2) = (ticket(&first), ticket(&second));
+    assert!(t2 > t1);
+    let all = [Method::Ap];
+    let answer = |url: &str, t: u64, pct: f64| Event::Opened {
+        from: ResultsFrom::Link(url.into()),
+        results: Ok(Box::new(results(2, &all, pct, true))),
+        ticket: Some(t),
+    };
+    let (page, _) = step(page, answer(b, t2, 0.8));
+    let (page, _) = step(page, answer(a, t1, 0.7));
+    assert_eq!(
+        page.results().map(|r| r.config.options.percentile),
+        Some(0.8),
+        "b stays"
+    );
+    // A late failure of the older one does not touch the page either.
+    let (page, _) = step(
+        page,
+        Event::OpenFailed {
+            from: ResultsFrom::Link(a.into()),
+            message: "HTTP 500".into(),
+            ticket: Some(t1),
+        },
+    );
+    assert_eq!(page.banners.error, None);
+    // A file read after the link: its answer is the current one.
+    let (page, _) = step(
+        page,
+        Event::Reading {
+            name: "c.json".into(),
+        },
+    );
+    let (page, _) = step(page, answer(b, t2, 0.8));
+    assert_eq!(page.opening, t2 + 1);
+    let (page, _) = step(page, answer("c", t2 + 1, 0.6));
+    assert_eq!(
+        page.results().map(|r| r.config.options.percentile),
+        Some(0.6)
+    );
 }

@@ -77,10 +77,7 @@ pub fn ConfirmCircuit() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     move || {
         ctx.page.with(|p| p.confirm_circuit.clone()).map(|ask| {
-            let host = match &ask.link {
-                ResultsLink::Url(u) => u.host().to_string(),
-                ResultsLink::Relative(_) => String::new(),
-            };
+            let host = super::open::resolved_host(&ask.url);
             view! {
                 <div class="banner confirm" data-testid="confirm-circuit">
                     <span>"This link scores the methods against a circuit from "</span>

@@ -135,20 +135,28 @@ impl Ctx {
                 mib(size),
                 mib(MAX_RESULTS_BYTES as f64)
             );
-            self.dispatch(Event::OpenFailed { from, message });
+            self.dispatch(Event::OpenFailed {
+                from,
+                message,
+                ticket: None,
+            });
             return;
         }
         self.dispatch(Event::Reading { name });
+        // The number the page gave this open: a later one makes its answer stale.
+        let ticket = Some(self.page.with_untracked(|p| p.opening));
         let ctx = *self;
         leptos::task::spawn_local(async move {
             let event = match JsFuture::from(file.array_buffer()).await {
                 Ok(buf) => Event::Opened {
                     from,
                     results: parse(&Uint8Array::new(&buf).to_vec()),
+                    ticket,
                 },
                 Err(e) => Event::OpenFailed {
                     from,
                     message: format!("could not be read: {}", js_text(&e)),
+                    ticket,
                 },
             };
             ctx.dispatch(event);
@@ -166,25 +174,38 @@ impl Ctx {
             Err(message) => self.dispatch(Event::OpenFailed {
                 from: ResultsFrom::Link(link.to_string()),
                 message,
+                ticket: None,
             }),
         }
     }
 
     /// Downloads and shows the results at `url`.
-    pub(super) fn fetch_results(&self, url: String) {
+    pub(super) fn fetch_results(&self, url: String, ticket: u64) {
         let ctx = *self;
+        let ticket = Some(ticket);
         leptos::task::spawn_local(async move {
             let from = ResultsFrom::Link(url.clone());
             let event = match fetch_capped(&url, MAX_RESULTS_BYTES).await {
                 Ok(bytes) => Event::Opened {
                     from,
                     results: parse(&bytes),
+                    ticket,
                 },
-                Err(message) => Event::OpenFailed { from, message },
+                Err(message) => Event::OpenFailed {
+                    from,
+                    message,
+                    ticket,
+                },
             };
             ctx.dispatch(event);
         });
     }
+}
+
+/// The host (and port) a resolved link fetches from: what the user is asked about, whatever the
+/// link's text looks like.
+pub(crate) fn resolved_host(url: &str) -> String {
+    web_sys::Url::new(url).map_or_else(|_| url.to_string(), |u| u.host())
 }
 
 /// The question before fetching results from another site.
@@ -194,15 +215,7 @@ pub fn ConfirmResults() -> impl IntoView {
     move || {
         ctx.page.with(|p| p.confirm_results.clone()).map(|ask| {
             let link = ask.link;
-            // The host the browser will actually fetch from: the resolved URL's, whatever the
-            // link's text looks like.
-            let host = web_sys::Url::new(&ask.url).map_or_else(
-                |_| match &link {
-                    ResultsLink::Url(u) => u.host().to_string(),
-                    ResultsLink::Relative(_) => ask.url.clone(),
-                },
-                |u| u.host(),
-            );
+            let host = resolved_host(&ask.url);
             view! {
                 <div class="banner confirm" data-testid="confirm-results">
                     <span>"This link shows results from "</span>
