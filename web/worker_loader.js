@@ -1,5 +1,8 @@
-// The compute worker's entry (a classic worker: wasm-bindgen's `no-modules` glue). Every URL is
-// relative to this file, so the site works under any sub-path.
+// The compute worker's entry (a classic worker: wasm-bindgen's `no-modules` glue). The page
+// starts it from a blob URL (so that it inherits the page's Content-Security-Policy), which
+// sets `self.__gradpatchBase` to the page's folder: every URL is relative to it, so the site
+// works under any sub-path.
+const base = self.__gradpatchBase || './';
 
 // wgpu does not pass the browser's `subgroups` feature through, but cubecl writes
 // `enable subgroups;` into some WGSL kernels for the browser: without the feature those
@@ -103,9 +106,9 @@ function reportTrap(text) {
 self.addEventListener('error', (e) => { if (reportTrap(String(e.message))) e.preventDefault(); });
 self.addEventListener('unhandledrejection', (e) => { if (reportTrap(String(e.reason))) e.preventDefault(); });
 
-importScripts('./worker.js');
+importScripts(base + 'worker.js');
 // A failure to load the wasm reaches the page as an ordinary protocol message (FromWorker::Error).
-wasm_bindgen({ module_or_path: './worker_bg.wasm' }).then((exports) => {
+wasm_bindgen({ module_or_path: base + 'worker_bg.wasm' }).then((exports) => {
   memory = exports.memory;
   self.__gradpatchMemory = memory;
 }, (err) => {

@@ -241,6 +241,34 @@ test('a redeployed demo model is what the page loads, never the old one from the
   }
 });
 
+test('framed by another page on a host that sends no headers (GitHub Pages), the page refuses to run and offers to open on its own', async () => {
+  // dist/ without its _headers file: no frame-ancestors header protects it.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-framed-'));
+  const site = path.join(tmp, 'site');
+  fs.cpSync(dist, site, { recursive: true });
+  fs.rmSync(path.join(site, '_headers'));
+  const handle = staticHandler(site);
+  const server = http.createServer((req, res) => { if (!handle(req, res)) { res.writeHead(404); res.end(); } });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}/?model=bundled`;
+  const page = await gpu.newPage();
+  try {
+    await page.setContent(`<iframe src="${url}" width="800" height="600"></iframe>`);
+    const frame = await (await page.waitForSelector('iframe')).contentFrame();
+    await frame.waitForSelector('[data-testid="framed"]', { timeout: 30000 });
+    const text = await frame.innerText('[data-testid="framed"]');
+    assert(/does not run inside another page's frame/.test(text), text);
+    assert(await frame.getAttribute('[data-testid="framed"] a', 'target') === '_top', 'the link opens the page on its own');
+    await page.waitForTimeout(1500);
+    assert(await frame.$('[data-testid="model-info"], [data-testid="choose-model"], .panels') === null, 'nothing of the app started');
+    assert(page.workers().length === 0, 'no compute worker');
+  } finally {
+    await page.close();
+    server.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
 test('first visit: with the data saver on, not even the bundled model loads unasked', async () => {
   const { page } = await openWatched(gpu, base, '?model=bundled', {
     init: () => Object.defineProperty(Navigator.prototype, 'connection', { get: () => ({ saveData: true, effectiveType: '4g' }) }),

@@ -14,6 +14,30 @@ use gradpatch_protocol::{FromWorker, Operation, ToWorker};
 /// Trunk writes the worker's loader next to the page (Trunk.toml: no file hashes).
 const WORKER_URL: &str = "./worker_loader.js";
 
+/// A blob URL whose script loads the worker's loader from the page's folder. A worker started
+/// from a blob inherits the page's Content-Security-Policy (the meta tag's too), where one
+/// started from its own file gets only that file's response headers: on hosts that cannot send
+/// headers (GitHub Pages) it would run under no policy at all.
+fn worker_blob() -> Result<String, JsValue> {
+    let href = web_sys::window()
+        .ok_or_else(|| JsValue::from_str("no window"))?
+        .location()
+        .href()?;
+    let loader = web_sys::Url::new_with_base(WORKER_URL, &href)?.href();
+    let base = web_sys::Url::new_with_base("./", &href)?.href();
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let text = format!(
+        "self.__gradpatchBase = {};\nimportScripts({});\n",
+        quote(&base),
+        quote(&loader)
+    );
+    let parts = js_sys::Array::of1(&JsValue::from_str(&text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("text/javascript");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)?;
+    web_sys::Url::create_object_url_with_blob(&blob)
+}
+
 type Handler = Closure<dyn FnMut(JsValue)>;
 
 pub struct Bridge {
@@ -54,7 +78,9 @@ impl Bridge {
         }
         self.closures.borrow_mut().clear();
         *self.pending.borrow_mut() = Some(Vec::new());
-        let worker = match Worker::new(WORKER_URL) {
+        let blob = worker_blob();
+        let blob_url = blob.as_ref().ok().cloned();
+        let worker = match blob.and_then(|url| Worker::new(&url)) {
             Ok(w) => w,
             Err(e) => {
                 (self.on_message)(FromWorker::Error {
@@ -73,6 +99,10 @@ impl Bridge {
             };
             match serde_wasm_bindgen::from_value::<FromWorker>(e.data()) {
                 Ok(FromWorker::Ready) => {
+                    // The worker has run its script: the blob is not needed any more.
+                    if let Some(url) = &blob_url {
+                        let _ = web_sys::Url::revoke_object_url(url);
+                    }
                     let queued = pending.borrow_mut().take().unwrap_or_default();
                     for envelope in queued {
                         let _ = target.post_message(&envelope);

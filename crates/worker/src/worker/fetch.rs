@@ -219,11 +219,19 @@ pub(super) async fn fetch_fresh(url: &str, cancel: &Rc<Cell<bool>>) -> Result<Re
 /// the URL parser: a query or fragment in `base` (`…/main?download=true`) stays out of the
 /// file's path, and a base without a trailing `/` still names a folder.
 pub fn file_url(base: &str, name: &str) -> Result<String, String> {
-    // The worker's own address (through Reflect: one web-sys feature less to build).
-    let page = Reflect::get(&js_sys::global(), &"location".into())
-        .and_then(|l| Reflect::get(&l, &"href".into()))
+    // The page's folder, which web/worker_loader.js is given (the worker runs from a blob URL,
+    // which is no base for others), else the worker's own address (through Reflect: one
+    // web-sys feature less to build).
+    let global = js_sys::global();
+    let page = Reflect::get(&global, &"__gradpatchBase".into())
         .ok()
-        .and_then(|h| h.as_string())
+        .and_then(|b| b.as_string())
+        .or_else(|| {
+            Reflect::get(&global, &"location".into())
+                .and_then(|l| Reflect::get(&l, &"href".into()))
+                .ok()
+                .and_then(|h| h.as_string())
+        })
         .unwrap_or_default();
     let url =
         web_sys::Url::new_with_base(base, &page).map_err(|_| format!("`{base}` is not a URL"))?;
