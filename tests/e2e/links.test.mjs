@@ -8,10 +8,12 @@ const { gpu, base } = await setup();
 
 test('links: bad parameters warn, text from the URL stays text, unknown model URLs ask first', async () => {
   const evil = encodeURIComponent('<img src=x onerror="window.__owned=1">|b|c|d');
-  const page = await open(gpu, base, `?model=bundled&n=0&zzz=1&task=custom&pairs=${evil}&tab=prompts`);
+  const page = await open(gpu, base, `?model=bundled&n=0&zzz=1&zzz=2&task=custom&pairs=${evil}&tab=prompts`);
   await page.waitForSelector('[data-testid="warning"]');
   const warnings = await page.locator('[data-testid="warning"]').allInnerTexts();
   assert(warnings.some((w) => w.includes('`n`')) && warnings.some((w) => w.includes('`zzz`')), warnings.join('\n'));
+  // Two equal warnings are two banners (they were keyed by their text).
+  assert(warnings.filter((w) => w.includes('`zzz`')).length === 2, warnings.join('\n'));
   assert(await page.$('img') === null, 'no element from the URL');
   assert(await page.evaluate(() => window.__owned) === undefined, 'no script from the URL');
   await done(page);

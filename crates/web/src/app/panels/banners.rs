@@ -14,11 +14,12 @@ pub fn Banners() -> impl IntoView {
     let banners = Memo::new(move |_| ctx.page.with(|p| p.banners.clone()));
     view! {
         <div class="banners">
-            <For each=move || banners.get().warnings key=|w| w.clone() let:w>
-                <div class="banner warning" data-testid="warning">{w}</div>
+            // Keyed by place and text: two equal messages are two banners, not one.
+            <For each=move || banners.get().warnings.into_iter().enumerate() key=|w| w.clone() let:w>
+                <div class="banner warning" data-testid="warning">{w.1}</div>
             </For>
-            <For each=move || banners.get().notices key=|n| n.clone() let:n>
-                <div class="banner notice" data-testid="notice">{n}</div>
+            <For each=move || banners.get().notices.into_iter().enumerate() key=|n| n.clone() let:n>
+                <div class="banner notice" data-testid="notice">{n.1}</div>
             </For>
             {move || banners.get().error.map(|e| {
                 let offer_bundled = ctx.state.with(|s| s.model != ModelChoice::Bundled);

@@ -14,7 +14,17 @@ pub(super) fn save_text(text: &str, name: &str, mime: &str) {
         && let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob)
     {
         download_url(&url, name);
-        let _ = web_sys::Url::revoke_object_url(&url);
+        // Revoked a minute later, once the download has started: revoking it at once can
+        // cancel the download in some browsers.
+        let revoke = wasm_bindgen::closure::Closure::once_into_js(move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                wasm_bindgen::JsCast::unchecked_ref(&revoke),
+                60_000,
+            );
+        }
     }
 }
 
