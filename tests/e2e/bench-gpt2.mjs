@@ -106,7 +106,7 @@ async function reportFinished(page) {
     .flatMap((m) => ['heads', 'neurons'].map((k) => [`${m}.${k}`, ((json.scores || json)[m]?.[k] ?? [null]).flat(3).filter((x) => x === null).length]))
     .filter(([, nulls]) => nulls > 0);
   const { loaded, times, lastProgress } = stageTimes(msgs);
-  const done = msgs.find((m) => m.kind === 'Results');
+  const done = msgs.find((m) => m.kind === 'Results' && m.v.finished);
   console.log(header(loaded.v.info.backend));
   const row = (label, ms) => console.log(`${label.padEnd(34)}${(ms / 1000).toFixed(1).padStart(8)}`);
   console.log('stage                               wall s');
@@ -163,7 +163,9 @@ try {
           const d = e.data;
           if (!d || typeof d !== 'object') return;
           const kind = Object.keys(d)[0];
-          if (kind === 'Download' || kind === 'Results') { window.__bench.push({ t: performance.now(), kind }); return; }
+          if (kind === 'Download') { window.__bench.push({ t: performance.now(), kind }); return; }
+          // Results come after each method (finished: false) and at the end (finished: true).
+          if (kind === 'Results') { window.__bench.push({ t: performance.now(), kind, v: { finished: !!d[kind].finished } }); return; }
           window.__bench.push({ t: performance.now(), kind, v: d[kind] });
         });
       }
@@ -188,7 +190,7 @@ try {
   while (Date.now() - t0 < limitMs) {
     await page.waitForTimeout(5000);
     const state = await page.evaluate(() => ({
-      done: window.__bench.some((m) => m.kind === 'Results'),
+      done: window.__bench.some((m) => m.kind === 'Results' && m.v.finished),
       error: document.querySelector('[data-testid="error"]')?.innerText || null,
       last: window.__bench.filter((m) => m.kind === 'Progress').at(-1)?.v || null,
     }));

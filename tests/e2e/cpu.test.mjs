@@ -12,8 +12,10 @@ test('no WebGPU: the CPU fallback says so and gives results', async () => {
     const page = await open(cpu, base, '?model=bundled&n=1&seed=3&steps=2&atp=0&pos=0');
     await waitResults(page);
     const notices = await page.locator('[data-testid="notice"]').allInnerTexts();
-    assert(notices.some((n) => n.includes('no WebGPU')), notices.join('\n'));
-    assert((await page.innerText('[data-testid="model-info"]')).includes('CPU'), 'computing on the CPU');
+    // It says it computes on one thread (a page that is not a threaded build never has more).
+    assert(notices.some((n) => n.includes('no WebGPU') && n.includes('(one thread)')), notices.join('\n'));
+    const info = await page.innerText('[data-testid="model-info"]');
+    assert(info.includes('CPU (ndarray, one thread, SIMD)'), `computing on the CPU: ${info}`);
     await done(page);
   } finally {
     await cpu.close();

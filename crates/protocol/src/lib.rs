@@ -78,7 +78,7 @@ pub struct ModelInfo {
     pub d_mlp: usize,
     pub d_vocab: usize,
     pub n_ctx: usize,
-    /// "WebGPU (…adapter…)" or "CPU (ndarray)".
+    /// "WebGPU" or "CPU (ndarray, one thread, SIMD)".
     pub backend: String,
     pub load_seconds: f64,
     /// Size of the worker's wasm memory after loading (must stay well under 4 GiB).

@@ -73,16 +73,20 @@ async fn self_test(device: &Device) -> Result<(), String> {
     }
 }
 
+/// What the CPU backend is, as the page shows it: one thread (a wasm worker gets more only as a
+/// threaded build, which the stable toolchain cannot make), with SIMD.
+const CPU_LABEL: &str = "CPU (ndarray, one thread, SIMD)";
+
 /// The device to compute on, its description, and a notice when it is not what was asked.
 pub async fn pick(cpu_only: bool) -> (Device, String, Option<String>) {
     if cpu_only {
-        return (cpu(), "CPU (ndarray)".into(), None);
+        return (cpu(), CPU_LABEL.into(), None);
     }
     if !has_webgpu().await {
         return (
             cpu(),
-            "CPU (ndarray)".into(),
-            Some("This browser has no WebGPU (or no WebGPU adapter): computing on the CPU instead, which is much slower.".into()),
+            CPU_LABEL.into(),
+            Some("This browser has no WebGPU (or no WebGPU adapter): computing on the CPU instead (one thread), which is much slower.".into()),
         );
     }
     // (web/worker_loader.js makes every device request ask for `subgroups` when offered.)
@@ -98,8 +102,8 @@ pub async fn pick(cpu_only: bool) -> (Device, String, Option<String>) {
         Ok(device) => (device, "WebGPU".into(), None),
         Err(why) => (
             cpu(),
-            "CPU (ndarray)".into(),
-            Some(format!("{why}. Computing on the CPU instead.")),
+            CPU_LABEL.into(),
+            Some(format!("{why}. Computing on the CPU instead (one thread).")),
         ),
     }
 }
