@@ -76,12 +76,14 @@ impl Page {
             results.config.model
         );
         let under = std::mem::replace(&mut self.phase, Phase::Idle).without_file();
+        // The statistics shown are computed from the scores shown, never taken from the file
+        // (a file edited, or written by an older version, may carry others).
+        let results = results.at_percentile(self.config.options.percentile);
         self.phase = Phase::ViewingFile {
             results: SharedResults::new(results),
             from,
             under: Box::new(under),
         };
-        self.apply_percentile(self.config.options.percentile);
     }
 
     pub(crate) fn open_failed(&mut self, from: &ResultsFrom, message: &str) {

@@ -220,3 +220,31 @@ fn a_newer_open_wins_over_an_older_one_that_answers_later() {
         Some(0.6)
     );
 }
+
+/// The statistics of an opened file are computed from its scores: a file whose stored
+/// statistics disagree with them (edited, or from an older version) shows the true ones.
+#[test]
+fn an_opened_files_statistics_are_recomputed_from_its_scores() {
+    let all = [Method::Atp, Method::Ig, Method::Ap];
+    let honest = results(2, &all, 0.9, true);
+    let mut forged = honest.clone();
+    if let Some(s) = forged.stats.as_mut() {
+        s.heads.pearson_mean = 0.123;
+    }
+    let (page, _) = start("?model=bundled", false);
+    let (page, _) = step(
+        page,
+        Event::Opened {
+            from: ResultsFrom::File("forged.json".into()),
+            results: Ok(Box::new(forged)),
+            ticket: None,
+        },
+    );
+    let shown = page.results().expect("shown");
+    assert_eq!(shown.stats, honest.stats);
+    assert_eq!(shown.stats_pairs, honest.stats_pairs);
+    assert_ne!(
+        shown.stats.as_ref().map(|s| s.heads.pearson_mean),
+        Some(0.123)
+    );
+}
