@@ -31,6 +31,31 @@ test('cancel aborts a request waiting for headers and one stalled mid-body; Load
   }
 });
 
+test('Cancel ends a wait for another tab\'s download of the same file at once', async () => {
+  const context = await gpu.newContext({ viewport: { width: 1500, height: 1000 } });
+  try {
+    // Tab A downloads the weights and stalls mid-body, holding the file's lock for 30 s.
+    const a = await loadFrom(context, base, 'stall-body/');
+    await a.waitForSelector('[data-testid="download"]', { timeout: 30000 });
+    await a.waitForTimeout(1000);
+    // Tab B wants the same file: it waits for A's lock.
+    const b = await loadFrom(context, base, 'stall-body/');
+    await b.waitForTimeout(3000);
+    assert(await b.$('[data-testid="error"]') === null, 'B is waiting');
+    const t0 = Date.now();
+    await b.click('[data-testid="cancel-load"]');
+    await waitError(b, /cancelled/);
+    const waited = Date.now() - t0;
+    assert(waited < 10000, `Cancel took ${waited} ms: it waited for the other tab`);
+    await a.click('[data-testid="cancel-load"]');
+    await waitError(a, /cancelled/);
+    await done(b);
+    await done(a);
+  } finally {
+    await context.close();
+  }
+});
+
 test('a download stalled for 30 s ends with a clear error and Retry', async () => {
   const page = await loadFrom(gpu, base, 'stall-body/');
   await page.waitForFunction(() => /stalled: no data for 30 s/.test(document.querySelector('[data-testid="error"]')?.innerText || ''), null, { timeout: 90000 });

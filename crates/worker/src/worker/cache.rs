@@ -2,6 +2,7 @@
 //! from downloading and storing the same file at once.
 
 use std::cell::Cell;
+use std::rc::Rc;
 
 use js_sys::{Array, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -74,8 +75,25 @@ impl Drop for LockGuard {
 /// Takes the Web Lock named after `url` (shared by every tab and worker of the origin), so that
 /// two tabs never download and store the same file at once: the second waits, then finds it in
 /// the cache. `None` without Web Locks (older browsers, insecure origins): the Cache API's puts
-/// are atomic anyway, so the worst case is a second download.
-pub async fn lock(url: &str) -> Option<LockGuard> {
+/// are atomic anyway, so the worst case is a second download. Cancel ends the wait (`Err`).
+pub async fn lock(url: &str, cancel: &Rc<Cell<bool>>) -> Result<Option<LockGuard>, String> {
+    let Some((locks, request)) = web_locks() else {
+        return Ok(None);
+    };
+    let abort = web_sys::AbortController::new().map_err(js_err)?;
+    super::fetch::set_abort(Some(abort.clone()));
+    let taken = take_lock(url, &locks, &request, &abort.signal()).await;
+    super::fetch::set_abort(None);
+    if cancel.get() {
+        // Taken just as Cancel came: let it go.
+        drop(taken);
+        return Err(format!("waiting for {url} cancelled"));
+    }
+    Ok(taken)
+}
+
+/// `navigator.locks` and its `request`, where the browser has them.
+fn web_locks() -> Option<(JsValue, js_sys::Function)> {
     let nav = Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
     let locks = Reflect::get(&nav, &"locks".into())
         .ok()
@@ -84,6 +102,16 @@ pub async fn lock(url: &str) -> Option<LockGuard> {
         .ok()?
         .dyn_into()
         .ok()?;
+    Some((locks, request))
+}
+
+/// Waits for the lock (`None` when the wait was aborted or the request failed).
+async fn take_lock(
+    url: &str,
+    locks: &JsValue,
+    request: &js_sys::Function,
+    signal: &web_sys::AbortSignal,
+) -> Option<LockGuard> {
     // The lock is held until the promise its callback returns settles: `release` settles it.
     let mut release = None;
     let held = js_sys::Promise::new(&mut |resolve, _| release = Some(resolve));
@@ -95,8 +123,17 @@ pub async fn lock(url: &str) -> Option<LockGuard> {
         held.into()
     });
     let name = JsValue::from_str(&format!("gradpatch-file:{url}"));
-    request.call2(&locks, &name, &callback).ok()?;
-    JsFuture::from(acquired).await.ok()?;
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"signal".into(), signal).ok()?;
+    // The request's own promise rejects when the wait is aborted (and settles only after the
+    // release otherwise): raced with the acquisition, an abort ends the wait.
+    let requested: js_sys::Promise = request
+        .call3(locks, &name, &options, &callback)
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let raced = js_sys::Promise::race(&Array::of2(&acquired, &requested));
+    JsFuture::from(raced).await.ok()?;
     Some(LockGuard { release })
 }
 

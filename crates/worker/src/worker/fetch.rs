@@ -138,6 +138,11 @@ thread_local! {
     static ABORT: std::cell::RefCell<Option<web_sys::AbortController>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Makes `abort` what Cancel aborts (a wait for another tab's lock, a request), until taken.
+pub(super) fn set_abort(abort: Option<web_sys::AbortController>) {
+    ABORT.with(|a| *a.borrow_mut() = abort);
+}
+
 /// Aborts the download in flight, if any.
 pub fn abort_current() {
     ABORT.with(|a| {
@@ -249,13 +254,19 @@ pub fn file_url(base: &str, name: &str) -> Result<String, String> {
 /// One file: from the cache when it is there and parses, else downloaded (and cached when the
 /// quota allows). `Ok(None)` when the server says 404 and the file is optional.
 pub async fn get<T>(want: &Want<'_, T>, cancel: &Rc<Cell<bool>>) -> Result<Option<T>, String> {
-    let _lock = lock(&want.url).await;
+    let _lock = lock(&want.url, cancel).await?;
     let cache = cache_or_notice().await;
     if let Some(cache) = &cache
         && let Ok(hit) = JsFuture::from(cache.match_with_str(&want.url)).await
         && let Ok(resp) = hit.dyn_into::<Response>()
     {
-        match from_cache(&resp, want).await {
+        let read = from_cache(&resp, want).await;
+        // Reading a large cached file takes a while and cannot be interrupted: a Cancel pressed
+        // meanwhile takes effect here.
+        if cancel.get() {
+            return Err(format!("loading {} cancelled", want.name));
+        }
+        match read {
             Ok(v) => return Ok(Some(v)),
             Err(e) => {
                 let _ = JsFuture::from(cache.delete_with_str(&want.url)).await;
