@@ -16,9 +16,10 @@ use super::body::read_body;
 use super::cache::cache_or_notice;
 use super::fetch::{NoAnswer, Pin, Want, fetch_fresh, file_url, js_err};
 
-/// The manifest at `base`, if the folder has one. A folder without one (404) loads by plain
-/// URLs as before; offline or with a failing server, the manifest seen last (if cached) is used.
-/// A server that does not answer at all, and Cancel, end the load here.
+/// The manifest at `base`, if the folder has one. A folder without one (404, or an answer that
+/// is not a manifest) loads by plain URLs as before; offline or with a failing server, the
+/// manifest seen last (if cached) is used. A server that does not answer at all, and Cancel,
+/// end the load here.
 pub async fn fetch(base: &str, cancel: &Rc<Cell<bool>>) -> Result<Option<Manifest>, String> {
     let url = file_url(base, "manifest.json")?;
     let cache = cache_or_notice().await;
@@ -39,8 +40,16 @@ pub async fn fetch(base: &str, cancel: &Rc<Cell<bool>>) -> Result<Option<Manifes
             parse: &Ok,
             pin: None,
         };
-        let bytes = read_body(&resp, &want, None, cancel).await?;
-        let manifest = Manifest::parse(&bytes)?;
+        // Many hosts answer any path with a page (an SPA's index.html, an error page): what is
+        // not a manifest counts as none, and the folder loads by plain URLs.
+        let bytes = match read_body(&resp, &want, None, cancel).await {
+            Ok(bytes) => bytes,
+            Err(e) if cancel.get() => return Err(e),
+            Err(_) => return Ok(None),
+        };
+        let Ok(manifest) = Manifest::parse(&bytes) else {
+            return Ok(None);
+        };
         if let Some(cache) = &cache {
             let copy = Uint8Array::from(bytes.as_slice());
             if let Ok(resp) = Response::new_with_opt_buffer_source(Some(&copy)) {
