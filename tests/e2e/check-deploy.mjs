@@ -12,23 +12,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { checks } from './checks.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.resolve(process.argv[2] || path.join(root, 'target', 'debug', 'gradpatch'));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-deploy-'));
 const N = 4;
 const RUN = ['--ioi', '6', '--seed', '4', '--ig-steps', '4', '--positions'];
-let passed = 0, failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e.message}`);
-  }
-}
+const { check, finish } = checks('deploy');
 function assert(ok, why) { if (!ok) throw new Error(why); }
 
 // `gradpatch` on the PATH, as in the image and on the nodes.
@@ -176,5 +167,4 @@ await check('Dockerfile: a multi-stage build of the CLI with openblas, the Vulka
 });
 
 fs.rmSync(tmp, { recursive: true, force: true });
-console.log(`deploy: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

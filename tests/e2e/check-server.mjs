@@ -8,6 +8,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { staticHandler } from '../../web/build/static-server.mjs';
+import { checks } from './checks.mjs';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-server-'));
 const dist = path.join(tmp, 'dist');
@@ -46,18 +47,7 @@ function get(p, headers = {}) {
   });
 }
 
-let passed = 0, failed = 0;
-async function check(name, fn) {
-  try {
-    const why = await fn();
-    if (why) throw new Error(why);
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e.message}`);
-  }
-}
+const { check, finish } = checks('server');
 
 await check('a file of the site is served', async () => {
   const r = await get('/');
@@ -94,5 +84,4 @@ await check('a file that vanishes while served is a 500, and the server goes on'
 
 server.close();
 fs.rmSync(tmp, { recursive: true, force: true });
-console.log(`server: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();
