@@ -188,6 +188,23 @@ impl NoAnswer {
     }
 }
 
+/// `url`'s response, its headers waited for under the stall timer (the body is the caller's).
+async fn answer(url: &str, init: &web_sys::RequestInit) -> Result<Response, NoAnswer> {
+    match or_stall(&scope().fetch_with_str_and_init(url, init)).await {
+        Ok(Some(resp)) => resp
+            .dyn_into()
+            .map_err(|e| NoAnswer::Unreachable(js_err(e))),
+        Ok(None) => Err(NoAnswer::Stalled(format!(
+            "the server of {url} sent no answer in {} s: try again (Retry) or later",
+            STALL_MS / 1000
+        ))),
+        Err(e) => Err(NoAnswer::Unreachable(format!(
+            "could not download {url}: {} (offline, or the server refuses cross-origin requests?)",
+            js_err(e)
+        ))),
+    }
+}
+
 /// `url` fetched fresh from the server (revalidated, never the HTTP cache's copy unchecked),
 /// abortable by Cancel and bounded by the stall timer like every download.
 pub(super) async fn fetch_fresh(url: &str, cancel: &Rc<Cell<bool>>) -> Result<Response, NoAnswer> {
@@ -195,29 +212,17 @@ pub(super) async fn fetch_fresh(url: &str, cancel: &Rc<Cell<bool>>) -> Result<Re
     let init = web_sys::RequestInit::new();
     init.set_signal(Some(&abort.signal()));
     init.set_cache(web_sys::RequestCache::NoCache);
-    ABORT.with(|a| *a.borrow_mut() = Some(abort.clone()));
-    let answer = or_stall(&scope().fetch_with_str_and_init(url, &init)).await;
-    ABORT.with(|a| a.borrow_mut().take());
+    set_abort(Some(abort.clone()));
+    let got = answer(url, &init).await;
+    set_abort(None);
     if cancel.get() {
         abort.abort();
         return Err(NoAnswer::Cancelled(format!("download of {url} cancelled")));
     }
-    match answer {
-        Ok(Some(resp)) => resp
-            .dyn_into()
-            .map_err(|e| NoAnswer::Unreachable(js_err(e))),
-        Ok(None) => {
-            abort.abort();
-            Err(NoAnswer::Stalled(format!(
-                "the server of {url} sent no answer in {} s: try again (Retry) or later",
-                STALL_MS / 1000
-            )))
-        }
-        Err(e) => Err(NoAnswer::Unreachable(format!(
-            "could not download {url}: {}",
-            js_err(e)
-        ))),
+    if let Err(NoAnswer::Stalled(_)) = got {
+        abort.abort();
     }
+    got
 }
 
 /// The URL of `name` in the folder `base` names (absolute, or relative to the page), built with
@@ -280,9 +285,9 @@ pub async fn get<T>(want: &Want<'_, T>, cancel: &Rc<Cell<bool>>) -> Result<Optio
         }
     }
     let abort = web_sys::AbortController::new().map_err(js_err)?;
-    ABORT.with(|a| *a.borrow_mut() = Some(abort.clone()));
+    set_abort(Some(abort.clone()));
     let result = download(want, &abort, cache.as_ref(), cancel).await;
-    ABORT.with(|a| a.borrow_mut().take());
+    set_abort(None);
     if result.is_err() {
         abort.abort();
         if let Some(cache) = &cache {
@@ -326,23 +331,7 @@ async fn download<T>(
     let (url, name) = (&want.url, want.name);
     let init = web_sys::RequestInit::new();
     init.set_signal(Some(&abort.signal()));
-    let unreachable = |e: JsValue| {
-        format!(
-            "could not download {url}: {} (offline, or the server refuses cross-origin requests?)",
-            js_err(e)
-        )
-    };
-    let resp: Response = or_stall(&scope().fetch_with_str_and_init(url, &init))
-        .await
-        .map_err(unreachable)?
-        .ok_or_else(|| {
-            format!(
-                "the server of {url} sent no answer in {} s: try again (Retry) or later",
-                STALL_MS / 1000
-            )
-        })?
-        .dyn_into()
-        .map_err(js_err)?;
+    let resp = answer(url, &init).await.map_err(NoAnswer::into_message)?;
     if resp.status() == 404 && want.optional {
         return Ok(None);
     }
