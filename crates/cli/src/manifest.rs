@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use gradpatch_model::{Manifest, ManifestFile};
-use sha2::{Digest, Sha256};
 
 /// The manifest of the model files in `dir` (those present of config.json, tokenizer.json,
 /// model.safetensors; the weights and tokenizer are required).
@@ -21,14 +20,10 @@ pub fn of_folder(dir: &Path) -> Result<Manifest, String> {
         }
         let bytes =
             std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let sha256 = Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
         files.push(ManifestFile {
             name: name.to_string(),
             bytes: bytes.len() as u64,
-            sha256,
+            sha256: crate::shard::sha256_hex(&bytes),
         });
     }
     Ok(Manifest { files })

@@ -68,17 +68,19 @@ pub struct ModelDigest {
     pub tokenizer_sha256: String,
 }
 
+/// SHA-256 of `bytes` in lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl ModelDigest {
     pub fn of(weights: &[u8], tokenizer: &[u8]) -> Self {
-        let hex = |bytes: &[u8]| {
-            Sha256::digest(bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        };
         Self {
-            weights_sha256: hex(weights),
-            tokenizer_sha256: hex(tokenizer),
+            weights_sha256: sha256_hex(weights),
+            tokenizer_sha256: sha256_hex(tokenizer),
         }
     }
 }
