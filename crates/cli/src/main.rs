@@ -192,6 +192,7 @@ fn pins(preset: gradpatch_config::Preset) -> serde_json::Value {
 
 /// `--preset` of `pins`: a preset's key as links write it.
 fn parse_preset(key: &str) -> Result<gradpatch_config::Preset, String> {
+    use gradpatch_terms::Keyed;
     gradpatch_config::Preset::from_key(key).ok_or_else(|| {
         let keys: Vec<&str> = gradpatch_config::Preset::ALL
             .iter()

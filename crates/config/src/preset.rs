@@ -1,7 +1,7 @@
 //! The models the page offers by name: Hugging Face checkpoints pinned by revision, size and
 //! SHA-256 (the worker refuses any other bytes), with what a download and a run cost.
 
-use gradpatch_terms::{Stage, StudyOptions};
+use gradpatch_terms::{Keyed, Stage, StudyOptions};
 
 /// A file of a preset whose bytes are known: the worker refuses anything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,21 +78,23 @@ const MEDIUM_FILES: [PinnedFile; 3] = [
 /// pass).
 const SMALL_COMPONENTS: f64 = 12.0 * 12.0;
 
-impl Preset {
-    pub const ALL: [Preset; 3] = [Preset::Gpt2Small, Preset::DistilGpt2, Preset::Gpt2Medium];
+impl Keyed for Preset {
+    fn all() -> &'static [Preset] {
+        &Preset::ALL
+    }
 
     /// Its value in links (`model=…`); GPT-2 small is the default and is left out.
-    pub fn key(self) -> &'static str {
+    fn key(self) -> &'static str {
         match self {
             Preset::Gpt2Small => "gpt2",
             Preset::DistilGpt2 => "distilgpt2",
             Preset::Gpt2Medium => "gpt2-medium",
         }
     }
+}
 
-    pub fn from_key(key: &str) -> Option<Preset> {
-        Preset::ALL.into_iter().find(|p| p.key() == key)
-    }
+impl Preset {
+    pub const ALL: [Preset; 3] = [Preset::Gpt2Small, Preset::DistilGpt2, Preset::Gpt2Medium];
 
     /// What the page calls it.
     pub fn title(self) -> &'static str {
@@ -177,28 +179,18 @@ impl Preset {
         let (layers, heads, _) = self.shape();
         let forward = self.forward_params() / Preset::Gpt2Small.forward_params();
         let components = (layers * heads) as f64 / SMALL_COMPONENTS;
-        let per_prompt: f64 = options
-            .stages()
-            .into_iter()
-            .map(|stage| {
-                let per_component = matches!(
-                    stage,
-                    Stage::Scores(gradpatch_terms::Method::Ap)
-                        | Stage::Positions(gradpatch_terms::Method::Ap)
-                );
-                let scale = if per_component {
-                    forward * components
-                } else {
-                    forward
-                };
-                options.gpt2_seconds(stage) * scale
-            })
-            .sum();
-        if options.methods.is_empty() {
-            0.0
-        } else {
-            n_prompts as f64 * per_prompt
-        }
+        options.scaled_cpu_seconds(n_prompts, |stage| {
+            let per_component = matches!(
+                stage,
+                Stage::Scores(gradpatch_terms::Method::Ap)
+                    | Stage::Positions(gradpatch_terms::Method::Ap)
+            );
+            if per_component {
+                forward * components
+            } else {
+                forward
+            }
+        })
     }
 
     /// The preset whose files live at `base`.

@@ -5,8 +5,8 @@ use gradpatch_config::{
     decode_component, encode_component,
 };
 use gradpatch_terms::{
-    Backend, Baseline, Component, Corruption, Direction, Method, MethodPair, MethodSet, PromptPair,
-    Prompts, Quadrature, Ranking, StudyOptions,
+    Backend, Baseline, Component, Corruption, Direction, Keyed, Method, MethodPair, MethodSet,
+    PromptPair, Prompts, Quadrature, Ranking, StudyOptions,
 };
 
 fn pair(a: Method, b: Method) -> MethodPair {

@@ -8,6 +8,7 @@ use common::*;
 use gradpatch_config::{ModelChoice, Preset};
 use gradpatch_page::{AfterLoad, Choice, Effect, Event, Phase};
 use gradpatch_protocol::{CachedFile, FromWorker, ModelSource, ToWorker};
+use gradpatch_terms::Keyed;
 
 fn cache(urls: &[String]) -> Event {
     worker(FromWorker::Cache {

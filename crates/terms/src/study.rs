@@ -238,10 +238,20 @@ impl StudyOptions {
     /// Rough seconds `n_prompts` prompts take on GPT-2 small (see [`Self::gpt2_seconds`]): the
     /// estimate the page shows before a download and before a run. Zero when no method runs.
     pub fn gpt2_cpu_seconds(&self, n_prompts: usize) -> f64 {
+        self.scaled_cpu_seconds(n_prompts, |_| 1.0)
+    }
+
+    /// [`Self::gpt2_cpu_seconds`] on another model: each stage's GPT-2-small time times
+    /// `scale(stage)`.
+    pub fn scaled_cpu_seconds(&self, n_prompts: usize, scale: impl Fn(Stage) -> f64) -> f64 {
         if self.methods.is_empty() {
             return 0.0;
         }
-        let per_prompt: f64 = self.stages().iter().map(|&s| self.gpt2_seconds(s)).sum();
+        let per_prompt: f64 = self
+            .stages()
+            .iter()
+            .map(|&s| self.gpt2_seconds(s) * scale(s))
+            .sum();
         n_prompts as f64 * per_prompt
     }
 }

@@ -5,7 +5,7 @@
 
 use gradpatch_config::{ModelChoice, Preset, ResultsLink};
 use gradpatch_page::{Choice, Event};
-use gradpatch_terms::duration_text;
+use gradpatch_terms::{Keyed, duration_text};
 use leptos::prelude::*;
 
 use super::Ctx;

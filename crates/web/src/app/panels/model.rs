@@ -3,7 +3,7 @@
 
 use gradpatch_config::{ModelChoice, ModelUrl, Preset};
 use gradpatch_page::Event;
-use gradpatch_terms::Backend;
+use gradpatch_terms::{Backend, Keyed};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DragEvent, File, HtmlInputElement};
