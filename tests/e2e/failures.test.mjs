@@ -144,8 +144,8 @@ test('a cached weights file that arrives whole but does not load is evicted, so 
       for (const req of await cache.keys()) {
         if (!req.url.endsWith('model.safetensors')) continue;
         const bytes = new Uint8Array(await (await cache.match(req)).arrayBuffer());
-        const start = 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true));
         const view = new DataView(bytes.buffer);
+        const start = 8 + Number(view.getBigUint64(0, true));
         const from = start + Math.floor((bytes.length - start - 65536) / 4) * 4;
         for (let i = Math.max(from, start); i + 4 <= bytes.length; i += 4) view.setFloat32(i, NaN, true);
         await cache.put(req, new Response(bytes));

@@ -191,18 +191,27 @@ for (const p of PRESETS) {
   });
 }
 
-test('a redeployed demo model is what the page loads, never the old one from the cache (the bundled model is addressed by its content)', async () => {
-  // A site of its own (a copy of dist/) on a fixed port, so the redeployed site has the same
-  // origin, hence the same Cache API storage, as the first.
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-redeploy-'));
+/**
+ * A copy of dist/ in a folder of its own, to change as a host would (a redeploy, no headers),
+ * served by the static host on `port` (0: any free one); `remove()` deletes it.
+ */
+function siteCopy(name) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `gradpatch-${name}-`));
   const site = path.join(tmp, 'site');
   fs.cpSync(dist, site, { recursive: true });
-  const serve = (port) => new Promise((resolve) => {
+  const serve = (port = 0) => new Promise((resolve) => {
     const handle = staticHandler(site);
     const server = http.createServer((req, res) => { if (!handle(req, res)) { res.writeHead(404); res.end(); } });
     server.listen(port, '127.0.0.1', () => resolve(server));
   });
-  let server = await serve(0);
+  return { site, serve, remove: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+}
+
+test('a redeployed demo model is what the page loads, never the old one from the cache (the bundled model is addressed by its content)', async () => {
+  // A site of its own (a copy of dist/) on a fixed port, so the redeployed site has the same
+  // origin, hence the same Cache API storage, as the first.
+  const { site, serve, remove } = siteCopy('redeploy');
+  let server = await serve();
   const port = server.address().port;
   const context = await gpu.newContext({ viewport: { width: 1500, height: 1000 } });
   try {
@@ -237,19 +246,15 @@ test('a redeployed demo model is what the page loads, never the old one from the
   } finally {
     await context.close();
     server.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    remove();
   }
 });
 
 test('framed by another page on a host that sends no headers (GitHub Pages), the page refuses to run and offers to open on its own', async () => {
   // dist/ without its _headers file: no frame-ancestors header protects it.
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-framed-'));
-  const site = path.join(tmp, 'site');
-  fs.cpSync(dist, site, { recursive: true });
+  const { site, serve, remove } = siteCopy('framed');
   fs.rmSync(path.join(site, '_headers'));
-  const handle = staticHandler(site);
-  const server = http.createServer((req, res) => { if (!handle(req, res)) { res.writeHead(404); res.end(); } });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const server = await serve();
   const url = `http://127.0.0.1:${server.address().port}/?model=bundled`;
   const page = await gpu.newPage();
   try {
@@ -265,7 +270,7 @@ test('framed by another page on a host that sends no headers (GitHub Pages), the
   } finally {
     await page.close();
     server.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    remove();
   }
 });
 
