@@ -16,11 +16,11 @@ port="${PORT:-8080}"
 need_page_tools
 
 if [ "${1:-}" = "--dev" ]; then
-  say "building and serving the development build; then open http://127.0.0.1:$port/?model=bundled"
+  say "building and serving the development build; then open http://127.0.0.1:$port/#model=bundled"
   exec trunk serve --port "$port"
 fi
 
 # Cargo's fingerprints and the wasm-opt cache make this quick when nothing changed.
 bash web/build/release.sh
-say "open http://127.0.0.1:$port/?model=bundled (Ctrl-C stops the server)"
+say "open http://127.0.0.1:$port/#model=bundled (Ctrl-C stops the server)"
 exec node web/build/static-server.mjs dist --port "$port"

@@ -48,7 +48,7 @@ onRun('charts: hover shows every method\'s score, click selects in every chart a
   assert(/^L\d+H\d+: AtP -?[\d.]+, IG -?[\d.]+, AP -?[\d.]+$/.test(text), `tooltip: ${text}`);
   await click();
   const sel = text.split(':')[0];
-  await page.waitForFunction((s) => location.search.includes(`sel=${s}`), sel, { timeout: 5000 });
+  await page.waitForFunction((s) => location.hash.includes(`sel=${s}`), sel, { timeout: 5000 });
   assert((await page.innerText('[data-testid="selected"]')).startsWith(sel), `selected: ${await page.innerText('[data-testid="selected"]')}`);
   // The neuron tab: the maps and a top-neuron table per method (15 rows, every score each).
   await page.click('[data-testid="tab-neurons"]');
@@ -75,7 +75,7 @@ onRun('positions tab: a heatmap per method over the tokens; hover shows token, h
   assert(/^L\d+H\d+ at token \d+ ".*": AtP -?[\d.]+, IG -?[\d.]+, AP -?[\d.]+/.test(text), `tooltip: ${text}`);
   await click();
   const sel = text.split(' ')[0];
-  await page.waitForFunction((s) => location.search.includes(`sel=${s}`), sel, { timeout: 5000 });
+  await page.waitForFunction((s) => location.hash.includes(`sel=${s}`), sel, { timeout: 5000 });
   assert((await page.innerText('[data-testid="selected"]')).startsWith(sel), 'selected everywhere');
   const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-chart="positions-atp"] .png')]);
   assert(png.suggestedFilename() === 'positions-atp.png', png.suggestedFilename());
@@ -83,7 +83,7 @@ onRun('positions tab: a heatmap per method over the tokens; hover shows token, h
 
 onRun('faithfulness tab: a chart per kind with a curve per method and the random band; hover shows k, each value and the component added; a table; PNG', async (page) => {
   await page.click('[data-testid="tab-faithfulness"]');
-  await page.waitForFunction(() => location.search.includes('tab=faithfulness'), null, { timeout: 5000 });
+  await page.waitForFunction(() => location.hash.includes('tab=faithfulness'), null, { timeout: 5000 });
   for (const kind of ['heads', 'neurons']) await page.waitForSelector(`[data-chart="faith-${kind}"] canvas`);
   // Prompt 1 is chosen: the tooltip names the component each method adds at that k.
   const { text } = await hoverChart(page, 'faith-heads', 200, 120);
@@ -113,7 +113,7 @@ function graphLayout(layers, heads) {
 onRun('circuit tab: the top edges as a graph; hover gives an edge\'s three scores, a click selects the head, the slider and the method are in the link; SVG and PNG', async (page) => {
   const json = await exportedResults(page);
   await page.click('[data-testid="tab-circuit"]');
-  await page.waitForFunction(() => location.search.includes('tab=circuit'), null, { timeout: 5000 });
+  await page.waitForFunction(() => location.hash.includes('tab=circuit'), null, { timeout: 5000 });
   await page.waitForSelector('[data-chart="circuit-graph"] canvas');
   await page.selectOption('[data-testid="prompt-select"]', 'mean');
   const caption = await page.innerText('[data-testid="graph-caption"]');
@@ -122,7 +122,7 @@ onRun('circuit tab: the top edges as a graph; hover gives an edge\'s three score
   const max = await page.$eval('[data-testid="graph-edges"]', (el) => el.max);
   assert(Number(max) === json.edges.n_edges, `slider max ${max} vs ${json.edges.n_edges} edges`);
   await page.$eval('[data-testid="graph-edges"]', (el, v) => { el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); }, max);
-  await page.waitForFunction((v) => location.search.includes(`gk=${v}`), max, { timeout: 5000 });
+  await page.waitForFunction((v) => location.hash.includes(`gk=${v}`), max, { timeout: 5000 });
   // The edge input -> a0.0<k, hovered at its middle: its EAP, EAP-IG and exact scores.
   const g = graphLayout(json.edges.layers, json.edges.heads);
   const [hx, hy] = g.head(0, 0);
@@ -138,12 +138,12 @@ onRun('circuit tab: the top edges as a graph; hover gives an edge\'s three score
   const head = await hoverChart(page, 'circuit-graph', sx, sy);
   assert(head.text.startsWith('L1H2'), head.text);
   await head.click();
-  await page.waitForFunction(() => location.search.includes('sel=L1H2'), null, { timeout: 5000 });
+  await page.waitForFunction(() => location.hash.includes('sel=L1H2'), null, { timeout: 5000 });
   assert((await page.innerText('[data-testid="selected"]')).startsWith('L1H2'), 'the toolbar shows the selection');
   // The method and the number of edges, in the link.
   await page.selectOption('[data-testid="graph-method"]', 'eap');
   await page.$eval('[data-testid="graph-edges-n"]', (el) => { el.value = '12'; el.dispatchEvent(new Event('change', { bubbles: true })); });
-  await page.waitForFunction(() => location.search.includes('gm=eap') && location.search.includes('gk=12'), null, { timeout: 5000 });
+  await page.waitForFunction(() => location.hash.includes('gm=eap') && location.hash.includes('gk=12'), null, { timeout: 5000 });
   assert((await page.innerText('[data-testid="graph-caption"]')).startsWith('EAP edges'), 'EAP shown');
   const table = await page.locator('[data-testid="edge-table"] tr').allInnerTexts();
   assert(table.length === 3 && /^EAP\s+\d+ of \d+ \(top 10 per prompt\)\s+-?\d\.\d{4}/.test(table[1]), table.join(' | '));
@@ -161,7 +161,7 @@ onRun('pair selector: AtP–AP drives the scatter, overlap and mean difference, 
   const before = await page.innerText('[data-testid="jaccard-heads"]');
   assert(before.startsWith('IG–AP heads'), before);
   await page.selectOption('[data-testid="pair-select"]', 'atp-ap');
-  await page.waitForFunction(() => location.search.includes('pair=atp-ap'), null, { timeout: 5000 });
+  await page.waitForFunction(() => location.hash.includes('pair=atp-ap'), null, { timeout: 5000 });
   const after = await page.innerText('[data-testid="jaccard-heads"]');
   assert(after.startsWith('AtP–AP heads') && after.includes('|AtP|'), after);
   await page.waitForSelector('[data-chart="top-atp-heads"] canvas');

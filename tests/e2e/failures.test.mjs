@@ -180,7 +180,7 @@ test('ticking CPU only takes effect at the next Load, without a reload', async (
   assert((await page.innerText('[data-testid="model-info"]')).includes('WebGPU'), 'first on WebGPU');
   // (A plain click: Playwright's check() saw the box checked before the page had handled it.)
   await page.click('[data-testid="cpu-only"]');
-  await page.waitForFunction(() => location.search.includes('backend=cpu'), null, { timeout: 10000 });
+  await page.waitForFunction(() => location.hash.includes('backend=cpu'), null, { timeout: 10000 });
   await page.click('[data-testid="load"]');
   await page.waitForFunction(() => /CPU/.test(document.querySelector('[data-testid="model-info"]')?.innerText || ''), null, { timeout: RUN_TIMEOUT });
   await done(page);

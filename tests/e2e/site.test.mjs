@@ -307,11 +307,11 @@ test('keyboard: load, run, switch tab, move and select in a chart, copy the link
   const cursor = await page.innerText('[data-testid="cursor"]');
   assert(cursor.startsWith('L1H1'), `cursor: ${cursor}`);
   await page.keyboard.press('Enter');
-  await page.waitForFunction(() => location.search.includes('sel=L1H1'), null, { timeout: 5000 });
+  await page.waitForFunction(() => location.hash.includes('sel=L1H1'), null, { timeout: 5000 });
   assert((await page.innerText('[data-testid="selected"]')).startsWith('L1H1'), 'selected L1H1');
   await tabTo(page, '[data-testid="prompt-select"]', { back: true });
   await page.keyboard.press('ArrowDown');
-  await page.waitForFunction(() => /prompt=/.test(location.search), null, { timeout: 5000 });
+  await page.waitForFunction(() => /prompt=/.test(location.hash), null, { timeout: 5000 });
   await tabTo(page, '[data-testid="copy-link"]');
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => /copied/.test(document.querySelector('[data-testid="copy-link"]').innerText), null, { timeout: 5000 });

@@ -78,7 +78,7 @@ test('results viewer: the CLI results.json opens from a file, no model, with its
   const at80 = process.env.E2E_CLI_RESULTS_PCT;
   if (!at80) throw new Error('E2E_CLI_RESULTS_PCT is not set (tests/run-all.sh writes it with `gradpatch run --percentile 0.8`)');
   await page.$eval('[data-testid="pct"]', (el) => { el.value = '0.8'; el.dispatchEvent(new Event('change', { bubbles: true })); });
-  await page.waitForFunction(() => location.search.includes('pct=0.8'), null, { timeout: 5000 });
+  await page.waitForFunction(() => location.hash.includes('pct=0.8'), null, { timeout: 5000 });
   sameStats(await summary(page), readJson(at80));
   // A file that is not results: an error naming the field, and the results stay.
   const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-viewer-')), 'bad.json');
@@ -209,7 +209,7 @@ test('circuit scoreboard: a circuit file for the demo model scores every method 
   const legend = await page.innerText('[data-testid="circuit-legend"]');
   assert(legend.includes('late (2, at END)') && legend.includes('early (1, at S1+1)'), legend);
   await page.click('[data-testid="outlines"]');
-  await page.waitForFunction(() => location.search.includes('outline=0'), null, { timeout: 5000 });
+  await page.waitForFunction(() => location.hash.includes('outline=0'), null, { timeout: 5000 });
   await page.click('[data-testid="outlines"]');
   // The positions tab says where each class acts in the chosen prompt.
   await page.click('[data-testid="tab-positions"]');
@@ -235,7 +235,7 @@ test('circuit scoreboard: a circuit file for the demo model scores every method 
   assert(/head L9H9 is outside the model \(3 layers × 4 heads\)/.test(await page.innerText('[data-testid="scoreboard-error"]')), 'names the head');
   // `none`: no scoreboard, no outlines, and the link says so.
   await page.selectOption('[data-testid="circuit-choice"]', 'none');
-  await page.waitForFunction(() => location.search.includes('circuit=none'), null, { timeout: 5000 });
+  await page.waitForFunction(() => location.hash.includes('circuit=none'), null, { timeout: 5000 });
   assert(await page.$('[data-testid="scoreboard"]') === null && await page.$('[data-testid="scoreboard-error"]') === null, 'no scoreboard');
   await page.click('[data-testid="tab-heads"]');
   assert(await page.$('[data-testid="circuit-legend"]') === null, 'no legend');

@@ -26,7 +26,7 @@ const { server, base } = await startServer(path.resolve(dist), { cliResults: pat
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
 try {
   const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
-  const link = `?results=${encodeURIComponent(base + 'results/cli.json')}&sel=${sel}`;
+  const link = `#results=${encodeURIComponent(base + 'results/cli.json')}&sel=${sel}`;
   const shots = [['heads', 'ap-heads', 'demo-heads.png'], ['scatter', null, 'demo-scatter.png'], ['faithfulness', 'faith-heads', 'demo-faithfulness.png'], ['circuit&gk=40', 'circuit-graph', 'demo-circuit.png']];
   for (const [tab, chart, file] of shots) {
     await page.goto(`${base}${link}&tab=${tab}`);

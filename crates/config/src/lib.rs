@@ -1,9 +1,11 @@
-//! The page's whole state — model, task, method options and the current view — as a URL query.
+//! The page's whole state — model, task, method options and the current view — as a URL query
+//! (kept in the address's fragment, see [`address`]).
 //!
 //! Reading a query never fails: an unknown key or a bad value is ignored (the default stays)
 //! and reported as a [`Warning`] for the page to show. Writing gives the shortest query that
 //! restores the state (defaults are left out), so `parse(&write(s)) == s`.
 
+mod address;
 mod keys;
 mod model_url;
 mod pairs_param;
@@ -12,6 +14,7 @@ mod query;
 mod results_link;
 mod warning;
 
+pub use address::{LINK_WARN_BYTES, LongLink, address, state_part};
 pub use keys::Move;
 pub use model_url::{ModelUrl, UrlError};
 pub use pairs_param::{

@@ -93,8 +93,14 @@ fn save_data() -> bool {
         .is_ok_and(|v| v.as_bool() == Some(true))
 }
 
+/// The state part of the address: the fragment, or the query of an older `?` link.
 fn location_query() -> String {
-    window().location().search().unwrap_or_default()
+    let loc = window().location();
+    let (search, hash) = (
+        loc.search().unwrap_or_default(),
+        loc.hash().unwrap_or_default(),
+    );
+    gradpatch_config::state_part(&search, &hash).to_string()
 }
 
 /// The page a link opens and the shared context; starts the worker.
@@ -106,7 +112,7 @@ fn start_page() -> Ctx {
     let (page, effects) = Page::start(Start {
         config,
         warnings,
-        shared_link: !query.trim_start_matches('?').is_empty(),
+        shared_link: !query.is_empty(),
         save_data: save_data(),
         link_sets_percentile: PageState::query_sets_percentile(&query),
     });
@@ -137,17 +143,22 @@ fn start_page() -> Ctx {
 pub fn App() -> impl IntoView {
     let ctx = start_page();
     provide_context(ctx);
-    // The address follows the configuration.
+    // The address follows the configuration (replacing it adds no history entry and fires no
+    // `hashchange`).
     Effect::new(move |_| {
-        let q = ctx.state.with(PageState::to_query);
+        let path = window().location().pathname().unwrap_or_default();
+        let address = ctx.state.with(|s| gradpatch_config::address(&path, s));
         if let Ok(history) = window().history() {
-            let _ = history.replace_state_with_url(
-                &wasm_bindgen::JsValue::NULL,
-                "",
-                Some(&format!("?{q}")),
-            );
+            let _ =
+                history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address));
         }
     });
+    // A fragment typed or pasted into the address bar does not reload the page by itself: this
+    // opens what it names.
+    let on_hash = window_event_listener(leptos::ev::hashchange, |_| {
+        let _ = window().location().reload();
+    });
+    on_cleanup(move || on_hash.remove());
     view! {
         <header>
             <h1>"gradpatch"</h1>

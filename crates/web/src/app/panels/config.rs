@@ -114,6 +114,16 @@ fn RunControls() -> impl IntoView {
         let _ = window().navigator().clipboard().write_text(&href);
         copied.set(true);
     };
+    let long_link = move || {
+        let loc = window().location();
+        let page = format!(
+            "{}{}",
+            loc.origin().unwrap_or_default(),
+            loc.pathname().unwrap_or_default()
+        );
+        ctx.state
+            .with(|s| gradpatch_config::LongLink::check(gradpatch_config::address(&page, s).len()))
+    };
     view! {
         <div class="buttons">
             <button data-testid="run" class="primary"
@@ -126,6 +136,7 @@ fn RunControls() -> impl IntoView {
                 {move || if copied.get() { "Link copied" } else { "Copy link" }}
             </button>
         </div>
+        {move || long_link().map(|l| view! { <p class="banner warning" role="status" data-testid="long-link">{l.to_string()}</p> })}
         {move || running().then(|| view! {
             <div class="run-progress" data-testid="run-progress">
                 <progress max="1" value=move || ctx.page.with(|p| p.phase.progress().map_or(0.0, |p| p.fraction))></progress>
