@@ -9,6 +9,7 @@ pub mod draw;
 pub mod graph;
 pub mod graph_draw;
 pub mod outline;
+pub mod sample;
 
 pub use data::{Grid, Kind, Method};
 pub use draw::{PlotArea, diverging};

@@ -3,6 +3,7 @@
 
 use gradpatch_charts::data;
 use gradpatch_charts::draw;
+use gradpatch_charts::sample;
 use leptos::prelude::*;
 
 use super::{KindData, flat_selection, fmt};
@@ -15,7 +16,17 @@ use crate::app::canvas::{Hit, chart};
 pub(super) fn MeanDiff(d: KindData) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let kind = d.kind;
-    chart(
+    // Which points are drawn (and hovered): all, or a sample above `MAX_DRAWN`.
+    let drawn = Memo::new(move |_| {
+        d.mean_difference
+            .with(|(pts, _)| sample::drawn(pts, sample::MAX_DRAWN))
+    });
+    let note = move || {
+        drawn.with(sample::Drawn::note).map(|n| {
+            view! { <p class="hint" data-testid=format!("sampled-meandiff-{}", kind.label())>{n}</p> }
+        })
+    };
+    let chart = chart(
         format!("meandiff-{}", kind.label()),
         kind,
         540,
@@ -31,6 +42,7 @@ pub(super) fn MeanDiff(d: KindData) -> impl IntoView {
                 .selected_flat(sel)
                 .map(|flat| data::of_component(pairs, pts, flat))
                 .unwrap_or_default();
+            let shown = drawn.with(|dr| dr.pick(pts));
             let title = format!(
                 "{} {}: mean difference {} ± 1.96 × {}",
                 pair.label(),
@@ -41,7 +53,7 @@ pub(super) fn MeanDiff(d: KindData) -> impl IntoView {
             draw::mean_difference(
                 area,
                 (&title, pair),
-                pts,
+                &shown,
                 c.mean_difference,
                 (c.lower_loa, c.upper_loa),
                 &chosen,
@@ -50,7 +62,9 @@ pub(super) fn MeanDiff(d: KindData) -> impl IntoView {
         },
         move |a, x, y| -> Hit {
             let (pt, pair) = d.mean_difference.with_untracked(|(pts, pairs)| {
-                let i = a.nearest(pts.iter().copied(), x, y)?;
+                let at = drawn.with_untracked(|dr| dr.indices.clone());
+                let k = a.nearest(at.iter().filter_map(|&i| pts.get(i).copied()), x, y)?;
+                let i = *at.get(k)?;
                 Some((*pts.get(i)?, *pairs.get(i)?))
             })?;
             let sel = flat_selection(kind, d.cols(), pair.3);
@@ -67,5 +81,6 @@ pub(super) fn MeanDiff(d: KindData) -> impl IntoView {
                 Some(sel),
             ))
         },
-    )
+    );
+    view! { <div>{chart}{note}</div> }
 }
