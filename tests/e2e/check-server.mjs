@@ -1,7 +1,7 @@
 // The static host (web/build/static-server.mjs) as an attacker or a flaky disk would meet it:
 // links leading out of the served folder are refused (files, folders, precompressed copies),
 // `..` cannot climb out, and a file that vanishes while it is being served fails that request
-// with a 500 while the server goes on serving.
+// with a 500 while the server goes on serving; files revalidate by ETag (size and mtime in ms).
 // Usage: node tests/e2e/check-server.mjs   (prints "server: N passed, N failed")
 import fs from 'node:fs';
 import http from 'node:http';
@@ -80,6 +80,23 @@ await check('a file that vanishes while served is a 500, and the server goes on'
   if (r.status !== 500 || !/cannot read \/gone\.txt: ENOENT/.test(r.body)) return `${r.status} ${r.body}`;
   const after = await get('/index.html');
   if (after.status !== 200) return `after: ${after.status}`;
+});
+await check('a file revalidates by its ETag: 304 while it is the same, 200 with a new tag once it changed', async () => {
+  const first = await get('/app.js');
+  const tag = first.headers.etag;
+  if (first.status !== 200 || !tag) return `${first.status}, etag ${tag}`;
+  const same = await get('/app.js', { 'if-none-match': tag });
+  if (same.status !== 304 || same.body !== '' || same.headers.etag !== tag) return `unchanged: ${same.status} ${same.headers.etag}`;
+  // A redeploy of a file of the same size within the same second: Last-Modified cannot tell.
+  const file = path.join(dist, 'app.js');
+  const before = fs.statSync(file).mtimeMs;
+  fs.writeFileSync(file, 'PLAIN');
+  const second = Math.floor(before / 1000) * 1000;
+  const at = second + ((before - second + 500) % 1000);
+  fs.utimesSync(file, new Date(at), new Date(at));
+  const changed = await get('/app.js', { 'if-none-match': tag });
+  if (changed.headers['last-modified'] !== first.headers['last-modified']) return 'the test meant the same second';
+  if (changed.status !== 200 || changed.body !== 'PLAIN' || changed.headers.etag === tag) return `changed: ${changed.status} ${changed.headers.etag} ${changed.body}`;
 });
 
 server.close();

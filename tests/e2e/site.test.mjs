@@ -250,6 +250,52 @@ test('a redeployed demo model is what the page loads, never the old one from the
   }
 });
 
+test('a model URL without a manifest: a file changed on its server (a new ETag) is downloaded again, unchanged files come from the cache', async () => {
+  const { site, serve, remove } = siteCopy('etag');
+  let server = await serve();
+  const port = server.address().port;
+  const folder = path.join(site, 'm');
+  const put = (from) => {
+    fs.mkdirSync(folder, { recursive: true });
+    for (const f of ['config.json', 'tokenizer.json', 'model.safetensors']) fs.copyFileSync(path.join(from, f), path.join(folder, f));
+  };
+  put(path.join(dist, 'models', 'ioi-demo'));
+  const context = await gpu.newContext({ viewport: { width: 1500, height: 1000 } });
+  const load = async (page) => {
+    const asked = await page.waitForSelector('[data-testid="confirm-url"] button, [data-testid="model-info"]', { timeout: RUN_TIMEOUT });
+    if (await asked.evaluate((e) => e.tagName === 'BUTTON')) await asked.click();
+    await page.waitForSelector('[data-testid="model-info"]', { timeout: RUN_TIMEOUT });
+    return page.innerText('[data-testid="model-info"]');
+  };
+  try {
+    const page = await watchCsp(await context.newPage());
+    const model = encodeURIComponent(`http://127.0.0.1:${port}/m/`);
+    await page.goto(`http://127.0.0.1:${port}/#model=${model}&ig=0&ap=0&atp=0`);
+    const before = await load(page);
+    assert(before.includes('3 layers × 4 heads'), before);
+    // Unchanged: every file from the cache, nothing said.
+    await page.reload();
+    await load(page);
+    assert(await page.$('[data-testid="notice"]') === null, 'no change, no notice');
+    // The server's files change (model-a: 2 layers) under the same URLs.
+    await new Promise((r) => server.close(r));
+    put(path.join(process.env.GRADPATCH_SHARED || path.resolve('..', 'shared'), 'reference', 'model-a'));
+    server = await serve(port);
+    await page.reload();
+    const after = await load(page);
+    assert(after.includes('2 layers × 4 heads'), `the new model: ${after}`);
+    const notices = (await page.locator('[data-testid="notice"]').allInnerTexts()).join('\n');
+    assert(/model\.safetensors changed on its server since it was cached: the new version is downloaded/.test(notices), notices);
+    const keys = await page.evaluate(async () => (await (await caches.open('gradpatch-models-v1')).keys()).map((r) => r.url).filter((u) => u.includes('/m/model.safetensors')));
+    assert(keys.length === 1, `one cached copy, the new one: ${keys.join(', ')}`);
+    await done(page);
+  } finally {
+    await context.close();
+    server.close();
+    remove();
+  }
+});
+
 test('framed by another page on a host that sends no headers (GitHub Pages), the page refuses to run and offers to open on its own', async () => {
   // dist/ without its _headers file: no frame-ancestors header protects it.
   const { site, serve, remove } = siteCopy('framed');

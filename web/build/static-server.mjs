@@ -75,13 +75,17 @@ export function staticHandler(dir, { prefix = '/', extraHeaders = () => [], comp
     }
     const { file, st } = found;
     // Revalidated on each visit (as GitHub Pages and most hosts do): a warm cache costs a 304.
+    // The ETag changes with the file's size or modification time (to the millisecond, where
+    // Last-Modified has whole seconds).
     const modified = st.mtime.toUTCString();
-    if (req.headers['if-modified-since'] === modified) {
-      res.writeHead(304, { 'last-modified': modified, 'cache-control': 'no-cache' });
+    const etag = `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+    const match = req.headers['if-none-match'];
+    if (match !== undefined ? match.split(',').some((t) => t.trim() === etag) : req.headers['if-modified-since'] === modified) {
+      res.writeHead(304, { etag, 'last-modified': modified, 'cache-control': 'no-cache' });
       res.end();
       return true;
     }
-    const headers = { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-cache', 'last-modified': modified };
+    const headers = { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-cache', 'last-modified': modified, etag };
     const sitePath = '/' + rel.split(path.sep).join('/');
     for (const r of rules) if (r.pattern.test(sitePath)) for (const [k, v] of r.headers) headers[k.toLowerCase()] = v;
     for (const [k, v] of extraHeaders(sitePath)) headers[k.toLowerCase()] = v;

@@ -8,6 +8,7 @@ mod fetch;
 mod load;
 mod local;
 mod manifest;
+mod revalidate;
 mod run;
 
 use std::cell::{Cell, RefCell};

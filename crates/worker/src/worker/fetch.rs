@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::body::read_body;
 use super::cache::{cache_failed, cache_or_notice, lock};
+use super::revalidate::{self, Cached};
 use super::{copy_bytes, post};
 
 /// Refuse larger files before anything arrives (one wasm32 buffer); whether the model then fits
@@ -189,7 +190,7 @@ impl NoAnswer {
 }
 
 /// `url`'s response, its headers waited for under the stall timer (the body is the caller's).
-async fn answer(url: &str, init: &web_sys::RequestInit) -> Result<Response, NoAnswer> {
+pub(super) async fn answer(url: &str, init: &web_sys::RequestInit) -> Result<Response, NoAnswer> {
     match or_stall(&scope().fetch_with_str_and_init(url, init)).await {
         Ok(Some(resp)) => resp
             .dyn_into()
@@ -256,37 +257,56 @@ pub fn file_url(base: &str, name: &str) -> Result<String, String> {
         .map_err(|_| format!("cannot build the URL of {name} from `{base}`"))
 }
 
-/// One file: from the cache when it is there and parses, else downloaded (and cached when the
-/// quota allows). `Ok(None)` when the server says 404 and the file is optional.
+/// One file: from the cache when it is there, still the server's file (`revalidate`) and
+/// parses, else downloaded (and cached when the quota allows). `Ok(None)` when the server says
+/// 404 and the file is optional.
 pub async fn get<T>(want: &Want<'_, T>, cancel: &Rc<Cell<bool>>) -> Result<Option<T>, String> {
     let _lock = lock(&want.url, cancel).await?;
     let cache = cache_or_notice().await;
+    let mut changed = None;
     if let Some(cache) = &cache
         && let Ok(hit) = JsFuture::from(cache.match_with_str(&want.url)).await
         && let Ok(resp) = hit.dyn_into::<Response>()
     {
-        let read = from_cache(&resp, want).await;
-        // Reading a large cached file takes a while and cannot be interrupted: a Cancel pressed
-        // meanwhile takes effect here.
-        if cancel.get() {
-            return Err(format!("loading {} cancelled", want.name));
-        }
-        match read {
-            Ok(v) => return Ok(Some(v)),
-            Err(e) => {
+        match revalidate::check(want, &resp, cancel).await {
+            Cached::Current => {
+                let read = from_cache(&resp, want).await;
+                // Reading a large cached file takes a while and cannot be interrupted: a Cancel
+                // pressed meanwhile takes effect here.
+                if cancel.get() {
+                    return Err(format!("loading {} cancelled", want.name));
+                }
+                match read {
+                    Ok(v) => return Ok(Some(v)),
+                    Err(e) => {
+                        let _ = JsFuture::from(cache.delete_with_str(&want.url)).await;
+                        post(&FromWorker::Notice {
+                            text: format!(
+                                "The cached copy of {} was damaged ({e}): it was removed and is downloaded again.",
+                                want.name
+                            ),
+                        });
+                    }
+                }
+            }
+            Cached::Changed { response, abort } => {
                 let _ = JsFuture::from(cache.delete_with_str(&want.url)).await;
                 post(&FromWorker::Notice {
                     text: format!(
-                        "The cached copy of {} was damaged ({e}): it was removed and is downloaded again.",
+                        "{} changed on its server since it was cached: the new version is downloaded.",
                         want.name
                     ),
                 });
+                changed = Some((response, abort));
             }
         }
     }
-    let abort = web_sys::AbortController::new().map_err(js_err)?;
+    let (answered, abort) = match changed {
+        Some((response, abort)) => (Some(response), abort),
+        None => (None, web_sys::AbortController::new().map_err(js_err)?),
+    };
     set_abort(Some(abort.clone()));
-    let result = download(want, &abort, cache.as_ref(), cancel).await;
+    let result = download(want, answered, &abort, cache.as_ref(), cancel).await;
     set_abort(None);
     if result.is_err() {
         abort.abort();
@@ -322,16 +342,23 @@ async fn from_cache<T>(resp: &Response, want: &Want<'_, T>) -> Result<T, String>
     Ok(value)
 }
 
+/// Downloads `want` (or reads the body of the server's answer already in hand).
 async fn download<T>(
     want: &Want<'_, T>,
+    answered: Option<Response>,
     abort: &web_sys::AbortController,
     cache: Option<&Cache>,
     cancel: &Rc<Cell<bool>>,
 ) -> Result<Option<T>, String> {
     let (url, name) = (&want.url, want.name);
-    let init = web_sys::RequestInit::new();
-    init.set_signal(Some(&abort.signal()));
-    let resp = answer(url, &init).await.map_err(NoAnswer::into_message)?;
+    let resp = match answered {
+        Some(resp) => resp,
+        None => {
+            let init = web_sys::RequestInit::new();
+            init.set_signal(Some(&abort.signal()));
+            answer(url, &init).await.map_err(NoAnswer::into_message)?
+        }
+    };
     if resp.status() == 404 && want.optional {
         return Ok(None);
     }
