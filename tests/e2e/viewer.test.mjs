@@ -241,3 +241,71 @@ test('circuit scoreboard: a circuit file for the demo model scores every method 
   assert(await page.$('[data-testid="circuit-legend"]') === null, 'no legend');
   await done(page);
 });
+
+/** Writes `text` (a string or an array of strings) to a temporary file named `name`. */
+function tmpFile(dir, name, text) {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, Array.isArray(text) ? text.join('') : text);
+  return p;
+}
+
+test('results viewer: files that would expand beyond the page\'s budget are refused, read off the page\'s thread; big scatters draw a sample', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradpatch-budget-'));
+  const head = '{"config": {"model": "m", "percentile": 0.9, "prompts_source": ';
+  const crafted = [
+    // 10⁵ prompts (each an empty object: small on disk, a record each in memory).
+    ['many-prompts.json', [head, '"x"}, "prompts": [', Array(100000).fill('{}').join(','), ']}'],
+      /more than 4096 prompts, the most this page shows at once/],
+    // 5 million empty arrays: 15 MB of `[],` would be 5 million vectors.
+    ['empty-arrays.json', [head, '"x"}, "prompts": [], "ig": {"heads": [', Array(5_000_000).fill('[]').join(','), ']}}'],
+      /holds more than 4194304 arrays, the most this page builds from one file/],
+    // A 100 MB prompts_source.
+    ['huge-source.json', [head, '"', 'x'.repeat(100 << 20), '"}, "prompts": []}'],
+      /`config\.prompts_source` is 104857600 bytes, more than the 4 MiB this page shows/],
+  ];
+  const page = await open(gpu, base, '#tab=summary');
+  for (const [name, text, re] of crafted) {
+    const file = tmpFile(dir, name, text);
+    // A timer on the page's thread: the longest gap between its ticks while the file is read.
+    await page.evaluate(() => {
+      window.__gap = 0;
+      let last = performance.now();
+      clearInterval(window.__tick);
+      window.__tick = setInterval(() => { const now = performance.now(); window.__gap = Math.max(window.__gap, now - last); last = now; }, 20);
+    });
+    await page.setInputFiles('[data-testid="results-file"]', file);
+    await waitError(page, new RegExp(`Open results: ${name} could not be read|${re.source}`));
+    const banner = await page.innerText('[data-testid="error"]');
+    assert(re.test(banner), `${name}: ${banner}`);
+    const gap = await page.evaluate(() => window.__gap);
+    console.log(`${name} (${(fs.statSync(file).size / 1e6).toFixed(0)} MB): refused; longest pause of the page's thread ${gap.toFixed(0)} ms`);
+    assert(gap < 1000, `${name}: the page's thread paused ${gap.toFixed(0)} ms`);
+    assert(await page.$('[data-testid="summary"]') === null, 'nothing shown');
+    fs.rmSync(file);
+  }
+  // The page still works: a real file opens after them.
+  await page.setInputFiles('[data-testid="results-file"]', process.env.E2E_CLI_RESULTS_PCT);
+  await page.waitForSelector('[data-testid="summary"]', { timeout: 30000 });
+  await done(page);
+
+  // 32 prompts of the demo model: 49,152 neuron points pooled, more than a scatter draws.
+  const r = readJson(process.env.E2E_CLI_RESULTS_PCT);
+  const k = 16;
+  const rep = (a) => Array.from({ length: k }, () => a).flat();
+  r.prompts = rep(r.prompts);
+  r.clean_logit_diff = rep(r.clean_logit_diff);
+  r.corrupted_logit_diff = rep(r.corrupted_logit_diff);
+  for (const m of ['ig', 'ap', 'atp']) for (const [key, v] of Object.entries(r[m])) r[m][key] = rep(v);
+  delete r.stats;
+  delete r.stats_pairs;
+  const big = tmpFile(dir, 'many.json', JSON.stringify(r));
+  const p2 = await open(gpu, base, '#tab=scatter');
+  await p2.setInputFiles('[data-testid="results-file"]', big);
+  const note = await p2.waitForSelector('[data-testid="sampled-scatter-neurons"]', { timeout: 30000 });
+  const total = r.prompts.length * r.ig.neurons[0].flat().length;
+  const text = await note.innerText();
+  assert(text.startsWith(`20,000 of ${total.toLocaleString('en-US')} points drawn`), text);
+  assert(await p2.$('[data-testid="sampled-scatter-heads"]') === null, 'the heads scatter draws all its points');
+  await done(p2);
+  fs.rmSync(dir, { recursive: true, force: true });
+});

@@ -45,8 +45,16 @@ impl Page {
                     });
                 }
             }
-            FromWorker::Results { results, finished } => self.run_results(*results, finished),
+            FromWorker::Results { results, finished } => match results.read() {
+                Ok(results) => self.run_results(results, finished),
+                Err(e) => self.failed(
+                    Operation::Run,
+                    format!("the worker's results could not be read: {e}"),
+                ),
+            },
             FromWorker::Cache { files } => self.cache_listed(files, effects),
+            // Results files are read by a worker of their own, which answers its caller.
+            FromWorker::Opened { .. } => {}
             FromWorker::Error { during, message } => self.failed(during, message),
             FromWorker::GpuLost { message } => {
                 self.restart(format!("The GPU failed: {message}."), true, effects);

@@ -28,6 +28,11 @@ pub enum ToWorker {
     Run {
         request: RunRequest,
     },
+    /// Reads the results.json that travels beside the message (a `Blob`), within the page's
+    /// budget, off the page's thread; answered by [`FromWorker::Opened`]. The page sends it to
+    /// a worker of its own, not to the one holding the model, so a file too big to read costs
+    /// nothing the user had.
+    OpenResults,
     /// Stops a download or a run; a run keeps what it finished.
     Cancel,
     /// What the Cache API holds.
@@ -85,6 +90,29 @@ pub struct ModelInfo {
     pub wasm_heap_bytes: u64,
 }
 
+/// Results crossing between the worker and the page as JSON bytes: a `Uint8Array`, one copy.
+/// As a JavaScript object graph (serde-wasm-bindgen, one value per score) they took about half a
+/// second per thousand scores in the worker (19 s for 8 prompts of the demo model, 2026-12-04),
+/// where writing and reading the JSON takes milliseconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultsJson {
+    #[serde(with = "serde_bytes")]
+    pub json: Vec<u8>,
+}
+
+impl ResultsJson {
+    pub fn new(results: &gradpatch_study::Results) -> Result<Self, String> {
+        serde_json::to_vec(results)
+            .map(|json| Self { json })
+            .map_err(|e| format!("could not write the results again: {e}"))
+    }
+
+    /// The results again (the page's side), checked as a file is.
+    pub fn read(&self) -> Result<gradpatch_study::Results, gradpatch_study::ResultsError> {
+        gradpatch_study::Results::from_json(&self.json)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CachedFile {
     pub url: String,
@@ -128,11 +156,15 @@ pub enum FromWorker {
     /// finished every prompt while others still run (`finished: false`: the page shows them and
     /// goes on waiting), and at the end (or on a cancel).
     Results {
-        results: Box<gradpatch_study::Results>,
+        results: ResultsJson,
         finished: bool,
     },
     Cache {
         files: Vec<CachedFile>,
+    },
+    /// The results read for [`ToWorker::OpenResults`], or why they cannot be shown.
+    Opened {
+        results: Result<ResultsJson, gradpatch_study::ResultsError>,
     },
     /// A failure during an operation; the page keeps its state.
     Error {
@@ -158,6 +190,39 @@ mod tests {
     use gradpatch_terms::{Baseline, Corruption, Method, Quadrature};
 
     use super::*;
+
+    /// Results cross as JSON and come back with the same scores, a gap (NaN) still a gap;
+    /// a message whose bytes are not results says so.
+    #[test]
+    fn results_cross_as_json_with_their_gaps() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../study/tests/fixtures/results-cli-2026-12.json"
+        );
+        let bytes = std::fs::read(path).unwrap_or_default();
+        let Ok(mut r) = gradpatch_study::Results::from_json(&bytes) else {
+            panic!("{path} opens");
+        };
+        let Some(ig) = r.scores.get_mut(&Method::Ig) else {
+            panic!("the fixture has IG scores");
+        };
+        ig.heads[0][0][1] = f32::NAN;
+        let sent = ResultsJson::new(&r).unwrap_or_else(|e| panic!("{e}"));
+        let back = sent.read().unwrap_or_else(|e| panic!("{e}"));
+        let flat = |r: &gradpatch_study::Results| -> Vec<u32> {
+            r.scores
+                .values()
+                .flat_map(|s| s.heads.iter().chain(&s.neurons).flatten().flatten())
+                .map(|x| x.to_bits())
+                .collect()
+        };
+        assert_eq!(flat(&back), flat(&r), "every score, bit for bit");
+        assert_eq!(back.prompts, r.prompts);
+        let garbled = ResultsJson {
+            json: b"{\"prompts\": 3}".to_vec(),
+        };
+        assert!(garbled.read().is_err());
+    }
 
     /// The options reach the worker as the page sent them (serde, as the message travels).
     #[test]

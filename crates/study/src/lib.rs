@@ -2,6 +2,7 @@
 //! prompt, every method, the statistics of each pair, and the `results.json` / CSV outputs that
 //! the CLI writes and the page exports.
 
+pub mod budget;
 pub mod csv;
 pub mod edges;
 pub mod faithfulness;
@@ -11,6 +12,7 @@ mod pairs;
 mod results;
 mod wire;
 
+pub use budget::{Budget, OverBudget};
 pub use edges::EdgeResults;
 pub use faithfulness::Faithfulness;
 pub use open::{MAX_RESULTS_BYTES, ResultsError};

@@ -6,15 +6,18 @@ use std::fmt;
 
 use gradpatch_terms::Method;
 
+use crate::budget::{self, Budget, OverBudget};
 use crate::{HeadsPos, MethodScores, Results, pair_statistics, statistics};
 
 /// Why a results.json cannot be shown.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ResultsError {
     /// Not JSON, or not the schema: the field (`None`: the document itself) and what is wrong.
     Schema { at: Option<String>, message: String },
     /// The arrays do not agree with each other.
     Shapes(String),
+    /// It would build more than the reader's [`Budget`] allows.
+    TooLarge(OverBudget),
 }
 
 impl fmt::Display for ResultsError {
@@ -28,6 +31,7 @@ impl fmt::Display for ResultsError {
                 message,
             } => write!(f, "`{at}`: {message}"),
             ResultsError::Shapes(message) => f.write_str(message),
+            ResultsError::TooLarge(over) => over.fmt(f),
         }
     }
 }
@@ -72,6 +76,13 @@ impl Results {
         })?;
         results.validate()?;
         Ok(results)
+    }
+
+    /// [`Results::from_json`] for a file that may hold anything: refused before it is parsed
+    /// when it would build more than `budget` allows.
+    pub fn open(bytes: &[u8], budget: &Budget) -> Result<Results, ResultsError> {
+        budget::check(bytes, budget).map_err(ResultsError::TooLarge)?;
+        Results::from_json(bytes)
     }
 
     /// Checks one method's arrays; returns its layer count when it scored any prompt.

@@ -166,6 +166,7 @@ async fn handle(msg: ToWorker, files: Vec<File>) {
                 .map(|files| post(&FromWorker::Cache { files })),
             Err(e) => Err(e),
         },
+        ToWorker::OpenResults => open_results(files).await,
         ToWorker::Cancel => Ok(()),
     };
     if heavy {
@@ -174,6 +175,26 @@ async fn handle(msg: ToWorker, files: Vec<File>) {
     if let Err(message) = result {
         post(&FromWorker::Error { during, message });
     }
+}
+
+/// Reads the results file beside the message within the page's budget and posts them back.
+async fn open_results(files: Vec<File>) -> Result<(), String> {
+    let file = files
+        .into_iter()
+        .next()
+        .ok_or("no results file came with the message")?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|e| format!("could not read the file: {e:?}"))?;
+    let bytes = copy_bytes(&js_sys::Uint8Array::new(&buffer), "the results file")?;
+    let results = gradpatch_study::Results::open(&bytes, &gradpatch_study::Budget::PAGE);
+    drop(bytes);
+    let results = match results {
+        Ok(r) => Ok(gradpatch_protocol::ResultsJson::new(&r)?),
+        Err(e) => Err(e),
+    };
+    post(&FromWorker::Opened { results });
+    Ok(())
 }
 
 fn mib(bytes: u64) -> u64 {

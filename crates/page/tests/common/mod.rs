@@ -119,7 +119,7 @@ pub fn results(n: usize, methods: &[Method], percentile: f64, complete: bool) ->
 
 pub fn results_message(r: Results, finished: bool) -> Event {
     worker(FromWorker::Results {
-        results: Box::new(r),
+        results: gradpatch_protocol::ResultsJson::new(&r).expect("results write as JSON"),
         finished,
     })
 }

@@ -18,7 +18,7 @@ const WORKER_URL: &str = "./worker_loader.js";
 /// from a blob inherits the page's Content-Security-Policy (the meta tag's too), where one
 /// started from its own file gets only that file's response headers: on hosts that cannot send
 /// headers (GitHub Pages) it would run under no policy at all.
-fn worker_blob() -> Result<String, JsValue> {
+pub(super) fn worker_blob() -> Result<String, JsValue> {
     let href = web_sys::window()
         .ok_or_else(|| JsValue::from_str("no window"))?
         .location()

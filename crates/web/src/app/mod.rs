@@ -8,6 +8,7 @@ mod choose;
 mod circuit;
 mod open;
 mod panels;
+mod reader;
 mod results;
 
 use std::rc::Rc;

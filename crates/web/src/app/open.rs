@@ -1,11 +1,11 @@
 //! Reading a `results.json` to show instead of computing one: from a file (picked or dropped)
-//! or a link (`?results=…`). The file is read up to [`MAX_RESULTS_BYTES`] and checked
-//! ([`Results::from_json`] names the field that is wrong); what becomes of it is the page's
+//! or a link (`results=…`). The file is read up to [`MAX_RESULTS_BYTES`] and checked in a worker
+//! of its own (`reader`: within the page's budget; `Results::open` names the field that is wrong); what becomes of it is the page's
 //! state machine's to say (`gradpatch_page`).
 
 use gradpatch_config::ResultsLink;
 use gradpatch_page::{Event, ResultsFrom};
-use gradpatch_study::{MAX_RESULTS_BYTES, Results};
+use gradpatch_study::MAX_RESULTS_BYTES;
 use js_sys::{Promise, Reflect, Uint8Array};
 use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
@@ -13,6 +13,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{DragEvent, File, HtmlInputElement, Response};
 
 use super::Ctx;
+use super::reader::{ReadResults, read_results};
 
 /// A link's server that sends nothing for this long has stalled.
 const STALL_MS: i32 = 30_000;
@@ -57,6 +58,20 @@ pub(super) fn resolve(link: &ResultsLink) -> Result<(String, bool), String> {
 /// The body of `url`, refused beyond `cap` bytes (announced or received) and when the server
 /// stalls.
 pub(super) async fn fetch_capped(url: &str, cap: u64) -> Result<Vec<u8>, String> {
+    let chunks = fetch_chunks(url, cap).await?;
+    let mut bytes = Vec::new();
+    for chunk in chunks.iter() {
+        let chunk: Uint8Array = chunk.unchecked_into();
+        let old = bytes.len();
+        bytes.resize(old + chunk.length() as usize, 0);
+        chunk.copy_to(&mut bytes[old..]);
+    }
+    Ok(bytes)
+}
+
+/// [`fetch_capped`]'s body as the chunks it arrived in (`Uint8Array`s, never copied into the
+/// page's memory).
+async fn fetch_chunks(url: &str, cap: u64) -> Result<js_sys::Array, String> {
     let stalled = || format!("the server sent nothing for {} s", STALL_MS / 1000);
     let resp = within_stall(&window().fetch_with_str(url))
         .await
@@ -93,35 +108,45 @@ pub(super) async fn fetch_capped(url: &str, cap: u64) -> Result<Vec<u8>, String>
     }
     let body = resp.body().ok_or("the response has no body")?;
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-    let mut bytes = Vec::new();
+    let (chunks, mut received) = (js_sys::Array::new(), 0u64);
     loop {
         let chunk = match within_stall(&reader.read()).await {
             Ok(Some(c)) => c,
             Ok(None) => {
                 let _ = reader.cancel();
-                return Err(format!("{} after {} bytes", stalled(), bytes.len()));
+                return Err(format!("{} after {received} bytes", stalled()));
             }
             Err(e) => return Err(format!("the download broke off: {}", js_text(&e))),
         };
         if Reflect::get(&chunk, &"done".into()).map_or(true, |d| d.is_truthy()) {
-            return Ok(bytes);
+            return Ok(chunks);
         }
         let value: Uint8Array = Reflect::get(&chunk, &"value".into())
             .map_err(|e| js_text(&e))?
             .unchecked_into();
-        if bytes.len() as u64 + u64::from(value.length()) > cap {
+        received += u64::from(value.length());
+        if received > cap {
             let _ = reader.cancel();
             return Err(format!("it is larger than the {limit} this page opens"));
         }
-        let old = bytes.len();
-        bytes.resize(old + value.length() as usize, 0);
-        value.copy_to(&mut bytes[old..]);
+        chunks.push(&value);
     }
 }
 
-/// `bytes` read as results, or why they cannot be shown.
-fn parse(bytes: &[u8]) -> Result<Box<Results>, gradpatch_study::ResultsError> {
-    Results::from_json(bytes).map(Box::new)
+/// The event a read of `from` ends with.
+fn read_event(from: ResultsFrom, read: ReadResults, ticket: Option<u64>) -> Event {
+    match read {
+        Ok(results) => Event::Opened {
+            from,
+            results,
+            ticket,
+        },
+        Err(e) => Event::OpenFailed {
+            from,
+            message: format!("could not be read: {e}"),
+            ticket,
+        },
+    }
 }
 
 impl Ctx {
@@ -147,19 +172,7 @@ impl Ctx {
         let ticket = Some(self.page.with_untracked(|p| p.opening));
         let ctx = *self;
         leptos::task::spawn_local(async move {
-            let event = match JsFuture::from(file.array_buffer()).await {
-                Ok(buf) => Event::Opened {
-                    from,
-                    results: parse(&Uint8Array::new(&buf).to_vec()),
-                    ticket,
-                },
-                Err(e) => Event::OpenFailed {
-                    from,
-                    message: format!("could not be read: {}", js_text(&e)),
-                    ticket,
-                },
-            };
-            ctx.dispatch(event);
+            ctx.dispatch(read_event(from, read_results(file).await, ticket));
         });
     }
 
@@ -185,11 +198,10 @@ impl Ctx {
         let ticket = Some(ticket);
         leptos::task::spawn_local(async move {
             let from = ResultsFrom::Link(url.clone());
-            let event = match fetch_capped(&url, MAX_RESULTS_BYTES).await {
-                Ok(bytes) => Event::Opened {
-                    from,
-                    results: parse(&bytes),
-                    ticket,
+            let event = match fetch_chunks(&url, MAX_RESULTS_BYTES).await {
+                Ok(chunks) => match File::new_with_u8_array_sequence(&chunks, "results.json") {
+                    Ok(file) => read_event(from, read_results(file).await, ticket),
+                    Err(e) => read_event(from, Err(js_text(&e)), ticket),
                 },
                 Err(message) => Event::OpenFailed {
                     from,

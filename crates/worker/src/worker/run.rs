@@ -79,10 +79,13 @@ impl StudyObserver for Observer {
 /// Posts the results (with the load time, which only the worker knows).
 fn post_results(l: &Loaded, mut results: Results, finished: bool) {
     results.seconds.insert("load".into(), l.load_seconds.into());
-    post(&FromWorker::Results {
-        results: Box::new(results),
-        finished,
-    });
+    match gradpatch_protocol::ResultsJson::new(&results) {
+        Ok(results) => post(&FromWorker::Results { results, finished }),
+        Err(message) => post(&FromWorker::Error {
+            during: gradpatch_protocol::Operation::Run,
+            message,
+        }),
+    }
 }
 
 pub async fn run(req: RunRequest) -> Result<(), String> {
