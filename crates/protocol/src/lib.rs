@@ -60,6 +60,8 @@ pub enum Operation {
     Validate,
     Run,
     Cache,
+    /// Reading a results file (the reading worker's, never the compute worker's).
+    Open,
 }
 
 impl std::fmt::Display for Operation {
@@ -71,6 +73,7 @@ impl std::fmt::Display for Operation {
             Operation::Validate => "validate",
             Operation::Run => "run",
             Operation::Cache => "cache",
+            Operation::Open => "open",
         })
     }
 }

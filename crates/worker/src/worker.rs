@@ -135,6 +135,7 @@ async fn handle(msg: ToWorker, files: Vec<File>) {
         ToWorker::Load { .. } => Operation::Load,
         ToWorker::Run { .. } => Operation::Run,
         ToWorker::Validate { .. } => Operation::Validate,
+        ToWorker::OpenResults => Operation::Open,
         _ => Operation::Cache,
     };
     let heavy = matches!(msg, ToWorker::Load { .. } | ToWorker::Run { .. });
