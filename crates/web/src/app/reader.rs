@@ -23,6 +23,7 @@ type Answer = Rc<dyn Fn(ReadResults)>;
 
 /// Reads `file` in a fresh worker.
 pub async fn read_results(file: File) -> ReadResults {
+    let envelope = envelope(&file)?;
     let url = super::bridge::worker_blob().map_err(|e| js_text(&e))?;
     let worker = Worker::new(&url).map_err(|e| {
         let _ = web_sys::Url::revoke_object_url(&url);
@@ -35,9 +36,8 @@ pub async fn read_results(file: File) -> ReadResults {
             let _ = tx.send(r);
         }
     });
-    let envelope = envelope(&file)?;
     let on_msg = {
-        let (answer, target) = (Rc::clone(&answer), worker.clone());
+        let (answer, target, url) = (Rc::clone(&answer), worker.clone(), url.clone());
         Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             match serde_wasm_bindgen::from_value::<FromWorker>(e.data()) {
                 Ok(FromWorker::Ready) => {
@@ -79,6 +79,8 @@ pub async fn read_results(file: File) -> ReadResults {
         .await
         .unwrap_or_else(|_| Err("the reading worker ended without an answer".into()));
     worker.terminate();
+    // Revoked at Ready already, unless the worker never got there.
+    let _ = web_sys::Url::revoke_object_url(&url);
     drop((on_msg, on_err));
     read
 }
