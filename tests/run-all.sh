@@ -65,6 +65,10 @@ count deploy node tests/e2e/check-deploy.mjs "$target/debug/gradpatch"
 
 echo "== the page: the production build (dist/, linted by clippy for wasm32), then browser tests in headless Chromium"
 bash web/build/release.sh
+# The threaded CPU worker is built by a nightly toolchain that the stable clippy cannot drive:
+# its code (the worker without WebGPU) is linted here, on the stable toolchain.
+echo "== clippy on the worker's threaded CPU build (wasm32, without WebGPU)"
+cargo check --locked --target wasm32-unknown-unknown -p gradpatch-worker --no-default-features
 count budget bash tests/budget-test.sh dist
 e2e_log="$(mktemp)"
 e2e_rc=0

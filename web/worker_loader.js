@@ -106,11 +106,84 @@ function reportTrap(text) {
 self.addEventListener('error', (e) => { if (reportTrap(String(e.message))) e.preventDefault(); });
 self.addEventListener('unhandledrejection', (e) => { if (reportTrap(String(e.reason))) e.preventDefault(); });
 
-importScripts(base + 'worker.js');
+// Which build runs. The threaded CPU build (worker_mt: shared memory, atomics, one Web Worker
+// per thread, no WebGPU) where the page is cross-origin isolated (SharedArrayBuffer), the
+// machine has cores to share and the CPU will compute: asked for (`cpu`), or no WebGPU adapter.
+// Else the usual build: WebGPU, or the CPU on one thread (its label says why).
+const purpose = self.__gradpatchPurpose || 'gpu';
+// Each thread holds a sweep part's activations (up to ~0.5 GB for GPT-2 small) in the one 4 GiB
+// wasm heap beside the model: more threads would trade memory the model needs.
+const MAX_THREADS = 4;
+
+async function threadsWanted() {
+  if (purpose === 'read' || !self.crossOriginIsolated || typeof SharedArrayBuffer === 'undefined') return 0;
+  const cores = Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS);
+  if (cores < 2) return 0;
+  if (purpose === 'cpu' || !self.navigator.gpu) return cores;
+  try { return (await navigator.gpu.requestAdapter()) ? 0 : cores; } catch (_) { return cores; }
+}
+
+function failed(err) {
+  return err && err.message ? err.message : String(err);
+}
+
+// Starts `n` threads on the module and its shared memory; resolves with `n` once each has
+// instantiated it. A thread that fails later takes the worker down with it (the page restarts).
+function startThreads(module, memory, n) {
+  const starts = [];
+  for (let i = 0; i < n; i++) {
+    const thread = new Worker(base + 'thread_loader.js', { name: `gradpatch CPU thread ${i + 1}` });
+    starts.push(new Promise((resolve, reject) => {
+      let ready = false;
+      thread.onmessage = (e) => {
+        if (!ready && e.data === 'ready') { ready = true; resolve(); return; }
+        if (!ready) { reject(new Error(e.data && e.data.failed ? e.data.failed : 'a thread did not start')); return; }
+        // A thread's panic or trap: passed on to the page as the worker's own.
+        postMessage(e.data);
+      };
+      thread.onerror = (e) => {
+        e.preventDefault();
+        if (!ready) reject(new Error(e.message || 'a thread did not start'));
+        else postMessage({ Crashed: { out_of_memory: /unreachable/i.test(String(e.message)), message: `a CPU thread stopped: ${e.message}` } });
+      };
+    }));
+    thread.postMessage({ glue: base + 'worker_mt.js', module, memory });
+  }
+  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('the threads did not start within 60 s')), 60000));
+  return Promise.race([Promise.all(starts), timeout]).then(() => n);
+}
+
+// The threaded build, or null when it is not there (a debug build has none) or cannot start.
+async function threadedBuild(n) {
+  let module;
+  try {
+    const response = await fetch(base + 'worker_mt_bg.wasm');
+    if (!response.ok) return null;
+    module = await WebAssembly.compile(await response.arrayBuffer());
+    importScripts(base + 'worker_mt.js');
+  } catch (_) {
+    return null;
+  }
+  // The Rust side awaits this promise when it picks its device (web/…/threads.rs).
+  let settle;
+  self.__gradpatchThreads = new Promise((resolve, reject) => { settle = { resolve, reject }; });
+  const exports = await wasm_bindgen({ module_or_path: module });
+  startThreads(module, exports.memory, n).then(settle.resolve, (err) => settle.reject(failed(err)));
+  return exports;
+}
+
+async function start() {
+  const n = await threadsWanted().catch(() => 0);
+  const threaded = n > 1 ? await threadedBuild(n) : null;
+  if (threaded) return threaded;
+  importScripts(base + 'worker.js');
+  return wasm_bindgen({ module_or_path: base + 'worker_bg.wasm' });
+}
+
 // A failure to load the wasm reaches the page as an ordinary protocol message (FromWorker::Error).
-wasm_bindgen({ module_or_path: base + 'worker_bg.wasm' }).then((exports) => {
+start().then((exports) => {
   memory = exports.memory;
   self.__gradpatchMemory = memory;
 }, (err) => {
-  postMessage({ Error: { during: 'start', message: `the compute worker could not load its WebAssembly: ${err && err.message ? err.message : err}` } });
+  postMessage({ Error: { during: 'start', message: `the compute worker could not load its WebAssembly: ${failed(err)}` } });
 });

@@ -13,7 +13,9 @@
 //   dist         the production build (bash web/build/release.sh), default dist
 //   --model      the model folder (default $E2E_GPT2_DIR, else $CARGO_TARGET_DIR/gpt2-random)
 //   --gpu        the machine's own GPU (Vulkan) instead of SwiftShader, Chromium's CPU WebGPU
-//   --cpu        the page's CPU backend (ndarray in the worker's wasm) instead of WebGPU
+//   --cpu        the page's CPU backend (ndarray in the worker's wasm) instead of WebGPU: on
+//                its threads (the page is cross-origin isolated), or one with --one-thread
+//                (the page served without COEP)
 //   --limit-min  stop after this long: then it reports how far each stage got and the time the
 //                stage under way would take at its rate so far (parts of a stage differ in
 //                cost, so this is an estimate), and exits with status 3
@@ -39,6 +41,7 @@ const runPos = opt('pos', '0') !== '0';
 const limitMs = Number(opt('limit-min', 120)) * 60_000;
 const realGpu = args.includes('--gpu');
 const cpu = args.includes('--cpu');
+const oneThread = args.includes('--one-thread');
 if (!fs.existsSync(path.join(modelDir, 'model.safetensors'))) {
   console.error(`no model.safetensors in ${modelDir}: make one with \`gradpatch make-random-gpt2 --out ${modelDir}\`, or pass --model DIR`);
   process.exit(2);
@@ -148,7 +151,7 @@ async function reportPartial(page, within) {
   process.exitCode = 3;
 }
 
-const { server, base } = await startServer(dist, { gpt2Dir: modelDir });
+const { server, base } = await startServer(dist, { gpt2Dir: modelDir, isolated: !oneThread });
 const browser = await chromium.launch({ executablePath, headless: true, args: gpuArgs });
 try {
   // The worker's messages, timed as the page receives them (names and progress only).

@@ -15,11 +15,12 @@ export const common = ['--no-sandbox', '--disable-quic', '--no-first-run', '--di
 export const gpuArgs = [...common, '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-webgpu-adapter=swiftshader'];
 
 /**
- * Serves E2E_DIST (default dist/) and, unless `gpu` is false, launches the WebGPU browser.
+ * Serves E2E_DIST (default dist/) and, unless `gpu` is false, launches the WebGPU browser;
+ * `isolated: false` serves the page without cross-origin isolation (server.mjs).
  * Returns what the tests need: `{ dist, base, origin, closed, gpu, onClose }` (`onClose(fn)`
  * runs `fn` when the file's tests are over, before the browser closes).
  */
-export async function setup({ gpu: withGpu = true } = {}) {
+export async function setup({ gpu: withGpu = true, isolated = true } = {}) {
   const dist = path.resolve(process.env.E2E_DIST || path.join(here, '..', '..', 'dist'));
   if (!fs.existsSync(path.join(dist, 'index.html'))) {
     throw new Error(`${dist}/index.html not found: build the page first (bash web/build/release.sh)`);
@@ -29,6 +30,7 @@ export async function setup({ gpu: withGpu = true } = {}) {
     gpt2MediumDir: process.env.E2E_GPT2_MEDIUM_DIR,
     gpt2DistilDir: process.env.E2E_GPT2_DISTIL_DIR,
     cliResults: process.env.E2E_CLI_RESULTS,
+    isolated,
   });
   watchCspReports(reports);
   const gpu = withGpu ? await chromium.launch({ executablePath, headless: true, args: gpuArgs }) : null;

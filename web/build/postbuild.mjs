@@ -23,7 +23,7 @@ const budgetFile = process.env.GRADPATCH_WASM_BUDGET || path.join(here, 'wasm-bu
 // -O3 costs 10 min of the single-threaded wasm-opt for a larger download, and LLVM has already
 // optimised its code for speed (opt-level 3), where the CPU fallback computes.
 // GRADPATCH_WASM_OPT_<FILE>=-Oz (e.g. GRADPATCH_WASM_OPT_WORKER) overrides one, for measuring.
-const LEVELS = { app: '-Oz', worker: '-O1' };
+const LEVELS = { app: '-Oz', worker: '-O1', worker_mt: '-O1' };
 // What rustc 1.95 emits for wasm32-unknown-unknown by default.
 const FEATURES = ['--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
   '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue'];
@@ -81,6 +81,8 @@ if (args[0] === '--report') {
 } else if (process.env.TRUNK_PROFILE === 'release') {
   const dir = process.env.TRUNK_STAGING_DIR;
   if (!dir) throw new Error('TRUNK_STAGING_DIR is not set: this runs as trunk\'s post_build hook');
+  // The threaded CPU worker (web/build/threads.sh), optimised and compressed with the rest.
+  execFileSync('bash', [path.join(here, 'threads.sh'), dir], { stdio: 'inherit' });
   for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.wasm'))) wasmOpt(path.join(dir, f));
   // Trunk leaves the main crate's <link data-trunk rel="rust"> in place when it injects no
   // script (inject_scripts = false); a browser ignores it, a reader need not see it.

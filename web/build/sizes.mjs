@@ -63,10 +63,11 @@ function sizes(file) {
   return { raw, gzip: read('.gz', gzip), brotli: read('.br', brotli) };
 }
 
-/** Raw, gzip and brotli bytes of the wasm files together. */
+/** Raw, gzip and brotli bytes of the wasm files a first visit downloads, together. */
 export function wasmTotals(dir) {
   const t = { raw: 0, gzip: 0, brotli: 0 };
-  for (const rel of walk(dir).filter((f) => f.endsWith('.wasm'))) {
+  // The threaded CPU worker is downloaded only by a browser computing on the CPU.
+  for (const rel of walk(dir).filter((f) => f.endsWith('.wasm') && !path.basename(f).startsWith('worker_mt'))) {
     const s = sizes(path.join(dir, rel));
     t.raw += s.raw;
     t.gzip += s.gzip;

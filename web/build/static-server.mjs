@@ -31,7 +31,8 @@ export function parseHeaders(text) {
 
 /**
  * A request handler serving `dir` under `prefix`; returns false for paths outside the prefix
- * (so a caller can add routes of its own). `extraHeaders(pathname)` adds to `_headers`;
+ * (so a caller can add routes of its own). `extraHeaders(pathname)` adds to `_headers` (a
+ * null value removes that header);
  * `compress: false` ignores the precompressed copies (a host that sends files as they are).
  */
 export function staticHandler(dir, { prefix = '/', extraHeaders = () => [], compress = true } = {}) {
@@ -88,7 +89,10 @@ export function staticHandler(dir, { prefix = '/', extraHeaders = () => [], comp
     const headers = { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-cache', 'last-modified': modified, etag };
     const sitePath = '/' + rel.split(path.sep).join('/');
     for (const r of rules) if (r.pattern.test(sitePath)) for (const [k, v] of r.headers) headers[k.toLowerCase()] = v;
-    for (const [k, v] of extraHeaders(sitePath)) headers[k.toLowerCase()] = v;
+    for (const [k, v] of extraHeaders(sitePath)) {
+      if (v === null) delete headers[k.toLowerCase()];
+      else headers[k.toLowerCase()] = v;
+    }
     const accept = String(req.headers['accept-encoding'] || '');
     let body = file;
     let size = st.size;

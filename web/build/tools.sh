@@ -6,6 +6,10 @@
 
 # shellcheck shell=bash
 TRUNK_VERSION=0.21.14 # trunk 0.22 needs a newer rustc than this toolchain (1.95)
+# The threaded CPU build of the worker needs `-Z build-std` (a std compiled with atomics), which
+# only a nightly toolchain has: this one, pinned, with its std's source (web/build/threads.sh);
+# build-std compiles the wasm32 std from that source, so no wasm32 std is downloaded.
+THREADS_TOOLCHAIN=nightly-2026-05-20
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # Where `cargo install` puts tools (CARGO_HOME when set, as rustup's installer would).
@@ -127,9 +131,19 @@ lint_while_compiling() {
   export RUSTC_WORKSPACE_WRAPPER
 }
 
+need_threads_toolchain() {
+  local sysroot
+  sysroot="$(rustup run "$THREADS_TOOLCHAIN" rustc --print sysroot 2>/dev/null)" &&
+    [ -d "$sysroot/lib/rustlib/src/rust/library" ] && return
+  say "installing the Rust toolchain $THREADS_TOOLCHAIN with rust-src (rustup, ~2 min): the threaded CPU build of the worker"
+  rustup toolchain install "$THREADS_TOOLCHAIN" --profile minimal --component rust-src \
+    >/dev/null || fail_install "the toolchain $THREADS_TOOLCHAIN"
+}
+
 # What building the page needs (serve and test).
 need_page_tools() {
   need_wasm_target
+  need_threads_toolchain
   need_trunk
   need_wasm_bindgen
   need_npm web/build

@@ -41,7 +41,7 @@ pub struct ApOptions {
     pub direction: Direction,
     /// Largest activation of one batched forward, in bytes (bounds memory and GPU bindings).
     pub batch_bytes: usize,
-    /// Threads sharing the batched forwards (natively; the browser always uses one). More than
+    /// Threads sharing the batched forwards (natively, or the threaded browser worker's pool). More than
     /// one pays on the CPU backends: see [`crate::cpu_threads`].
     pub threads: usize,
 }

@@ -32,7 +32,7 @@ pub struct IgOptions {
     /// Start each run at the injected hook (fast). `false` runs the whole model from the tokens
     /// and patches the hook, as the reference does: the benchmark's naive IG.
     pub start_at_layer: bool,
-    /// Threads sharing the layers (natively; the browser always uses one). More than one pays
+    /// Threads sharing the layers (natively, or the threaded browser worker's pool). More than one pays
     /// on the CPU backends: see [`crate::cpu_threads`].
     pub threads: usize,
 }

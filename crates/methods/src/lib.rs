@@ -24,6 +24,8 @@ pub use atp::{AtpScores, attribution_patching, attribution_patching_async};
 pub use faithfulness::{faithfulness, faithfulness_async};
 pub use ig::{IgOptions, IgScores, integrated_gradients, integrated_gradients_async};
 pub use parts::cpu_threads;
+#[cfg(target_arch = "wasm32")]
+pub use parts::pool::{Task, set_thread_pool};
 pub use progress::{NoProgress, Pause, Progress};
 pub use score::{
     Convergence, PromptOutput, PromptScores, ScoreOptions, positions_async, score, score_async,

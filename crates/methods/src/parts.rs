@@ -1,6 +1,7 @@
 //! A sweep as a list of independent parts (a layer's heads, a batch of neurons…), run one after
-//! the other (the browser, a GPU) or, natively on the CPU, shared among threads: the CPU backend
-//! runs its element-wise work on one thread, so a single computation leaves cores idle.
+//! the other (a GPU, a browser without threads) or, on the CPU, shared among threads (natively,
+//! or the threaded browser worker's pool): the CPU backend runs its element-wise work on one
+//! thread, so a single computation leaves cores idle.
 
 use std::future::Future;
 
@@ -8,19 +9,25 @@ use gradpatch_model::RunError;
 
 use crate::Progress;
 
+// Natively only its tests use it (native sweeps use `std::thread`).
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) mod pool;
+
 /// What a sweep of parts produced: each part's result in order (`None` where a cancel came
 /// first), and whether every part ran.
 pub(crate) type Outcome<T> = (Vec<Option<T>>, bool);
 
-/// The threads a sweep should use on a CPU backend here: the machine's cores natively, 1 in wasm.
+/// The threads a sweep should use on a CPU backend here: the machine's cores natively; in wasm,
+/// the threads of the pool the worker registered ([`pool::set_thread_pool`]), else 1.
 pub fn cpu_threads() -> usize {
     #[cfg(not(target_arch = "wasm32"))]
     return std::thread::available_parallelism().map_or(1, |n| n.get());
     #[cfg(target_arch = "wasm32")]
-    return 1;
+    return pool::pool().map_or(1, |p| p.threads);
 }
 
-/// Runs `work` on every part: on `threads` threads natively when more than one, else in order.
+/// Runs `work` on every part: on `threads` threads when more than one (natively; in wasm, on the
+/// registered pool's), else in order.
 /// Progress advances by `weight(part)` units per finished part; a cancel starts no further part
 /// (those under way on other threads finish and are kept).
 pub(crate) async fn run<P, T, W, F>(
@@ -42,7 +49,10 @@ where
         return threaded::run(parts, threads, &work, &weight, progress);
     }
     #[cfg(target_arch = "wasm32")]
-    let _ = threads; // one thread in the browser
+    if let Some(pool) = pool::pool().filter(|_| threads > 1) {
+        let work = |p: &P| gradpatch_model::block_on(work(p));
+        return pool::run(pool, parts, threads, &work, &weight, progress).await;
+    }
     let total: u64 = parts.iter().map(&weight).sum();
     let mut done = Vec::with_capacity(parts.len());
     let mut units = 0;

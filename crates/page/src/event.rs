@@ -96,8 +96,9 @@ pub enum Effect {
     Send(ToWorker),
     /// Post a load, with the local files the user gave when `local`.
     SendLoad { message: ToWorker, local: bool },
-    /// Stop the worker and start a fresh one.
-    RespawnWorker,
+    /// Stop the worker and start a fresh one, for the CPU when `cpu` (the threaded CPU build
+    /// where the page is cross-origin isolated), else WebGPU where the browser has it.
+    RespawnWorker { cpu: bool },
     /// Download the results at `url` (capped; the answer comes as [`Event::Opened`] or
     /// [`Event::OpenFailed`]).
     FetchResults { url: String, ticket: u64 },

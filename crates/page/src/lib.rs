@@ -73,6 +73,9 @@ pub struct WorkerSetup {
     /// What the current worker was told about the CPU at its first load (it picks its device
     /// once); `None` for a fresh worker that has been sent no model yet.
     pub cpu_only: Option<bool>,
+    /// The current worker was started for the CPU (where the page is cross-origin isolated, it
+    /// is then the threaded CPU build: web/worker_loader.js).
+    pub started_for_cpu: bool,
 }
 
 /// How the page starts: from its link.

@@ -209,9 +209,13 @@ impl Page {
     /// Tells the worker to load `load`, or starts a fresh one that is told when it is ready.
     pub(crate) fn send_load(&mut self, load: &Load, effects: &mut Vec<Effect>) {
         let cpu_only = self.cpu_only();
-        if self.worker.cpu_only.is_some_and(|was| was != cpu_only) {
+        // A worker picks its device once; and one started for WebGPU is not the threaded CPU
+        // build a CPU run gets where the page is cross-origin isolated.
+        if self.worker.cpu_only.is_some_and(|was| was != cpu_only)
+            || (cpu_only && !self.worker.started_for_cpu)
+        {
             self.worker.cpu_only = None;
-            effects.push(Effect::RespawnWorker);
+            self.respawn(effects);
             return;
         }
         self.worker.cpu_only = Some(cpu_only);

@@ -267,7 +267,7 @@ impl Page {
         let results = self.phase.worker_side().results().cloned();
         self.set_worker_phase(Phase::Failed { results });
         self.worker.cpu_only = None;
-        effects.push(Effect::RespawnWorker);
+        self.respawn(effects);
     }
 
     /// A fresh worker on the CPU after the GPU or the worker failed: it loads the model the user
@@ -296,7 +296,14 @@ impl Page {
                 shown: side.results().cloned(),
             });
         }
-        effects.push(Effect::RespawnWorker);
+        self.respawn(effects);
+    }
+
+    /// Stops the worker and starts a fresh one, for the CPU when the page computes there.
+    pub(crate) fn respawn(&mut self, effects: &mut Vec<Effect>) {
+        let cpu = self.cpu_only();
+        self.worker.started_for_cpu = cpu;
+        effects.push(Effect::RespawnWorker { cpu });
     }
 
     /// The load that gave the model the worker side has or is loading.

@@ -197,7 +197,7 @@ fn cpu_only_takes_effect_at_the_next_load_with_a_fresh_worker() {
     let (page, effects) = step(page, Event::Configure(config));
     assert!(effects.is_empty(), "ticking the box loads nothing");
     let (page, effects) = step(page, Event::Load { local_files: None });
-    assert_eq!(effects, [Effect::RespawnWorker]);
+    assert_eq!(effects, [Effect::RespawnWorker { cpu: true }]);
     let (page, effects) = step(page, worker(FromWorker::Ready));
     assert_eq!(
         loads(&effects),
@@ -207,6 +207,39 @@ fn cpu_only_takes_effect_at_the_next_load_with_a_fresh_worker() {
     let (page, effects) = step(page, worker(FromWorker::Ready));
     assert!(loads(&effects).is_empty(), "and only once");
     assert_eq!(phase_name(&page.phase), "loading");
+}
+
+#[test]
+fn a_link_that_asks_for_the_cpu_restarts_the_first_worker_for_it_once() {
+    // The first worker is started before the link is read, for WebGPU: a CPU load needs one
+    // started for the CPU (the threaded build where the page is cross-origin isolated).
+    let page = ready_page();
+    assert!(!page.worker.started_for_cpu);
+    let mut config = page.config.clone();
+    config.backend = gradpatch_terms::Backend::Cpu;
+    let (page, _) = step(page, Event::Configure(config));
+    let (page, effects) = step(page, Event::Load { local_files: None });
+    assert_eq!(effects, [Effect::RespawnWorker { cpu: true }]);
+    assert!(page.worker.started_for_cpu);
+    let (page, effects) = step(page, worker(FromWorker::Ready));
+    assert_eq!(loads(&effects), [(true, false)]);
+    let (page, _) = step(page, loaded());
+    let (page, effects) = step(page, Event::Load { local_files: None });
+    assert_eq!(
+        loads(&effects),
+        [(true, false)],
+        "a CPU worker loads again itself"
+    );
+    let mut config = page.config.clone();
+    config.backend = gradpatch_terms::Backend::Auto;
+    let (page, _) = step(page, Event::Configure(config));
+    let (page, effects) = step(page, Event::Load { local_files: None });
+    assert_eq!(
+        effects,
+        [Effect::RespawnWorker { cpu: false }],
+        "back to WebGPU"
+    );
+    assert!(!page.worker.started_for_cpu);
 }
 
 #[test]
@@ -230,7 +263,7 @@ fn local_files_load_and_a_restart_gives_them_again() {
             message: "the WebGPU device was lost".into(),
         }),
     );
-    assert_eq!(effects, [Effect::RespawnWorker]);
+    assert_eq!(effects, [Effect::RespawnWorker { cpu: true }]);
     let (_, effects) = step(page, worker(FromWorker::Ready));
     let Some(Effect::SendLoad {
         message: ToWorker::Load {
@@ -280,7 +313,7 @@ fn a_lost_gpu_while_loading_reloads_on_the_cpu_and_keeps_what_the_load_was_for()
             message: "the WebGPU device was lost".into(),
         }),
     );
-    assert_eq!(effects, [Effect::RespawnWorker]);
+    assert_eq!(effects, [Effect::RespawnWorker { cpu: true }]);
     let Phase::Recovering { load, .. } = &page.phase else {
         panic!("{:?}", page.phase)
     };
@@ -306,7 +339,7 @@ fn a_crash_with_nothing_loaded_only_starts_a_fresh_worker() {
             out_of_memory: false,
         }),
     );
-    assert_eq!(effects, [Effect::RespawnWorker]);
+    assert_eq!(effects, [Effect::RespawnWorker { cpu: true }]);
     assert_eq!(phase_name(&page.phase), "idle");
     let (_, effects) = step(page, worker(FromWorker::Ready));
     assert!(loads(&effects).is_empty(), "nothing to load");

@@ -116,7 +116,7 @@ fn a_lost_gpu_during_a_run_reloads_the_same_model_on_the_cpu_and_resumes() {
             message: "the WebGPU device was lost".into(),
         }),
     );
-    assert_eq!(effects, [Effect::RespawnWorker]);
+    assert_eq!(effects, [Effect::RespawnWorker { cpu: true }]);
     assert_eq!(phase_name(&page.phase), "recovering");
     assert!(page.worker.cpu_forced);
     assert!(
@@ -145,7 +145,7 @@ fn a_lost_gpu_during_a_run_reloads_the_same_model_on_the_cpu_and_resumes() {
             out_of_memory: false,
         }),
     );
-    assert_eq!(effects, [Effect::RespawnWorker]);
+    assert_eq!(effects, [Effect::RespawnWorker { cpu: true }]);
     assert_eq!(phase_name(&page.phase), "failed");
     let (_, effects) = step(page, worker(FromWorker::Ready));
     assert!(
@@ -168,7 +168,7 @@ fn out_of_memory_stops_keeps_the_results_and_does_not_retry() {
             out_of_memory: true,
         }),
     );
-    assert_eq!(effects, [Effect::RespawnWorker]);
+    assert_eq!(effects, [Effect::RespawnWorker { cpu: false }]);
     assert_eq!(phase_name(&page.phase), "failed");
     assert!(page.results().is_some(), "the results stay");
     assert!(

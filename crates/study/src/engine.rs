@@ -88,7 +88,7 @@ pub async fn run_study_async(
     observer: &mut dyn StudyObserver,
 ) -> Result<Results, RunError> {
     // On the CPU backend, parts of a sweep run side by side (its element-wise work is
-    // single-threaded); a GPU gains nothing from it, and the browser has one thread.
+    // single-threaded); a GPU gains nothing from it. In the browser, as many as the worker has.
     let threads = if model.on_cpu() {
         gradpatch_methods::cpu_threads()
     } else {

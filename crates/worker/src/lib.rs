@@ -8,3 +8,5 @@ mod worker;
 
 #[cfg(target_arch = "wasm32")]
 pub use worker::start;
+#[cfg(all(target_arch = "wasm32", not(feature = "webgpu")))]
+pub use worker::thread_main;

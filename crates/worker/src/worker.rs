@@ -10,6 +10,11 @@ mod local;
 mod manifest;
 mod revalidate;
 mod run;
+#[cfg(not(feature = "webgpu"))]
+mod threads;
+
+#[cfg(not(feature = "webgpu"))]
+pub use threads::thread_main;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

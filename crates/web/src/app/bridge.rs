@@ -14,11 +14,31 @@ use gradpatch_protocol::{FromWorker, Operation, ToWorker};
 /// Trunk writes the worker's loader next to the page (Trunk.toml: no file hashes).
 const WORKER_URL: &str = "./worker_loader.js";
 
+/// What a worker is started for: web/worker_loader.js picks its build from it.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Purpose {
+    /// Computing: on the CPU when `cpu` (the threaded CPU build where the page is cross-origin
+    /// isolated), else on WebGPU where the browser has an adapter.
+    Compute { cpu: bool },
+    /// Reading a results file: the usual build, no threads.
+    Read,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Compute { cpu: true } => "cpu",
+            Purpose::Compute { cpu: false } => "gpu",
+            Purpose::Read => "read",
+        }
+    }
+}
+
 /// A blob URL whose script loads the worker's loader from the page's folder. A worker started
 /// from a blob inherits the page's Content-Security-Policy (the meta tag's too), where one
 /// started from its own file gets only that file's response headers: on hosts that cannot send
 /// headers (GitHub Pages) it would run under no policy at all.
-pub(super) fn worker_blob() -> Result<String, JsValue> {
+pub(super) fn worker_blob(purpose: Purpose) -> Result<String, JsValue> {
     let href = web_sys::window()
         .ok_or_else(|| JsValue::from_str("no window"))?
         .location()
@@ -27,8 +47,9 @@ pub(super) fn worker_blob() -> Result<String, JsValue> {
     let base = web_sys::Url::new_with_base("./", &href)?.href();
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
     let text = format!(
-        "self.__gradpatchBase = {};\nimportScripts({});\n",
+        "self.__gradpatchBase = {};\nself.__gradpatchPurpose = {};\nimportScripts({});\n",
         quote(&base),
+        quote(purpose.as_str()),
         quote(&loader)
     );
     let parts = js_sys::Array::of1(&JsValue::from_str(&text));
@@ -67,18 +88,18 @@ impl Bridge {
             closures: RefCell::new(Vec::new()),
             pending: Rc::new(RefCell::new(Some(Vec::new()))),
         });
-        b.spawn();
+        b.spawn(false);
         b
     }
 
-    /// (Re)starts the worker.
-    pub fn spawn(self: &Rc<Self>) {
+    /// (Re)starts the worker, for the CPU when `cpu`.
+    pub fn spawn(self: &Rc<Self>, cpu: bool) {
         if let Some(old) = self.worker.borrow_mut().take() {
             old.terminate();
         }
         self.closures.borrow_mut().clear();
         *self.pending.borrow_mut() = Some(Vec::new());
-        let blob = worker_blob();
+        let blob = worker_blob(Purpose::Compute { cpu });
         let blob_url = blob.as_ref().ok().cloned();
         let worker = match blob.and_then(|url| Worker::new(&url)) {
             Ok(w) => w,

@@ -67,7 +67,7 @@ impl Ctx {
                 };
                 bridge.send_with_files(&message, &files);
             }
-            Effect::RespawnWorker => bridge.spawn(),
+            Effect::RespawnWorker { cpu } => bridge.spawn(cpu),
             Effect::FetchResults { url, ticket } => self.fetch_results(url, ticket),
             Effect::FetchCircuit { url } => self.fetch_circuit(url),
         }

@@ -24,7 +24,7 @@ type Answer = Rc<dyn Fn(ReadResults)>;
 /// Reads `file` in a fresh worker.
 pub async fn read_results(file: File) -> ReadResults {
     let envelope = envelope(&file)?;
-    let url = super::bridge::worker_blob().map_err(|e| js_text(&e))?;
+    let url = super::bridge::worker_blob(super::bridge::Purpose::Read).map_err(|e| js_text(&e))?;
     let worker = Worker::new(&url).map_err(|e| {
         let _ = web_sys::Url::revoke_object_url(&url);
         format!("the reading worker could not start: {}", js_text(&e))
