@@ -14,8 +14,8 @@
 //   --model      the model folder (default $E2E_GPT2_DIR, else $CARGO_TARGET_DIR/gpt2-random)
 //   --gpu        the machine's own GPU (Vulkan) instead of SwiftShader, Chromium's CPU WebGPU
 //   --cpu        the page's CPU backend (ndarray in the worker's wasm) instead of WebGPU: on
-//                its threads (the page is cross-origin isolated), or one with --one-thread
-//                (the page served without COEP)
+//                its threads (the page served with COEP: cross-origin isolated), or on one
+//                with --one-thread (served as web/_headers says)
 //   --limit-min  stop after this long: then it reports how far each stage got and the time the
 //                stage under way would take at its rate so far (parts of a stage differ in
 //                cost, so this is an estimate), and exits with status 3
@@ -100,10 +100,24 @@ function printGpuCounts(gpu) {
   }
 }
 
+/**
+ * The compute worker (the one web/worker_loader.js set up, not one of its CPU threads), or null:
+ * Playwright does not always list a worker the page started again (the threaded CPU one).
+ */
+async function computeWorker(page) {
+  for (const w of page.workers().reverse()) {
+    if (await w.evaluate(() => Boolean(self.__gradpatchMemory && self.__gradpatchGpu)).catch(() => false)) return w;
+  }
+  return null;
+}
+
 async function reportFinished(page) {
   const msgs = await page.evaluate(() => window.__bench);
-  const worker = page.workers().at(-1);
-  const mem = await worker.evaluate(() => ({ heap: self.__gradpatchMemory.buffer.byteLength, gpu: self.__gradpatchGpu }));
+  const worker = await computeWorker(page);
+  const unknown = { heap: NaN, gpu: { peak: NaN, live: NaN, counts: null, stages: [] } };
+  const mem = worker ? await worker.evaluate(() => ({ heap: self.__gradpatchMemory.buffer.byteLength, gpu: self.__gradpatchGpu })) : unknown;
+  const { times: early } = stageTimes(msgs);
+  console.log(`stage times (s): ${Object.entries(early).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)}`).join(', ')}`);
   const json = await exportedResults(page);
   const missing = ['ig', 'ap'].filter((m) => (m === 'ig' ? runIg : runAp))
     .flatMap((m) => ['heads', 'neurons'].map((k) => [`${m}.${k}`, ((json.scores || json)[m]?.[k] ?? [null]).flat(3).filter((x) => x === null).length]))
@@ -143,7 +157,7 @@ async function reportPartial(page, within) {
     console.log(`under way: prompt ${last.v.prompt + 1}, ${stageKey(last.v.stage)}, ${(100 * w).toFixed(1)}% of its parts done in ${(spent / 60000).toFixed(1)} min` +
       (w > 0 ? `: about ${(spent / w / 60000).toFixed(0)} min for the stage at that rate` : ''));
   }
-  const worker = page.workers().at(-1);
+  const worker = await computeWorker(page);
   const mem = worker && await worker.evaluate(() => ({ heap: self.__gradpatchMemory?.buffer.byteLength ?? 0, gpu: self.__gradpatchGpu }))
     .catch(() => null);
   if (mem) console.log(`wasm memory now ${mb(mem.heap)} MB; GPU buffers ${mb(mem.gpu.peak)} MB at the peak so far, ${mb(mem.gpu.live)} MB now`);
