@@ -118,7 +118,13 @@ async function reportFinished(page) {
   const mem = worker ? await worker.evaluate(() => ({ heap: self.__gradpatchMemory.buffer.byteLength, gpu: self.__gradpatchGpu })) : unknown;
   const { times: early } = stageTimes(msgs);
   console.log(`stage times (s): ${Object.entries(early).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)}`).join(', ')}`);
-  const json = await exportedResults(page);
+  // (With the threaded CPU build this export has been seen to wait forever here, where the
+  // page's own export works: bounded, so that the figures above are not lost.)
+  const json = await Promise.race([exportedResults(page), page.waitForTimeout(60_000).then(() => null)]);
+  if (!json) {
+    console.log('the export did not complete within 60 s: scores not checked');
+    return;
+  }
   const missing = ['ig', 'ap'].filter((m) => (m === 'ig' ? runIg : runAp))
     .flatMap((m) => ['heads', 'neurons'].map((k) => [`${m}.${k}`, ((json.scores || json)[m]?.[k] ?? [null]).flat(3).filter((x) => x === null).length]))
     .filter(([, nulls]) => nulls > 0);

@@ -192,6 +192,17 @@ for (const p of PRESETS) {
 }
 
 /**
+ * Stops a site copy's server: `close` alone waits for every open connection, and the page may
+ * still have a request under way on one (it did, once, for ten minutes), so they are closed.
+ */
+function stop(server) {
+  return new Promise((r) => {
+    server.close(r);
+    server.closeAllConnections();
+  });
+}
+
+/**
  * A copy of dist/ in a folder of its own, to change as a host would (a redeploy, no headers),
  * served by the static host on `port` (0: any free one); `remove()` deletes it.
  */
@@ -221,7 +232,7 @@ test('a redeployed demo model is what the page loads, never the old one from the
     const before = await page.innerText('[data-testid="model-info"]');
     assert(before.includes('3 layers × 4 heads'), before);
     // The redeploy: model-a (2 layers) in place of the demo model, with its manifest.
-    await new Promise((r) => server.close(r));
+    await stop(server);
     const folder = path.join(site, 'models', 'ioi-demo');
     const shared = process.env.GRADPATCH_SHARED || path.resolve('..', 'shared');
     const files = [];
@@ -278,7 +289,7 @@ test('a model URL without a manifest: a file changed on its server (a new ETag) 
     await load(page);
     assert(await page.$('[data-testid="notice"]') === null, 'no change, no notice');
     // The server's files change (model-a: 2 layers) under the same URLs.
-    await new Promise((r) => server.close(r));
+    await stop(server);
     put(path.join(process.env.GRADPATCH_SHARED || path.resolve('..', 'shared'), 'reference', 'model-a'));
     server = await serve(port);
     await page.reload();
