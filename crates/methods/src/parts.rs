@@ -17,6 +17,64 @@ pub(crate) mod pool;
 /// first), and whether every part ran.
 pub(crate) type Outcome<T> = (Vec<Option<T>>, bool);
 
+/// What the threaded sweeps (native threads, the browser's pool) keep of the parts that come
+/// back, in any order: each part's result, the work units done (progress), whether a cancel
+/// came, and the first error.
+pub(crate) struct Tally<T> {
+    done: Vec<Option<T>>,
+    total: u64,
+    units: u64,
+    complete: bool,
+    error: Option<RunError>,
+}
+
+impl<T> Tally<T> {
+    pub(crate) fn new<P>(parts: &[P], weight: &dyn Fn(&P) -> u64) -> Self {
+        Self {
+            done: std::iter::repeat_with(|| None).take(parts.len()).collect(),
+            total: parts.iter().map(weight).sum(),
+            units: 0,
+            complete: true,
+            error: None,
+        }
+    }
+
+    /// Records part `i`'s result (reporting progress for a success); returns whether further
+    /// parts should start (no cancel, no error so far).
+    pub(crate) fn record(
+        &mut self,
+        i: usize,
+        weight: u64,
+        result: Result<T, RunError>,
+        progress: &mut dyn Progress,
+    ) -> bool {
+        match result {
+            Ok(value) => {
+                self.done[i] = Some(value);
+                self.units += weight;
+                if self.complete && !progress.update(self.units, self.total) {
+                    self.complete = false;
+                }
+            }
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+        self.complete && self.error.is_none()
+    }
+
+    /// The sweep's outcome: the first error, else every part's result and whether all ran.
+    pub(crate) fn finish(self) -> Result<Outcome<T>, RunError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => {
+                let complete = self.complete && self.done.iter().all(Option::is_some);
+                Ok((self.done, complete))
+            }
+        }
+    }
+}
+
 /// The threads a sweep should use on a CPU backend here: the machine's cores natively; in wasm,
 /// the threads of the pool the worker registered ([`pool::set_thread_pool`]), else 1.
 pub fn cpu_threads() -> usize {
@@ -84,13 +142,11 @@ mod threaded {
         weight: &dyn Fn(&P) -> u64,
         progress: &mut dyn Progress,
     ) -> Result<Outcome<T>, RunError> {
-        let total: u64 = parts.iter().map(weight).sum();
         let next = AtomicUsize::new(0);
         // A worker reports each part and waits for the answer before taking another, so that
         // after a cancel or an error no part starts.
         let (tx, rx) = mpsc::channel::<Report<T>>();
-        let mut done: Vec<Option<T>> = std::iter::repeat_with(|| None).take(parts.len()).collect();
-        let (mut complete, mut error, mut units) = (true, None, 0);
+        let mut tally = Tally::new(parts, weight);
         std::thread::scope(|s| {
             for _ in 0..threads.min(parts.len()) {
                 let tx = tx.clone();
@@ -110,28 +166,11 @@ mod threaded {
             }
             drop(tx);
             for (i, result, answer) in rx {
-                match result {
-                    Ok(value) => {
-                        done[i] = Some(value);
-                        units += weight(&parts[i]);
-                        if complete && !progress.update(units, total) {
-                            complete = false;
-                        }
-                    }
-                    Err(e) => {
-                        error.get_or_insert(e);
-                    }
-                }
+                let go_on = tally.record(i, weight(&parts[i]), result, progress);
                 // A worker told to stop has already gone on to exit: nothing to do on failure.
-                let _ = answer.send(complete && error.is_none());
+                let _ = answer.send(go_on);
             }
         });
-        match error {
-            Some(e) => Err(e),
-            None => {
-                let complete = complete && done.iter().all(Option::is_some);
-                Ok((done, complete))
-            }
-        }
+        tally.finish()
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use gradpatch_model::RunError;
 
-use super::Outcome;
+use super::{Outcome, Tally};
 use crate::Progress;
 
 /// A task for one of the pool's threads.
@@ -64,7 +64,6 @@ pub(super) async fn run<P: Sync, T: Send>(
     weight: &dyn Fn(&P) -> u64,
     progress: &mut dyn Progress,
 ) -> Result<Outcome<T>, RunError> {
-    let total: u64 = parts.iter().map(weight).sum();
     let shared = Shared {
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
@@ -93,25 +92,14 @@ pub(super) async fn run<P: Sync, T: Send>(
         shared.running.fetch_add(1, Ordering::AcqRel);
         (pool.spawn)(Box::new(take));
     }
-    let mut done: Vec<Option<T>> = std::iter::repeat_with(|| None).take(parts.len()).collect();
-    let (mut complete, mut error, mut units) = (true, None, 0);
+    let mut tally = Tally::new(parts, weight);
     loop {
         // Read before collecting, so that nothing a task finished before ending is missed.
         let ended = shared.running.load(Ordering::Acquire) == 0;
         let finished = std::mem::take(&mut *lock(&shared.finished));
         for (i, result) in finished {
-            match result {
-                Ok(value) => {
-                    done[i] = Some(value);
-                    units += weight(&parts[i]);
-                    if complete && !progress.update(units, total) {
-                        complete = false;
-                        shared.stop.store(true, Ordering::Relaxed);
-                    }
-                }
-                Err(e) => {
-                    error.get_or_insert(e);
-                }
+            if !tally.record(i, weight(&parts[i]), result, progress) {
+                shared.stop.store(true, Ordering::Relaxed);
             }
         }
         if ended {
@@ -119,13 +107,7 @@ pub(super) async fn run<P: Sync, T: Send>(
         }
         progress.pause().await;
     }
-    match error {
-        Some(e) => Err(e),
-        None => {
-            let complete = complete && done.iter().all(Option::is_some);
-            Ok((done, complete))
-        }
-    }
+    tally.finish()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
