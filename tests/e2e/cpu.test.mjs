@@ -50,6 +50,9 @@ test('no WebGPU, cross-origin isolated: the CPU computes on several threads and 
   const threads = /CPU \(ndarray, (\d+) threads, SIMD\)/.exec(threaded.info);
   assert(threads && Number(threads[1]) >= 2, `computing on the CPU's threads: ${threaded.info}`);
   assert(threaded.notices.some((n) => n.includes('no WebGPU') && n.includes(`(${threads[1]} threads)`)), threaded.notices.join('\n'));
+  // The threaded build's memory is a SharedArrayBuffer: its size is read all the same.
+  const heap = Number(/Worker memory ([\d.]+) MB/.exec(threaded.info)?.[1]);
+  assert(heap > 1 && heap < 4096, `the worker's memory as the page shows it: ${threaded.info}`);
 });
 
 test('not isolated: one thread, saying why, and the same numbers as the threads', async () => {

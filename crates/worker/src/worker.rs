@@ -255,13 +255,13 @@ pub fn copy_bytes(array: &js_sys::Uint8Array, what: &str) -> Result<Vec<u8>, Str
     Ok(bytes)
 }
 
+/// The wasm memory's size. Its buffer is an `ArrayBuffer`, or a `SharedArrayBuffer` in the
+/// threaded build: read `byteLength` from whichever it is.
 fn wasm_heap_bytes() -> u64 {
     wasm_bindgen::memory()
         .dyn_into::<js_sys::WebAssembly::Memory>()
-        .map(|m| {
-            m.buffer()
-                .dyn_into::<js_sys::ArrayBuffer>()
-                .map_or(0, |b| u64::from(b.byte_length()))
-        })
-        .unwrap_or(0)
+        .ok()
+        .and_then(|m| js_sys::Reflect::get(&m.buffer(), &"byteLength".into()).ok())
+        .and_then(|len| len.as_f64())
+        .map_or(0, |len| len as u64)
 }
