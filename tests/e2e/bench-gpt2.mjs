@@ -103,9 +103,11 @@ function printGpuCounts(gpu) {
 /**
  * The compute worker (the one web/worker_loader.js set up, not one of its CPU threads), or null:
  * Playwright does not always list a worker the page started again (the threaded CPU one).
+ * The CPU threads are told apart by their script, not asked: an idle one waits in
+ * `Atomics.wait`, where an evaluate never returns.
  */
 async function computeWorker(page) {
-  for (const w of page.workers().reverse()) {
+  for (const w of page.workers().reverse().filter((w) => !w.url().endsWith('thread_loader.js'))) {
     if (await w.evaluate(() => Boolean(self.__gradpatchMemory && self.__gradpatchGpu)).catch(() => false)) return w;
   }
   return null;
@@ -118,13 +120,7 @@ async function reportFinished(page) {
   const mem = worker ? await worker.evaluate(() => ({ heap: self.__gradpatchMemory.buffer.byteLength, gpu: self.__gradpatchGpu })) : unknown;
   const { times: early } = stageTimes(msgs);
   console.log(`stage times (s): ${Object.entries(early).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)}`).join(', ')}`);
-  // (With the threaded CPU build this export has been seen to wait forever here, where the
-  // page's own export works: bounded, so that the figures above are not lost.)
-  const json = await Promise.race([exportedResults(page), page.waitForTimeout(60_000).then(() => null)]);
-  if (!json) {
-    console.log('the export did not complete within 60 s: scores not checked');
-    return;
-  }
+  const json = await exportedResults(page);
   const missing = ['ig', 'ap'].filter((m) => (m === 'ig' ? runIg : runAp))
     .flatMap((m) => ['heads', 'neurons'].map((k) => [`${m}.${k}`, ((json.scores || json)[m]?.[k] ?? [null]).flat(3).filter((x) => x === null).length]))
     .filter(([, nulls]) => nulls > 0);
