@@ -256,6 +256,10 @@ pub async fn exact_patching_async(
             None => by_node.push((edge.to, vec![i])),
         }
     }
+    // The batches' logit differences stay on the device and are read back once at the end:
+    // a readback per batch would wait for the GPU each time.
+    let mut order = Vec::with_capacity(edges.len());
+    let mut lds = Vec::new();
     for (to, list) in by_node {
         for chunk in list.chunks(EXACT_ROWS) {
             let chosen: Vec<Edge> = chunk.iter().map(|&i| graph.edges[edges[i]]).collect();
@@ -274,11 +278,16 @@ pub async fn exact_patching_async(
                     "the run computed no logit difference",
                 )
             })?;
-            let ld = to_host_async(ld).await?;
-            for (&i, l) in chunk.iter().zip(ld) {
-                out[i] = (l - runs.clean.logit_diff) / runs.denominator();
-            }
+            order.extend_from_slice(chunk);
+            lds.push(ld);
         }
+    }
+    if lds.is_empty() {
+        return Ok(out);
+    }
+    let lds = to_host_async(Tensor::cat(lds, 0)).await?;
+    for (&i, l) in order.iter().zip(lds) {
+        out[i] = (l - runs.clean.logit_diff) / runs.denominator();
     }
     Ok(out)
 }

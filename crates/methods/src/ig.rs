@@ -150,14 +150,27 @@ impl Inject for Tensor<3> {
     }
 }
 
-/// Attribution `[1, S, ...]` of one layer's output, and the convergence delta.
-async fn integrate<const D: usize>(
+/// What one layer-level integration leaves on the device: nothing is read back here, so that
+/// a part reads its numbers back once (each readback waits for the GPU to finish).
+struct Integral<const D: usize> {
+    /// `(out_i − out_b) ⊙ Σ_k w_k g(α_k)`, `[1, S, ...]`.
+    attribution: Tensor<D>,
+    /// `Σ_k w_k g(α_k)`, `[1, S, ...]`.
+    g_sum: Tensor<D>,
+    /// The metric at the baseline (`[1]`): f(baseline) of the convergence delta.
+    f_b: Tensor<1>,
+}
+
+/// Integrates one layer's output from `target.out_b` to `target.out_i`. The baseline's metric
+/// (for the convergence delta) comes from an extra row of the first batch, α = 0 with weight 0,
+/// instead of a forward pass of its own.
+fn integrate<const D: usize>(
     model: &Gpt2,
     runs: &PromptRuns,
     l: usize,
     target: Target<D>,
     opts: &IgOptions,
-) -> Result<(Tensor<D>, f32, Tensor<D>), RunError>
+) -> Result<Integral<D>, RunError>
 where
     Tensor<D>: Inject,
 {
@@ -170,47 +183,55 @@ where
     let dims = diff.dims();
     let mut bshape = [1usize; D];
     let mut g_sum: Option<Tensor<D>> = None;
+    let mut f_b = None;
     let per = opts.steps_per_batch.max(1);
     for k0 in (0..alphas.len()).step_by(per) {
         let k1 = (k0 + per).min(alphas.len());
-        let rows = k1 - k0;
+        // captum casts alphas and step sizes to float32.
+        let mut a: Vec<f32> = alphas[k0..k1].iter().map(|&x| x as f32).collect();
+        let mut w: Vec<f32> = weights[k0..k1].iter().map(|&x| x as f32).collect();
+        let baseline_row = f_b.is_none();
+        if baseline_row {
+            a.insert(0, 0.0);
+            w.insert(0, 0.0);
+        }
+        let rows = a.len();
         bshape[0] = rows;
-        let col = |v: &[f64]| {
-            // captum casts alphas and step sizes to float32.
-            let v: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-            Tensor::<D>::from_data(TensorData::new(v, bshape), device)
-        };
+        let col = |v: Vec<f32>| Tensor::<D>::from_data(TensorData::new(v, bshape), device);
         let mut full = dims;
         full[0] = rows;
-        let injected = (target.out_b.clone().expand(full)
-            + col(&alphas[k0..k1]) * diff.clone().expand(full))
-        .autodiff()
-        .require_grad();
+        let injected = (target.out_b.clone().expand(full) + col(a) * diff.clone().expand(full))
+            .autodiff()
+            .require_grad();
         let metric = metric_with(model, runs, l, injected.clone(), opts.start_at_layer)?;
+        if baseline_row {
+            // Row 0 is out_b + 0·diff = out_b exactly.
+            f_b = Some(metric.clone().narrow(0, 0, 1).inner());
+        }
         let grads = metric.sum().backward();
         let g = injected
             .grad(&grads)
             .ok_or_else(|| RunError::invalid("IG", "no gradient at the injected activation"))?;
-        let weighted = (g * col(&weights[k0..k1])).sum_dim(0);
+        let weighted = (g * col(w)).sum_dim(0);
         g_sum = Some(match g_sum {
             Some(acc) => acc + weighted,
             None => weighted,
         });
     }
-    let g_sum = g_sum.ok_or_else(|| RunError::invalid("IG", "no steps"))?;
-    let attribution = diff * g_sum.clone();
-    // Convergence delta: f(input) is the run's own metric (out_i is its cached activation).
-    let f_b = to_host_async(metric_with(
-        model,
-        runs,
-        l,
-        target.out_b,
-        opts.start_at_layer,
-    )?)
-    .await?[0];
-    let total: f32 = to_host_async(attribution.clone().sum()).await?[0];
-    let delta = total - (runs.clean.logit_diff - f_b);
-    Ok((attribution, delta, g_sum))
+    let (Some(g_sum), Some(f_b)) = (g_sum, f_b) else {
+        return Err(RunError::invalid("IG", "no steps"));
+    };
+    Ok(Integral {
+        attribution: diff * g_sum.clone(),
+        g_sum,
+        f_b,
+    })
+}
+
+/// Captum's convergence delta: Σ attributions − (f(input) − f(baseline)), where f(input) is the
+/// run's own metric (out_i is its cached activation).
+fn convergence_delta(runs: &PromptRuns, total: f32, f_b: f32) -> f32 {
+    total - (runs.clean.logit_diff - f_b)
 }
 
 /// IG for every head and neuron of one prompt (run on its clean tokens, input = clean
@@ -288,7 +309,7 @@ pub async fn integrated_gradients_async(
     Ok((out, complete))
 }
 
-/// IG of one part.
+/// IG of one part, read back from the device at once: `[values, terms, Σ attribution, f(b)]`.
 async fn ig_part(
     model: &Gpt2,
     runs: &PromptRuns,
@@ -306,7 +327,7 @@ async fn ig_part(
                 model.attn_result_from_z(l, z_in)?,
                 model.attn_result_from_z(l, z_b)?,
             );
-            let (attr, delta) = if opts.start_at_layer {
+            let (attr, total, f_b) = if opts.start_at_layer {
                 // The heads' results only reach the rest of the model through their sum, so the
                 // gradient w.r.t. each head's result is the gradient w.r.t. the sum: integrate
                 // the summed path ([rows, S, 1, d], H times smaller) and spread its gradient
@@ -317,19 +338,30 @@ async fn ig_part(
                     out_i: out_i.sum_dim(2),
                     out_b: out_b.sum_dim(2),
                 };
-                let (_, delta, g) = integrate(model, runs, l, summed, opts).await?;
-                (diff * g, delta)
+                let i = integrate(model, runs, l, summed, opts)?;
+                (diff * i.g_sum, i.attribution.sum(), i.f_b)
             } else {
-                let (attr, delta, _) =
-                    integrate(model, runs, l, Target { out_i, out_b }, opts).await?;
-                (attr, delta)
+                let i = integrate(model, runs, l, Target { out_i, out_b }, opts)?;
+                (i.attribution.clone(), i.attribution.sum(), i.f_b)
             };
             // [1, S, H, D] -> mean over D: [S, H] per-position means; the score is their mean
             // over S, and a position's term is its mean divided by S.
             let per_pos = attr.mean_dim(3);
-            let s = per_pos.dims()[1];
-            let terms = to_host_async(per_pos.clone() / s as f64).await?;
-            Ok((to_host_async(per_pos.mean_dim(1)).await?, delta, terms))
+            let [_, s, h, _] = per_pos.dims();
+            let host = to_host_async(Tensor::cat(
+                vec![
+                    per_pos.clone().mean_dim(1).reshape([h]),
+                    (per_pos / s as f64).reshape([s * h]),
+                    total.reshape([1]),
+                    f_b,
+                ],
+                0,
+            ))
+            .await?;
+            let (values, rest) = host.split_at(h);
+            let (terms, ends) = rest.split_at(s * h);
+            let delta = convergence_delta(runs, ends[0], ends[1]);
+            Ok((values.to_vec(), delta, terms.to_vec()))
         }
         Part::Neurons(l) => {
             let in_ = runs.clean.mlp_in[l].clone();
@@ -341,8 +373,19 @@ async fn ig_part(
                 out_i: model.mlp_post_from_in(l, in_)?,
                 out_b: model.mlp_post_from_in(l, base)?,
             };
-            let (attr, delta, _) = integrate(model, runs, l, target, opts).await?;
-            Ok((to_host_async(attr.mean_dim(1)).await?, delta, Vec::new()))
+            let i = integrate(model, runs, l, target, opts)?;
+            let m = i.attribution.dims()[2];
+            let host = to_host_async(Tensor::cat(
+                vec![
+                    i.attribution.clone().mean_dim(1).reshape([m]),
+                    i.attribution.sum().reshape([1]),
+                    i.f_b,
+                ],
+                0,
+            ))
+            .await?;
+            let delta = convergence_delta(runs, host[m], host[m + 1]);
+            Ok((host[..m].to_vec(), delta, Vec::new()))
         }
     }
 }
