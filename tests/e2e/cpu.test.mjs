@@ -6,8 +6,8 @@ import { assert, done, exportedResults, open, test, waitResults } from './lib.mj
 import { startServer } from './server.mjs';
 import { common, executablePath, setup } from './setup.mjs';
 
-const { base, dist, onClose: atClose } = await setup({ gpu: false, isolated: true });
-const plain = await startServer(dist);
+const { base, dist, onClose: atClose } = await setup({ gpu: false });
+const plain = await startServer(dist, { isolated: false });
 atClose(async () => plain.server.close());
 
 // Two prompts, IG and AP with 2 steps: the CPU is slow, and the numbers are checked elsewhere.
@@ -46,7 +46,7 @@ function differences(a, b, at = '', seen = { numbers: 0 }) {
 let threaded;
 test('no WebGPU, cross-origin isolated: the CPU computes on several threads and says so', async () => {
   threaded = await runOnCpu(base);
-  assert(threaded.isolated, 'this test host sends COOP and COEP: the page should be cross-origin isolated');
+  assert(threaded.isolated, 'this test host sends COOP and COEP as _headers says: the page should be cross-origin isolated');
   const threads = /CPU \(ndarray, (\d+) threads, SIMD\)/.exec(threaded.info);
   assert(threads && Number(threads[1]) >= 2, `computing on the CPU's threads: ${threaded.info}`);
   assert(threaded.notices.some((n) => n.includes('no WebGPU') && n.includes(`(${threads[1]} threads)`)), threaded.notices.join('\n'));
@@ -57,7 +57,7 @@ test('no WebGPU, cross-origin isolated: the CPU computes on several threads and 
 
 test('not isolated: one thread, saying why, and the same numbers as the threads', async () => {
   const single = await runOnCpu(plain.base);
-  assert(!single.isolated, 'a host without COEP (as _headers): the page is not cross-origin isolated');
+  assert(!single.isolated, 'a host without COEP: the page is not cross-origin isolated');
   assert(single.notices.some((n) => n.includes('no WebGPU') && n.includes('(one thread)')), single.notices.join('\n'));
   assert(single.info.includes('CPU (ndarray, one thread: the page is not cross-origin isolated, SIMD)'), `computing on one thread: ${single.info}`);
   assert(threaded, 'the threaded run came first');

@@ -12,10 +12,10 @@ export const PREFIX = '/gradpatch/';
 
 /**
  * Starts the server; `reports` collects every CSP violation report the browser sends.
- * `isolated: true` adds `Cross-Origin-Embedder-Policy: require-corp` to `_headers` (which has
- * COOP): a host whose page is cross-origin isolated (the CPU backend then has threads).
+ * The page is cross-origin isolated as `_headers` makes it (COOP and COEP: the CPU backend then
+ * has threads); `isolated: false` leaves COEP out: a host that does not send it.
  */
-export async function startServer(dist, { gpt2Dir, gpt2MediumDir, gpt2DistilDir, cliResults, precomputed, isolated = false } = {}) {
+export async function startServer(dist, { gpt2Dir, gpt2MediumDir, gpt2DistilDir, cliResults, precomputed, isolated = true } = {}) {
   const reports = [];
   // Requests to the misbehaving routes whose connection the browser closed (an aborted fetch).
   const closed = [];
@@ -26,7 +26,7 @@ export async function startServer(dist, { gpt2Dir, gpt2MediumDir, gpt2DistilDir,
     .find(([name]) => name.toLowerCase() === 'content-security-policy');
   if (!csp) throw new Error(`${dist}/_headers has no Content-Security-Policy`);
   const reported = [['content-security-policy', `${csp[1]}; report-uri /csp-report`]];
-  if (isolated) reported.push(['cross-origin-embedder-policy', 'require-corp']);
+  if (!isolated) reported.push(['cross-origin-embedder-policy', null]);
   const demo = (name) => fs.readFileSync(path.join(dist, 'models', 'ioi-demo', name));
   const site = staticHandler(dist, { prefix: PREFIX, extraHeaders: () => reported });
   const server = http.createServer((req, res) => {

@@ -16,11 +16,12 @@ export const gpuArgs = [...common, '--enable-unsafe-webgpu', '--enable-unsafe-sw
 
 /**
  * Serves E2E_DIST (default dist/) and, unless `gpu` is false, launches the WebGPU browser;
- * `isolated: true` serves the page cross-origin isolated (server.mjs).
+ * The page is cross-origin isolated as `_headers` says; `isolated: false` serves it without COEP
+ * (server.mjs).
  * Returns what the tests need: `{ dist, base, origin, closed, gpu, onClose }` (`onClose(fn)`
  * runs `fn` when the file's tests are over, before the browser closes).
  */
-export async function setup({ gpu: withGpu = true, isolated = false } = {}) {
+export async function setup({ gpu: withGpu = true, isolated = true } = {}) {
   const dist = path.resolve(process.env.E2E_DIST || path.join(here, '..', '..', 'dist'));
   if (!fs.existsSync(path.join(dist, 'index.html'))) {
     throw new Error(`${dist}/index.html not found: build the page first (bash web/build/release.sh)`);
