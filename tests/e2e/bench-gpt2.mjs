@@ -15,7 +15,7 @@
 //   --gpu        the machine's own GPU (Vulkan) instead of SwiftShader, Chromium's CPU WebGPU
 //   --cpu        the page's CPU backend (ndarray in the worker's wasm) instead of WebGPU: on
 //                its threads (the page served with COEP: cross-origin isolated), or on one
-//                with --one-thread (served as web/_headers says)
+//                with --one-thread (served without COEP)
 //   --limit-min  stop after this long: then it reports how far each stage got and the time the
 //                stage under way would take at its rate so far (parts of a stage differ in
 //                cost, so this is an estimate), and exits with status 3
