@@ -228,12 +228,6 @@ where
     })
 }
 
-/// Captum's convergence delta: Σ attributions − (f(input) − f(baseline)), where f(input) is the
-/// run's own metric (out_i is its cached activation).
-fn convergence_delta(runs: &PromptRuns, total: f32, f_b: f32) -> f32 {
-    total - (runs.clean.logit_diff - f_b)
-}
-
 /// IG for every head and neuron of one prompt (run on its clean tokens, input = clean
 /// activations). Progress: one unit per layer and kind (heads, neurons).
 pub fn integrated_gradients(
@@ -309,7 +303,7 @@ pub async fn integrated_gradients_async(
     Ok((out, complete))
 }
 
-/// IG of one part, read back from the device at once: `[values, terms, Σ attribution, f(b)]`.
+/// IG of one part, read back from the device at once.
 async fn ig_part(
     model: &Gpt2,
     runs: &PromptRuns,
@@ -348,20 +342,9 @@ async fn ig_part(
             // over S, and a position's term is its mean divided by S.
             let per_pos = attr.mean_dim(3);
             let [_, s, h, _] = per_pos.dims();
-            let host = to_host_async(Tensor::cat(
-                vec![
-                    per_pos.clone().mean_dim(1).reshape([h]),
-                    (per_pos / s as f64).reshape([s * h]),
-                    total.reshape([1]),
-                    f_b,
-                ],
-                0,
-            ))
-            .await?;
-            let (values, rest) = host.split_at(h);
-            let (terms, ends) = rest.split_at(s * h);
-            let delta = convergence_delta(runs, ends[0], ends[1]);
-            Ok((values.to_vec(), delta, terms.to_vec()))
+            let values = per_pos.clone().mean_dim(1).reshape([h]);
+            let terms = (per_pos / s as f64).reshape([s * h]);
+            read_back(runs, values, Some(terms), total, f_b).await
         }
         Part::Neurons(l) => {
             let in_ = runs.clean.mlp_in[l].clone();
@@ -375,17 +358,28 @@ async fn ig_part(
             };
             let i = integrate(model, runs, l, target, opts)?;
             let m = i.attribution.dims()[2];
-            let host = to_host_async(Tensor::cat(
-                vec![
-                    i.attribution.clone().mean_dim(1).reshape([m]),
-                    i.attribution.sum().reshape([1]),
-                    i.f_b,
-                ],
-                0,
-            ))
-            .await?;
-            let delta = convergence_delta(runs, host[m], host[m + 1]);
-            Ok((host[..m].to_vec(), delta, Vec::new()))
+            let values = i.attribution.clone().mean_dim(1).reshape([m]);
+            read_back(runs, values, None, i.attribution.sum(), i.f_b).await
         }
     }
+}
+
+/// A part's numbers in one readback (each waits for the GPU): its scores, the per-position
+/// terms if any, Σ attribution and f(baseline), the last two giving the convergence delta.
+async fn read_back(
+    runs: &PromptRuns,
+    values: Tensor<1>,
+    terms: Option<Tensor<1>>,
+    total: Tensor<1>,
+    f_b: Tensor<1>,
+) -> Result<PartScores, RunError> {
+    let n = values.dims()[0];
+    let on_device = [Some(values), terms, Some(total.reshape([1])), Some(f_b)];
+    let host = to_host_async(Tensor::cat(on_device.into_iter().flatten().collect(), 0)).await?;
+    let (values, rest) = host.split_at(n);
+    let (terms, ends) = rest.split_at(rest.len() - 2);
+    // Captum's convergence delta: Σ attributions − (f(input) − f(baseline)), where f(input) is
+    // the run's own metric (out_i is its cached activation).
+    let delta = ends[0] - (runs.clean.logit_diff - ends[1]);
+    Ok((values.to_vec(), delta, terms.to_vec()))
 }
